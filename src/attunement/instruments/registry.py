@@ -1,0 +1,119 @@
+"""Load and check the instrument definition files shipped beside this module.
+
+A definition is refused, with the file and the reason, when its FHIR Questionnaire is not valid,
+when its scoring section names items the form lacks, or when it carries item wording that its
+licence does not let us redistribute.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fhir.resources.R4B.questionnaire import Questionnaire
+from pydantic import ValidationError
+
+from attunement.errors import DefinitionError, UnknownInstrumentError
+from attunement.instruments.definition import Instrument
+
+DEFINITIONS_DIR = Path(__file__).with_name("definitions")
+
+
+def parse_instrument(data: dict[str, Any], origin: str = "<data>") -> Instrument:
+    """Build and check one instrument from its JSON content."""
+    try:
+        Questionnaire.model_validate(data.get("questionnaire", {}))
+        instrument = Instrument.model_validate(data)
+    except (ValidationError, ValueError) as exc:
+        raise DefinitionError(f"{origin}: {exc}") from exc
+    problems = consistency_problems(instrument)
+    if problems:
+        raise DefinitionError(f"{origin}: " + "; ".join(problems))
+    return instrument
+
+
+def consistency_problems(instrument: Instrument) -> list[str]:
+    """Ways in which the scoring section and the licence disagree with the form."""
+    items = instrument.items
+    scoring = instrument.scoring
+    problems: list[str] = []
+
+    def need(ids: list[str], where: str) -> None:
+        problems.extend(f"{where} names item {i!r}, which the form lacks" for i in ids if i not in items)
+
+    need(scoring.items, "scoring.items")
+    need(scoring.reverse, "scoring.reverse")
+    if scoring.reverse and scoring.reverse_key is None:
+        problems.append("scoring.reverse is set but reverse_key gives no source")
+    for sub in scoring.subscales:
+        need(sub.items, f"subscale {sub.id}")
+        problems.extend(
+            f"subscale {sub.id} uses unscored item {i!r}" for i in sub.items if i not in scoring.items
+        )
+    need([c.item for c in scoring.critical_items], "critical_items")
+    subscale_ids = {s.id for s in scoring.subscales}
+    for comp in scoring.composites:
+        problems.extend(
+            f"composite {comp.id} names subscale {s!r}, which is not defined"
+            for s in comp.weights
+            if s not in subscale_ids
+        )
+    for link_id in scoring.items:
+        spec = items.get(link_id)
+        if spec is not None and spec.allowed is None and (spec.min is None or spec.max is None):
+            problems.append(f"scored item {link_id!r} has no answer options and no min/max")
+    if not instrument.licence.item_text_shipped:
+        problems.extend(_restricted_text(instrument))
+    return problems
+
+
+def _restricted_text(instrument: Instrument) -> list[str]:
+    """Any wording in a form whose licence forbids shipping it."""
+    found: list[str] = []
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            if item.get("text"):
+                found.append(f"item {item.get('linkId')!r} carries text but the licence forbids shipping it")
+            for option in item.get("answerOption", []):
+                if option.get("valueCoding", {}).get("display") or "valueString" in option:
+                    found.append(f"item {item.get('linkId')!r} carries answer wording the licence forbids")
+            walk(item.get("item", []))
+
+    walk(instrument.questionnaire.get("item", []))
+    return found
+
+
+@cache
+def load_instruments(directory: Path = DEFINITIONS_DIR) -> dict[str, Instrument]:
+    """Every instrument in ``directory``, by id."""
+    found: dict[str, Instrument] = {}
+    for path in sorted(directory.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        instrument = parse_instrument(data, origin=path.name)
+        if instrument.id != path.stem:
+            raise DefinitionError(f"{path.name}: id {instrument.id!r} does not match the file name")
+        found[instrument.id] = instrument
+    return found
+
+
+def instrument_ids() -> list[str]:
+    return list(load_instruments())
+
+
+def get_instrument(instrument_id: str) -> Instrument:
+    """Look an instrument up by id, forgiving case and punctuation ("PHQ-9" finds ``phq9``)."""
+    instruments = load_instruments()
+    if instrument_id in instruments:
+        return instruments[instrument_id]
+    wanted = _normalise(instrument_id)
+    for key, instrument in instruments.items():
+        if _normalise(key) == wanted:
+            return instrument
+    raise UnknownInstrumentError(instrument_id, list(instruments))
+
+
+def _normalise(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
