@@ -1,0 +1,12 @@
+"""The Typer application that every command module registers on."""
+
+import typer
+
+app = typer.Typer(
+    name="attunement",
+    help="Routine outcome and relationship monitoring: instruments, scoring, change statistics.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+JSON_HELP = "Print machine-readable JSON instead of text."
