@@ -90,14 +90,14 @@ def score(
     scoring = instrument.scoring
     missing = [i for i in scoring.items if values.get(i) is None]
     flags = _critical_flags(instrument, values)
-    keyed = {i: _keyed(instrument, i, v) for i, v in values.items() if i in scoring.items}
+    keyed_values = {i: keyed(instrument, i, v) for i, v in values.items() if i in scoring.items}
 
     limit = int(scoring.max_missing.value)
     valid = len(missing) <= limit
-    total = _combine(scoring.method, [keyed.get(i) for i in scoring.items]) if valid and scoring.method else None
+    total = _combine(scoring.method, [keyed_values.get(i) for i in scoring.items]) if valid and scoring.method else None
     subscales = {
-        s.id: _combine(s.method, [keyed.get(i) for i in s.items])
-        if sum(keyed.get(i) is None for i in s.items) <= s.max_missing
+        s.id: _combine(s.method, [keyed_values.get(i) for i in s.items])
+        if sum(keyed_values.get(i) is None for i in s.items) <= s.max_missing
         else None
         for s in scoring.subscales
     }
@@ -177,25 +177,28 @@ def _as_number(raw: Answer) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _keyed(instrument: Instrument, link_id: str, value: float | None) -> float | None:
-    """Apply reverse keying: a reversed item scores ``low + high - value``."""
+def keyed(instrument: Instrument, link_id: str, value):
+    """Apply reverse keying: a reversed item scores ``low + high - value`` (scalars or arrays)."""
     if value is None or link_id not in instrument.scoring.reverse:
         return value
     spec = instrument.items[link_id]
     return spec.low + spec.high - value
 
 
-def _combine(method: Method | None, values: list[float | None]) -> float | None:
-    """Sum or average the answered values; a sum is prorated to the full item count."""
-    present = [v for v in values if v is not None]
-    if not present or method is None:
-        return None
-    mean = sum(present) / len(present)
+def from_mean(method: Method, mean, n_items: int):
+    """Turn the mean of the answered items into the score: a sum is prorated to all ``n_items``."""
     if method == "sum":
-        return mean * len(values)
+        return mean * n_items
     if method == "mean":
         return mean
     return mean * 10
+
+
+def _combine(method: Method | None, values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    if not present or method is None:
+        return None
+    return from_mean(method, sum(present) / len(present), len(values))
 
 
 def _critical_flags(instrument: Instrument, values: Mapping[str, float | None]) -> list[Flag]:

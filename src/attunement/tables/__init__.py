@@ -1,0 +1,27 @@
+"""The canonical long tables (``measures`` and ``episodes``): checking, reading, writing, scoring."""
+
+from attunement.tables.files import read_episodes, read_measures, write_episodes, write_measures
+from attunement.tables.schema import (
+    END_REASONS,
+    EPISODES_COLUMNS,
+    MEASURES_COLUMNS,
+    RATERS,
+    normalise_episodes,
+    normalise_measures,
+)
+from attunement.tables.scores import instruments_in, session_scores
+
+__all__ = [
+    "END_REASONS",
+    "EPISODES_COLUMNS",
+    "MEASURES_COLUMNS",
+    "RATERS",
+    "instruments_in",
+    "normalise_episodes",
+    "normalise_measures",
+    "read_episodes",
+    "read_measures",
+    "session_scores",
+    "write_episodes",
+    "write_measures",
+]

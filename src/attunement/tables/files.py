@@ -1,0 +1,52 @@
+"""Read and write the canonical tables as CSV or Parquet, chosen by the file suffix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.tables.schema import normalise_episodes, normalise_measures
+
+SUFFIXES = (".csv", ".parquet")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    path = Path(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype={"client_id": "string", "therapist_id": "string", "item": "string"})
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    raise InvalidInputError("file", [FieldProblem("suffix", path.suffix, "one of " + ", ".join(SUFFIXES))])
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    path = Path(path)
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        raise InvalidInputError("file", [FieldProblem("suffix", path.suffix, "one of " + ", ".join(SUFFIXES))])
+    return path
+
+
+def read_measures(path: str | Path) -> pd.DataFrame:
+    """Read and check a measures table."""
+    return normalise_measures(_read(Path(path)))
+
+
+def write_measures(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Check a measures table and write it."""
+    return _write(normalise_measures(frame), Path(path))
+
+
+def read_episodes(path: str | Path) -> pd.DataFrame:
+    """Read and check an episodes table."""
+    return normalise_episodes(_read(Path(path)))
+
+
+def write_episodes(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Check an episodes table and write it."""
+    return _write(normalise_episodes(frame), Path(path))
