@@ -84,7 +84,9 @@ def _validated(instrument: Instrument, wide: pd.DataFrame) -> pd.DataFrame:
                 ok &= column % 1 == 0
         bad = (column.notna() & ~ok) | (wide[link_id].notna() & column.isna())
         for row in column.index[bad][:MAX_REPORTED]:
-            problems.append(FieldProblem(f"{_label(row)} {link_id}", wide.at[row, link_id], spec.expected()))
+            raw = wide.at[row, link_id]
+            raw = raw.item() if hasattr(raw, "item") else raw
+            problems.append(FieldProblem(f"{_label(row)}, item {link_id}", raw, spec.expected()))
     if problems:
         raise InvalidInputError(f"{instrument.short_name} answers", problems)
     return numbers
@@ -92,5 +94,5 @@ def _validated(instrument: Instrument, wide: pd.DataFrame) -> pd.DataFrame:
 
 def _label(row: object) -> str:
     if isinstance(row, tuple):
-        return "/".join(map(str, row))
-    return str(row)
+        return "form " + "/".join(map(str, row))
+    return f"form {row}"
