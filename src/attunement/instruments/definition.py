@@ -168,6 +168,10 @@ class Composite(Cited):
 class Scoring(_Strict):
     items: list[str] = Field(min_length=1, description="scored linkIds, in form order")
     method: Method | None = Field(description="how the total is formed; null when there is no total")
+    response_scale: Cited | None = Field(
+        default=None,
+        description="where the answer values come from, for forms whose wording is not shipped",
+    )
     reverse: list[str] = []
     reverse_key: Cited | None = None
     max_missing: CitedNumber
@@ -189,6 +193,13 @@ class Licence(_Strict):
     attribution: str | None = None
     source: str
     status: Status
+
+    @model_validator(mode="after")
+    def _text_only_where_allowed(self) -> Licence:
+        # NC/ND and import-only wording may never sit in this repository, whatever the file claims.
+        if self.item_text_shipped and self.tier in ("nc_nd_pack", "import_only"):
+            raise ValueError(f"licence tier {self.tier!r} forbids shipping item text")
+        return self
 
 
 class ItemSpec(_Strict):
@@ -242,7 +253,9 @@ class Instrument(_Strict):
     short_name: str
     domain: str
     rater: Literal["client", "therapist"] = "client"
-    direction: Literal["lower_is_better", "higher_is_better"]
+    direction: Literal["lower_is_better", "higher_is_better", "neither"] = Field(
+        description='"neither" for measures with no better end, such as therapy preferences'
+    )
     validated: bool = True
     description: str
     interpretation: str | None = None
