@@ -1,9 +1,10 @@
 """The ``attunement`` command line. Each command lives in its own module and registers on ``app``."""
 
-from attunement.cli import (
-    change_cmd,  # noqa: F401
-    instruments_cmd,  # noqa: F401  (registers commands)
-    sudden_gains_cmd,  # noqa: F401
+from attunement.cli import (  # noqa: F401  (importing a module registers its commands)
+    change_cmd,
+    demo_cmd,
+    instruments_cmd,
+    sudden_gains_cmd,
 )
 from attunement.cli.app import app
 
