@@ -38,6 +38,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
+from attunement.change.reliable_change import raw_threshold
 from attunement.errors import DefinitionError, FieldProblem, InvalidInputError
 from attunement.instruments.definition import CitedNumber
 
@@ -152,18 +153,13 @@ def reliable_change_cutoff(baseline_scores: Iterable[float], reliability: float)
     ``SD`` is the sample SD (n - 1 denominator) of the baseline scores, missing values left out;
     ``z`` (1.96) comes from the parameter file (Jacobson & Truax 1991).
     """
-    if not isinstance(reliability, (int, float)) or not 0 < reliability < 1:
-        raise InvalidInputError(
-            "reliable-change cut-off", [FieldProblem("reliability", reliability, "a number between 0 and 1")]
-        )
     values = pd.to_numeric(pd.Series(list(baseline_scores), dtype=object), errors="coerce").dropna()
     if len(values) < 2:
         raise InvalidInputError(
             "reliable-change cut-off", [FieldProblem("baseline scores", len(values), "at least 2 scores")]
         )
     sd = float(values.astype(float).std(ddof=1))
-    z = load_parameters().reliable_change_z.value
-    return z * math.sqrt(2) * sd * math.sqrt(1 - reliability)
+    return float(raw_threshold(sd, reliability, z=load_parameters().reliable_change_z.value))
 
 
 def find_sudden_gains(
