@@ -62,7 +62,17 @@ def test_forms_with_too_many_missing_items_get_no_score():
 )
 def test_bad_cells_are_named_with_row_column_value_and_expectation(column, value, expected):
     frame = pd.DataFrame(
-        [{"client_id": "c1", "session": 1, "instrument": "phq9", "score": 10, "rater": "client", "date": None}] * 2,
+        [
+            {
+                "client_id": "c1",
+                "session": 1,
+                "instrument": "phq9",
+                "score": 10,
+                "rater": "client",
+                "date": None,
+            }
+        ]
+        * 2,
         dtype=object,
     )
     frame.loc[1, column] = value
@@ -74,7 +84,9 @@ def test_bad_cells_are_named_with_row_column_value_and_expectation(column, value
 
 
 def test_a_row_must_be_an_item_answer_or_a_score_not_both():
-    frame = pd.DataFrame([{"client_id": "c", "session": 1, "instrument": "phq9", "item": "phq9_1", "value": 1, "score": 3}])
+    frame = pd.DataFrame(
+        [{"client_id": "c", "session": 1, "instrument": "phq9", "item": "phq9_1", "value": 1, "score": 3}]
+    )
     with pytest.raises(InvalidInputError, match="either an item with a value, or a score"):
         normalise_measures(frame)
 
@@ -86,11 +98,17 @@ def test_missing_columns_are_named():
 
 def test_episodes_check_end_reason_and_one_row_per_client():
     frame = pd.DataFrame(
-        {"client_id": ["a", "a", "b"], "therapist_id": ["t1", "t1", "t2"], "end_reason": ["completed", "dropout", "quit"]}
+        {
+            "client_id": ["a", "a", "b"],
+            "therapist_id": ["t1", "t1", "t2"],
+            "end_reason": ["completed", "dropout", "quit"],
+        }
     )
     with pytest.raises(InvalidInputError) as caught:
         normalise_episodes(frame)
-    assert "row 3, column end_reason: got 'quit', expected one of completed, dropout, ongoing, other" in str(caught.value)
+    assert "row 3, column end_reason: got 'quit', expected one of completed, dropout, ongoing, other" in str(
+        caught.value
+    )
     assert "row 2, column client_id" in str(caught.value)
 
 
@@ -127,7 +145,12 @@ def test_measures_round_trip_through_files(tmp_path, suffix, rows):
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_episodes_round_trip_and_keep_extra_columns(tmp_path, suffix):
     frame = pd.DataFrame(
-        {"client_id": ["007", "b"], "therapist_id": ["t1", "t2"], "end_reason": ["ongoing", "dropout"], "group": ["x", "y"]}
+        {
+            "client_id": ["007", "b"],
+            "therapist_id": ["t1", "t2"],
+            "end_reason": ["ongoing", "dropout"],
+            "group": ["x", "y"],
+        }
     )
     again = read_episodes(write_episodes(frame, tmp_path / f"episodes{suffix}"))
     assert again.to_dict("records") == normalise_episodes(frame).to_dict("records")

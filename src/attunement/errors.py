@@ -23,9 +23,7 @@ class UnknownInstrumentError(AttunementError, KeyError):
     def __init__(self, instrument_id: str, known: list[str]):
         self.instrument_id = instrument_id
         self.known = known
-        super().__init__(
-            f"unknown instrument {instrument_id!r}; expected one of: {', '.join(sorted(known))}"
-        )
+        super().__init__(f"unknown instrument {instrument_id!r}; expected one of: {', '.join(sorted(known))}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the whole message
         return self.args[0]

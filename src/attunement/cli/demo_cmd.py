@@ -40,7 +40,16 @@ def demo(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = Fals
 
     def render() -> None:
         table = Table(title="Demo caseload: first and latest scores", expand=True)
-        for column in ("client", "sessions", "PHQ-9", "GAD-7", "PHQ-9 change", "NHS TT outcome", "gains", "safety"):
+        for column in (
+            "client",
+            "sessions",
+            "PHQ-9",
+            "GAD-7",
+            "PHQ-9 change",
+            "NHS TT outcome",
+            "gains",
+            "safety",
+        ):
             table.add_column(column)
         for row in report["clients"]:
             table.add_row(
@@ -66,7 +75,7 @@ def demo(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = Fals
 
 def caseload_report(measures: pd.DataFrame, episodes: pd.DataFrame) -> dict[str, Any]:
     """Per client: first and last PHQ-9/GAD-7, change category, NHS TT outcome, gains, safety."""
-    phq9, gad7 = get_instrument("phq9"), get_instrument("gad7")
+    phq9 = get_instrument("phq9")
     depression = session_scores(measures, "phq9")
     anxiety = session_scores(measures, "gad7")
     ends = _first_last(depression, "phq9").join(_first_last(anxiety, "gad7"), how="outer")

@@ -55,7 +55,10 @@ def instruments(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 def score_cmd(
     instrument: Annotated[str, typer.Option("--instrument", "-i", help="Instrument id, e.g. phq9.")],
     answers: Annotated[
-        str, typer.Option("--answers", "-a", help="Comma-separated answers in item order; leave a gap for a missing one.")
+        str,
+        typer.Option(
+            "--answers", "-a", help="Comma-separated answers in item order; leave a gap for a missing one."
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
@@ -68,13 +71,18 @@ def score_cmd(
         return
 
     def render() -> None:
-        console.print(f"[bold]{inst.short_name}[/bold] total {number(result.total)}"
-                      + (f" ({result.band})" if result.band else "")
-                      + (" - prorated" if result.prorated else ""))
+        console.print(
+            f"[bold]{inst.short_name}[/bold] total {number(result.total)}"
+            + (f" ({result.band})" if result.band else "")
+            + (" - prorated" if result.prorated else "")
+        )
         if result.caseness is not None:
             c = inst.scoring.caseness
             console.print(
-                escape(f"caseness: {'yes' if result.caseness else 'no'} (cut-off {c.rule} {number(c.value)} {c.tag})")
+                escape(
+                    f"caseness: {'yes' if result.caseness else 'no'} "
+                    f"(cut-off {c.rule} {number(c.value)} {c.tag})"
+                )
             )
         for sid, value in {**result.subscales, **result.composites}.items():
             console.print(f"  {sid}: {number(value)}")

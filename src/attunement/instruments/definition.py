@@ -310,7 +310,9 @@ def _item_spec(item: dict[str, Any]) -> ItemSpec:
         return ItemSpec(**base, allowed=tuple(_option_value(o, item["linkId"]) for o in item["answerOption"]))
     if item["type"] in ("integer", "decimal"):
         ext = {e["url"]: e for e in item.get("extension", [])}
-        return ItemSpec(**base, min=_ext_number(ext.get(MIN_VALUE_URL)), max=_ext_number(ext.get(MAX_VALUE_URL)))
+        return ItemSpec(
+            **base, min=_ext_number(ext.get(MIN_VALUE_URL)), max=_ext_number(ext.get(MAX_VALUE_URL))
+        )
     return ItemSpec(**base)
 
 

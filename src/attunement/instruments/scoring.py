@@ -94,7 +94,11 @@ def score(
 
     limit = int(scoring.max_missing.value)
     valid = len(missing) <= limit
-    total = _combine(scoring.method, [keyed_values.get(i) for i in scoring.items]) if valid and scoring.method else None
+    total = (
+        _combine(scoring.method, [keyed_values.get(i) for i in scoring.items])
+        if valid and scoring.method
+        else None
+    )
     subscales = {
         s.id: _combine(s.method, [keyed_values.get(i) for i in s.items])
         if sum(keyed_values.get(i) is None for i in s.items) <= s.max_missing
@@ -147,7 +151,9 @@ def _validated(
         spec = instrument.items.get(link_id)
         if spec is None:
             problems.append(
-                FieldProblem(link_id, raw, f"an item of {instrument.short_name} ({', '.join(instrument.items)})")
+                FieldProblem(
+                    link_id, raw, f"an item of {instrument.short_name} ({', '.join(instrument.items)})"
+                )
             )
             continue
         if spec.type in ("string", "text"):
@@ -211,7 +217,10 @@ def _critical_flags(instrument: Instrument, values: Mapping[str, float | None]) 
                     kind="critical_item_unanswered",
                     item=critical.item,
                     value=None,
-                    reason=f"{instrument.short_name} {critical.item} (a safety item) was not answered: ask directly",
+                    reason=(
+                        f"{instrument.short_name} {critical.item} (a safety item) was not answered: "
+                        "ask directly"
+                    ),
                     source=critical.source,
                     status=critical.status,
                 )

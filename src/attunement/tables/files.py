@@ -28,7 +28,9 @@ def _write(frame: pd.DataFrame, path: Path) -> Path:
     elif path.suffix == ".parquet":
         frame.to_parquet(path, index=False)
     else:
-        raise InvalidInputError("file", [FieldProblem("suffix", path.suffix, "one of " + ", ".join(SUFFIXES))])
+        raise InvalidInputError(
+            "file", [FieldProblem("suffix", path.suffix, "one of " + ", ".join(SUFFIXES))]
+        )
     return path
 
 

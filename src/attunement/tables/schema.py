@@ -42,9 +42,13 @@ def normalise_measures(frame: pd.DataFrame) -> pd.DataFrame:
     _one_of(out["rater"], RATERS, "rater", problems)
     has_item, has_score = out["item"].notna(), out["score"].notna()
     for row in out.index[has_item & has_score][:MAX_REPORTED]:
-        problems.append(FieldProblem(_where(out, row, "item/score"), "both", "either an item with a value, or a score"))
+        problems.append(
+            FieldProblem(_where(out, row, "item/score"), "both", "either an item with a value, or a score")
+        )
     for row in out.index[~has_item & ~has_score][:MAX_REPORTED]:
-        problems.append(FieldProblem(_where(out, row, "item/score"), "neither", "either an item with a value, or a score"))
+        problems.append(
+            FieldProblem(_where(out, row, "item/score"), "neither", "either an item with a value, or a score")
+        )
     out["date"] = _dates(out["date"], problems)
     _raise(problems, "measures")
     ordered = MEASURES_COLUMNS + [c for c in out.columns if c not in MEASURES_COLUMNS]
@@ -61,7 +65,9 @@ def normalise_episodes(frame: pd.DataFrame) -> pd.DataFrame:
     _one_of(out["end_reason"], END_REASONS, "end_reason", problems)
     duplicated = out.index[out["client_id"].duplicated()]
     for row in duplicated[:MAX_REPORTED]:
-        problems.append(FieldProblem(_where(out, row, "client_id"), out.at[row, "client_id"], "one episode per client"))
+        problems.append(
+            FieldProblem(_where(out, row, "client_id"), out.at[row, "client_id"], "one episode per client")
+        )
     _raise(problems, "episodes")
     ordered = EPISODES_COLUMNS + [c for c in out.columns if c not in EPISODES_COLUMNS]
     return out[ordered].reset_index(drop=True)
@@ -72,7 +78,11 @@ def _require(frame: pd.DataFrame, columns: list[str], table: str) -> None:
     if missing:
         raise InvalidInputError(
             table,
-            [FieldProblem("columns", ", ".join(map(str, frame.columns)), f"columns including {', '.join(missing)}")],
+            [
+                FieldProblem(
+                    "columns", ", ".join(map(str, frame.columns)), f"columns including {', '.join(missing)}"
+                )
+            ],
         )
 
 
@@ -85,7 +95,9 @@ def _text(series: pd.Series, column: str, problems: list[FieldProblem], *, requi
     text = text.mask(text == "")
     if required:
         for row in series.index[text.isna()][:MAX_REPORTED]:
-            problems.append(FieldProblem(f"row {series.index.get_loc(row) + 1}, column {column}", None, "a value"))
+            problems.append(
+                FieldProblem(f"row {series.index.get_loc(row) + 1}, column {column}", None, "a value")
+            )
     return text.astype(object).where(text.notna(), None)
 
 
@@ -94,7 +106,9 @@ def _numbers(series: pd.Series, column: str, problems: list[FieldProblem]) -> pd
     blank = series.isna() | (series.astype("string").str.strip() == "")
     bad = numeric.isna() & ~blank
     for row in series.index[bad][:MAX_REPORTED]:
-        problems.append(FieldProblem(f"row {series.index.get_loc(row) + 1}, column {column}", series[row], "a number"))
+        problems.append(
+            FieldProblem(f"row {series.index.get_loc(row) + 1}, column {column}", series[row], "a number")
+        )
     return numeric
 
 
@@ -103,7 +117,9 @@ def _whole_numbers(series: pd.Series, column: str, problems: list[FieldProblem])
     bad = numeric.isna() | (numeric < 0) | (numeric % 1 != 0)
     for row in series.index[bad][:MAX_REPORTED]:
         problems.append(
-            FieldProblem(f"row {series.index.get_loc(row) + 1}, column {column}", series[row], "a whole number >= 0")
+            FieldProblem(
+                f"row {series.index.get_loc(row) + 1}, column {column}", series[row], "a whole number >= 0"
+            )
         )
     return numeric.fillna(-1).astype("int64")
 
@@ -112,7 +128,11 @@ def _one_of(series: pd.Series, allowed: tuple[str, ...], column: str, problems: 
     bad = ~series.isin(allowed)
     for row in series.index[bad][:MAX_REPORTED]:
         problems.append(
-            FieldProblem(f"row {series.index.get_loc(row) + 1}, column {column}", series[row], f"one of {', '.join(allowed)}")
+            FieldProblem(
+                f"row {series.index.get_loc(row) + 1}, column {column}",
+                series[row],
+                f"one of {', '.join(allowed)}",
+            )
         )
 
 
@@ -121,7 +141,9 @@ def _dates(series: pd.Series, problems: list[FieldProblem]) -> pd.Series:
     bad = parsed.isna() & series.notna() & (series.astype("string").str.strip() != "")
     for row in series.index[bad][:MAX_REPORTED]:
         problems.append(
-            FieldProblem(f"row {series.index.get_loc(row) + 1}, column date", series[row], "an ISO date (YYYY-MM-DD)")
+            FieldProblem(
+                f"row {series.index.get_loc(row) + 1}, column date", series[row], "an ISO date (YYYY-MM-DD)"
+            )
         )
     return parsed.dt.date.astype(object).where(parsed.notna(), None)
 

@@ -38,7 +38,13 @@ def session_scores(measures: pd.DataFrame, instrument: str, rater: str = "client
             first = items[duplicated].iloc[0]
             raise InvalidInputError(
                 "measures table",
-                [FieldProblem(f"client {first.client_id}, session {first.session}", first["item"], "one answer per item")],
+                [
+                    FieldProblem(
+                        f"client {first.client_id}, session {first.session}",
+                        first["item"],
+                        "one answer per item",
+                    )
+                ],
             )
         wide = items.pivot(index=KEYS, columns="item", values="value")
         scored = score_frame(definition, wide)["total"].rename("score").reset_index()
@@ -49,6 +55,10 @@ def session_scores(measures: pd.DataFrame, instrument: str, rater: str = "client
         first = out[clash].iloc[0]
         raise InvalidInputError(
             "measures table",
-            [FieldProblem(f"client {first.client_id}, session {first.session}", instrument, "one score per session")],
+            [
+                FieldProblem(
+                    f"client {first.client_id}, session {first.session}", instrument, "one score per session"
+                )
+            ],
         )
     return out.sort_values(KEYS).reset_index(drop=True)
