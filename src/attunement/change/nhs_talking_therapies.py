@@ -24,7 +24,6 @@ them as unverified. The definitions and the national rate denominators live in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from attunement.change.clinical_significance import Cutoff, cutoff_for
 from attunement.change.reliable_change import (
@@ -42,8 +41,9 @@ from attunement.change.reliable_change import (
     reliable_improvement,
     threshold_for,
 )
-from attunement.errors import DefinitionError, FieldProblem, InvalidInputError
-from attunement.instruments.definition import Cited, CitedNumber, Instrument, Status
+from attunement.datafiles import load_json_model
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.instruments.definition import Cited, CitedNumber, Instrument, Status, status_tag
 from attunement.instruments.registry import get_instrument
 
 PARAMETERS_FILE = Path(__file__).with_name("parameters") / "nhs_talking_therapies.json"
@@ -101,10 +101,7 @@ class Parameters(BaseModel):
 @cache
 def parameters(path: Path = PARAMETERS_FILE) -> Parameters:
     """The definitions file beside this module, checked."""
-    try:
-        return Parameters.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValidationError, ValueError) as exc:
-        raise DefinitionError(f"{path.name}: {exc}") from exc
+    return load_json_model(path, Parameters)
 
 
 @dataclass(frozen=True)
@@ -125,7 +122,7 @@ class ThresholdInfo:
 
     @property
     def tag(self) -> str:
-        return "" if self.status is None or self.verified else f"[{self.status.value}]"
+        return status_tag(self.status)
 
 
 @dataclass(frozen=True)

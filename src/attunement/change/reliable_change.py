@@ -26,7 +26,7 @@ import numpy as np
 
 from attunement.change.elementwise import Direction, beneficial, check_direction, numeric
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.instruments.definition import Instrument, ReliableChange, Status
+from attunement.instruments.definition import Instrument, ReliableChange, Status, status_tag
 
 Rule = Literal[">=", ">"]
 JACOBSON_TRUAX = "Jacobson & Truax 1991, J Consult Clin Psychol 59:12-19"
@@ -99,7 +99,7 @@ class ChangeThreshold:
     @property
     def tag(self) -> str:
         """``[unverified: ...]`` for displays; empty when verified or supplied by the user."""
-        return "" if self.status is None or self.verified else f"[{self.status.value}]"
+        return status_tag(self.status)
 
     def describe(self) -> str:
         """The rule in words, e.g. ``change >= 6 points``."""

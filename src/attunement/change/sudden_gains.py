@@ -25,7 +25,6 @@ caseload of many thousands of clients is one pass.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,7 +38,8 @@ from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
 from attunement.change.reliable_change import raw_threshold
-from attunement.errors import DefinitionError, FieldProblem, InvalidInputError
+from attunement.datafiles import load_json_model
+from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments.definition import CitedNumber
 
 PARAMETERS_FILE = Path(__file__).with_name("parameters") / "sudden_gains.json"
@@ -91,10 +91,7 @@ class SuddenGainParameters(BaseModel):
 @cache
 def load_parameters() -> SuddenGainParameters:
     """Read and check ``parameters/sudden_gains.json`` (once per process)."""
-    try:
-        return SuddenGainParameters.model_validate(json.loads(PARAMETERS_FILE.read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise DefinitionError(f"{PARAMETERS_FILE.name}: {exc}") from exc
+    return load_json_model(PARAMETERS_FILE, SuddenGainParameters)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,11 @@ class Status(StrEnum):
         return self.value.startswith("verified")
 
 
+def status_tag(status: Status | None) -> str:
+    """A short tag for displays, e.g. ``[unverified: secondary]``; empty when verified or unknown."""
+    return "" if status is None or status.is_verified else f"[{status.value}]"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -50,7 +55,7 @@ class Cited(_Strict):
     @property
     def tag(self) -> str:
         """A short tag for displays, e.g. ``[unverified: secondary]``; empty when verified."""
-        return "" if self.status.is_verified else f"[{self.status.value}]"
+        return status_tag(self.status)
 
 
 class CitedNumber(Cited):
