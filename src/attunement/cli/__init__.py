@@ -4,6 +4,7 @@ from attunement.cli import (  # noqa: F401  (importing a module registers its co
     change_cmd,
     demo_cmd,
     instruments_cmd,
+    simulate_cmd,
     sudden_gains_cmd,
 )
 from attunement.cli.app import app
