@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from attunement.instruments.definition import Status
+from attunement.instruments.definition import Status, status_tag
 
 TaskForce = Literal["2011", "2018"]
 Kind = Literal["element", "adaptation", "ineffective"]
@@ -31,11 +31,10 @@ def has_clinical_number(text: str) -> bool:
     return any(not _YEAR.match(m.group(0)) for m in _NUMBER.finditer(text))
 
 
-def status_tag(status: Status | None) -> str:
-    """`` [unverified: recalled]`` and the like; empty for verified values and for untagged text."""
-    if status is None or status.is_verified:
-        return ""
-    return f" [{status.value}]"
+def suffix(status: Status | None) -> str:
+    """`` [unverified: recalled]`` to append to a value; empty for verified values and untagged text."""
+    tag = status_tag(status)
+    return f" {tag}" if tag else ""
 
 
 class _Strict(BaseModel):
@@ -73,7 +72,7 @@ class Citation(_Strict):
 
     def render(self) -> str:
         doi = f", doi:{self.doi}" if self.doi else ""
-        return f"{self.reference}{doi}{status_tag(self.status)}"
+        return f"{self.reference}{doi}{suffix(self.status)}"
 
 
 class Note(_Strict):
@@ -90,7 +89,7 @@ class Note(_Strict):
         return self
 
     def render(self) -> str:
-        return self.text + status_tag(self.status)
+        return self.text + suffix(self.status)
 
 
 class Finding(Note):
@@ -107,7 +106,7 @@ class Number(_Strict):
     note: str | None = None
 
     def render(self) -> str:
-        return _plain(self.value, self.qualifier) + status_tag(self.status)
+        return _plain(self.value, self.qualifier) + suffix(self.status)
 
 
 class Count(Number):
@@ -121,7 +120,7 @@ class Count(Number):
 
     def render(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
-        return f"{_plain(self.value, self.qualifier)}{unit}{status_tag(self.status)}"
+        return f"{_plain(self.value, self.qualifier)}{unit}{suffix(self.status)}"
 
 
 class MetricValue(_Strict):
@@ -146,7 +145,7 @@ class Interval(_Strict):
         return self
 
     def render(self) -> str:
-        return f"95% CI [{_plain(self.low)}, {_plain(self.high)}]{status_tag(self.status)}"
+        return f"95% CI [{_plain(self.low)}, {_plain(self.high)}]{suffix(self.status)}"
 
 
 class Estimate(_Strict):
@@ -213,7 +212,7 @@ class Rating(_Strict):
     status: Status
 
     def render(self) -> str:
-        return f"{self.task_force}: {self.label}{status_tag(self.status)}"
+        return f"{self.task_force}: {self.label}{suffix(self.status)}"
 
 
 class Caution(_Strict):

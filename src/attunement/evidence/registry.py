@@ -6,12 +6,12 @@ status, a dangling citation or a caution that points nowhere stops the load with
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from attunement.datafiles import load_json_model
 from attunement.errors import AttunementError, DefinitionError
 from attunement.evidence.models import Entry, Registry
 
@@ -40,7 +40,7 @@ def parse_registry(data: dict, origin: str = "<data>") -> Registry:
 @cache
 def load_registry(path: Path = REGISTRY_FILE) -> Registry:
     """The whole registry, validated."""
-    return parse_registry(json.loads(path.read_text(encoding="utf-8")), origin=path.name)
+    return load_json_model(path, Registry)
 
 
 def get_entry(name: str) -> Entry:
