@@ -1,0 +1,156 @@
+"""Clinical support checklist: the right sections for each alert, filled with the client's own
+data, safety never hidden, and items the interface can record as used."""
+
+from __future__ import annotations
+
+import pytest
+
+from attunement.errors import InvalidInputError
+from attunement.evidence import load_registry
+from attunement.profile import Profile, build_profile
+from attunement.tailoring.engine import tailor
+from attunement.tailoring.support import (
+    ALERT_KINDS,
+    SupportContext,
+    checklist_problems,
+    load_checklist,
+    record_use,
+    support_checklist,
+)
+
+SPEC = load_checklist()
+PROFILE = build_profile(
+    {
+        "ip_react_1": 5,
+        "ip_react_2": 4,
+        "ip_react_3": 5,
+        "ip_stage": 2,
+        "ip_support": 3,
+        "ip_life_events": "lost my job in May",
+        "ip_pref_direction": 4,
+        "ip_expect": 2,
+    },
+    client_id="c7",
+)
+REASON = "PHQ-9 rose from 12 to 19 between sessions 2 and 4"
+
+
+def ids(checklist):
+    return [item.id for item in checklist.items()]
+
+
+def test_the_checklist_data_cites_only_real_registry_entries():
+    assert checklist_problems(SPEC, load_registry()) == []
+
+
+@pytest.mark.parametrize("kind", ALERT_KINDS)
+def test_each_alert_kind_gets_its_sections_in_order(kind):
+    checklist = support_checklist(kind, PROFILE, SupportContext(reason=REASON))
+    wanted = SPEC.alert_kinds[kind].sections
+    shown = [s.id for s in checklist.sections]
+    assert shown == [s for s in wanted if s in shown]
+    assert checklist.alert_label == SPEC.alert_kinds[kind].label
+    assert all(not item.used for item in checklist.items())
+
+
+def test_not_on_track_covers_the_clinical_support_domains():
+    # The OQ clinical support tool covers alliance, motivation, social support and stressful life
+    # events (prediction.md section 3.4, [verified]); the checklist adds adaptations and safety.
+    checklist = support_checklist("not_on_track", PROFILE, SupportContext(reason=REASON))
+    assert [s.id for s in checklist.sections] == [
+        "relationship",
+        "motivation",
+        "social_support",
+        "life_events",
+        "adaptations",
+        "safety",
+    ]
+    # Lambert & Shimokawa 2011: feedback with clinical support tools for not-on-track clients, r = .33.
+    assert "r = 0.33" in checklist.evidence and "Lambert & Shimokawa 2011" in checklist.evidence
+
+
+def test_the_relationship_items_ask_invite_criticism_and_own_your_part():
+    checklist = support_checklist("rupture", PROFILE, SupportContext(reason="alliance fell by 6 points"))
+    relationship = checklist.sections[0]
+    assert relationship.id == "relationship"
+    assert [i.id for i in relationship.items][:3] == ["rel_ask", "rel_invite_criticism", "rel_own_part"]
+    assert "alliance fell by 6 points" in relationship.items[0].text
+
+
+def test_items_are_filled_with_the_clients_own_data():
+    checklist = support_checklist("not_on_track", PROFILE, SupportContext(reason=REASON))
+    text = {item.id: item.text for item in checklist.items()}
+    assert "mean agreement" in text["rel_reactance"]  # high reactance recorded at intake
+    assert "client-led" in text["rel_directiveness"]
+    assert '"lost my job in May"' in text["life_intake"]
+    assert "no one to turn to" in text["sup_intake"] and "sup_none" in text
+    assert "I am thinking about making changes" in text["mot_stage"]
+    assert "I am unsure" in text["mot_expectations"]
+    titles = [r.title for r in tailor(PROFILE).recommendations]
+    assert all(title in text["ad_review"] for title in titles)
+    assert checklist.recommendations == [r.id for r in tailor(PROFILE).recommendations]
+    assert checklist.client_id == "c7"
+
+
+def test_without_a_profile_the_checklist_asks_for_the_missing_information():
+    checklist = support_checklist("not_on_track", None, SupportContext(reason=REASON, client_id="c8"))
+    shown = ids(checklist)
+    assert {"mot_stage_unknown", "ad_no_profile", "sup_now", "life_ask"} <= set(shown)
+    assert not {"rel_reactance", "mot_stage", "ad_review", "life_intake"} & set(shown)
+    assert checklist.client_id == "c8"
+
+
+def test_a_safety_alert_puts_safety_first_and_required():
+    checklist = support_checklist("safety", Profile(), SupportContext(reason="PHQ-9 item 9 answered 2 of 3"))
+    first = checklist.sections[0]
+    assert first.id == "safety"
+    assert first.items[0].id == "safe_reason" and first.items[0].required
+    assert "PHQ-9 item 9 answered 2 of 3" in first.items[0].text
+    assert {"safe_ask", "safe_plan"} <= {i.id for i in first.items if i.required}
+
+
+@pytest.mark.parametrize("kind", ["not_on_track", "dropout_risk", "safety"])
+def test_the_direct_question_about_self_harm_is_never_left_out(kind):
+    checklist = support_checklist(kind, Profile(), SupportContext(reason="any"))
+    item = next(i for i in checklist.items() if i.id == "safe_ask")
+    assert item.required
+
+
+def test_dropout_risk_asks_about_practical_obstacles():
+    assert "mot_obstacles" in ids(
+        support_checklist("dropout_risk", PROFILE, SupportContext(reason="two missed sessions"))
+    )
+    assert "mot_obstacles" not in ids(
+        support_checklist("not_on_track", PROFILE, SupportContext(reason=REASON))
+    )
+
+
+def test_given_recommendations_are_used_instead_of_recomputed():
+    only_first = tailor(PROFILE).recommendations[:1]
+    checklist = support_checklist(
+        "not_on_track", PROFILE, SupportContext(reason=REASON, recommendations=only_first)
+    )
+    assert checklist.recommendations == [only_first[0].id]
+
+
+def test_items_can_be_recorded_as_used_without_changing_the_original():
+    checklist = support_checklist("rupture", PROFILE, SupportContext(reason="alliance dropped"))
+    done = record_use(checklist, ["rel_ask", "rel_own_part"])
+    assert done.used() == ["rel_ask", "rel_own_part"]
+    assert checklist.used() == []
+    assert record_use(done, ["rel_invite_criticism"]).used() == [
+        "rel_ask",
+        "rel_invite_criticism",
+        "rel_own_part",
+    ]
+    with pytest.raises(InvalidInputError, match="safe_plan"):
+        record_use(checklist, ["safe_plan"])  # not part of a rupture checklist
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "field"),
+    [("off_track", REASON, "alert_kind"), ("rupture", "  ", "reason")],
+)
+def test_bad_input_is_refused_with_the_field_named(kind, reason, field):
+    with pytest.raises(InvalidInputError, match=field):
+        support_checklist(kind, PROFILE, SupportContext(reason=reason))
