@@ -3,6 +3,7 @@
 from attunement.cli import (  # noqa: F401  (importing a module registers its commands)
     change_cmd,
     demo_cmd,
+    evidence_cmd,
     instruments_cmd,
     simulate_cmd,
     sudden_gains_cmd,
