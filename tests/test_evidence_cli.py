@@ -141,3 +141,28 @@ def test_tailor_refuses_bad_files_naming_the_problem(tmp_path, content, named):
     result = run("tailor", "--profile", str(path), "--json")
     assert result.exit_code == 2
     assert named in json.loads(result.stdout)["error"]
+
+
+def test_support_checklist_for_a_rupture_quotes_the_alert_and_the_client(answers_file):
+    reason = "Check-in fell from 8.4 to 5.1 and did not recover at the next session"
+    result = run("support", "--alert", "rupture", "--reason", reason, "--profile", str(answers_file), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["alert_kind"] == "rupture"
+    assert data["reason"] == reason
+    assert data["client_id"] == "c042"
+    assert data["sections"], "a rupture alert must come with something to do"
+    assert all(item["id"] for section in data["sections"] for item in section["items"])
+    text = words(run("support", "--alert", "rupture", "--reason", reason).stdout)
+    assert reason in text
+
+
+def test_support_safety_checklist_always_has_a_required_item():
+    data = json.loads(run("support", "--alert", "safety", "--reason", "PHQ-9 item 9 answered 2", "--json").stdout)
+    assert any(item["required"] for section in data["sections"] for item in section["items"])
+
+
+def test_support_refuses_an_unknown_alert_kind():
+    result = run("support", "--alert", "boredom", "--reason", "x", "--json")
+    assert result.exit_code == 2
+    assert "alert_kind: got 'boredom', expected one of not_on_track, rupture, dropout_risk, safety" in result.stdout

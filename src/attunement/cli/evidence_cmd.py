@@ -21,6 +21,7 @@ from attunement.evidence import Entry, get_entry, load_registry
 from attunement.evidence.models import suffix
 from attunement.profile import Profile, build_profile, parse_profile
 from attunement.tailoring.engine import TailoringResult, tailor
+from attunement.tailoring.support import ALERT_KINDS, Checklist, SupportContext, support_checklist
 
 KIND_LABEL = {"element": "relationship element", "adaptation": "adaptation", "ineffective": "does not work"}
 
@@ -243,3 +244,38 @@ def tailor_cmd(
         return
     payload = {"profile": client, "result": result}
     emit(payload, as_json, lambda: _render_tailoring(result))
+
+
+def _render_checklist(checklist: Checklist) -> None:
+    who = f" for client {checklist.client_id}" if checklist.client_id else ""
+    _say(f"{checklist.alert_label}{who}", "bold")
+    _say(f"Alert: {checklist.reason}")
+    _say(f"Why a checklist: {checklist.evidence}", "dim")
+    for section in checklist.sections:
+        _say(section.title, "bold")
+        _say(f"  {section.basis}", "dim")
+        for item in section.items:
+            mark = "[required] " if item.required else ""
+            _say(f"  [ ] {mark}{item.text}  ({item.id})")
+
+
+@app.command("support")
+def support_cmd(
+    alert: Annotated[
+        str, typer.Option("--alert", "-a", help="Alert kind: " + ", ".join(ALERT_KINDS) + ".")
+    ],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="The alert's reason, in words.")],
+    profile: Annotated[
+        Path | None,
+        typer.Option("--profile", "-p", help="The client's profile or intake answers (JSON), as for tailor."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """The clinical support checklist for an alert, filled in with the client's own data."""
+    try:
+        client = _read_profile(profile) if profile else None
+        checklist = support_checklist(alert, client, SupportContext(reason=reason))
+    except AttunementError as exc:
+        fail(str(exc), as_json)
+        return
+    emit(checklist, as_json, lambda: _render_checklist(checklist))
