@@ -8,7 +8,6 @@ the simulation code itself: the code only says how the numbers combine.
 
 from __future__ import annotations
 
-import json
 import math
 from functools import cache
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from attunement.datafiles import load_json_model
 from attunement.errors import DefinitionError
 from attunement.instruments.definition import Cited
 
@@ -214,11 +214,7 @@ def parse_profile(data: dict, origin: str = "<data>") -> Profile:
 
 @cache
 def _load(path: Path) -> Profile:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DefinitionError(f"{path}: {exc}") from exc
-    return parse_profile(data, origin=path.name)
+    return load_json_model(path, Profile)
 
 
 def load_profile(path: str | Path | None = None) -> Profile:
