@@ -14,7 +14,7 @@ from collections import Counter
 
 import pandas as pd
 
-from attunement.change.nhs_talking_therapies import paired_outcomes, service_counts, service_rates
+from attunement.change.nhs_talking_therapies import COUNTS, paired_outcomes, service_counts, service_rates
 from attunement.simulation.generate import SimulatedClinic
 from attunement.simulation.scales import outcome_ids
 from attunement.simulation.truth import finished_sessions
@@ -62,20 +62,7 @@ def summarise(counts: Counter, class_names: tuple[str, ...]) -> dict:
     def percent(part: float, whole: float) -> float | None:
         return 100.0 * part / whole if whole else None
 
-    nhs = service_rates(
-        {
-            k: counts[k]
-            for k in (
-                "finished_course_treatment",
-                "not_at_caseness",
-                "recovery",
-                "reliable_recovery",
-                "improvement",
-                "no_reliable_change",
-                "deterioration",
-            )
-        }
-    )
+    nhs = service_rates({k: counts[k] for k in COUNTS})
     return {
         "clients": clients,
         "sessions_attended": counts["sessions_attended"],
