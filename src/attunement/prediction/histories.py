@@ -1,0 +1,173 @@
+"""Client histories as session-by-session arrays, and the cut that hides the future.
+
+A method must only see what a clinician would have seen before deciding, so the harness never
+hands it the canonical tables: it hands it ``histories.upto(s)``, which keeps the clients still in
+treatment at session ``s`` and only the columns for sessions ``1..s``. How the course ended, and
+how many sessions it had, are not in a :class:`Histories` at all; they live in the labels
+(:mod:`attunement.prediction.outcomes`).
+
+Arrays are clients (rows) by sessions 1..S (columns); a missing form is NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.tables.scores import session_scores
+
+#: The per-session measures a method may use: the client's PHQ-9 and GAD-7 totals and PHQ-9 item 9,
+#: the client's relationship check-in and the therapist's estimate of it.
+MEASURES = ("phq9", "gad7", "phq9_item9", "checkin", "checkin_therapist")
+NO_GROUP = "all"
+
+
+@dataclass(frozen=True)
+class Histories:
+    """Per-client arrays of what was recorded, session by session.
+
+    ``sessions`` is the number of sessions attended so far (a session with every form missed
+    still counts when the episodes table says it was attended). ``scores`` maps each name of
+    :data:`MEASURES` that the data holds to an array of shape (n clients, ``max_session``).
+    """
+
+    client_id: np.ndarray
+    therapist_id: np.ndarray
+    group: np.ndarray
+    sessions: np.ndarray
+    scores: dict[str, np.ndarray] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.client_id)
+
+    @property
+    def max_session(self) -> int:
+        return next(iter(self.scores.values())).shape[1]
+
+    def score(self, name: str) -> np.ndarray:
+        """The array for one measure; all-NaN when the data does not hold it."""
+        if name in self.scores:
+            return self.scores[name]
+        return np.full((len(self), self.max_session), np.nan)
+
+    def upto(self, session: int) -> Histories:
+        """The clients who attended ``session``, with sessions 1..``session`` only."""
+        if session < 1:
+            raise ValueError(f"session must be at least 1, got {session}")
+        keep = self.sessions >= session
+        width = min(session, self.max_session)
+        scores = {name: values[keep, :width] for name, values in self.scores.items()}
+        if width < session:
+            scores = {name: _pad(values, session) for name, values in scores.items()}
+        return Histories(
+            client_id=self.client_id[keep],
+            therapist_id=self.therapist_id[keep],
+            group=self.group[keep],
+            sessions=np.full(int(keep.sum()), session, dtype=np.int64),
+            scores=scores,
+        )
+
+    def subset(self, mask: np.ndarray) -> Histories:
+        """The clients selected by a boolean mask (for splits by client)."""
+        return Histories(
+            client_id=self.client_id[mask],
+            therapist_id=self.therapist_id[mask],
+            group=self.group[mask],
+            sessions=self.sessions[mask],
+            scores={name: values[mask] for name, values in self.scores.items()},
+        )
+
+    def first(self, name: str) -> np.ndarray:
+        """The first observed value of a measure per client (NaN when never observed)."""
+        return _first_observed(self.score(name))
+
+    def last(self, name: str) -> np.ndarray:
+        """The last observed value of a measure per client (NaN when never observed)."""
+        return _first_observed(self.score(name)[:, ::-1])
+
+
+def histories_from_tables(measures: pd.DataFrame, episodes: pd.DataFrame | None = None) -> Histories:
+    """Build the arrays from canonical ``measures`` and ``episodes`` tables.
+
+    Clients are ordered as in ``episodes`` when given (clients without measures get an empty
+    history), otherwise by client id. ``episodes`` may carry ``client_group`` (used for fairness
+    figures) and ``sessions_attended``; without the latter a client's last recorded session is
+    taken as the number of sessions attended.
+    """
+    per_measure = _session_tables(measures)
+    if episodes is not None:
+        ids = episodes["client_id"].astype(str).to_numpy(dtype=object)
+    else:
+        ids = np.array(sorted(measures["client_id"].astype(str).unique()), dtype=object)
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError("episodes table", [FieldProblem("client_id", "repeated", "one row per client")])
+    index = pd.Index(ids)
+    recorded = measures.groupby(measures["client_id"].astype(str))["session"].max()
+    last_recorded = recorded.reindex(index).fillna(0).to_numpy(dtype=np.int64)
+    sessions = last_recorded
+    if episodes is not None and "sessions_attended" in episodes.columns:
+        attended = pd.to_numeric(episodes["sessions_attended"], errors="coerce").to_numpy()
+        sessions = np.where(np.isnan(attended), last_recorded, np.maximum(attended, last_recorded)).astype(
+            np.int64
+        )
+    width = max(1, int(sessions.max(initial=1)))
+    scores = {name: _wide(table, index, width) for name, table in per_measure.items()}
+    return Histories(
+        client_id=ids,
+        therapist_id=_column(episodes, "therapist_id", index, ""),
+        group=_column(episodes, "client_group", index, NO_GROUP),
+        sessions=sessions,
+        scores=scores,
+    )
+
+
+def _session_tables(measures: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """One (client_id, session, score) table per measure the data holds."""
+    present = set(zip(measures["instrument"], measures["rater"], strict=False))
+    out: dict[str, pd.DataFrame] = {}
+    for name, rater in (("phq9", "client"), ("gad7", "client"), ("checkin", "client")):
+        if (name, rater) in present:
+            out[name] = session_scores(measures, name, rater)
+    if ("checkin_therapist", "therapist") in present:
+        out["checkin_therapist"] = session_scores(measures, "checkin_therapist", "therapist")
+    item9 = measures[(measures["instrument"] == "phq9") & (measures["item"] == "phq9_9")]
+    if not item9.empty:
+        out["phq9_item9"] = item9[["client_id", "session", "value"]].rename(columns={"value": "score"})
+    if not out:
+        raise InvalidInputError(
+            "measures table",
+            [FieldProblem("instrument", sorted(measures["instrument"].unique()), "phq9, gad7 or checkin rows")],
+        )
+    return out
+
+
+def _wide(table: pd.DataFrame, index: pd.Index, width: int) -> np.ndarray:
+    out = np.full((len(index), width), np.nan)
+    rows = index.get_indexer(table["client_id"].astype(str))
+    cols = table["session"].to_numpy(dtype=np.int64) - 1
+    ok = (rows >= 0) & (cols >= 0) & (cols < width)
+    out[rows[ok], cols[ok]] = table["score"].to_numpy(dtype=float)[ok]
+    return out
+
+
+def _column(episodes: pd.DataFrame | None, name: str, index: pd.Index, default: str) -> np.ndarray:
+    if episodes is None or name not in episodes.columns:
+        return np.full(len(index), default, dtype=object)
+    values = episodes[name].astype(object).where(episodes[name].notna(), default)
+    return values.astype(str).to_numpy(dtype=object)
+
+
+def _pad(values: np.ndarray, width: int) -> np.ndarray:
+    out = np.full((values.shape[0], width), np.nan)
+    out[:, : values.shape[1]] = values
+    return out
+
+
+def _first_observed(values: np.ndarray) -> np.ndarray:
+    seen = ~np.isnan(values)
+    position = seen.argmax(axis=1)
+    out = values[np.arange(values.shape[0]), position]
+    return np.where(seen.any(axis=1), out, np.nan)

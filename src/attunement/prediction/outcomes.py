@@ -1,0 +1,121 @@
+"""What actually happened to each client: the labels early warnings are judged against.
+
+Course outcomes follow the NHS Talking Therapies paired definitions on the first and last
+observed PHQ-9 and GAD-7 scores (:mod:`attunement.change.nhs_talking_therapies`), the same rules
+the simulator's exact truth uses, so the labels of a simulated cohort and its true probabilities
+mean the same thing. A course with one observed session has no reliable change: no
+deterioration, and no reliable improvement.
+
+Rupture labels need the simulator's ``truth_ruptures`` table: an episode is *in progress* from
+its start session; a repaired one for :data:`REPAIRED_IN_PROGRESS` sessions (its drop has then
+mostly recovered), an unrepaired one until the end of the course.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from attunement.change.nhs_talking_therapies import paired_outcomes
+from attunement.prediction.histories import Histories
+
+#: Sessions a repaired rupture counts as in progress (its start session and the next); an
+#: evaluation convention of attunement, not a clinical number.
+REPAIRED_IN_PROGRESS = 2
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Per-client outcomes, aligned with a :class:`Histories` (full, uncut)."""
+
+    deterioration: np.ndarray
+    no_improvement: np.ndarray
+    end_session: np.ndarray
+    dropout: np.ndarray
+    rupture_start: np.ndarray | None = None
+    rupture_repaired: np.ndarray | None = None
+    latent_class: np.ndarray | None = None
+
+    def subset(self, mask: np.ndarray) -> Labels:
+        def pick(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[mask]
+
+        return Labels(
+            deterioration=self.deterioration[mask],
+            no_improvement=self.no_improvement[mask],
+            end_session=self.end_session[mask],
+            dropout=self.dropout[mask],
+            rupture_start=pick(self.rupture_start),
+            rupture_repaired=pick(self.rupture_repaired),
+            latent_class=pick(self.latent_class),
+        )
+
+    @property
+    def has_ruptures(self) -> bool:
+        return self.rupture_start is not None
+
+    def at(self, outcome: str, session: int) -> np.ndarray:
+        """The label of ``outcome`` at ``session`` for every client (meaningful for those who
+        attended it)."""
+        if outcome == "deterioration":
+            return self.deterioration
+        if outcome == "no_improvement":
+            return self.no_improvement
+        if outcome == "dropout_next":
+            return self.dropout & (self.end_session == session)
+        if outcome == "rupture":
+            return self.rupture_in_progress(session)
+        raise KeyError(f"unknown outcome {outcome!r}")
+
+    def rupture_in_progress(self, session: int) -> np.ndarray:
+        if self.rupture_start is None or self.rupture_repaired is None:
+            raise ValueError("rupture labels need the simulator's truth_ruptures table")
+        start = self.rupture_start
+        started = (start > 0) & (start <= session)
+        lasting = ~self.rupture_repaired | (session - start < REPAIRED_IN_PROGRESS)
+        return started & lasting
+
+
+def labels_from_tables(
+    histories: Histories,
+    episodes: pd.DataFrame,
+    truth: pd.DataFrame | None = None,
+    ruptures: pd.DataFrame | None = None,
+) -> Labels:
+    """Labels for the clients of ``histories`` (in its order).
+
+    ``episodes`` gives how each course ended (``end_reason``); ``truth`` adds the latent class
+    and ``ruptures`` (the simulator's ``truth_ruptures``) the rupture episodes.
+    """
+    index = pd.Index(histories.client_id)
+    table = pd.DataFrame(
+        {
+            "phq9_first": histories.first("phq9"),
+            "phq9_last": histories.last("phq9"),
+            "gad7_first": histories.first("gad7"),
+            "gad7_last": histories.last("gad7"),
+        }
+    )
+    paired = paired_outcomes(table).table
+    end_reason = episodes.set_index(episodes["client_id"].astype(str))["end_reason"].reindex(index)
+    start = repaired = latent = None
+    if ruptures is not None:
+        r = ruptures.set_index(ruptures["client_id"].astype(str))
+        r = r[~r.index.duplicated()]
+        start = r["start_session"].reindex(index).fillna(0).to_numpy(dtype=np.int64)
+        repaired = r["repaired"].reindex(index).fillna(False).to_numpy(dtype=bool)
+    if truth is not None:
+        latent = truth.set_index(truth["client_id"].astype(str))["latent_class"].reindex(index).to_numpy(
+            dtype=object
+        )
+    return Labels(
+        deterioration=paired["reliable_deterioration"].fillna(False).to_numpy(dtype=bool),
+        no_improvement=~paired["reliable_improvement"].fillna(False).to_numpy(dtype=bool),
+        end_session=histories.sessions.copy(),
+        dropout=(end_reason == "dropout").to_numpy(dtype=bool),
+        rupture_start=start,
+        rupture_repaired=repaired,
+        latent_class=latent,
+    )
