@@ -103,7 +103,9 @@ def histories_from_tables(measures: pd.DataFrame, episodes: pd.DataFrame | None 
     else:
         ids = np.array(sorted(measures["client_id"].astype(str).unique()), dtype=object)
     if len(set(ids)) != len(ids):
-        raise InvalidInputError("episodes table", [FieldProblem("client_id", "repeated", "one row per client")])
+        raise InvalidInputError(
+            "episodes table", [FieldProblem("client_id", "repeated", "one row per client")]
+        )
     index = pd.Index(ids)
     recorded = measures.groupby(measures["client_id"].astype(str))["session"].max()
     last_recorded = recorded.reindex(index).fillna(0).to_numpy(dtype=np.int64)
@@ -139,7 +141,11 @@ def _session_tables(measures: pd.DataFrame) -> dict[str, pd.DataFrame]:
     if not out:
         raise InvalidInputError(
             "measures table",
-            [FieldProblem("instrument", sorted(measures["instrument"].unique()), "phq9, gad7 or checkin rows")],
+            [
+                FieldProblem(
+                    "instrument", sorted(measures["instrument"].unique()), "phq9, gad7 or checkin rows"
+                )
+            ],
         )
     return out
 

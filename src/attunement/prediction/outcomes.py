@@ -107,8 +107,10 @@ def labels_from_tables(
         start = r["start_session"].reindex(index).fillna(0).to_numpy(dtype=np.int64)
         repaired = r["repaired"].reindex(index).fillna(False).to_numpy(dtype=bool)
     if truth is not None:
-        latent = truth.set_index(truth["client_id"].astype(str))["latent_class"].reindex(index).to_numpy(
-            dtype=object
+        latent = (
+            truth.set_index(truth["client_id"].astype(str))["latent_class"]
+            .reindex(index)
+            .to_numpy(dtype=object)
         )
     return Labels(
         deterioration=paired["reliable_deterioration"].fillna(False).to_numpy(dtype=bool),
