@@ -16,6 +16,7 @@ from rich.table import Table
 from attunement.cli.app import JSON_HELP, app
 from attunement.cli.output import console, emit, errors, fail, number
 from attunement.errors import AttunementError
+from attunement.evaluation.cohort import PROFILE_FILE
 from attunement.simulation import ClinicSimulation, load_profile
 from attunement.simulation.summary import block_counts, summarise
 from attunement.tables import normalise_episodes, normalise_measures
@@ -81,7 +82,8 @@ def simulate_cmd(
 ) -> None:
     """Simulate a clinic with known truth: measures, episodes and truth tables, and a summary.
 
-    Tables written: measures and episodes (canonical), truth, truth_ruptures, truth_therapists.
+    Tables written: measures and episodes (canonical), truth, truth_ruptures, truth_therapists,
+    and profile.json, the parameters used (which the oracle of `attunement evaluate` reads).
 
     The model and every parameter's source: docs/simulation.md.
     """
@@ -118,6 +120,7 @@ def simulate_cmd(
                 counts = found if counts is None else counts + found
                 progress.advance(task)
             writers["truth_therapists"].write(run.therapist_table())
+        (out / PROFILE_FILE).write_text(profile.model_dump_json(indent=1, by_alias=True, exclude_none=True))
     except (AttunementError, OSError) as exc:
         fail(str(exc), as_json)
         return

@@ -12,7 +12,8 @@ from attunement.tables.schema import normalise_episodes, normalise_measures
 SUFFIXES = (".csv", ".parquet")
 
 
-def _read(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
+    """Read any table (CSV or Parquet, by suffix) as it is, without checking its columns."""
     path = Path(path)
     if path.suffix == ".csv":
         return pd.read_csv(path, dtype={"client_id": "string", "therapist_id": "string", "item": "string"})
@@ -36,7 +37,7 @@ def _write(frame: pd.DataFrame, path: Path) -> Path:
 
 def read_measures(path: str | Path) -> pd.DataFrame:
     """Read and check a measures table."""
-    return normalise_measures(_read(Path(path)))
+    return normalise_measures(read_table(Path(path)))
 
 
 def write_measures(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -46,7 +47,7 @@ def write_measures(frame: pd.DataFrame, path: str | Path) -> Path:
 
 def read_episodes(path: str | Path) -> pd.DataFrame:
     """Read and check an episodes table."""
-    return normalise_episodes(_read(Path(path)))
+    return normalise_episodes(read_table(Path(path)))
 
 
 def write_episodes(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -1,0 +1,1 @@
+"""Measuring early-warning methods on held-out clients: the harness behind ``attunement evaluate``."""

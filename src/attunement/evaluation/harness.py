@@ -1,0 +1,222 @@
+"""Run early-warning methods session by session on held-out clients and measure them.
+
+Each method is fitted on a reference cohort, then asked at every session 1..``course_sessions``
+about the held-out clients still in treatment, each time seeing only their data up to that
+session (:meth:`Histories.upto`). From those answers come three kinds of rows:
+
+- **session rows** (``session`` = 2, 3, 4, 6): AUC of the risk score, sensitivity and false-alarm
+  rate of the method's alert rule, and for probabilities the Brier score and expected
+  calibration error, among the clients who attended that session;
+- **course rows** (``session`` = ``"course"``, for the course outcomes): the share of clients with
+  the outcome flagged at some session before their last one, the share of clients without it
+  flagged before their last one (false alarms over the course), the median session of the first
+  correct flag, and the false-alarm rate among delayed responders (simulated data only). Only
+  clients with at least two sessions count: a one-session course gives no chance to warn;
+- **pooled rows** (``session`` = ``"pooled"``, for the per-session outcomes dropout and rupture):
+  all session predictions up to ``course_sessions`` together.
+
+Every row is computed for all clients (``group`` = ``"all"``) and for each client group, so
+that a method that works less well for one group shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from attunement.evaluation import metrics
+from attunement.evaluation.cohort import Cohort
+from attunement.evaluation.settings import Settings, load_settings
+from attunement.prediction.histories import NO_GROUP, Histories
+from attunement.prediction.methods import Method, Prediction
+
+COURSE_OUTCOMES = ("deterioration", "no_improvement")
+SESSION_OUTCOMES = ("dropout_next", "rupture")
+DELAYED_RESPONDER = "delayed_responder"
+
+
+@dataclass
+class MethodRun:
+    """One method's answers on the held-out cohort: per session, the rows asked and the answer."""
+
+    method: Method
+    rows: dict[int, np.ndarray] = field(default_factory=dict)
+    answers: dict[int, Prediction] = field(default_factory=dict)
+
+    def risk(self, outcome: str, session: int) -> np.ndarray:
+        return np.asarray(self.answers[session].risk[outcome], dtype=float)
+
+    def alert(self, outcome: str, session: int) -> np.ndarray:
+        return np.asarray(self.answers[session].alert[outcome], dtype=bool)
+
+    @property
+    def is_probability(self) -> bool:
+        return any(answer.is_probability for answer in self.answers.values())
+
+
+Progress = Callable[[str, int], None]
+
+
+def run_method(
+    method: Method, histories: Histories, sessions: Sequence[int], progress: Progress | None = None
+) -> MethodRun:
+    """Ask ``method`` at each session, about the clients who attended it, with data up to it."""
+    run = MethodRun(method)
+    asked = [s for s in sessions if (histories.sessions >= s).any()]
+    batched = getattr(method, "predict_sessions", None)
+    answers = batched(histories, asked) if batched is not None else None
+    for session in asked:
+        rows = np.flatnonzero(histories.sessions >= session)
+        answer = answers[session] if answers is not None else method.predict(histories.upto(session))
+        _check_answer(method, session, answer, len(rows))
+        run.rows[session], run.answers[session] = rows, answer
+        if progress is not None:
+            progress(method.name, session)
+    return run
+
+
+def evaluate(
+    reference: Cohort,
+    held_out: Cohort,
+    methods: Sequence[Method],
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> tuple[list[dict], list[MethodRun]]:
+    """Fit each method on ``reference``, run it on ``held_out`` and return the figure rows."""
+    settings = settings or load_settings()
+    sessions = list(range(1, int(settings.course_sessions.value) + 1))
+    runs = []
+    for method in methods:
+        method.fit(reference.histories, reference.labels)
+        runs.append(run_method(method, held_out.histories, sessions, progress))
+    rows = [row for run in runs for row in figures(run, held_out, settings)]
+    return rows, runs
+
+
+def figures(run: MethodRun, cohort: Cohort, settings: Settings) -> list[dict]:
+    """All figure rows of one method (see module doc)."""
+    out = []
+    groups = [NO_GROUP, *sorted(set(cohort.histories.group) - {NO_GROUP})]
+    for outcome in run.method.outcomes:
+        if outcome == "rupture" and not cohort.labels.has_ruptures:
+            continue
+        for group in groups:
+            members = (
+                np.ones(len(cohort), dtype=bool) if group == NO_GROUP else cohort.histories.group == group
+            )
+            for session in settings.sessions.value:
+                if session in run.answers:
+                    out.append(_session_row(run, cohort, outcome, session, group, members, settings))
+            if outcome in COURSE_OUTCOMES:
+                out.append(_course_row(run, cohort, outcome, group, members))
+            else:
+                out.append(_pooled_row(run, cohort, outcome, group, members, settings))
+    return out
+
+
+def _session_row(run, cohort, outcome, session, group, members, settings) -> dict:
+    rows = run.rows[session]
+    keep = members[rows]
+    labels = cohort.labels.at(outcome, session)[rows][keep]
+    risk = run.risk(outcome, session)[keep]
+    alert = run.alert(outcome, session)[keep]
+    return _row(run, outcome, session, group, labels, risk, alert, settings)
+
+
+def _pooled_row(run, cohort, outcome, group, members, settings) -> dict:
+    labels, risk, alert = [], [], []
+    for session, rows in run.rows.items():
+        keep = members[rows]
+        labels.append(cohort.labels.at(outcome, session)[rows][keep])
+        risk.append(run.risk(outcome, session)[keep])
+        alert.append(run.alert(outcome, session)[keep])
+    return _row(
+        run,
+        outcome,
+        "pooled",
+        group,
+        np.concatenate(labels),
+        np.concatenate(risk),
+        np.concatenate(alert),
+        settings,
+    )
+
+
+def _row(run, outcome, session, group, labels, risk, alert, settings) -> dict:
+    probability = run.is_probability
+    bins = int(settings.calibration_bins.value)
+    return {
+        **_identity(run, outcome, session, group),
+        "n": int(labels.size),
+        "positives": int(labels.sum()),
+        "auc": metrics.auc(labels, risk),
+        "sensitivity": metrics.sensitivity(labels, alert),
+        "false_alarm_rate": metrics.false_alarm_rate(labels, alert),
+        "brier": metrics.brier(labels, risk) if probability else None,
+        "ece": metrics.expected_calibration_error(labels, risk, bins) if probability else None,
+    }
+
+
+def first_flags(run: MethodRun, outcome: str, n_clients: int) -> np.ndarray:
+    """The first session at which the method alerted, per client (0 = never)."""
+    first = np.zeros(n_clients, dtype=np.int64)
+    for session in sorted(run.rows):
+        rows = run.rows[session]
+        new = run.alert(outcome, session) & (first[rows] == 0)
+        first[rows[new]] = session
+    return first
+
+
+def _course_row(run, cohort, outcome, group, members) -> dict:
+    labels = cohort.labels
+    first = first_flags(run, outcome, len(cohort))
+    eligible = members & (labels.end_session >= 2)
+    warned = (first > 0) & (first < labels.end_session)
+    positive = labels.at(outcome, 0) & eligible
+    negative = ~labels.at(outcome, 0) & eligible
+    first_correct = first[positive & warned]
+    delayed = None
+    if labels.latent_class is not None:
+        delayed_negative = negative & (labels.latent_class == DELAYED_RESPONDER)
+        delayed = _share(warned[delayed_negative])
+    return {
+        **_identity(run, outcome, "course", group),
+        "n": int(eligible.sum()),
+        "positives": int(positive.sum()),
+        "auc": None,
+        "sensitivity": _share(warned[positive]),
+        "false_alarm_rate": _share(warned[negative]),
+        "brier": None,
+        "ece": None,
+        "flagged_before_last_session": _share(warned[positive]),
+        "median_first_correct_flag_session": float(np.median(first_correct)) if first_correct.size else None,
+        "delayed_responder_false_alarm_rate": delayed,
+    }
+
+
+def _identity(run: MethodRun, outcome: str, session: int | str, group: str) -> dict:
+    return {
+        "method": run.method.name,
+        "kind": run.method.kind,
+        "outcome": outcome,
+        "session": session,
+        "group": group,
+    }
+
+
+def _share(flags: np.ndarray) -> float | None:
+    return float(flags.mean()) if flags.size else None
+
+
+def _check_answer(method: Method, session: int, answer: Prediction, expected: int) -> None:
+    for outcome in method.outcomes:
+        for part in ("risk", "alert"):
+            values = getattr(answer, part).get(outcome)
+            if values is None or len(values) != expected:
+                got = "nothing" if values is None else f"{len(values)} values"
+                raise ValueError(
+                    f"method {method.name} at session {session}: {part} for {outcome} has {got}, "
+                    f"expected one value for each of the {expected} clients who attended the session"
+                )

@@ -1,0 +1,167 @@
+"""The evaluation harness: metrics, the hidden future, course figures, cohort folders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from attunement.evaluation import metrics
+from attunement.evaluation.cohort import Cohort, load_cohort, split_by_client
+from attunement.evaluation.harness import evaluate, run_method
+from attunement.evaluation.settings import load_settings
+from attunement.evaluation.summary import find, headroom
+from attunement.prediction.histories import Histories
+from attunement.prediction.methods import Prediction
+from attunement.prediction.outcomes import Labels
+
+
+class ChangeSinceIntake:
+    """Risk = PHQ-9 rise since the first score; alert at a rise of 6 or more."""
+
+    name, kind, outcomes, citation = "change", "baseline", ("deterioration", "no_improvement"), "test"
+
+    def __init__(self):
+        self.seen: list[tuple[int, int]] = []
+
+    def fit(self, reference, labels):
+        self.fitted = len(reference)
+
+    def predict(self, histories: Histories) -> Prediction:
+        self.seen.append((histories.max_session, len(histories)))
+        rise = histories.last("phq9") - histories.first("phq9")
+        risk = np.nan_to_num(rise)
+        return Prediction(risk={o: risk for o in self.outcomes}, alert={o: risk >= 6 for o in self.outcomes})
+
+
+def _histories(phq9: list[list[float]], groups=None) -> Histories:
+    values = np.array(phq9, dtype=float)
+    n = len(values)
+    sessions = (~np.isnan(values)).sum(axis=1)
+    return Histories(
+        client_id=np.array([f"c{i}" for i in range(n)], dtype=object),
+        therapist_id=np.full(n, "t1", dtype=object),
+        group=np.array(groups or ["all"] * n, dtype=object),
+        sessions=sessions,
+        scores={"phq9": values, "gad7": np.where(np.isnan(values), np.nan, 5.0)},
+    )
+
+
+def _labels(histories: Histories, deterioration: list[bool], latent=None) -> Labels:
+    det = np.array(deterioration)
+    return Labels(
+        deterioration=det,
+        no_improvement=det.copy(),
+        end_session=histories.sessions.copy(),
+        dropout=np.zeros(len(det), dtype=bool),
+        latent_class=None if latent is None else np.array(latent, dtype=object),
+    )
+
+
+NAN = float("nan")
+
+
+def test_auc_extremes_and_ties():
+    labels = np.array([0, 0, 1, 1], dtype=bool)
+    assert metrics.auc(labels, np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
+    assert metrics.auc(labels, np.array([0.9, 0.8, 0.2, 0.1])) == 0.0
+    assert metrics.auc(labels, np.array([0.5, 0.5, 0.5, 0.5])) == 0.5
+    assert metrics.auc(np.array([1, 1], dtype=bool), np.array([0.1, 0.2])) is None
+
+
+def test_brier_and_calibration():
+    labels = np.array([0, 1, 0, 1], dtype=bool)
+    assert metrics.brier(labels, np.full(4, 0.5)) == pytest.approx(0.25)
+    # a perfectly calibrated bin: predicted 0.5, observed half
+    assert metrics.expected_calibration_error(labels, np.full(4, 0.5), 10) == pytest.approx(0.0)
+    # everyone predicted 0.9, half observed: gap 0.4
+    assert metrics.expected_calibration_error(labels, np.full(4, 0.9), 10) == pytest.approx(0.4)
+
+
+@given(st.lists(st.tuples(st.booleans(), st.floats(0, 1)), min_size=1, max_size=60))
+def test_ece_is_between_zero_and_one(pairs):
+    labels = np.array([p[0] for p in pairs])
+    probability = np.array([p[1] for p in pairs])
+    ece = metrics.expected_calibration_error(labels, probability, 10)
+    assert 0.0 <= ece <= 1.0 + 1e-12
+
+
+def test_methods_only_see_sessions_up_to_the_one_asked():
+    histories = _histories([[10, 12, 17, NAN], [10, 8, NAN, NAN], [10, 9, 8, 7]])
+    method = ChangeSinceIntake()
+    run = run_method(method, histories, [1, 2, 3, 4])
+    assert method.seen == [(1, 3), (2, 3), (3, 2), (4, 1)]
+    assert list(run.rows[3]) == [0, 2]
+    # at session 2 the first client has risen 2 points; the 17 at session 3 is not visible yet
+    assert run.risk("deterioration", 2)[0] == 2
+    assert run.risk("deterioration", 3)[0] == 7
+
+
+def test_course_figures_count_flags_before_the_last_session():
+    # client 0 rises at session 3 and ends at 4: warned in time; client 1 rises only at its last
+    # session: too late; client 2 is a false alarm (rises, then recovers); client 3 stays calm.
+    histories = _histories(
+        [[10, 12, 17, 18], [10, 11, 17, NAN], [10, 17, 9, NAN], [10, 9, 8, NAN]],
+    )
+    labels = _labels(histories, [True, True, False, False], latent=["x", "x", "delayed_responder", "x"])
+    cohort = Cohort("test", histories, labels, has_truth=True)
+    rows, _ = evaluate(cohort, cohort, [ChangeSinceIntake()], load_settings())
+    course = find(rows, outcome="deterioration", session="course", group="all")[0]
+    assert course["flagged_before_last_session"] == 0.5
+    assert course["false_alarm_rate"] == 0.5
+    assert course["median_first_correct_flag_session"] == 3
+    assert course["delayed_responder_false_alarm_rate"] == 1.0
+    at2 = find(rows, outcome="deterioration", session=2, group="all")[0]
+    assert at2["n"] == 4 and at2["positives"] == 2
+    assert at2["brier"] is None  # risk is not a probability
+
+
+def test_rows_per_group():
+    histories = _histories([[10, 17, 18], [10, 9, 8], [10, 16, 18], [10, 11, 8]], groups=["a", "a", "b", "b"])
+    cohort = Cohort("test", histories, _labels(histories, [True, False, True, False]), has_truth=False)
+    rows, _ = evaluate(cohort, cohort, [ChangeSinceIntake()], load_settings())
+    for group in ("all", "a", "b"):
+        row = find(rows, outcome="deterioration", session=2, group=group)[0]
+        assert row["auc"] == 1.0
+    assert find(rows, outcome="deterioration", session=2, group="a")[0]["n"] == 2
+
+
+def test_a_wrong_sized_answer_is_a_clear_error():
+    class Broken(ChangeSinceIntake):
+        def predict(self, histories):
+            return Prediction(risk={"deterioration": np.zeros(1)}, alert={"deterioration": np.zeros(1, bool)})
+
+    broken = Broken()
+    broken.outcomes = ("deterioration",)
+    with pytest.raises(ValueError, match="expected one value for each of the 2 clients"):
+        run_method(broken, _histories([[1, 2], [3, 4]]), [1])
+
+
+def test_headroom_share():
+    rows = [
+        {"method": "b", "kind": "baseline", "outcome": "o", "session": 3, "group": "all", "auc": 0.7},
+        {"method": "us", "kind": "ours", "outcome": "o", "session": 3, "group": "all", "auc": 0.8},
+        {"method": "or", "kind": "oracle", "outcome": "o", "session": 3, "group": "all", "auc": 0.9},
+    ]
+    summary = headroom(rows, "o", 3)
+    assert summary["ours"]["us"]["share_of_headroom"] == pytest.approx(0.5)
+    assert summary["best_baseline"] == "b"
+
+
+def test_simulated_cohort_folder_round_trip(tmp_path):
+    from typer.testing import CliRunner
+
+    from attunement.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "--clients", "400", "--seed", "5", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    cohort = load_cohort(tmp_path)
+    assert cohort.has_truth and cohort.profile_path is not None and cohort.labels.has_ruptures
+    assert len(cohort) == 400
+    reference, held_out = split_by_client(cohort, 0.5, 0)
+    assert len(reference) + len(held_out) == 400
+    assert not set(reference.histories.client_id) & set(held_out.histories.client_id)
+    rows, _ = evaluate(reference, held_out, [ChangeSinceIntake()], load_settings())
+    at3 = find(rows, outcome="deterioration", session=3, group="all")[0]
+    assert at3["n"] == int((held_out.histories.sessions >= 3).sum())
