@@ -1,0 +1,8 @@
+"""Early warnings for the latest session of each client: safety items, ruptures, perception gaps,
+and (with a forecast model) not on track and dropout risk, each with a reason built from the
+client's own numbers and the support steps to go through."""
+
+from attunement.alerts.alert import KINDS, Alert, most_urgent_first
+from attunement.alerts.engine import alert_table, current_alerts
+
+__all__ = ["KINDS", "Alert", "alert_table", "current_alerts", "most_urgent_first"]

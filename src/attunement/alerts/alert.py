@@ -1,0 +1,45 @@
+"""What an alert is, and the order in which a clinician should see them.
+
+An alert is about one client's latest session. It carries its reason in plain words built from
+the client's own numbers, the numbers themselves (``figures``, so a display or an audit can show
+them without parsing text), and the support steps to go through. A safety alert can never be
+dismissed without a recorded action (``requires_action``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Alert kinds, in the order of urgency used to break ties between alerts of equal severity.
+KINDS = ("safety", "rupture", "not_on_track", "dropout_risk", "perception_gap")
+SEVERITIES = ("high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert for one client's latest session."""
+
+    client_id: str
+    kind: str
+    severity: str
+    session: int
+    probability: float | None
+    reason: str
+    figures: dict[str, float | int | str] = field(default_factory=dict)
+    support: tuple[str, ...] = ()
+    requires_action: bool = False
+
+
+def urgency(alert: Alert) -> tuple[int, int, int, float]:
+    """Sort key: safety always first, then by severity, kind and (higher first) probability."""
+    probability = alert.probability if alert.probability is not None else 0.0
+    return (
+        0 if alert.kind == "safety" else 1,
+        SEVERITIES.index(alert.severity),
+        KINDS.index(alert.kind),
+        -probability,
+    )
+
+
+def most_urgent_first(alerts: list[Alert]) -> list[Alert]:
+    return sorted(alerts, key=urgency)

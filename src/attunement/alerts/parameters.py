@@ -1,0 +1,43 @@
+"""The relationship alerts' thresholds, read from ``parameters.json`` with their source and status."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from attunement.datafiles import load_json_model
+from attunement.instruments.definition import CitedNumber
+
+PARAMETERS_FILE = Path(__file__).with_name("parameters.json")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuptureParameters(_Strict):
+    prior_sd: CitedNumber
+    prior_weight: CitedNumber
+    minimum_sd: CitedNumber
+    dip_z: CitedNumber
+    minimum_drop: CitedNumber
+    recovered_fraction: CitedNumber
+    decline_sessions: CitedNumber
+
+
+class PerceptionGapParameters(_Strict):
+    gap_points: CitedNumber
+    gap_points_high: CitedNumber
+
+
+class AlertParameters(_Strict):
+    description: str
+    rupture: RuptureParameters
+    perception_gap: PerceptionGapParameters
+
+
+@cache
+def load_parameters(path: Path = PARAMETERS_FILE) -> AlertParameters:
+    return load_json_model(path, AlertParameters)

@@ -1,0 +1,39 @@
+"""Support steps for an alert, from the clinical support checklist of :mod:`attunement.tailoring`.
+
+Without a profile the checklist for an alert kind is the same for every client except for the
+alert's reason, so it is built once per kind (with a marker in place of the reason) and the
+reason is put in afterwards; this keeps thousands of alerts cheap. A perception gap is a view of
+the relationship that differs between client and therapist, so it uses the rupture checklist.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from attunement.profile.model import Profile
+from attunement.tailoring.support import SupportContext, support_checklist
+
+_MARK = "\x00reason\x00"
+CHECKLIST_FOR_KIND = {
+    "safety": "safety",
+    "rupture": "rupture",
+    "perception_gap": "rupture",
+    "not_on_track": "not_on_track",
+    "dropout_risk": "dropout_risk",
+}
+
+
+@cache
+def _template(kind: str) -> tuple[str, ...]:
+    checklist = support_checklist(CHECKLIST_FOR_KIND[kind], None, SupportContext(reason=_MARK))
+    return tuple(f"{section.title}: {item.text}" for section in checklist.sections for item in section.items)
+
+
+def support_steps(kind: str, reason: str, profile: Profile | None = None) -> tuple[str, ...]:
+    """The checklist items to go through for this alert, with the alert's reason filled in."""
+    if profile is not None:
+        checklist = support_checklist(CHECKLIST_FOR_KIND[kind], profile, SupportContext(reason=reason))
+        return tuple(
+            f"{section.title}: {item.text}" for section in checklist.sections for item in section.items
+        )
+    return tuple(step.replace(_MARK, reason) for step in _template(kind))

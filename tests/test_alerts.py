@@ -1,0 +1,148 @@
+"""Current alerts on small hand-made histories: each kind fires when it should and not otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attunement.alerts import Alert, alert_table, current_alerts
+from attunement.alerts.parameters import load_parameters
+from attunement.prediction.histories import Histories
+
+NAN = np.nan
+
+
+def histories(**clients: dict[str, list[float]]) -> Histories:
+    """One client per keyword: a dict of measure -> scores for sessions 1..n."""
+    width = max(len(v) for c in clients.values() for v in c.values())
+    ids = np.array(list(clients), dtype=object)
+    names = sorted({m for c in clients.values() for m in c})
+    scores = {m: np.full((len(ids), width), NAN) for m in names}
+    sessions = np.zeros(len(ids), dtype=np.int64)
+    for row, data in enumerate(clients.values()):
+        for m, values in data.items():
+            scores[m][row, : len(values)] = values
+            sessions[row] = max(sessions[row], len(values))
+    return Histories(
+        client_id=ids,
+        therapist_id=np.full(len(ids), "t1", dtype=object),
+        group=np.full(len(ids), "all", dtype=object),
+        sessions=sessions,
+        scores=scores,
+    )
+
+
+def kinds(alerts: list[Alert]) -> list[str]:
+    return [a.kind for a in alerts]
+
+
+def test_endorsed_item9_is_a_high_safety_alert_that_needs_an_action():
+    h = histories(a={"phq9": [18, 15], "phq9_item9": [0, 2], "checkin": [9, 9]})
+    [alert] = current_alerts(h)["a"]
+    assert (alert.kind, alert.severity, alert.requires_action, alert.session) == ("safety", "high", True, 2)
+    assert "item 9" in alert.reason and "answered 2 of 3" in alert.reason
+    assert alert.figures["answer"] == 2
+    assert any("safety procedure" in step for step in alert.support)
+
+
+def test_skipped_item9_on_a_completed_phq9_is_a_safety_alert():
+    h = histories(a={"phq9": [18, 15], "phq9_item9": [0, NAN]}, b={"phq9": [18, NAN], "phq9_item9": [0, NAN]})
+    alerts = current_alerts(h)
+    [alert] = alerts["a"]
+    assert alert.kind == "safety" and alert.requires_action and "unanswered" in alert.reason
+    assert alerts["b"] == []  # no PHQ-9 at all at the latest session: nothing was skipped
+
+
+def test_item9_of_zero_gives_no_safety_alert():
+    h = histories(a={"phq9": [18, 15], "phq9_item9": [1, 0]})
+    assert current_alerts(h)["a"] == []
+
+
+def test_safety_cannot_be_silenced_and_comes_first_whatever_else_fires():
+    h = histories(
+        a={
+            "phq9": [20, 20, 21],
+            "phq9_item9": [0, 0, 1],
+            "checkin": [9.5, 9.4, 6.0],
+            "checkin_therapist": [9.5, 9.5, 9.8],
+        }
+    )
+    alerts = current_alerts(h)["a"]
+    assert kinds(alerts)[0] == "safety"
+    assert set(kinds(alerts)) == {"safety", "rupture", "perception_gap"}
+    table = alert_table(h)
+    assert table.iloc[0]["kind"] == "safety" and bool(table.iloc[0]["requires_action"])
+
+
+def test_a_drop_against_the_clients_own_level_is_a_dip_with_their_numbers():
+    h = histories(a={"checkin": [9.6, 9.4, 9.5, 9.6, 7.2]})
+    [alert] = current_alerts(h)["a"]
+    assert (alert.kind, alert.severity, alert.figures["state"]) == ("rupture", "medium", "dip")
+    assert "7.2 at session 5" in alert.reason and "9.5" in alert.reason and "2.3 points" in alert.reason
+    assert alert.figures["earlier_checkins"] == 4
+
+
+def test_the_same_score_is_no_rupture_for_a_client_whose_own_level_is_low():
+    """A population cut-off would flag 7.2 for everyone; the client's own baseline does not."""
+    h = histories(a={"checkin": [7.0, 7.4, 7.1, 7.3, 7.2]}, b={"checkin": [9.6, 9.4, 9.5, 9.6, 9.3]})
+    alerts = current_alerts(h)
+    assert alerts == {"a": [], "b": []}
+
+
+def test_a_noisy_client_needs_a_bigger_drop_than_a_steady_one():
+    steady = [8.0, 8.1, 8.0, 7.9, 8.0, 8.1]
+    noisy = [8.0, 9.5, 6.8, 9.2, 7.0, 9.4]
+    h = histories(steady={"checkin": [*steady, 6.6]}, noisy={"checkin": [*noisy, 6.6]})
+    alerts = current_alerts(h)
+    assert kinds(alerts["steady"]) == ["rupture"] and alerts["noisy"] == []
+
+
+def test_a_drop_that_does_not_recover_is_unrepaired_and_high():
+    h = histories(a={"checkin": [9.5, 9.6, 9.4, 7.0, 7.3]})
+    [alert] = current_alerts(h)["a"]
+    assert alert.figures["state"] == "unrepaired" and alert.severity == "high"
+    assert "7 at session 4" in alert.reason and "7.3 at session 5" in alert.reason
+    assert alert.figures["onset_session"] == 4
+
+
+def test_a_drop_that_recovers_at_the_next_session_gives_no_alert():
+    h = histories(a={"checkin": [9.5, 9.6, 9.4, 7.0, 9.3]})
+    assert current_alerts(h)["a"] == []
+
+
+def test_an_unrepaired_rupture_stays_measured_against_the_level_before_it():
+    h = histories(a={"checkin": [9.5, 9.6, 9.4, 7.0, 7.1, 7.0, 7.2, 7.1]})
+    [alert] = current_alerts(h)["a"]
+    assert alert.figures["state"] == "unrepaired" and alert.figures["own_level"] == pytest.approx(9.5)
+
+
+def test_a_slow_slide_is_a_sustained_decline():
+    h = histories(a={"checkin": [9.5, 9.5, 9.5, 9.0, 8.6, 8.2, 7.9]})
+    [alert] = current_alerts(h)["a"]
+    assert alert.figures["state"] == "sustained_decline"
+    assert "since session 4" in alert.reason and "7.9 at session 7" in alert.reason
+
+
+def test_a_missing_latest_checkin_gives_no_rupture_alert():
+    h = histories(a={"checkin": [9.5, 9.6, 9.4, 7.0, NAN], "phq9": [10, 10, 10, 10, 10]})
+    assert current_alerts(h)["a"] == []
+
+
+def test_perception_gap_fires_only_when_the_therapist_sees_it_clearly_better():
+    gap = load_parameters().perception_gap.gap_points.value
+    h = histories(
+        wide={"checkin": [8.0, 7.9], "checkin_therapist": [8.5, 7.9 + gap + 0.3]},
+        narrow={"checkin": [8.0, 7.9], "checkin_therapist": [8.5, 7.9 + gap - 0.3]},
+        lower={"checkin": [8.0, 7.9], "checkin_therapist": [8.5, 7.9 - gap - 1]},
+    )
+    alerts = current_alerts(h)
+    [alert] = alerts["wide"]
+    assert alert.kind == "perception_gap" and alert.severity == "low"
+    assert "7.9" in alert.reason and f"{gap + 0.3:g}".rstrip("0") in alert.reason
+    assert alerts["narrow"] == [] and alerts["lower"] == []
+
+
+def test_every_client_has_an_entry_and_forecast_kinds_need_a_model():
+    h = histories(a={"phq9": [18, 17, 17, 18]}, b={"phq9": [20]})
+    alerts = current_alerts(h)
+    assert alerts == {"a": [], "b": []}
