@@ -1,0 +1,1 @@
+"""Alembic migrations of the attunement database, run on start-up."""

@@ -1,0 +1,157 @@
+"""SQLAlchemy 2 table definitions.
+
+Client answers are stored in the canonical long form (one row per answered item) so that the
+same code that reads measures files reads the database. URLs only ever carry opaque random
+identifiers (``Client.public_id``, link tokens); link tokens are stored as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLES = ("clinician", "supervisor", "admin")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Raised on log-out: every session cookie issued before then stops working.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(80))
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    client_group: Mapped[str] = mapped_column(String(40), default="all")
+    status: Mapped[str] = mapped_column(String(20), default="ongoing")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LinkToken(Base):
+    """A single-use, expiring link for one client and one session."""
+
+    __tablename__ = "link_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    session: Mapped[int] = mapped_column(Integer)
+    instruments: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Submission(Base):
+    """One completed set of forms: from a client link or from the therapist's rating form."""
+
+    __tablename__ = "submissions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    session: Mapped[int] = mapped_column(Integer)
+    rater: Mapped[str] = mapped_column(String(20))
+    link_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("link_tokens.id"), nullable=True, unique=True
+    )
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Measure(Base):
+    """One canonical measures row: an item answer (item + value) or a ready-made score."""
+
+    __tablename__ = "measures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
+    session: Mapped[int] = mapped_column(Integer)
+    instrument: Mapped[str] = mapped_column(String(40))
+    rater: Mapped[str] = mapped_column(String(20))
+    item: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        Index("ix_measures_client_session", "client_id", "session"),
+        UniqueConstraint("client_id", "session", "instrument", "rater", "item", name="uq_measures_answer"),
+    )
+
+
+class AlertRecord(Base):
+    """What happened after an alert: seen, what was done, what happened next."""
+
+    __tablename__ = "alert_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    session: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    seen_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    action: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("client_id", "session", "kind", name="uq_alert_record"),)
+
+
+class AuditEvent(Base):
+    """Append-only: a database trigger refuses updates and deletes."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))
+    client_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    detail: Mapped[str] = mapped_column(String(400), default="")
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class Setting(Base):
+    """Clinic-wide settings and the signing secret, as key/value text."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,50 @@
+"""Clinic-wide settings and the secret that signs session cookies, kept in the database.
+
+Keeping the secret in the database means sessions survive a restart and every server process
+that shares the database signs alike, without a secret in a config file.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy.orm import Session
+
+from attunement.store.models import Setting
+
+#: Questionnaires a client link may offer. PHQ-9 is always offered: it carries the safety item.
+LINK_INSTRUMENTS = ("phq9", "gad7", "checkin")
+ALWAYS_OFFERED = ("phq9",)
+DEFAULTS = {
+    "link_instruments": ",".join(LINK_INSTRUMENTS),
+    "client_progress_chart": "yes",
+    "link_valid_days": "7",
+}
+
+
+def get_setting(db: Session, key: str) -> str:
+    row = db.get(Setting, key)
+    return row.value if row is not None else DEFAULTS[key]
+
+
+def set_setting(db: Session, key: str, value: str) -> None:
+    row = db.get(Setting, key)
+    if row is None:
+        db.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+
+
+def offered_instruments(db: Session) -> list[str]:
+    chosen = set(get_setting(db, "link_instruments").split(",")) | set(ALWAYS_OFFERED)
+    return [i for i in LINK_INSTRUMENTS if i in chosen]
+
+
+def signing_secret(db: Session) -> str:
+    """The cookie-signing secret, created on first use."""
+    row = db.get(Setting, "secret_key")
+    if row is None:
+        row = Setting(key="secret_key", value=secrets.token_urlsafe(48))
+        db.add(row)
+        db.flush()
+    return row.value

@@ -1,0 +1,77 @@
+"""Alerts for the pages: the early-warning module's alerts, or safety items alone until it exists.
+
+The pages only rely on the fields of the shared ``Alert`` record (kind, severity, session,
+probability, reason, figures, support, requires_action), so they show whichever source is
+installed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from attunement.instruments import get_instrument
+from attunement.prediction.histories import Histories
+from attunement.tailoring.support import SupportContext, support_checklist
+
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+@dataclass(frozen=True)
+class SafetyAlert:
+    """The fallback record, with the fields of the shared alert record."""
+
+    client_id: str
+    kind: str
+    severity: str
+    session: int
+    probability: float | None
+    reason: str
+    figures: dict[str, float | int | str] = field(default_factory=dict)
+    support: tuple[str, ...] = ()
+    requires_action: bool = True
+
+
+def current_alerts(histories: Histories) -> dict[str, list]:
+    """Alerts for the latest session of every client, most urgent first."""
+    if len(histories) == 0:
+        return {}
+    try:
+        from attunement.alerts import current_alerts as full_alerts
+    except ImportError:
+        return safety_alerts(histories)
+    return full_alerts(histories)
+
+
+def safety_alerts(histories: Histories) -> dict[str, list]:
+    """An alert for every client whose latest session has an endorsed PHQ-9 item 9."""
+    phq9 = get_instrument("phq9")
+    critical = next(c for c in phq9.scoring.critical_items if c.item == "phq9_9")
+    item9 = histories.score("phq9_item9")
+    out: dict[str, list] = {}
+    for row, client_id in enumerate(histories.client_id):
+        session = int(histories.sessions[row])
+        if session < 1 or session > item9.shape[1]:
+            continue
+        value = item9[row, session - 1]
+        if math.isnan(value) or value < critical.min_value:
+            continue
+        reason = critical.reason.format(value=int(value))
+        out[str(client_id)] = [
+            SafetyAlert(
+                client_id=str(client_id),
+                kind="safety",
+                severity="high",
+                session=session,
+                probability=None,
+                reason=f"Session {session}: {reason}",
+                figures={"phq9_item9": int(value), "session": session},
+                support=safety_support(reason),
+            )
+        ]
+    return out
+
+
+def safety_support(reason: str) -> tuple[str, ...]:
+    checklist = support_checklist("safety", None, SupportContext(reason=reason))
+    return tuple(item.text for item in checklist.items())

@@ -1,0 +1,93 @@
+"""The FastAPI application factory.
+
+``create_app`` opens the database (running the migrations), loads the signing secret, mounts
+the local static files and the routes, and answers ``/healthz`` once all that is done. Access
+logging is done here, with the route pattern instead of the path, so link tokens and client
+identifiers never reach a log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from attunement.store import Database, open_database
+from attunement.store.settings import signing_secret
+from attunement.web import routes_admin, routes_auth, routes_client, routes_clinician, routes_supervisor
+from attunement.web.pages import CsrfRejected, Forbidden, NotFound, NotSignedIn, message_page, redirect
+from attunement.web.security import SessionSigner, attach_csrf_cookie
+
+log = logging.getLogger("attunement.web")
+STATIC_DIR = Path(__file__).with_name("static")
+
+
+def create_app(database_url: str | None = None, *, database: Database | None = None) -> FastAPI:
+    db = database or open_database(database_url)
+    with db.session() as session:
+        secret = signing_secret(session)
+    app = FastAPI(title="attunement", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.database = db
+    app.state.signer = SessionSigner(secret)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (routes_auth, routes_client, routes_clinician, routes_supervisor, routes_admin):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        with db.session() as session:
+            session.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    @app.middleware("http")
+    async def headers_and_log(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        attach_csrf_cookie(request, response)
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+            "frame-ancestors 'none'"
+        )
+        route = request.scope.get("route")
+        pattern = getattr(route, "path", "unmatched")
+        log.info(
+            "%s %s %s %.1fms",
+            request.method,
+            pattern,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    async def _login(request: Request, _exc: NotSignedIn):
+        return redirect("/login")
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, _exc: Forbidden):
+        return message_page(request, "Not allowed", "Your role does not give access to this page.", 403)
+
+    @app.exception_handler(NotFound)
+    async def _missing(request: Request, _exc: NotFound):
+        return message_page(request, "Not found", "There is nothing here, or it is not yours to see.", 404)
+
+    @app.exception_handler(CsrfRejected)
+    async def _csrf(request: Request, _exc: CsrfRejected):
+        return message_page(
+            request,
+            "Form expired",
+            "This form could not be accepted because its security token was missing or did not "
+            "match. Go back, reload the page and send it again.",
+            403,
+        )
+
+    return app

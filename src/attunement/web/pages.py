@@ -1,0 +1,104 @@
+"""Shared page machinery: the database, the signed-in user, access checks, CSRF and rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from attunement.store import Database
+from attunement.store.models import User
+from attunement.web import filters
+from attunement.web.security import CSRF_FIELD, SESSION_COOKIE, csrf_token, csrf_valid
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+TEMPLATES.env.filters["num"] = filters.num
+TEMPLATES.env.filters["proportion"] = filters.proportion
+HOMES = {"clinician": "/caseload", "supervisor": "/team", "admin": "/admin"}
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who is signed in, as plain values that outlive the database session (for the page header)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+
+
+class NotSignedIn(Exception):
+    """The page needs a signed-in user."""
+
+
+class Forbidden(Exception):
+    """Signed in, but this role may not use this page."""
+
+
+class NotFound(Exception):
+    """No such thing, or not one this user may see (the two are not told apart)."""
+
+
+class CsrfRejected(Exception):
+    """A form without the matching CSRF token."""
+
+
+def database(request: Request) -> Database:
+    return request.app.state.database
+
+
+def signed_in_user(request: Request, db: Session) -> User | None:
+    claim = request.app.state.signer.load(request.cookies.get(SESSION_COOKIE))
+    if claim is None:
+        return None
+    user = db.get(User, claim.user_id)
+    if user is None or not user.active or user.session_epoch != claim.epoch:
+        return None
+    return user
+
+
+def require(request: Request, db: Session, *roles: str) -> User:
+    user = signed_in_user(request, db)
+    if user is None:
+        raise NotSignedIn()
+    if user.role not in roles:
+        raise Forbidden()
+    request.state.user = SignedIn(user.id, user.username, user.display_name, user.role)
+    return user
+
+
+def check_csrf(request: Request, form: dict[str, str]) -> None:
+    if not csrf_valid(request, form.get(CSRF_FIELD)):
+        raise CsrfRejected()
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200):
+    values = {
+        "csrf_token": csrf_token(request),
+        "user": getattr(request.state, "user", None),
+        "homes": HOMES,
+        **(context or {}),
+    }
+    return TEMPLATES.TemplateResponse(request, template, values, status_code=status)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def actor(user: User) -> str:
+    return f"user:{user.id}"
+
+
+def message_page(request: Request, title: str, message: str, status: int) -> HTMLResponse:
+    return render(request, "message.html", {"title": title, "message": message}, status)

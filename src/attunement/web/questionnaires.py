@@ -1,0 +1,174 @@
+"""Questionnaires as web forms, and form answers back to checked item values.
+
+Pure functions over instrument definitions: no HTTP, no database. The form shows every scored
+item of each instrument (so a safety item such as PHQ-9 item 9 is always on the page) and its
+free-text items; every rating must be answered, and each problem names the question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.instruments import Instrument, get_instrument, score
+from attunement.instruments.definition import ORDINAL_VALUE_URL
+
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Question:
+    field: str
+    number: str
+    text: str
+    kind: str  # "choice" | "scale" | "text"
+    options: tuple[Option, ...]
+    low_label: str = ""
+    high_label: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    instrument: str
+    title: str
+    intro: str
+    questions: tuple[Question, ...]
+    attribution: str
+
+
+def build_form(instrument_id: str) -> Form:
+    """The questions of one instrument, in form order, ready for a template."""
+    instrument = get_instrument(instrument_id)
+    raw = {item["linkId"]: item for item in _flat(instrument.questionnaire.get("item", []))}
+    intro = next((i.get("text", "") for i in raw.values() if i.get("type") == "display"), "")
+    questions = []
+    scored = set(instrument.scoring.items)
+    for link_id, spec in instrument.items.items():
+        item = raw[link_id]
+        prefix = str(item.get("prefix", "")).rstrip(".")
+        if spec.type in ("string", "text"):
+            questions.append(Question(link_id, prefix, instrument.item_text(link_id), "text", ()))
+        elif link_id not in scored:
+            continue
+        elif spec.allowed is not None:
+            options = tuple(
+                Option(_plain(value), label)
+                for value, label in zip(spec.allowed, _option_labels(item), strict=False)
+            )
+            questions.append(Question(link_id, prefix, instrument.item_text(link_id), "choice", options))
+        else:
+            low, high = int(spec.low), int(spec.high)
+            options = tuple(Option(str(v), str(v)) for v in range(low, high + 1))
+            questions.append(
+                Question(
+                    link_id,
+                    prefix,
+                    instrument.item_text(link_id),
+                    "scale",
+                    options,
+                    low_label=f"{low} = not at all",
+                    high_label=f"{high} = completely",
+                )
+            )
+    return Form(
+        instrument=instrument.id,
+        title=instrument.questionnaire.get("title", instrument.name),
+        intro=intro,
+        questions=tuple(questions),
+        attribution=instrument.licence.attribution or "",
+    )
+
+
+@dataclass(frozen=True)
+class Parsed:
+    answers: dict[str, dict[str, float]]
+    texts: dict[str, str]
+
+
+def parse_answers(instrument_ids: list[str], form: Mapping[str, str]) -> Parsed:
+    """Check the posted answers of several forms; raise one error listing every problem.
+
+    Every scored item must be answered with one of its allowed values. Nothing is returned
+    unless all forms are valid, so a caller never stores part of a submission.
+    """
+    problems: list[FieldProblem] = []
+    answers: dict[str, dict[str, float]] = {}
+    texts: dict[str, str] = {}
+    for instrument_id in instrument_ids:
+        instrument = get_instrument(instrument_id)
+        values: dict[str, float] = {}
+        for link_id in instrument.scoring.items:
+            raw = (form.get(link_id) or "").strip()
+            label = question_label(instrument, link_id)
+            if raw == "":
+                problems.append(FieldProblem(label, None, "an answer (please choose one)"))
+                continue
+            try:
+                number = float(raw)
+            except ValueError:
+                problems.append(FieldProblem(label, raw, instrument.items[link_id].expected()))
+                continue
+            if not instrument.items[link_id].accepts(number):
+                problems.append(FieldProblem(label, raw, instrument.items[link_id].expected()))
+                continue
+            values[link_id] = number
+        for link_id, spec in instrument.items.items():
+            if spec.type in ("string", "text") and (form.get(link_id) or "").strip():
+                text = form[link_id].strip()
+                if len(text) > MAX_TEXT:
+                    problems.append(
+                        FieldProblem(
+                            question_label(instrument, link_id),
+                            f"{len(text)} characters",
+                            f"at most {MAX_TEXT}",
+                        )
+                    )
+                texts[link_id] = text[:MAX_TEXT]
+        if len(values) == len(instrument.scoring.items):
+            score(instrument, values)  # the scoring engine has the last word on validity
+        answers[instrument_id] = values
+    if problems:
+        raise InvalidInputError("Some answers need attention", problems)
+    return Parsed(answers, texts)
+
+
+def question_label(instrument: Instrument, link_id: str) -> str:
+    """How a problem names a question: the form, the question number and its words."""
+    spec = instrument.items[link_id]
+    number = link_id.rsplit("_", 1)[-1]
+    raw = next((i for i in _flat(instrument.questionnaire.get("item", [])) if i["linkId"] == link_id), {})
+    number = str(raw.get("prefix", number)).rstrip(".")
+    text = spec.text or link_id
+    return f"{instrument.short_name} question {number} ({text})"
+
+
+def _flat(items):
+    for item in items:
+        yield item
+        yield from _flat(item.get("item", []))
+
+
+def _option_labels(item) -> list[str]:
+    labels = []
+    for option in item.get("answerOption", []):
+        coding = option.get("valueCoding", {})
+        labels.append(coding.get("display") or _ordinal(coding) or str(option.get("valueInteger", "")))
+    return labels
+
+
+def _ordinal(coding) -> str:
+    for ext in coding.get("extension", []):
+        if ext.get("url") == ORDINAL_VALUE_URL:
+            return _plain(ext["valueDecimal"])
+    return ""
+
+
+def _plain(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -1,0 +1,181 @@
+"""The administrator's pages: users, teams, the questionnaires a client link offers, the audit log.
+
+An administrator manages accounts and settings and sees no client data.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.instruments import load_instruments
+from attunement.store.accounts import create_team, create_user
+from attunement.store.audit import recent, record
+from attunement.store.models import ROLES, Team, User
+from attunement.store.settings import (
+    ALWAYS_OFFERED,
+    LINK_INSTRUMENTS,
+    get_setting,
+    offered_instruments,
+    set_setting,
+)
+from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
+
+router = APIRouter()
+
+
+def _admin_page(request: Request, db, *, status: int = 200, **extra):
+    context = {
+        "users": list(db.scalars(select(User).order_by(User.role, User.username))),
+        "teams": list(db.scalars(select(Team).order_by(Team.name))),
+        "roles": ROLES,
+        "problems": [],
+        "values": {},
+        **extra,
+    }
+    return render(request, "admin.html", context, status)
+
+
+@router.get("/admin")
+def admin_home(request: Request):
+    with database(request).session() as db:
+        require(request, db, "admin")
+        return _admin_page(request, db)
+
+
+@router.post("/admin/users")
+async def add_user(request: Request):
+    form = await form_data(request)
+    check_csrf(request, form)
+
+    def add():
+        with database(request).session() as db:
+            admin = require(request, db, "admin")
+            team = form.get("team_id", "").strip()
+            try:
+                team_id = int(team) if team else None
+            except ValueError:
+                return _admin_page(
+                    request, db, status=400, problems=[FieldProblem("team", team, "a team")], values=form
+                )
+            try:
+                user = create_user(
+                    db,
+                    form.get("username", ""),
+                    form.get("password", ""),
+                    form.get("role", ""),
+                    display_name=form.get("display_name", ""),
+                    team_id=team_id,
+                )
+            except InvalidInputError as exc:
+                return _admin_page(request, db, status=400, problems=exc.problems, values=form)
+            record(db, actor(admin), admin.role, "create_user", detail=f"user {user.id} ({user.role})")
+            return redirect("/admin#users")
+
+    return await run_in_threadpool(add)
+
+
+@router.post("/admin/users/{user_id}/active")
+async def set_active(request: Request, user_id: int):
+    form = await form_data(request)
+    check_csrf(request, form)
+
+    def toggle():
+        with database(request).session() as db:
+            admin = require(request, db, "admin")
+            user = db.get(User, user_id)
+            if user is None:
+                raise NotFound()
+            if user.id == admin.id:
+                return _admin_page(
+                    request,
+                    db,
+                    status=400,
+                    problems=[
+                        FieldProblem("user", user.username, "another user: you cannot switch yourself off")
+                    ],
+                )
+            user.active = form.get("active") == "yes"
+            user.session_epoch += 1  # sign the user out everywhere
+            record(db, actor(admin), admin.role, "set_user_active", detail=f"user {user.id} {user.active}")
+            return redirect("/admin#users")
+
+    return await run_in_threadpool(toggle)
+
+
+@router.post("/admin/teams")
+async def add_team(request: Request):
+    form = await form_data(request)
+    check_csrf(request, form)
+
+    def add():
+        with database(request).session() as db:
+            admin = require(request, db, "admin")
+            try:
+                team = create_team(db, form.get("name", ""))
+            except InvalidInputError as exc:
+                return _admin_page(request, db, status=400, problems=exc.problems)
+            record(db, actor(admin), admin.role, "create_team", detail=f"team {team.id}")
+            return redirect("/admin#teams")
+
+    return await run_in_threadpool(add)
+
+
+@router.get("/admin/instruments")
+def instruments_page(request: Request):
+    with database(request).session() as db:
+        require(request, db, "admin")
+        return _instruments_page(request, db)
+
+
+def _instruments_page(request: Request, db, status: int = 200, problems=()):
+    return render(
+        request,
+        "admin_instruments.html",
+        {
+            "instruments": list(load_instruments().values()),
+            "link_instruments": LINK_INSTRUMENTS,
+            "always": ALWAYS_OFFERED,
+            "offered": offered_instruments(db),
+            "progress": get_setting(db, "client_progress_chart") == "yes",
+            "valid_days": get_setting(db, "link_valid_days"),
+            "problems": list(problems),
+        },
+        status,
+    )
+
+
+@router.post("/admin/instruments")
+async def save_instruments(request: Request):
+    form = await form_data(request)
+    check_csrf(request, form)
+    chosen = (await request.form()).getlist("offer")
+
+    def save():
+        with database(request).session() as db:
+            admin = require(request, db, "admin")
+            days = form.get("link_valid_days", "").strip()
+            if not days.isdigit() or not 1 <= int(days) <= 60:
+                return _instruments_page(
+                    request,
+                    db,
+                    400,
+                    [FieldProblem("link_valid_days", days, "a whole number of days from 1 to 60")],
+                )
+            offered = [i for i in LINK_INSTRUMENTS if i in chosen or i in ALWAYS_OFFERED]
+            set_setting(db, "link_instruments", ",".join(offered))
+            set_setting(db, "client_progress_chart", "yes" if form.get("client_progress_chart") else "no")
+            set_setting(db, "link_valid_days", str(int(days)))
+            record(db, actor(admin), admin.role, "change_settings", detail=",".join(offered))
+            return redirect("/admin/instruments")
+
+    return await run_in_threadpool(save)
+
+
+@router.get("/admin/audit")
+def audit_page(request: Request):
+    with database(request).session() as db:
+        require(request, db, "admin")
+        return render(request, "admin_audit.html", {"events": recent(db)})

@@ -1,0 +1,78 @@
+"""The supervisor's team page: caseload with open alerts, completion rates and outcomes per
+therapist, each rate with its interval."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import func, select
+
+from attunement.store.audit import record
+from attunement.store.clients import visible_clients
+from attunement.store.clock import now
+from attunement.store.models import LinkToken, Team, User
+from attunement.web.casework import summaries_for
+from attunement.web.charts_slot import therapist_outcomes_svg
+from attunement.web.pages import actor, database, render, require
+from attunement.web.team_figures import therapist_figures
+
+router = APIRouter()
+
+
+@router.get("/team")
+def team_page(request: Request):
+    with database(request).session() as db:
+        user = require(request, db, "supervisor")
+        clients = visible_clients(db, user)
+        summaries = summaries_for(db, clients)
+        therapists = {
+            t.id: t
+            for t in db.scalars(
+                select(User)
+                .where(User.team_id == user.team_id, User.role == "clinician")
+                .order_by(User.display_name)
+            )
+        }
+        rows = sorted(
+            ((c, summaries[c.id], therapists.get(c.therapist_id)) for c in clients),
+            key=lambda r: (r[0].status != "ongoing", r[1].urgency(), r[0].label),
+        )
+        figures = [
+            therapist_figures(t.display_name, [summaries[c.id] for c in clients if c.therapist_id == t.id])
+            for t in therapists.values()
+        ]
+        figures.sort(key=lambda f: -f.clients)
+        links = _link_counts(db, [c.id for c in clients])
+        record(db, actor(user), user.role, "view_team", detail=f"{len(rows)} clients")
+        return render(
+            request,
+            "team.html",
+            {
+                "team": db.get(Team, user.team_id),
+                "rows": [r for r in rows if r[1].open_alerts],
+                "all_count": len(rows),
+                "figures": figures,
+                "links": links,
+                "outcomes_svg": therapist_outcomes_svg(figures),
+            },
+        )
+
+
+def _link_counts(db, client_ids: list[int]) -> dict[str, int]:
+    if not client_ids:
+        return {"issued": 0, "completed": 0, "expired": 0, "waiting": 0}
+    where = LinkToken.client_id.in_(client_ids)
+    issued = db.scalar(select(func.count()).select_from(LinkToken).where(where))
+    completed = db.scalar(
+        select(func.count()).select_from(LinkToken).where(where, LinkToken.used_at.is_not(None))
+    )
+    expired = db.scalar(
+        select(func.count())
+        .select_from(LinkToken)
+        .where(where, LinkToken.used_at.is_(None), LinkToken.expires_at <= now())
+    )
+    return {
+        "issued": issued,
+        "completed": completed,
+        "expired": expired,
+        "waiting": issued - completed - expired,
+    }

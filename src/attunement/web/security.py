@@ -1,0 +1,93 @@
+"""Signed session cookies and CSRF tokens.
+
+The session cookie holds only a user id and the user's session epoch, signed and time-stamped
+with the clinic's secret; raising the epoch (log-out) voids every earlier cookie. It is HttpOnly,
+SameSite=Lax, and Secure whenever the request came over HTTPS (or when forced by
+``ATTUNEMENT_SECURE_COOKIES=1``, for a server behind a TLS proxy that does not say so).
+
+CSRF protection is a double-submit token: a random value in an HttpOnly cookie that every form
+repeats in a hidden field; a POST whose field does not match the cookie is refused.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+SESSION_COOKIE = "attunement_session"
+CSRF_COOKIE = "attunement_csrf"
+CSRF_FIELD = "csrf_token"
+#: Project choice: a working day; a clinician logs in again after eight hours.
+SESSION_SECONDS = 8 * 3600
+
+
+@dataclass(frozen=True)
+class SessionClaim:
+    user_id: int
+    epoch: int
+
+
+class SessionSigner:
+    def __init__(self, secret: str):
+        self._serializer = URLSafeTimedSerializer(secret, salt="attunement-session")
+
+    def dump(self, user_id: int, epoch: int) -> str:
+        return self._serializer.dumps({"u": user_id, "e": epoch})
+
+    def load(self, cookie: str | None) -> SessionClaim | None:
+        if not cookie:
+            return None
+        try:
+            data = self._serializer.loads(cookie, max_age=SESSION_SECONDS)
+            return SessionClaim(int(data["u"]), int(data["e"]))
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
+
+
+def cookies_secure(request: Request) -> bool:
+    return request.url.scheme == "https" or os.environ.get("ATTUNEMENT_SECURE_COOKIES") == "1"
+
+
+def set_session_cookie(response: Response, request: Request, value: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=cookies_secure(request),
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=cookies_secure(request), httponly=True)
+
+
+def csrf_token(request: Request) -> str:
+    """The token for this browser: from its cookie, or a new one (set on the response)."""
+    token = getattr(request.state, "csrf", None)
+    if token is None:
+        existing = request.cookies.get(CSRF_COOKIE, "")
+        token = existing if 20 <= len(existing) <= 100 else secrets.token_urlsafe(32)
+        request.state.csrf = token
+    return token
+
+
+def csrf_valid(request: Request, submitted: str | None) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    return bool(cookie and submitted) and hmac.compare_digest(cookie, submitted or "")
+
+
+def attach_csrf_cookie(request: Request, response: Response) -> None:
+    token = getattr(request.state, "csrf", None)
+    if token is not None and request.cookies.get(CSRF_COOKIE) != token:
+        response.set_cookie(
+            CSRF_COOKIE, token, httponly=True, samesite="lax", secure=cookies_secure(request), path="/"
+        )

@@ -1,0 +1,122 @@
+"""What the caseload and client pages show, computed from a client's histories (pure).
+
+Scores by session, the latest PHQ-9 band, Jacobson & Truax change from the first to the latest
+PHQ-9, and the alerts with whether each still waits for a recorded action. The caseload is
+ordered by urgency: open safety alerts first, then other open alerts by severity, then the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from attunement.change import assess_change, cutoff_for, threshold_for
+from attunement.instruments import get_instrument
+from attunement.prediction.histories import Histories
+from attunement.web.alert_source import SEVERITY_ORDER
+
+
+@dataclass(frozen=True)
+class AlertView:
+    alert: object
+    recorded_action: str | None
+    seen: bool
+
+    @property
+    def open(self) -> bool:
+        """An alert is open until something done about it is recorded."""
+        return not self.recorded_action
+
+
+@dataclass(frozen=True)
+class ClientSummary:
+    key: str
+    sessions: int
+    phq9: list[float | None]
+    gad7: list[float | None]
+    checkin: list[float | None]
+    checkin_therapist: list[float | None]
+    phq9_band: str | None
+    change: str | None
+    alerts: list[AlertView]
+
+    @property
+    def latest_phq9(self) -> float | None:
+        return _last(self.phq9)
+
+    @property
+    def latest_gad7(self) -> float | None:
+        return _last(self.gad7)
+
+    @property
+    def latest_checkin(self) -> float | None:
+        return _last(self.checkin)
+
+    @property
+    def open_alerts(self) -> list[AlertView]:
+        return [a for a in self.alerts if a.open]
+
+    @property
+    def has_open_safety(self) -> bool:
+        return any(a.alert.kind == "safety" for a in self.open_alerts)
+
+    def urgency(self) -> tuple:
+        open_alerts = self.open_alerts
+        if not open_alerts:
+            return (3, 0, 0.0)
+        best = min(SEVERITY_ORDER.get(a.alert.severity, 3) for a in open_alerts)
+        probability = max((a.alert.probability or 0.0) for a in open_alerts)
+        return (0 if self.has_open_safety else 1, best, -probability)
+
+
+def summarise(
+    histories: Histories,
+    alerts: Mapping[str, list],
+    records: Mapping[tuple[str, int, str], tuple[bool, str | None]],
+) -> dict[str, ClientSummary]:
+    """One summary per client in ``histories``; ``records`` maps (client, session, kind) to (seen, action)."""
+    phq9 = get_instrument("phq9")
+    threshold, cutoff = threshold_for(phq9), cutoff_for(phq9)
+    out: dict[str, ClientSummary] = {}
+    for row, key in enumerate(histories.client_id):
+        key = str(key)
+        sessions = int(histories.sessions[row])
+        series = {name: _series(histories.score(name)[row], sessions) for name in _SERIES}
+        first, last = histories.first("phq9")[row], histories.last("phq9")[row]
+        change = None
+        if not math.isnan(first) and not math.isnan(last) and _count(series["phq9"]) >= 2:
+            change = assess_change(first, last, threshold, direction=phq9.direction, cutoff=cutoff).category
+        views = []
+        for alert in alerts.get(key, []):
+            seen, action = records.get((key, alert.session, alert.kind), (False, None))
+            views.append(AlertView(alert, action, seen))
+        out[key] = ClientSummary(
+            key=key,
+            sessions=sessions,
+            phq9=series["phq9"],
+            gad7=series["gad7"],
+            checkin=series["checkin"],
+            checkin_therapist=series["checkin_therapist"],
+            phq9_band=phq9.scoring.bands.classify(last) if not math.isnan(last) else None,
+            change=change,
+            alerts=views,
+        )
+    return out
+
+
+_SERIES = ("phq9", "gad7", "checkin", "checkin_therapist")
+
+
+def _series(values: np.ndarray, sessions: int) -> list[float | None]:
+    return [None if math.isnan(v) else float(v) for v in values[:sessions]]
+
+
+def _last(values: list[float | None]) -> float | None:
+    return next((v for v in reversed(values) if v is not None), None)
+
+
+def _count(values: list[float | None]) -> int:
+    return sum(v is not None for v in values)
