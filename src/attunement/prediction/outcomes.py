@@ -72,10 +72,16 @@ class Labels:
     def rupture_in_progress(self, session: int) -> np.ndarray:
         if self.rupture_start is None or self.rupture_repaired is None:
             raise ValueError("rupture labels need the simulator's truth_ruptures table")
-        start = self.rupture_start
-        started = (start > 0) & (start <= session)
-        lasting = ~self.rupture_repaired | (session - start < REPAIRED_IN_PROGRESS)
-        return started & lasting
+        return rupture_in_progress(self.rupture_start, self.rupture_repaired, session)
+
+
+def rupture_in_progress(start: np.ndarray, repaired: np.ndarray, session: int | np.ndarray) -> np.ndarray:
+    """Whether a rupture starting at ``start`` (0 for none) is in progress at ``session``: from its
+    start on, for :data:`REPAIRED_IN_PROGRESS` sessions when repaired, to the end when not."""
+    start = np.asarray(start)
+    started = (start > 0) & (start <= session)
+    lasting = ~np.asarray(repaired, dtype=bool) | (session - start < REPAIRED_IN_PROGRESS)
+    return started & lasting
 
 
 def labels_from_tables(

@@ -72,10 +72,16 @@ def end_distribution(completion: np.ndarray, dropout: np.ndarray) -> tuple[np.nd
     """
     stop_done = completion
     stop_drop = (1.0 - completion) * dropout
+    reached = survival(completion, dropout)
+    return reached * stop_done, reached * stop_drop
+
+
+def survival(completion: np.ndarray, dropout: np.ndarray) -> np.ndarray:
+    """S(s) = P(the course reaches session s): the product of not ending after sessions 1..s-1."""
     carry_on = (1.0 - completion) * (1.0 - dropout)
-    survival = np.ones_like(completion)
-    survival[:, 1:] = np.cumprod(carry_on[:, :-1], axis=1)
-    return survival * stop_done, survival * stop_drop
+    reached = np.ones_like(completion)
+    reached[:, 1:] = np.cumprod(carry_on[:, :-1], axis=1)
+    return reached
 
 
 def draw_ends(

@@ -34,10 +34,14 @@ class LatentPaths:
     dropout: np.ndarray
 
 
-def latent_paths(clients: Clients, therapists: Therapists, profile: Profile) -> LatentPaths:
-    """The deterministic course of every client in ``clients``."""
-    sessions = profile.max_sessions
-    curves = class_curves(profile)[clients.latent_class]
+def latent_paths(
+    clients: Clients, therapists: Therapists, profile: Profile, sessions: int | None = None
+) -> LatentPaths:
+    """The deterministic course of every client in ``clients``, for sessions 1..``sessions``
+    (default all, ``profile.max_sessions``; fewer when only the start of the course is needed:
+    the last column then does not end the course)."""
+    sessions = profile.max_sessions if sessions is None else min(int(sessions), profile.max_sessions)
+    curves = class_curves(profile)[clients.latent_class][:, :sessions]
     prog = progress(
         clients.change_share,
         curves,

@@ -50,13 +50,23 @@ OUTCOME_COLUMNS = (
 )
 
 
-def last_observed_weights(end_probability: np.ndarray, miss: float) -> np.ndarray:
-    """W(j) = P(last observed session = j) from P(last attended session = L) (rows sum to 1)."""
+def forms_missed_after(end_probability: np.ndarray, miss: float) -> np.ndarray:
+    """R(j) = P(the course lasts at least to session j and every form after j is missed).
+
+    R(j) = sum over L >= j of P(L) m^(L - j), by the backward recursion R(j) = P(j) + m R(j + 1);
+    one column per session (n x S).
+    """
     n, sessions = end_probability.shape
     reach = np.zeros((n, sessions + 1))
     for j in range(sessions - 1, -1, -1):
         reach[:, j] = end_probability[:, j] + miss * reach[:, j + 1]
-    weights = (1.0 - miss) * reach[:, :sessions]
+    return reach[:, :sessions]
+
+
+def last_observed_weights(end_probability: np.ndarray, miss: float) -> np.ndarray:
+    """W(j) = P(last observed session = j) from P(last attended session = L) (rows sum to 1)."""
+    reach = forms_missed_after(end_probability, miss)
+    weights = (1.0 - miss) * reach
     weights[:, 0] = reach[:, 0]
     return weights
 
@@ -77,6 +87,51 @@ def measure_probabilities(
     return improved, deteriorated, not_case
 
 
+def combine_measures(
+    improved: tuple[np.ndarray, np.ndarray], deteriorated: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(reliable improvement) and P(reliable deterioration) of the pair from each measure's
+    probabilities (PHQ-9, GAD-7), independent given the latent scores: improvement on either and
+    deterioration on neither; deterioration on either. Also right for 0/1 observed indicators."""
+    (i1, i2), (d1, d2) = improved, deteriorated
+    same1, same2 = 1.0 - i1 - d1, 1.0 - i2 - d2
+    improvement = (1.0 - d1) * (1.0 - d2) - same1 * same2
+    deterioration = 1.0 - (1.0 - d1) * (1.0 - d2)
+    return improvement, deterioration
+
+
+def observed_change(
+    scale: OutcomeScale, first: np.ndarray, last: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether an observed last score is a reliable improvement / deterioration on the first (0/1)."""
+    first = np.asarray(first, dtype=float)
+    last = np.asarray(last, dtype=float)
+    improved = last <= scale.largest_improved(first)
+    deteriorated = last > scale.largest_not_deteriorated(first)
+    return improved.astype(float), deteriorated.astype(float)
+
+
+def session_outcome_probabilities(
+    phq9: np.ndarray,
+    gad7: np.ndarray,
+    phq9_first: np.ndarray,
+    gad7_first: np.ndarray,
+    phq9_noise_sd: float,
+    gad7_noise_sd: float,
+) -> dict[str, np.ndarray]:
+    """Per client and session j: the probability of each paired outcome if session j holds the
+    last observed scores, given the latent scores (n x S) and the first observed scores (n).
+    Column 0 (the first session as the last) shows no change and no recovery."""
+    dep, anx = (outcome_scale(i) for i in outcome_ids())
+    i1, d1, n1 = measure_probabilities(dep, phq9_first, phq9, phq9_noise_sd)
+    i2, d2, n2 = measure_probabilities(anx, gad7_first, gad7, gad7_noise_sd)
+    improvement, deterioration = combine_measures((i1, i2), (d1, d2))
+    recovery = n1 * n2
+    for array in (improvement, deterioration, recovery):
+        array[:, 0] = 0.0  # last scores = first scores: no change, and a case stays a case
+    return {"improvement": improvement, "deterioration": deterioration, "recovery": recovery}
+
+
 def outcome_probabilities(
     paths: LatentPaths,
     phq9_first: np.ndarray,
@@ -90,16 +145,13 @@ def outcome_probabilities(
     ended = completed + dropped
     weights = last_observed_weights(ended, miss)
 
-    dep, anx = (outcome_scale(i) for i in outcome_ids())
-    i1, d1, n1 = measure_probabilities(dep, phq9_first, paths.phq9, phq9_noise_sd)
-    i2, d2, n2 = measure_probabilities(anx, gad7_first, paths.gad7, gad7_noise_sd)
-    same1, same2 = 1.0 - i1 - d1, 1.0 - i2 - d2
-    improvement = (1.0 - d1) * (1.0 - d2) - same1 * same2
-    deterioration = 1.0 - (1.0 - d1) * (1.0 - d2)
-    recovery = n1 * n2
-    for array in (improvement, deterioration, recovery):
-        array[:, 0] = 0.0  # last scores = first scores: no change, and a case stays a case
+    per_session = session_outcome_probabilities(
+        paths.phq9, paths.gad7, phq9_first, gad7_first, phq9_noise_sd, gad7_noise_sd
+    )
+    improvement, deterioration = per_session["improvement"], per_session["deterioration"]
+    recovery = per_session["recovery"]
 
+    dep, anx = (outcome_scale(i) for i in outcome_ids())
     at_case = _at_caseness(dep, phq9_first) | _at_caseness(anx, gad7_first)
     p_improvement = (weights * improvement).sum(axis=1)
     return {
