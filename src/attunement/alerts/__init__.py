@@ -4,5 +4,6 @@ client's own numbers and the support steps to go through."""
 
 from attunement.alerts.alert import KINDS, Alert, most_urgent_first
 from attunement.alerts.engine import alert_table, current_alerts
+from attunement.alerts.method import RuptureMethod
 
-__all__ = ["KINDS", "Alert", "alert_table", "current_alerts", "most_urgent_first"]
+__all__ = ["KINDS", "Alert", "RuptureMethod", "alert_table", "current_alerts", "most_urgent_first"]

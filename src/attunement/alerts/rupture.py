@@ -18,7 +18,8 @@ clients, as a small state machine:
 - ``none``.
 
 Check-ins during a drop are left out of the client's level, so an unrepaired rupture keeps
-being measured against the level before it. Thresholds are data (``parameters.json``).
+being measured against the level before it; a one-off dip that recovers at the next check-in
+joins the level (it is part of how much this client's scores vary). Thresholds are data (``parameters.json``).
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def rupture_course(checkin: np.ndarray, params: RuptureParameters | None = None)
 
         depth = np.where(new_dip, drop, np.where(decline, run_drop, depth))
         onset = np.where(new_dip, j + 1, np.where(decline, fall_session, onset))
+        previous_onset_value = onset_value
         onset_value = np.where(new_dip, value, np.where(decline, fall_value, onset_value))
         episode = np.isin(new_state, ALERTING)
         onset = np.where(episode, onset, 0)
@@ -141,12 +143,17 @@ def rupture_course(checkin: np.ndarray, params: RuptureParameters | None = None)
         onset_out[:, j] = onset
         out["onset_value"][:, j] = np.where(episode, onset_value, np.nan)
 
-        # Only undisturbed check-ins feed the client's level; a decline rolls the level back to
-        # where it stood before the slide.
+        # Only undisturbed check-ins feed the client's level, and a decline rolls the level back
+        # to where it stood before the slide. A one-off dip (recovered at the next check-in) was
+        # part of the client's ordinary variation: it and the recovery join the level, so a
+        # client whose scores swing is not alerted at every low session.
         calm = seen & (new_state == NONE)
-        count = np.where(decline, run_count, count + calm)
-        total = np.where(decline, run_total, total + np.where(calm, value, 0.0))
-        squares = np.where(decline, run_squares, squares + np.where(calm, value * value, 0.0))
+        one_off = recovered & (state == DIP)
+        prior_dip = np.where(one_off, previous_onset_value, 0.0)
+        added = np.where(calm | one_off, value, 0.0)
+        count = np.where(decline, run_count, count + calm + 2 * one_off)
+        total = np.where(decline, run_total, total + added + prior_dip)
+        squares = np.where(decline, run_squares, squares + added * added + prior_dip * prior_dip)
         run_count = np.where(restart, count, run_count)
         run_total = np.where(restart, total, run_total)
         run_squares = np.where(restart, squares, run_squares)

@@ -1,0 +1,57 @@
+"""Alerts on a small simulated cohort, whose true ruptures are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attunement.alerts import RuptureMethod, alert_table, current_alerts
+from attunement.alerts.accuracy import rupture_accuracy
+from attunement.prediction.histories import histories_from_tables
+from attunement.prediction.outcomes import labels_from_tables
+from attunement.simulation import simulate
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    sim = simulate(3000, 11)
+    h = histories_from_tables(sim.measures, sim.episodes)
+    return h, labels_from_tables(h, sim.episodes, sim.truth, sim.ruptures)
+
+
+def test_every_endorsed_item9_at_the_latest_session_has_a_safety_alert(cohort):
+    h, _ = cohort
+    alerts = current_alerts(h)
+    last = h.sessions - 1
+    item9 = h.scores["phq9_item9"][np.arange(len(h)), last]
+    endorsed = set(h.client_id[item9 >= 1])
+    assert endorsed  # the cohort has some
+    with_safety = {c for c, a in alerts.items() if a and a[0].kind == "safety" and a[0].requires_action}
+    assert endorsed <= with_safety
+
+
+def test_the_table_and_the_objects_hold_the_same_alerts(cohort):
+    h, _ = cohort
+    alerts = current_alerts(h)
+    table = alert_table(h)
+    assert len(table) == sum(len(a) for a in alerts.values())
+    first = table.groupby("client_id", sort=False).head(1).set_index("client_id")["kind"]
+    assert all(alerts[c][0].kind == k for c, k in first.items())
+
+
+def test_rupture_rule_finds_most_true_ruptures_with_few_false_alarms(cohort):
+    h, labels = cohort
+    accuracy = rupture_accuracy(h, labels)
+    assert accuracy.true_episodes > 500
+    assert accuracy.episode_recall[1] > 0.6 and accuracy.episode_precision > 0.7
+    assert accuracy.session_precision > 0.7
+
+
+def test_rupture_method_sees_only_the_past(cohort):
+    h, _ = cohort
+    method = RuptureMethod()
+    batched = method.predict_sessions(h, [2, 3, 5])
+    for s in (2, 3, 5):
+        single = method.predict(h.upto(s))
+        np.testing.assert_allclose(batched[s].risk["rupture"], single.risk["rupture"])
+        np.testing.assert_array_equal(batched[s].alert["rupture"], single.alert["rupture"])
