@@ -99,7 +99,12 @@ def document(
     height: float,
     body: Iterable[str],
 ) -> str:
-    """The ``<svg>`` root: scalable, labelled by its title and description, with no external parts."""
+    """The ``<svg>`` root: scalable, labelled by its title and description, with no external parts.
+
+    No ``style`` attribute: pages served with a strict Content-Security-Policy (``style-src
+    'self'``) refuse inline styles, so only presentation attributes are used and the page's own
+    stylesheet sets the size (``width="100%"`` and the ``viewBox`` keep the aspect ratio).
+    """
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     head = attrs(
         xmlns=SVG_NS,
@@ -112,7 +117,6 @@ def document(
         aria_labelledby=f"{title_id} {desc_id}",
         font_family=FONT_FAMILY,
         font_size=FONT_SIZE,
-        style=f"max-width:{WIDTH * 2}px;height:auto",
     )
     return "".join(
         [
