@@ -241,3 +241,21 @@ def test_pcoms_relationship_rules_are_the_srs_rules_rescaled():
     )
     alert = pcoms._relationship(histories)[1]
     assert alert.tolist() == [False, True, True, False]
+
+
+def test_methods_work_on_data_without_the_check_in(reference):
+    histories, labels = reference
+    without = Histories(
+        histories.client_id,
+        histories.therapist_id,
+        histories.group,
+        histories.sessions,
+        {k: v for k, v in histories.scores.items() if not k.startswith("checkin")},
+    )
+    for method in (RationalRules(), PcomsZones(), TrierNearestNeighbours()):
+        method.fit(without, labels)
+        prediction = method.predict(without.upto(3))
+        for outcome in method.outcomes:
+            assert np.isfinite(prediction.risk[outcome]).all()
+        if "rupture" in method.outcomes:
+            assert not prediction.alert["rupture"].any()

@@ -149,16 +149,25 @@ def _band_minima(instrument_id: str) -> np.ndarray:
     return np.array([band.min for band in bands.bands], dtype=float)
 
 
-def _fit_band(values: np.ndarray) -> BandCurve:
-    """REML fit of the random intercept and log-slope model on one band's clients x sessions."""
+def _fit_band(values: np.ndarray) -> BandCurve | None:
+    """REML fit of the random intercept and log-slope model on one band's clients x sessions.
+
+    ``None`` when the band's data cannot identify the model (e.g. every client has one score);
+    the band then borrows a neighbouring band's curve.
+    """
     from statsmodels.regression.mixed_linear_model import MixedLM
 
     rows, cols = np.nonzero(~np.isnan(values))
     log_session = np.log(cols + 1.0)
     exog = np.column_stack([np.ones(len(rows)), log_session])
+    if len(np.unique(cols)) < 2:
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on near-boundary variance terms
-        result = MixedLM(values[rows, cols], exog, groups=rows, exog_re=exog).fit(reml=True)
+        try:
+            result = MixedLM(values[rows, cols], exog, groups=rows, exog_re=exog).fit(reml=True)
+        except (np.linalg.LinAlgError, ValueError):
+            return None
     re_cov = np.asarray(result.cov_re, dtype=float).reshape(2, 2)
     b0, b1 = np.asarray(result.fe_params, dtype=float)
     return BandCurve(float(b0), float(b1), re_cov, float(result.scale), len(np.unique(rows)))

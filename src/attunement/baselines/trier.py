@@ -90,9 +90,12 @@ class TrierNearestNeighbours:
 
     def fit(self, reference: Histories, labels: Labels) -> None:
         intake = np.column_stack([reference.score(name)[:, 0] for name in self.matching])
-        self._centre = np.nanmean(intake, axis=0)
-        self._scale = np.nanstd(intake, axis=0)
-        self._scale = np.where(self._scale > 0, self._scale, 1.0)
+        seen = ~np.isnan(intake)
+        filled = np.where(seen, intake, 0.0)
+        count = np.maximum(seen.sum(axis=0), 1)
+        self._centre = filled.sum(axis=0) / count  # a measure never recorded is left out (centre 0)
+        spread = np.sqrt((np.where(seen, intake - self._centre, 0.0) ** 2).sum(axis=0) / count)
+        self._scale = np.where(spread > 0, spread, 1.0)
         k = min(self.neighbours, len(reference))
         self._index = NearestNeighbors(n_neighbors=k).fit(self._features(intake))
         for m in self.measures:
