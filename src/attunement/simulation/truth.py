@@ -72,8 +72,8 @@ def last_observed_weights(end_probability: np.ndarray, miss: float) -> np.ndarra
 
 
 def measure_probabilities(
-    scale: OutcomeScale, first: np.ndarray, latent: np.ndarray, noise_sd: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    scale: OutcomeScale, first: np.ndarray, latent: np.ndarray, noise_sd: float, caseness: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per session j: P(reliable improvement), P(reliable deterioration), P(not at caseness)
     when session j holds the last scores, given the first observed score (n) and latent (n x S)."""
     first = np.asarray(first, dtype=float)
@@ -81,6 +81,8 @@ def measure_probabilities(
     stable_max = scale.largest_not_deteriorated(first)[:, None]
     improved = probability_at_most(improved_max, latent, noise_sd, scale.maximum)
     deteriorated = 1.0 - probability_at_most(stable_max, latent, noise_sd, scale.maximum)
+    if not caseness:
+        return improved, deteriorated, None
     not_case = probability_at_most(
         np.full_like(first, scale.largest_not_case())[:, None], latent, noise_sd, scale.maximum
     )
@@ -118,18 +120,22 @@ def session_outcome_probabilities(
     gad7_first: np.ndarray,
     phq9_noise_sd: float,
     gad7_noise_sd: float,
+    recovery: bool = True,
 ) -> dict[str, np.ndarray]:
     """Per client and session j: the probability of each paired outcome if session j holds the
     last observed scores, given the latent scores (n x S) and the first observed scores (n).
-    Column 0 (the first session as the last) shows no change and no recovery."""
+    Column 0 (the first session as the last) shows no change and no recovery. ``recovery=False``
+    leaves recovery out (it costs two more normal CDFs per value)."""
     dep, anx = (outcome_scale(i) for i in outcome_ids())
-    i1, d1, n1 = measure_probabilities(dep, phq9_first, phq9, phq9_noise_sd)
-    i2, d2, n2 = measure_probabilities(anx, gad7_first, gad7, gad7_noise_sd)
+    i1, d1, n1 = measure_probabilities(dep, phq9_first, phq9, phq9_noise_sd, recovery)
+    i2, d2, n2 = measure_probabilities(anx, gad7_first, gad7, gad7_noise_sd, recovery)
     improvement, deterioration = combine_measures((i1, i2), (d1, d2))
-    recovery = n1 * n2
-    for array in (improvement, deterioration, recovery):
+    out = {"improvement": improvement, "deterioration": deterioration}
+    if recovery:
+        out["recovery"] = n1 * n2
+    for array in out.values():
         array[:, 0] = 0.0  # last scores = first scores: no change, and a case stays a case
-    return {"improvement": improvement, "deterioration": deterioration, "recovery": recovery}
+    return out
 
 
 def outcome_probabilities(

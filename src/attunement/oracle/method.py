@@ -1,0 +1,146 @@
+"""The oracle as an early-warning method: the best-possible prediction on simulated data.
+
+It knows the true generative model (the simulation profile) and computes, for every client
+cut at session s, the posterior probability of each outcome given only what was recorded up to s
+(:mod:`attunement.oracle.posterior`). No method can do better on data from this model, apart
+from what other clients of the same therapist reveal about the therapist (ignored here:
+each client's therapist effect is integrated over its prior), so its accuracy is the ceiling
+the other methods are measured against.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from attunement.oracle.course import MEASURES, block_data
+from attunement.oracle.particles import FirstSession, draw_particles
+from attunement.oracle.posterior import ORACLE_OUTCOMES, run_block
+from attunement.prediction.histories import Histories
+from attunement.prediction.methods import Prediction
+from attunement.simulation.profile import Profile, load_profile
+
+#: Default particles per client and particles per computing block (memory: about 25 arrays of
+#: block x max_sessions doubles). Computational settings, chosen for the effective sample sizes
+#: and running times reported in docs/oracle.md.
+PARTICLES = 200
+BLOCK_PARTICLES = 20_000
+#: Worker processes for the blocks (the evaluation machine has 2 cores).
+WORKERS = 2
+#: Alert when the posterior probability exceeds this (a probability-based rule; project choice).
+ALERT_THRESHOLD = 0.5
+
+
+@dataclass
+class SessionPosteriors:
+    """Posterior probabilities per outcome and the effective sample size, clients x sessions."""
+
+    risk: dict[str, np.ndarray]
+    ess: np.ndarray
+    particles: int = 0
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class OracleMethod:
+    """Posterior outcome probabilities under the true simulation model (see module doc)."""
+
+    profile: Profile = field(default_factory=load_profile)
+    particles: int = PARTICLES
+    seed: int = 0
+    workers: int = WORKERS
+    alert_threshold: float = ALERT_THRESHOLD
+    name: str = "oracle"
+    kind: str = "oracle"
+    outcomes: tuple[str, ...] = ORACLE_OUTCOMES
+    citation: str = (
+        "Posterior under the true simulation model (importance sampling over the latent class and "
+        "parameters, exact integration of endings, missed forms and noise); docs/oracle.md"
+    )
+    #: The posteriors of the last call (effective sample sizes and counts, for reports).
+    last_posteriors: SessionPosteriors | None = field(default=None, repr=False)
+
+    def fit(self, reference: Histories, labels: object) -> None:
+        """Nothing to learn: the oracle knows the model."""
+
+    def predict(self, histories: Histories) -> Prediction:
+        s = histories.max_session
+        return self.predict_sessions(histories, [s])[s]
+
+    def predict_sessions(self, histories: Histories, sessions: list[int]) -> dict[int, Prediction]:
+        """Predictions at each requested session, for the clients who attended it (in the order
+        of ``histories.upto(s)``), computed in one pass."""
+        wanted = sorted({int(s) for s in sessions})
+        post = self.posteriors(histories, max(wanted))
+        self.last_posteriors = post
+        out = {}
+        for s in wanted:
+            keep = histories.sessions >= s
+            risk = {name: post.risk[name][keep, s - 1] for name in self.outcomes}
+            alert = {name: value > self.alert_threshold for name, value in risk.items()}
+            out[s] = Prediction(risk=risk, alert=alert, is_probability=True)
+        return out
+
+    def posteriors(self, histories: Histories, horizon: int) -> SessionPosteriors:
+        """Posterior probabilities at sessions 1..``horizon`` for every client (NaN after a
+        client's last attended session)."""
+        n = len(histories)
+        horizon = max(1, min(int(horizon), self.profile.max_sessions))
+        scores = {name: _columns(histories.score(name), horizon) for name in MEASURES}
+        attended = np.minimum(histories.sessions, horizon)
+        groups = _group_index(histories.group, self.profile)
+        order = np.argsort(attended, kind="stable")
+        size = max(1, BLOCK_PARTICLES // self.particles)
+        blocks = [order[i : i + size] for i in range(0, n, size)]
+        jobs = [
+            (
+                {name: values[b, : int(attended[b].max())] for name, values in scores.items()},
+                attended[b],
+                groups[b],
+                histories.client_id[b],
+            )
+            for b in blocks
+        ]
+        risk = {name: np.full((n, horizon), np.nan) for name in self.outcomes}
+        ess = np.full((n, horizon), np.nan)
+        stats: dict[str, float] = {}
+        for b, result in zip(blocks, self._run(jobs), strict=True):
+            h = result.ess.shape[1]
+            for name in self.outcomes:
+                risk[name][b, :h] = result.risk[name]
+            ess[b, :h] = result.ess
+            for key, value in result.stats.items():
+                stats[key] = stats.get(key, 0) + value
+        return SessionPosteriors(risk=risk, ess=ess, particles=self.particles, stats=stats)
+
+    def _run(self, jobs: list[tuple]):
+        settings = (self.particles, self.seed, self.profile)
+        if self.workers <= 1 or len(jobs) < 2:
+            return [_block(job, settings) for job in jobs]
+        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(_block, jobs, [settings] * len(jobs), chunksize=1))
+
+
+def _block(job: tuple, settings: tuple):
+    scores, attended, groups, client_ids = job
+    particles, seed, profile = settings
+    first = FirstSession(
+        phq9=scores["phq9"][:, 0], gad7=scores["gad7"][:, 0], checkin=scores["checkin"][:, 0], group=groups
+    )
+    state, log_weight = draw_particles(first, client_ids, particles, seed, profile)
+    return run_block(block_data(scores), attended, client_ids, state, log_weight, profile, seed)
+
+
+def _columns(values: np.ndarray, width: int) -> np.ndarray:
+    out = np.full((values.shape[0], width), np.nan)
+    w = min(width, values.shape[1])
+    out[:, :w] = values[:, :w]
+    return out
+
+
+def _group_index(labels: np.ndarray, profile: Profile) -> np.ndarray:
+    """The profile's index of each client's group; -1 (drawn from the prior) when unknown."""
+    known = {label: i for i, label in enumerate(profile.groups.labels)}
+    return np.array([known.get(str(g), -1) for g in labels], dtype=np.int64)
