@@ -7,13 +7,17 @@ root, because initdb refuses root), on a free port in a temporary folder, and re
 
 from __future__ import annotations
 
+from functools import cache
+
 import pytest
 from pg_server import PostgresServer
 from web_clinic import PASSWORDS, Clinic
 
 from attunement.store import Database, open_database
-from attunement.store.accounts import create_team, create_user
+from attunement.store.accounts import create_team, hash_password
 from attunement.store.clients import create_client
+from attunement.store.clock import now
+from attunement.store.models import User
 from attunement.web import create_app
 
 
@@ -37,19 +41,42 @@ def database(request, tmp_path) -> Database:
     db.dispose()
 
 
+@cache
+def _hash(password: str) -> str:
+    """Argon2 is slow by design; hash each test password once per test run."""
+    return hash_password(password)
+
+
+def _user(db, name: str, role: str, team) -> User:
+    user = User(
+        username=name,
+        display_name=name,
+        password_hash=_hash(PASSWORDS[name]),
+        role=role,
+        team_id=team.id if team else None,
+        active=True,
+        session_epoch=0,
+        created_at=now(),
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
 @pytest.fixture
 def clinic(database) -> Clinic:
     with database.session() as db:
         team_a = create_team(db, "Team A")
         team_b = create_team(db, "Team B")
         users = {
-            "clin_a": create_user(db, "clin_a", PASSWORDS["clin_a"], "clinician", team_id=team_a.id),
-            "clin_b": create_user(db, "clin_b", PASSWORDS["clin_b"], "clinician", team_id=team_a.id),
-            "clin_other": create_user(
-                db, "clin_other", PASSWORDS["clin_other"], "clinician", team_id=team_b.id
-            ),
-            "super_a": create_user(db, "super_a", PASSWORDS["super_a"], "supervisor", team_id=team_a.id),
-            "admin": create_user(db, "admin", PASSWORDS["admin"], "admin"),
+            name: _user(db, name, role, team)
+            for name, role, team in (
+                ("clin_a", "clinician", team_a),
+                ("clin_b", "clinician", team_a),
+                ("clin_other", "clinician", team_b),
+                ("super_a", "supervisor", team_a),
+                ("admin", "admin", None),
+            )
         }
         clients = {
             "of_a": create_client(db, users["clin_a"], "A-1").public_id,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
 from attunement.tailoring.support import SupportContext, support_checklist
+from attunement.web.forecast_source import forecast_model
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
@@ -40,7 +41,7 @@ def current_alerts(histories: Histories) -> dict[str, list]:
         from attunement.alerts import current_alerts as full_alerts
     except ImportError:
         return safety_alerts(histories)
-    return full_alerts(histories)
+    return full_alerts(histories, forecast_model())
 
 
 def safety_alerts(histories: Histories) -> dict[str, list]:

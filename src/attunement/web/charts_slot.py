@@ -1,23 +1,87 @@
-"""Where the server-drawn SVG charts plug into the pages.
+"""The server-drawn SVG charts on the pages, from one client's histories.
 
-Each function returns an SVG string, or None when the charts package is not installed; the
-pages then show the same numbers as a table (which they show in any case, for screen readers).
+Each function returns an SVG string, or None when there is nothing to draw. The pages also show
+the same numbers as a table.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from attunement.charts import (
+    TherapistOutcome,
+    outcome_chart,
+    progress_chart,
+    relationship_chart,
+    therapist_outcomes_chart,
+)
+from attunement.prediction.histories import Histories
+from attunement.web.forecast_source import expected_band
+
+
+def _values(row: np.ndarray, sessions: int) -> list[float | None]:
+    return [None if math.isnan(v) else float(v) for v in row[:sessions]]
+
 
 def progress_svg(instrument: str, points: list[tuple[int, float]]) -> str | None:
-    return None
+    if not points:
+        return None
+    sessions = [s for s, _ in points]
+    return progress_chart(
+        sessions, [v for _, v in points], instrument=instrument, chart_id=f"progress-{instrument}"
+    )
 
 
-def outcome_svg(summary, instrument: str = "phq9") -> str | None:
-    return None
+def outcome_svg(histories: Histories, row: int, instrument: str = "phq9") -> str | None:
+    sessions = int(histories.sessions[row])
+    scores = _values(histories.score(instrument)[row], sessions)
+    if sessions < 1 or all(v is None for v in scores):
+        return None
+    low = high = None
+    band = expected_band(histories, instrument)
+    if band is not None:
+        low, high = (_values(part[row], sessions) for part in band)
+    return outcome_chart(
+        list(range(1, sessions + 1)),
+        scores,
+        instrument=instrument,
+        expected_low=low,
+        expected_high=high,
+        chart_id=f"outcome-{instrument}",
+    )
 
 
-def relationship_svg(summary) -> str | None:
-    return None
+def relationship_svg(histories: Histories, row: int) -> str | None:
+    from attunement.alerts.rupture import rupture_course
+
+    sessions = int(histories.sessions[row])
+    checkin = histories.score("checkin")[row : row + 1, :sessions]
+    own = _values(checkin[0], sessions)
+    estimate = _values(histories.score("checkin_therapist")[row], sessions)
+    if sessions < 1 or (all(v is None for v in own) and all(v is None for v in estimate)):
+        return None
+    course = rupture_course(checkin)
+    ruptures = [s + 1 for s in range(sessions) if course.alerting[0, s]]
+    level, sd = course.level[0, sessions - 1], course.sd[0, sessions - 1]
+    baseline = None
+    if math.isfinite(level) and math.isfinite(sd):
+        baseline = (max(0.0, level - sd), min(10.0, level + sd))
+    return relationship_chart(
+        list(range(1, sessions + 1)),
+        own,
+        estimate if any(v is not None for v in estimate) else None,
+        ruptures=ruptures,
+        baseline=baseline,
+        chart_id="relationship",
+    )
 
 
-def therapist_outcomes_svg(rows) -> str | None:
-    return None
+def therapist_outcomes_svg(figures) -> str | None:
+    rows = [
+        TherapistOutcome(f.therapist, f.improved.successes, f.improved.n) for f in figures if f.improved.n
+    ]
+    if not rows:
+        return None
+    return therapist_outcomes_chart(rows, outcome="reliable improvement")

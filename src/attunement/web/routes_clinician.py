@@ -21,7 +21,7 @@ from attunement.store.clock import now
 from attunement.store.models import AlertRecord, Client, Submission, User
 from attunement.store.settings import get_setting, offered_instruments
 from attunement.store.submissions import check_session_number, issue_link, store_answers
-from attunement.web.casework import summaries_for
+from attunement.web.casework import load, summaries_for
 from attunement.web.charts_slot import outcome_svg, relationship_svg
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.questionnaires import build_form, parse_answers
@@ -95,7 +95,8 @@ def client_page(request: Request, public_id: str):
 
 
 def _client_page(request: Request, db, user: User, client: Client, *, status: int = 200, **extra):
-    summary = summaries_for(db, [client])[client.id]
+    histories, summaries = load(db, [client])
+    summary = summaries[client.id]
     comments = list(
         db.scalars(
             select(Submission)
@@ -120,9 +121,9 @@ def _client_page(request: Request, db, user: User, client: Client, *, status: in
         "next_session": next_session,
         "rating_form": build_form("checkin_therapist"),
         "rating_session": max(1, next_session - 1),
-        "outcome_svg": outcome_svg(summary, "phq9"),
-        "anxiety_svg": outcome_svg(summary, "gad7"),
-        "relationship_svg": relationship_svg(summary),
+        "outcome_svg": outcome_svg(histories, 0, "phq9") if histories is not None else None,
+        "anxiety_svg": outcome_svg(histories, 0, "gad7") if histories is not None else None,
+        "relationship_svg": relationship_svg(histories, 0) if histories is not None else None,
         "problems": [],
         "values": {},
         "link_url": None,

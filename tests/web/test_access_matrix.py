@@ -1,0 +1,223 @@
+"""Who may see what: every route, every role, on SQLite and PostgreSQL.
+
+Anonymous visitors are sent to the sign-in page; a signed-in role without access gets 403; a
+client who is not in the user's caseload (or team) is answered 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import pytest
+from web_clinic import csrf
+
+ROLES = ("anonymous", "clin_a", "clin_b", "clin_other", "super_a", "admin")
+LOGIN = "login"  # 303 to /login
+
+
+def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
+    a, other = clients["of_a"], clients["of_other"]
+    everyone = dict.fromkeys(ROLES, 200)
+    return [
+        ("/healthz", everyone),
+        ("/login", everyone),
+        ("/static/style.css", everyone),
+        (
+            "/caseload",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 200,
+                "clin_b": 200,
+                "clin_other": 200,
+                "super_a": 403,
+                "admin": 403,
+            },
+        ),
+        (
+            "/clients/new",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 200,
+                "clin_b": 200,
+                "clin_other": 200,
+                "super_a": 403,
+                "admin": 403,
+            },
+        ),
+        (
+            f"/clients/{a}",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 200,
+                "clin_b": 404,
+                "clin_other": 404,
+                "super_a": 200,
+                "admin": 403,
+            },
+        ),
+        (
+            f"/clients/{other}",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 404,
+                "clin_b": 404,
+                "clin_other": 200,
+                "super_a": 404,
+                "admin": 403,
+            },
+        ),
+        (
+            "/clients/not-a-client",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 404,
+                "clin_b": 404,
+                "clin_other": 404,
+                "super_a": 404,
+                "admin": 403,
+            },
+        ),
+        (
+            "/team",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 403,
+                "clin_b": 403,
+                "clin_other": 403,
+                "super_a": 200,
+                "admin": 403,
+            },
+        ),
+        (
+            "/admin",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 403,
+                "clin_b": 403,
+                "clin_other": 403,
+                "super_a": 403,
+                "admin": 200,
+            },
+        ),
+        (
+            "/admin/instruments",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 403,
+                "clin_b": 403,
+                "clin_other": 403,
+                "super_a": 403,
+                "admin": 200,
+            },
+        ),
+        (
+            "/admin/audit",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 403,
+                "clin_b": 403,
+                "clin_other": 403,
+                "super_a": 403,
+                "admin": 200,
+            },
+        ),
+    ]
+
+
+def _rating() -> dict[str, str]:
+    codes = ("heard", "topics", "goals", "respected", "fit", "judged")
+    return {"session": "1", **{f"checkin_therapist_{c}": "6" for c in codes}}
+
+
+def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dict[str, object]]]:
+    a = clients["of_a"]
+    only_a = {
+        "anonymous": LOGIN,
+        "clin_a": None,
+        "clin_b": 404,
+        "clin_other": 404,
+        "super_a": 403,
+        "admin": 403,
+    }
+    admin_only = {
+        "anonymous": LOGIN,
+        "clin_a": 403,
+        "clin_b": 403,
+        "clin_other": 403,
+        "super_a": 403,
+        "admin": 303,
+    }
+    return [
+        (
+            "/clients",
+            {"label": "new one"},
+            {
+                "anonymous": LOGIN,
+                "clin_a": 303,
+                "clin_b": 303,
+                "clin_other": 303,
+                "super_a": 403,
+                "admin": 403,
+            },
+        ),
+        (f"/clients/{a}/links", {"session": "2"}, {**only_a, "clin_a": 200}),
+        (f"/clients/{a}/rating", _rating(), {**only_a, "clin_a": 303}),
+        (
+            f"/clients/{a}/alerts",
+            {"session": "1", "kind": "rupture", "seen": "yes"},
+            {**only_a, "clin_a": 303},
+        ),
+        ("/admin/teams", {"name": "Team X"}, admin_only),
+        (
+            "/admin/users",
+            {"username": "newuser", "password": "long-enough-pass", "role": "clinician"},
+            admin_only,
+        ),
+        ("/admin/instruments", {"offer": "gad7", "link_valid_days": "5"}, admin_only),
+    ]
+
+
+def _check(response, expected, where: str) -> None:
+    if expected == LOGIN:
+        assert response.status_code == 303, where
+        assert response.headers["location"] == "/login", where
+    else:
+        assert response.status_code == expected, f"{where}: {response.status_code}"
+
+
+def test_every_get_route_for_every_role(clinic):
+    browsers = {role: clinic.login(None if role == "anonymous" else role) for role in ROLES}
+    for path, expected in _get_matrix(clinic.clients):
+        for role, browser in browsers.items():
+            _check(browser.get(path, follow_redirects=False), expected[role], f"GET {path} as {role}")
+
+
+def test_every_post_route_for_every_role(clinic):
+    browsers = {role: clinic.login(None if role == "anonymous" else role) for role in ROLES}
+    tokens = {role: csrf(browser, "/login") for role, browser in browsers.items()}
+    for path, data, expected in _post_matrix(clinic.clients):
+        for role, browser in browsers.items():
+            token = tokens[role]
+            response = browser.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
+            _check(response, expected[role], f"POST {path} as {role}")
+
+
+@pytest.mark.parametrize("path", ["/login", "/logout", "/clients", "/admin/teams"])
+def test_posts_without_the_csrf_token_are_refused(clinic, path):
+    browser = clinic.login("admin" if path.startswith("/admin") else "clin_a")
+    csrf(browser, "/login")  # the browser holds a CSRF cookie, but the form leaves the token out
+    response = browser.post(
+        path, data={"name": "T", "label": "x", "username": "admin"}, follow_redirects=False
+    )
+    assert response.status_code == 403
+    assert "security token" in response.text
+
+
+def test_root_sends_each_role_home(clinic):
+    for role, home in (
+        ("anonymous", "/login"),
+        ("clin_a", "/caseload"),
+        ("super_a", "/team"),
+        ("admin", "/admin"),
+    ):
+        browser = clinic.login(None if role == "anonymous" else role)
+        response = browser.get("/", follow_redirects=False)
+        assert response.headers["location"] == home

@@ -1,0 +1,116 @@
+"""The client's link: valid, invalid, repeated and expired submissions; nothing partial is stored."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import update
+from web_clinic import csrf
+
+from attunement.store.clock import now
+from attunement.store.models import LinkToken
+
+PHQ9 = {f"phq9_{i}": "1" for i in range(1, 10)}
+GAD7 = {f"gad7_{i}": "2" for i in range(1, 8)}
+CHECKIN = {f"checkin_{c}": "8" for c in ("heard", "topics", "goals", "respected", "fit", "judged")}
+ANSWERS = {**PHQ9, **GAD7, **CHECKIN}
+ROWS = len(PHQ9) + len(GAD7) + len(CHECKIN)
+
+
+def issue(clinic, session: int = 1) -> str:
+    browser = clinic.login("clin_a")
+    public_id = clinic.clients["of_a"]
+    token = csrf(browser, f"/clients/{public_id}")
+    page = browser.post(f"/clients/{public_id}/links", data={"session": str(session), "csrf_token": token})
+    assert page.status_code == 200
+    url = re.search(r'value="(http://testserver/c/[^"]+)"', page.text).group(1)
+    return url.removeprefix("http://testserver")
+
+
+def submit(clinic, path: str, answers: dict[str, str]):
+    browser = clinic.client()
+    token = csrf(browser, path)
+    return browser, browser.post(path, data={**answers, "csrf_token": token}, follow_redirects=False)
+
+
+def test_the_form_shows_every_question_including_the_safety_item(clinic):
+    page = clinic.client().get(issue(clinic))
+    assert page.status_code == 200
+    for field in ANSWERS:
+        assert f'name="{field}"' in page.text
+    assert "Thoughts that you would be better off dead" in page.text
+    assert 'name="checkin_different"' in page.text
+
+
+def test_a_valid_submission_is_stored_once_and_thanked(clinic):
+    path = issue(clinic)
+    browser, response = submit(clinic, path, {**ANSWERS, "checkin_different": "slower please"})
+    assert response.status_code == 303
+    assert clinic.count("measures") == ROWS
+    thanks = browser.get(path)
+    assert thanks.status_code == 200 and "Thank you" in thanks.text
+    # Sending the same link again is safe: acknowledged, nothing stored twice.
+    resend = {**ANSWERS, "csrf_token": browser.cookies.get("attunement_csrf")}
+    again = browser.post(path, data=resend, follow_redirects=False)
+    assert again.status_code == 303
+    assert clinic.count("measures") == ROWS
+    assert clinic.count("submissions") == 1
+
+
+def test_a_missing_answer_is_named_and_nothing_is_stored(clinic):
+    path = issue(clinic)
+    answers = {k: v for k, v in ANSWERS.items() if k != "phq9_9"}
+    _, response = submit(clinic, path, answers)
+    assert response.status_code == 400
+    assert "PHQ-9 question 9" in response.text
+    assert clinic.count("measures") == 0
+    # The link still works after the error, and earlier answers are kept on the page.
+    assert 'value="1" required\n          checked' in response.text or "checked" in response.text
+    _, retry = submit(clinic, path, ANSWERS)
+    assert retry.status_code == 303
+    assert clinic.count("measures") == ROWS
+
+
+def test_an_out_of_range_answer_is_named_and_nothing_is_stored(clinic):
+    path = issue(clinic)
+    _, response = submit(clinic, path, {**ANSWERS, "gad7_3": "7", "checkin_fit": "eleven"})
+    assert response.status_code == 400
+    assert "GAD-7 question 3" in response.text and "Check-in question 5" in response.text
+    assert clinic.count("measures") == 0 and clinic.count("submissions") == 0
+
+
+def test_an_expired_link_is_refused_and_stores_nothing(clinic):
+    path = issue(clinic)
+    with clinic.db.session() as db:
+        db.execute(update(LinkToken).values(expires_at=now() - timedelta(minutes=1)))
+    browser = clinic.client()
+    assert browser.get(path).status_code == 410
+    token = csrf(browser, "/login")
+    response = browser.post(path, data={**ANSWERS, "csrf_token": token})
+    assert response.status_code == 410
+    assert clinic.count("measures") == 0
+
+
+def test_an_unknown_link_is_not_found(clinic):
+    assert clinic.client().get("/c/not-a-real-token").status_code == 404
+
+
+def test_only_the_token_hash_is_stored(clinic):
+    path = issue(clinic)
+    token = path.removeprefix("/c/")
+    with clinic.db.session() as db:
+        stored = db.query(LinkToken).one()
+        assert stored.token_hash != token and token not in stored.token_hash
+
+
+def test_a_safety_answer_puts_the_client_first_with_a_safety_alert(clinic):
+    browser = clinic.login("clin_a")
+    token = csrf(browser, "/clients/new")
+    browser.post("/clients", data={"label": "A-0 first by name", "csrf_token": token})
+    _, response = submit(clinic, issue(clinic), {**ANSWERS, "phq9_9": "2"})
+    assert response.status_code == 303
+    caseload = browser.get("/caseload").text
+    assert "badge safety" in caseload
+    # The client with the safety alert comes before a client whose label sorts first.
+    assert caseload.index("A-1") < caseload.index("A-0 first by name")
