@@ -38,7 +38,7 @@ def caseload(request: Request):
         summaries = summaries_for(db, clients)
         rows = sorted(
             ((c, summaries[c.id]) for c in clients),
-            key=lambda pair: (pair[0].status != "ongoing", pair[1].urgency(), pair[0].label),
+            key=lambda pair: (pair[1].urgency(), pair[0].status != "ongoing", pair[0].label),
         )
         record(db, actor(user), user.role, "view_caseload", detail=f"{len(rows)} clients")
         return render(request, "caseload.html", {"rows": rows})

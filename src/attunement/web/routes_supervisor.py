@@ -34,7 +34,7 @@ def team_page(request: Request):
         }
         rows = sorted(
             ((c, summaries[c.id], therapists.get(c.therapist_id)) for c in clients),
-            key=lambda r: (r[0].status != "ongoing", r[1].urgency(), r[0].label),
+            key=lambda r: (r[1].urgency(), r[0].status != "ongoing", r[0].label),
         )
         figures = [
             therapist_figures(t.display_name, [summaries[c.id] for c in clients if c.therapist_id == t.id])
