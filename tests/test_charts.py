@@ -372,3 +372,13 @@ def test_charts_on_one_page_have_distinct_ids():
     ids_a = {e.get("id") for e in a.iter() if e.get("id")}
     ids_b = {e.get("id") for e in b.iter() if e.get("id")}
     assert ids_a and not ids_a & ids_b
+
+
+def test_long_therapist_names_are_shortened_on_the_row_but_whole_in_its_title():
+    name = "Dr Bartholomew Featherstonehaugh-Smythe"
+    root = parse(therapist_outcomes_chart([TherapistOutcome(name, 4, 10)]))
+    (row,) = by_class(root, "therapist")
+    shown_label = row.find("s:text", NS).text
+    assert name not in shown_label and shown_label.startswith(name[:10]) and "n = 10" in shown_label
+    assert row.find("s:title", NS).text.startswith(name)
+    assert name in root.find("s:desc", NS).text

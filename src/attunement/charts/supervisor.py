@@ -32,6 +32,8 @@ ALPHA = 0.05
 LEFT, RIGHT = 14.0, WIDTH - 16.0
 TOP = 58.0
 ROW = 46.0
+#: Longest name shown in full on a row at phone width, beside "(n = 120): 45% (36% to 54%)".
+LABEL_CHARS = 18
 #: A white outline behind row labels keeps them legible where they cross the reference line.
 HALO = {"stroke": "#ffffff", "stroke_width": 4, "paint_order": "stroke", "stroke_linejoin": "round"}
 
@@ -112,16 +114,17 @@ def therapist_outcomes_chart(
 def _row(x: LinearScale, t: TherapistOutcome, top: float) -> str:
     if t.n == 0:
         body = tooltip(f"{t.label}: no finished courses yet") + text(
-            LEFT, top + 14, f"{t.label} (n = 0): no finished courses yet", fill=style.INK, **HALO
+            LEFT, top + 14, f"{_short(t.label)} (n = 0): no finished courses yet", fill=style.INK, **HALO
         )
         return element("g", body, class_="therapist", data_label=t.label, data_n=0, data_successes=0)
     rate = wilson_interval(t.successes, t.n)
-    words = f"{t.label} (n = {t.n}): {_pct(rate.value)} ({_pct(rate.low)} to {_pct(rate.high)})"
+    figures = f"(n = {t.n}): {_pct(rate.value)} ({_pct(rate.low)} to {_pct(rate.high)})"
+    words = f"{t.label} {figures}"
     y = top + 30
     lo, hi, mid = x(rate.low), x(rate.high), x(rate.value)
     body = (
         tooltip(words)
-        + text(LEFT, top + 14, words, fill=style.INK, **HALO)
+        + text(LEFT, top + 14, f"{_short(t.label)} {figures}", fill=style.INK, **HALO)
         + element(
             "line",
             x1=lo,
@@ -227,6 +230,11 @@ def _check_counts(therapists: Sequence[TherapistOutcome], *, allow_empty: bool) 
             )
     if problems:
         raise InvalidInputError(CONTEXT, problems)
+
+
+def _short(label: str) -> str:
+    """A long name is shortened on the row so the figures fit a phone; the row's title has it whole."""
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
 
 
 def _pct(p: float) -> str:

@@ -19,8 +19,8 @@ from attunement.errors import FieldProblem, InvalidInputError
 SVG_NS = "http://www.w3.org/2000/svg"
 #: Width of the drawing box; close to a phone's CSS width, so one unit is about one pixel there.
 WIDTH = 360
-FONT_SIZE = 12
-SMALL_FONT_SIZE = 11
+FONT_SIZE = 13
+SMALL_FONT_SIZE = 12
 FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 
 
