@@ -60,7 +60,8 @@ def current_alerts(histories: Histories, model: Any | None = None) -> dict[str, 
 
 
 def alert_table(histories: Histories, model: Any | None = None) -> pd.DataFrame:
-    """All current alerts as one table (one row per alert), sorted by client then urgency.
+    """All current alerts as one table (one row per alert), clients in the order of ``histories``,
+    each client's alerts most urgent first.
 
     Figures become columns named after the figure (empty where a kind has no such figure);
     support steps are not repeated per row (they depend only on the kind and the reason).
@@ -71,6 +72,7 @@ def alert_table(histories: Histories, model: Any | None = None) -> pd.DataFrame:
             continue
         frame = pd.DataFrame(
             {
+                "row": fired.rows,
                 "client_id": histories.client_id[fired.rows],
                 "session": fired.session,
                 "kind": fired.kind,
@@ -90,7 +92,7 @@ def alert_table(histories: Histories, model: Any | None = None) -> pd.DataFrame:
     table = pd.concat(parts, ignore_index=True)
     order = pd.DataFrame(
         {
-            "client": table["client_id"],
+            "client": table.pop("row"),
             "safety": table["kind"] != "safety",
             "severity": table["severity"].map({s: i for i, s in enumerate(SEVERITIES)}),
             "kind": table["kind"].map({k: i for i, k in enumerate(KINDS)}),

@@ -1,9 +1,11 @@
 """The ``attunement`` command line. Each command lives in its own module and registers on ``app``."""
 
 from attunement.cli import (  # noqa: F401  (importing a module registers its commands)
+    alerts_cmd,
     change_cmd,
     demo_cmd,
     evidence_cmd,
+    fit_cmd,
     instruments_cmd,
     serve_cmd,
     simulate_cmd,

@@ -1,0 +1,124 @@
+"""``attunement alerts --batch DIR``: the current alerts of every client in large tables."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from attunement.alerts.alert import KINDS, SEVERITIES
+from attunement.alerts.batch import batch_alerts
+from attunement.cli.app import JSON_HELP, app
+from attunement.cli.output import console, emit, errors, fail
+from attunement.errors import AttunementError
+
+SHOWN = 20
+
+
+@app.command("alerts")
+def alerts_cmd(
+    batch: Annotated[
+        Path,
+        typer.Option("--batch", help="Folder with the canonical tables (measures, and episodes if any)."),
+    ],
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="A fitted forecast model (JSON) for not-on-track and dropout alerts."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write every alert to this .csv or .parquet file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Current alerts (safety, rupture, perception gap; with a model also not on track and
+    dropout risk) for the latest session of every client."""
+    try:
+        forecast = _load_model(model) if model is not None else None
+        progress = Progress(
+            TextColumn("alerts"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=errors,
+            disable=as_json,
+            transient=True,
+        )
+        started = time.perf_counter()
+        with progress:
+            task = progress.add_task("clients", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            result = batch_alerts(batch, forecast, advance)
+        seconds = time.perf_counter() - started
+        if out is not None:
+            _write(result.alerts, out)
+    except AttunementError as exc:
+        fail(str(exc), as_json)
+        return
+    table = result.alerts
+    counts = {
+        kind: {s: int(((table["kind"] == kind) & (table["severity"] == s)).sum()) for s in SEVERITIES}
+        for kind in KINDS
+    }
+    summary: dict[str, Any] = {
+        "folder": str(batch),
+        "clients": result.clients,
+        "measure_rows": result.measure_rows,
+        "alerts": len(table),
+        "clients_with_alerts": int(table["client_id"].nunique()),
+        "requires_action": int(table["requires_action"].sum()),
+        "by_kind": counts,
+        "forecast_model": str(model) if model is not None else None,
+        "seconds": round(seconds, 2),
+        "out": str(out) if out is not None else None,
+    }
+
+    def render() -> None:
+        console.print(
+            f"{result.clients:,} clients, {result.measure_rows:,} measure rows: {len(table):,} alerts for "
+            f"{summary['clients_with_alerts']:,} clients ({summary['requires_action']:,} need a recorded "
+            f"action) in {seconds:.1f} s"
+        )
+        if model is None:
+            console.print("not on track and dropout risk need --model: not computed")
+        grid = Table("kind", *SEVERITIES)
+        for kind, by in counts.items():
+            grid.add_row(kind, *(f"{by[s]:,}" for s in SEVERITIES))
+        console.print(grid)
+        if out is not None:
+            console.print(f"written to {out}")
+        else:
+            urgent = table.sort_values("requires_action", ascending=False, kind="stable").head(SHOWN)
+            for row in urgent.itertuples():
+                console.print(
+                    f"{row.client_id} session {row.session} [{row.severity}] {row.kind}: {row.reason}",
+                    markup=False,
+                    highlight=False,
+                )
+            if len(table) > SHOWN:
+                console.print(f"... {len(table) - SHOWN:,} more; use --out FILE for all of them")
+
+    emit(summary, as_json, render)
+
+
+def _load_model(path: Path) -> Any:
+    try:
+        from attunement.forecast import load_model
+    except ImportError as exc:
+        raise typer.BadParameter("forecast models are not available in this version") from exc
+    return load_model(path)
+
+
+def _write(frame, path: Path) -> None:
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    elif path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        raise typer.BadParameter(f"--out must end in .csv or .parquet, got {path.suffix!r}")
