@@ -55,3 +55,16 @@ def test_rupture_method_sees_only_the_past(cohort):
         single = method.predict(h.upto(s))
         np.testing.assert_allclose(batched[s].risk["rupture"], single.risk["rupture"])
         np.testing.assert_array_equal(batched[s].alert["rupture"], single.alert["rupture"])
+
+
+def test_the_latest_session_walk_agrees_with_the_full_walk(cohort):
+    from attunement.alerts.rupture import rupture_course, rupture_now
+
+    h, _ = cohort
+    checkin = h.score("checkin")
+    full, now = rupture_course(checkin), rupture_now(checkin, h.sessions)
+    last = np.minimum(h.sessions, h.max_session) - 1
+    rows = np.arange(len(h))
+    np.testing.assert_array_equal(now.state, full.state[rows, last])
+    np.testing.assert_allclose(now.z, full.z[rows, last])
+    np.testing.assert_array_equal(now.onset, full.onset[rows, last])

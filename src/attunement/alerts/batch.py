@@ -111,9 +111,9 @@ def _parquet_histories(measures_path: Path, episodes_path: Path | None) -> tuple
     table = pq.read_table(measures_path, columns=columns, read_dictionary=textual).unify_dictionaries()
     rows = table.num_rows
     codes, ids = _codes(table.column("client_id"))
-    session = table.column("session").to_numpy().astype(np.int64)
-    instrument = _labels(table.column("instrument"))
-    rater = _labels(table.column("rater")) if "rater" in columns else np.full(rows, "client", dtype=object)
+    session = table.column("session").to_numpy(zero_copy_only=False).astype(np.int64)
+    instrument = _coded(table.column("instrument"))
+    rater = _coded(table.column("rater")) if "rater" in columns else None
     score = _floats(table, "score", rows)
     has_item = (
         ~np.asarray(table.column("item").is_null().to_numpy(zero_copy_only=False))
@@ -122,12 +122,16 @@ def _parquet_histories(measures_path: Path, episodes_path: Path | None) -> tuple
     )
 
     width = max(1, int(session.max(initial=1)))
-    ok = (session >= 1) & (session <= width)
+    usable = (session >= 1) & (session <= width) & ~np.isnan(score)
+    cell = codes * width + (session - 1)
     scores: dict[str, np.ndarray] = {}
     for name, inst, who in SCORE_MEASURES:
-        pick = ok & (instrument == inst) & (rater == who) & ~np.isnan(score)
+        pick = usable & instrument.equals(inst)
+        pick &= rater.equals(who) if rater is not None else who == "client"
         if pick.any():
-            scores[name] = _scatter(len(ids), width, codes[pick], session[pick], score[pick])
+            values = np.full(len(ids) * width, np.nan)
+            values[cell[pick]] = score[pick]
+            scores[name] = values.reshape(len(ids), width)
     if has_item.any():
         _item_scores(table.filter(pa.array(has_item)), ids, width, scores)
     if not scores:
@@ -171,15 +175,29 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _labels(column: pa.ChunkedArray) -> np.ndarray:
-    """A low-cardinality text column as a numpy array of str (via its dictionary)."""
-    if pa.types.is_dictionary(column.type):
-        dictionary = np.asarray(column.chunks[0].dictionary.to_pylist() + [None], dtype=object)
-        indices = np.concatenate(
-            [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in column.chunks]
-        )
-        return dictionary[indices]
-    return np.asarray(column.to_pylist(), dtype=object)
+@dataclass(frozen=True)
+class _Coded:
+    """A low-cardinality text column as integer codes into its (unified) dictionary."""
+
+    codes: np.ndarray
+    dictionary: list
+
+    def equals(self, text: str) -> np.ndarray:
+        if text not in self.dictionary:
+            return np.zeros(len(self.codes), dtype=bool)
+        return self.codes == self.dictionary.index(text)
+
+
+def _coded(column: pa.ChunkedArray) -> _Coded:
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+        column = pa.chunked_array(column.chunks if isinstance(column, pa.ChunkedArray) else [column])
+        column = pa.table({"c": column}).unify_dictionaries().column("c")
+    dictionary = column.chunks[0].dictionary.to_pylist() if column.num_chunks else []
+    codes = np.concatenate(
+        [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in column.chunks]
+    )
+    return _Coded(codes, dictionary)
 
 
 def _floats(table: pa.Table, name: str, rows: int) -> np.ndarray:

@@ -45,11 +45,15 @@ def at(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 def text(values: np.ndarray, digits: int = 1) -> pd.Series:
-    """Numbers as short text for reasons: ``digits`` decimals, trailing zeros dropped."""
-    series = pd.Series(np.round(np.asarray(values, dtype=float), digits))
+    """Numbers as short text for reasons: ``digits`` decimals, trailing zeros dropped.
+
+    Rounded floats print as their shortest form (7.8, not 7.800000000000001), so the work stays
+    in pandas' own string conversion instead of one Python call per number.
+    """
+    rounded = pd.Series(np.round(np.asarray(values, dtype=float), digits))
     if digits == 0:
-        return series.map("{:.0f}".format)
-    return series.map(lambda v: f"{v:.{digits}f}".rstrip("0").rstrip("."))
+        return rounded.astype("Int64").astype(str)
+    return rounded.astype(str).str.replace(r"\.0+$", "", regex=True)
 
 
 def join(*parts: pd.Series | str) -> np.ndarray:

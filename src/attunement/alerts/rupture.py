@@ -33,17 +33,20 @@ from attunement.alerts.parameters import RuptureParameters, load_parameters
 NONE, DIP, UNREPAIRED, DECLINE, REPAIRED = 0, 1, 2, 3, 4
 STATE_NAMES = ("none", "dip", "unrepaired", "sustained_decline", "repaired")
 ALERTING = (DIP, UNREPAIRED, DECLINE)
+#: What the walk reports for a client at a session (see :class:`RuptureCourse`).
+FIGURES = ("state", "z", "drop", "level", "sd", "level_n", "onset", "onset_value")
 
 
 @dataclass(frozen=True)
 class RuptureCourse:
-    """Session-by-session rupture states of every client (rows) and the numbers behind them.
+    """Rupture states of every client and the numbers behind them.
 
-    All arrays are clients x sessions. ``level`` and ``sd`` are the client's own level and SD that
-    the session was compared with, ``level_n`` how many check-ins the level rests on, ``drop``
-    how far the check-in lies below the level (points), ``z`` the drop in units of the SD of a new
-    score against that level; ``onset`` is the 1-based session at which the current drop or
-    decline began (0 when none) and ``onset_value`` its check-in.
+    From :func:`rupture_course` the arrays are clients x sessions; from :func:`rupture_now` they
+    have one value per client (their latest session). ``level`` and ``sd`` are the client's own
+    level and SD that the session was compared with, ``level_n`` how many check-ins the level
+    rests on, ``drop`` how far the check-in lies below the level (points), ``z`` the drop in
+    units of the SD of a new score against that level; ``onset`` is the session at which the
+    current drop or decline began (0 when none) and ``onset_value`` its check-in.
     """
 
     state: np.ndarray
@@ -61,62 +64,126 @@ class RuptureCourse:
 
 
 def rupture_course(checkin: np.ndarray, params: RuptureParameters | None = None) -> RuptureCourse:
-    """Walk every client's check-ins (clients x sessions, NaN = not recorded) in session order.
+    """Every session of every client (clients x sessions, NaN = not recorded)."""
+    x = np.asarray(checkin, dtype=float)
+    return _walk(x, np.full(x.shape[0], x.shape[1], dtype=np.int64), params, keep_all=True)
 
-    The loop runs over sessions (at most a few dozen), never over clients.
+
+def rupture_now(
+    checkin: np.ndarray, sessions: np.ndarray, params: RuptureParameters | None = None
+) -> RuptureCourse:
+    """Only each client's latest session (``sessions``: sessions attended, 1-based)."""
+    return _walk(
+        np.asarray(checkin, dtype=float), np.asarray(sessions, dtype=np.int64), params, keep_all=False
+    )
+
+
+def _walk(
+    x: np.ndarray, sessions: np.ndarray, params: RuptureParameters | None, keep_all: bool
+) -> RuptureCourse:
+    """Walk the check-ins in session order: the loop runs over sessions, never over clients.
+
+    Clients are sorted by their number of sessions (most first), so that at session j the
+    clients still in treatment are a leading slice of the arrays and no work is spent on
+    sessions a client never had.
     """
     p = params or load_parameters().rupture
-    x = np.asarray(checkin, dtype=float)
     n, width = x.shape
-    prior_var = p.prior_sd.value**2
-    k0 = p.prior_weight.value
-    rf = p.recovered_fraction.value
-    need_run = int(p.decline_sessions.value)
-
-    out = {name: np.full((n, width), np.nan) for name in ("z", "drop", "level", "sd", "onset_value")}
-    state_out = np.zeros((n, width), dtype=np.int8)
-    level_n_out = np.zeros((n, width), dtype=np.int64)
-    onset_out = np.zeros((n, width), dtype=np.int64)
-
-    # Running sums of the client's undisturbed check-ins, and the same at the start of a slide.
-    count, total, squares = np.zeros(n), np.zeros(n), np.zeros(n)
-    run_count, run_total, run_squares = np.zeros(n), np.zeros(n), np.zeros(n)
-    run_len = np.zeros(n, dtype=np.int64)
-    fall_session = np.zeros(n, dtype=np.int64)
-    fall_value = np.full(n, np.nan)
-    last_value = np.full(n, np.nan)
-    state = np.zeros(n, dtype=np.int8)
-    depth = np.zeros(n)
-    onset = np.zeros(n, dtype=np.int64)
-    onset_value = np.full(n, np.nan)
-
+    sessions = np.clip(sessions, 0, width)
+    order = np.argsort(-sessions, kind="stable")
+    xs = x[order]
+    # active[j]: how many (sorted) clients had session j + 1.
+    active = np.searchsorted(-sessions[order], -np.arange(width + 1), side="left")
+    walker = _Walker(n, p)
+    if keep_all:
+        out = {name: np.full((n, width), np.nan) for name in FIGURES}
+    else:
+        out = {name: np.full(n, np.nan) for name in FIGURES}
     for j in range(width):
-        value = x[:, j]
+        k = int(active[j])
+        if k == 0:
+            break
+        figures = walker.step(xs[:k, j], j)
+        if keep_all:
+            for name, values in figures.items():
+                out[name][:k, j] = values
+        else:
+            latest = slice(int(active[j + 1]), k)
+            for name, values in figures.items():
+                out[name][latest] = values[latest]
+    restored = {}
+    for name, values in out.items():
+        back = np.empty_like(values)
+        back[order] = values
+        restored[name] = back
+    state = np.nan_to_num(restored["state"], nan=NONE).astype(np.int8)
+    return RuptureCourse(
+        state=state,
+        z=restored["z"],
+        drop=restored["drop"],
+        level=restored["level"],
+        sd=restored["sd"],
+        level_n=np.nan_to_num(restored["level_n"]).astype(np.int64),
+        onset=np.nan_to_num(restored["onset"]).astype(np.int64),
+        onset_value=restored["onset_value"],
+    )
+
+
+class _Walker:
+    """The running state of every client; :meth:`step` advances the first k clients by a session."""
+
+    def __init__(self, n: int, p: RuptureParameters):
+        self.p = p
+        self.prior_var = p.prior_sd.value**2
+        self.k0 = p.prior_weight.value
+        # Running sums of the client's undisturbed check-ins, and the same before a slide.
+        self.count, self.total, self.squares = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.run_count, self.run_total, self.run_squares = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.run_len = np.zeros(n, dtype=np.int64)
+        self.fall_session = np.zeros(n, dtype=np.int64)
+        self.fall_value = np.full(n, np.nan)
+        self.last_value = np.full(n, np.nan)
+        self.state = np.zeros(n, dtype=np.int8)
+        self.depth = np.zeros(n)
+        self.onset = np.zeros(n, dtype=np.int64)
+        self.onset_value = np.full(n, np.nan)
+
+    def step(self, value: np.ndarray, j: int) -> dict[str, np.ndarray]:
+        p, k = self.p, len(value)
+        count, total, squares = self.count[:k], self.total[:k], self.squares[:k]
+        state, depth, last_value = self.state[:k], self.depth[:k], self.last_value[:k]
         seen = ~np.isnan(value)
-        level, sd, spread, thr = _threshold(count, total, squares, prior_var, k0, p)
+        level, sd, spread, thr = _threshold(count, total, squares, self.prior_var, self.k0, p)
         drop = level - value
         z = drop / spread
         has_level = count > 0
 
         in_episode = (state == DIP) | (state == UNREPAIRED) | (state == DECLINE)
-        recovered = in_episode & seen & ((drop < thr) | (drop <= (1.0 - rf) * depth))
+        recovered = in_episode & seen & ((drop < thr) | (drop <= (1.0 - p.recovered_fraction.value) * depth))
         still_down = in_episode & seen & ~recovered
         new_dip = ~in_episode & seen & has_level & (drop >= thr)
 
-        # A slide: consecutive falls of the observed check-in; run_* hold the client's level as
+        # A slide: consecutive falls of the recorded check-in; run_* hold the client's level as
         # it stood at the last check-in before the first fall.
         continues = seen & (value < last_value)
+        run_len = self.run_len[:k]
         first_fall = continues & (run_len == 0)
-        fall_session = np.where(first_fall, j + 1, fall_session)
-        fall_value = np.where(first_fall, value, fall_value)
+        fall_session = np.where(first_fall, j + 1, self.fall_session[:k])
+        fall_value = np.where(first_fall, value, self.fall_value[:k])
         run_len = np.where(seen, np.where(continues, run_len + 1, 0), run_len)
         restart = seen & ~continues
+        run_count, run_total, run_squares = self.run_count[:k], self.run_total[:k], self.run_squares[:k]
         run_level, run_sd, run_spread, run_thr = _threshold(
-            run_count, run_total, run_squares, prior_var, k0, p
+            run_count, run_total, run_squares, self.prior_var, self.k0, p
         )
         run_drop = run_level - value
         decline = (
-            ~in_episode & ~new_dip & seen & (run_count > 0) & (run_len >= need_run) & (run_drop >= run_thr)
+            ~in_episode
+            & ~new_dip
+            & seen
+            & (run_count > 0)
+            & (run_len >= int(p.decline_sessions.value))
+            & (run_drop >= run_thr)
         )
 
         new_state = np.where(seen, NONE, state).astype(np.int8)
@@ -125,23 +192,24 @@ def rupture_course(checkin: np.ndarray, params: RuptureParameters | None = None)
         new_state[recovered] = REPAIRED
         new_state[decline] = DECLINE
 
-        # The numbers each session was judged by (a decline is judged against the pre-slide level).
-        z = np.where(decline, run_drop / run_spread, z)
-        out["z"][:, j] = np.where(seen & has_level, z, np.nan)
-        out["drop"][:, j] = np.where(seen, np.where(decline, run_drop, drop), np.nan)
-        out["level"][:, j] = np.where(decline, run_level, np.where(has_level, level, np.nan))
-        out["sd"][:, j] = np.where(decline, run_sd, sd)
-        level_n_out[:, j] = np.where(decline, run_count, count).astype(np.int64)
-
-        depth = np.where(new_dip, drop, np.where(decline, run_drop, depth))
-        onset = np.where(new_dip, j + 1, np.where(decline, fall_session, onset))
-        previous_onset_value = onset_value
-        onset_value = np.where(new_dip, value, np.where(decline, fall_value, onset_value))
+        # The numbers each session was judged by (a decline against the pre-slide level).
+        figures = {
+            "state": new_state,
+            "z": np.where(seen & has_level, np.where(decline, run_drop / run_spread, z), np.nan),
+            "drop": np.where(seen, np.where(decline, run_drop, drop), np.nan),
+            "level": np.where(decline, run_level, np.where(has_level, level, np.nan)),
+            "sd": np.where(decline, run_sd, sd),
+            "level_n": np.where(decline, run_count, count),
+        }
+        self.depth[:k] = np.where(new_dip, drop, np.where(decline, run_drop, depth))
+        onset = np.where(new_dip, j + 1, np.where(decline, fall_session, self.onset[:k]))
+        previous_onset_value = self.onset_value[:k].copy()
+        onset_value = np.where(new_dip, value, np.where(decline, fall_value, self.onset_value[:k]))
         episode = np.isin(new_state, ALERTING)
-        onset = np.where(episode, onset, 0)
-        state_out[:, j] = new_state
-        onset_out[:, j] = onset
-        out["onset_value"][:, j] = np.where(episode, onset_value, np.nan)
+        self.onset[:k] = np.where(episode, onset, 0)
+        self.onset_value[:k] = onset_value
+        figures["onset"] = self.onset[:k].copy()
+        figures["onset_value"] = np.where(episode, onset_value, np.nan)
 
         # Only undisturbed check-ins feed the client's level, and a decline rolls the level back
         # to where it stood before the slide. A one-off dip (recovered at the next check-in) was
@@ -151,25 +219,18 @@ def rupture_course(checkin: np.ndarray, params: RuptureParameters | None = None)
         one_off = recovered & (state == DIP)
         prior_dip = np.where(one_off, previous_onset_value, 0.0)
         added = np.where(calm | one_off, value, 0.0)
-        count = np.where(decline, run_count, count + calm + 2 * one_off)
-        total = np.where(decline, run_total, total + added + prior_dip)
-        squares = np.where(decline, run_squares, squares + added * added + prior_dip * prior_dip)
-        run_count = np.where(restart, count, run_count)
-        run_total = np.where(restart, total, run_total)
-        run_squares = np.where(restart, squares, run_squares)
-        state = new_state
-        last_value = np.where(seen, value, last_value)
-
-    return RuptureCourse(
-        state=state_out,
-        z=out["z"],
-        drop=out["drop"],
-        level=out["level"],
-        sd=out["sd"],
-        level_n=level_n_out,
-        onset=onset_out,
-        onset_value=out["onset_value"],
-    )
+        self.count[:k] = np.where(decline, run_count, count + calm + 2 * one_off)
+        self.total[:k] = np.where(decline, run_total, total + added + prior_dip)
+        self.squares[:k] = np.where(decline, run_squares, squares + added * added + prior_dip * prior_dip)
+        self.run_count[:k] = np.where(restart, self.count[:k], run_count)
+        self.run_total[:k] = np.where(restart, self.total[:k], run_total)
+        self.run_squares[:k] = np.where(restart, self.squares[:k], run_squares)
+        self.run_len[:k] = run_len
+        self.fall_session[:k] = fall_session
+        self.fall_value[:k] = fall_value
+        self.state[:k] = new_state
+        self.last_value[:k] = np.where(seen, value, last_value)
+        return figures
 
 
 def _threshold(

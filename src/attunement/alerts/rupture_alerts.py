@@ -6,32 +6,31 @@ import numpy as np
 import pandas as pd
 
 from attunement.alerts.fired import Fired, join, latest, text
-from attunement.alerts.rupture import DECLINE, DIP, STATE_NAMES, UNREPAIRED, RuptureCourse, rupture_course
+from attunement.alerts.rupture import DECLINE, DIP, STATE_NAMES, UNREPAIRED, RuptureCourse, rupture_now
 from attunement.prediction.histories import Histories
 
 #: Unrepaired ruptures are the ones tied to dropout and poorer outcome: shown as high.
 SEVERITY = {DIP: "medium", UNREPAIRED: "high", DECLINE: "medium"}
 
 
-def rupture_alerts(histories: Histories, course: RuptureCourse | None = None) -> tuple[Fired, np.ndarray]:
-    """The rupture alerts, and one bool per client: is a rupture alert raised at the latest session."""
+def rupture_alerts(histories: Histories, now: RuptureCourse | None = None) -> tuple[Fired, np.ndarray]:
+    """The rupture alerts, and one bool per client: is a rupture alert raised at the latest session.
+
+    ``now`` is :func:`rupture_now` of the histories (computed when not given).
+    """
     checkin = histories.score("checkin")
-    course = course or rupture_course(checkin)
+    now = now or rupture_now(checkin, histories.sessions)
     rows, cols = latest(histories)
-    state = course.state[rows, cols]
     # An episode carries over a session whose check-in was not recorded; an alert needs the
     # latest check-in itself.
-    fires = np.isin(state, list(SEVERITY)) & ~np.isnan(checkin[rows, cols])
-    now = np.zeros(len(histories), dtype=bool)
-    now[rows[fires]] = True
-    r, c, st = rows[fires], cols[fires], state[fires]
+    fires = np.isin(now.state[rows], list(SEVERITY)) & ~np.isnan(checkin[rows, cols])
+    raised = np.zeros(len(histories), dtype=bool)
+    raised[rows[fires]] = True
+    r, c = rows[fires], cols[fires]
+    st = now.state[r]
     value = checkin[r, c]
-    level = course.level[r, c]
-    drop = course.drop[r, c]
-    onset = course.onset[r, c]
-    onset_value = course.onset_value[r, c]
-    n = course.level_n[r, c]
-    sd = course.sd[r, c]
+    level, drop, onset, onset_value = now.level[r], now.drop[r], now.onset[r], now.onset_value[r]
+    n, sd, z = now.level_n[r], now.sd[r], now.z[r]
     session = c + 1
 
     s, v, lv, dr = (pd.Series(session).astype(str), text(value), text(level), text(drop))
@@ -92,11 +91,11 @@ def rupture_alerts(histories: Histories, course: RuptureCourse | None = None) ->
             "own_sd": np.round(sd, 2),
             "earlier_checkins": n,
             "drop": np.round(drop, 2),
-            "z": np.round(course.z[r, c], 2),
+            "z": np.round(z, 2),
             "onset_session": onset,
         },
     )
-    return fired, now
+    return fired, raised
 
 
 def _severity(state: np.ndarray) -> np.ndarray:
