@@ -7,6 +7,7 @@ installed.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from attunement.prediction.histories import Histories
 from attunement.tailoring.support import SupportContext, support_checklist
 from attunement.web.forecast_source import forecast_model
 
+log = logging.getLogger("attunement.web")
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -41,7 +43,13 @@ def current_alerts(histories: Histories) -> dict[str, list]:
         from attunement.alerts import current_alerts as full_alerts
     except ImportError:
         return safety_alerts(histories)
-    return full_alerts(histories, forecast_model())
+    model = forecast_model()
+    if model is not None:
+        try:
+            return full_alerts(histories, model)
+        except Exception as exc:  # a model that cannot answer must not hide the other alerts
+            log.warning("forecast alerts not available: %s", type(exc).__name__)
+    return full_alerts(histories)
 
 
 def safety_alerts(histories: Histories) -> dict[str, list]:
