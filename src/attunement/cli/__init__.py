@@ -5,6 +5,7 @@ from attunement.cli import (  # noqa: F401  (importing a module registers its co
     change_cmd,
     demo_cmd,
     evidence_cmd,
+    fit_cmd,
     instruments_cmd,
     serve_cmd,
     simulate_cmd,
