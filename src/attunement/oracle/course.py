@@ -157,7 +157,10 @@ def _log_likelihood(
     columns: int,
     names: tuple[str, ...] = MEASURES,
 ) -> np.ndarray:
-    """log P(observed forms at each session | particle) (particles x columns); missing add 0."""
+    """log P(observed forms at each session | particle) (particles x columns); missing add 0.
+
+    Particles come client by client, the same number for each client (``owner`` says whose),
+    so each client's forms broadcast over its particles."""
     m, a, t = profile.measurement, profile.alliance, profile.therapists
     step = 10.0**-a.score_decimals.value
     dep, anx = (outcome_scale(i) for i in outcome_ids())
@@ -167,15 +170,21 @@ def _log_likelihood(
         ("checkin", paths.checkin, a.noise_sd.value, checkin_maximum(), step),
         ("checkin_therapist", paths.therapist_estimate, t.estimate_noise_sd.value, checkin_maximum(), step),
     )
-    total = np.zeros((len(owner), columns))
+    rows, starts = np.unique(owner, return_index=True)
+    per = len(owner) // len(rows)
+    if per * len(rows) != len(owner) or not np.array_equal(owner, np.repeat(owner[np.sort(starts)], per)):
+        raise ValueError("particles must come client by client, the same number for each client")
+    clients = owner[np.sort(starts)]
+    total = np.zeros((len(clients), per, columns))
     for name, latent, sd, maximum, grid in measures:
         if name not in names:
             continue
-        observed = data.scores[name][owner, :columns]
+        observed = data.scores[name][clients, None, :columns]
         seen = ~np.isnan(observed)
-        probability = score_probability(np.where(seen, observed, 0.0), latent[:, :columns], sd, maximum, grid)
+        latent = latent[:, :columns].reshape(len(clients), per, columns)
+        probability = score_probability(np.where(seen, observed, 0.0), latent, sd, maximum, grid)
         total += np.where(seen, np.log(np.maximum(probability, TINY)), 0.0)
-    return total
+    return total.reshape(len(owner), columns)
 
 
 def _measure_change(scale, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from attunement.oracle.course import MEASURES, block_data
 from attunement.oracle.particles import FirstSession, draw_particles
-from attunement.oracle.posterior import ORACLE_OUTCOMES, run_block
+from attunement.oracle.posterior import ORACLE_OUTCOMES, SWEEPS, run_block
 from attunement.prediction.histories import Histories
 from attunement.prediction.methods import Prediction
 from attunement.simulation.profile import Profile, load_profile
@@ -50,6 +50,7 @@ class OracleMethod:
     profile: Profile = field(default_factory=load_profile)
     particles: int = PARTICLES
     seed: int = 0
+    sweeps: int = SWEEPS
     workers: int = WORKERS
     alert_threshold: float = ALERT_THRESHOLD
     name: str = "oracle"
@@ -116,7 +117,7 @@ class OracleMethod:
         return SessionPosteriors(risk=risk, ess=ess, particles=self.particles, stats=stats)
 
     def _run(self, jobs: list[tuple]):
-        settings = (self.particles, self.seed, self.profile)
+        settings = (self.particles, self.seed, self.profile, self.sweeps)
         if self.workers <= 1 or len(jobs) < 2:
             return [_block(job, settings) for job in jobs]
         with ProcessPoolExecutor(max_workers=self.workers) as pool:
@@ -125,12 +126,12 @@ class OracleMethod:
 
 def _block(job: tuple, settings: tuple):
     scores, attended, groups, client_ids = job
-    particles, seed, profile = settings
+    particles, seed, profile, sweeps = settings
     first = FirstSession(
         phq9=scores["phq9"][:, 0], gad7=scores["gad7"][:, 0], checkin=scores["checkin"][:, 0], group=groups
     )
     state, log_weight = draw_particles(first, client_ids, particles, seed, profile)
-    return run_block(block_data(scores), attended, client_ids, state, log_weight, profile, seed)
+    return run_block(block_data(scores), attended, client_ids, state, log_weight, profile, seed, sweeps)
 
 
 def _columns(values: np.ndarray, width: int) -> np.ndarray:

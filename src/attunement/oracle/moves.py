@@ -9,9 +9,11 @@ particles stay a sample of that posterior while becoming diverse again:
 - ``symptoms``: Gaussian random walk on the latent intake severities and the raw change share;
 - ``relationship``: random walk on the check-in level, the therapist's estimate bias and the
   rupture depth;
-- ``class``: another latent class (uniform), keeping the raw change share;
-- ``rupture``: a new rupture (start, depth, repaired) from its prior (an independence proposal:
-  the prior cancels);
+- ``class``: a new class and raw change share from their prior given the check-in level (an
+  independence proposal: the prior cancels); this lets particles move between classes whose
+  courses look alike so far (a delayed responder and a non-responder before session 6);
+- ``rupture``: a new rupture (start, depth, repaired) from its prior (independence proposal);
+- ``rupture_local``: the rupture's start one session earlier or later, or repaired flipped;
 - ``ending``: a new good-enough level and planned length from their prior.
 
 Random-walk step sizes are the spread of each value among the client's particles (floored), so
@@ -26,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from attunement.oracle.state import ParticleState, Prior
-from attunement.simulation.cohort import draw_endings, draw_ruptures
+from attunement.simulation.cohort import change_share_mean, draw_endings, draw_ruptures
 from attunement.simulation.profile import Profile
 
-MOVES = ("symptoms", "relationship", "class", "rupture", "ending")
+MOVES = ("symptoms", "relationship", "class", "rupture", "rupture_local", "ending")
 #: The forms whose likelihood each move can change (the others are reused): the check-in level
 #: and bias do not touch the symptom scores; the ending levels touch only attending.
 AFFECTS = {
@@ -37,6 +39,7 @@ AFFECTS = {
     "relationship": ("checkin", "checkin_therapist"),
     "class": ("phq9", "gad7", "checkin", "checkin_therapist"),
     "rupture": ("phq9", "gad7", "checkin", "checkin_therapist"),
+    "rupture_local": ("phq9", "gad7", "checkin", "checkin_therapist"),
     "ending": (),
 }
 #: Smallest random-walk steps (scale points; change share as a fraction): computational settings.
@@ -122,9 +125,26 @@ def propose(
         )
         return prop, np.where(leaves, -np.inf, ratio)
     if kind == "class":
-        k = len(profile.class_names)
-        prop = cur.but(latent_class=(cur.latent_class + streams.integers(1, k)) % k)
-        return prop, prior.class_and_change(prop) - prior.class_and_change(cur)
+        shares = np.array([c.share.value for c in profile.classes.values()])
+        latent_class = np.searchsorted(np.cumsum(shares) / shares.sum(), streams.uniform(), side="right")
+        latent_class = np.minimum(latent_class, len(shares) - 1)
+        mean = change_share_mean(latent_class, cur.level, cur.group, profile)
+        change = mean + prior.change_sd(latent_class) * streams.normal()
+        return cur.but(latent_class=latent_class, change_raw=change), np.zeros(len(cur))
+    if kind == "rupture_local":
+        r = profile.ruptures
+        has = cur.rupture_start > 0
+        flip = streams.uniform() < 0.5
+        shift = np.where(streams.uniform() < 0.5, -1, 1)
+        start = np.where(has & ~flip, cur.rupture_start + shift, cur.rupture_start)
+        repaired = np.where(has & flip, ~cur.rupture_repaired, cur.rupture_repaired)
+        inside = (start >= r.first_session.value) & (start <= r.last_session.value)
+        odds = np.log(r.repair_probability.value) - np.log1p(-r.repair_probability.value)
+        ratio = np.where(has & flip, np.where(repaired, odds, -odds), 0.0)
+        prop = cur.but(
+            rupture_start=np.where(has & ~inside, cur.rupture_start, start), rupture_repaired=repaired
+        )
+        return prop, np.where(has & ~inside, -np.inf, ratio)
     if kind == "rupture":
         start, depth, repaired = streams.each(lambda n, g: draw_ruptures(n, profile, g))
         return cur.but(rupture_start=start, rupture_depth=depth, rupture_repaired=repaired), np.zeros(

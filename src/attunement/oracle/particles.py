@@ -16,6 +16,8 @@ within a grid cell). The importance weight log prior - log proposal corrects for
 (including the prior correlation of the two intake severities, which the proposal ignores);
 the likelihood of all observed forms is added later (:mod:`attunement.oracle.posterior`).
 
+The latent classes of a client's particles are drawn in the prior proportions (stratified).
+
 The proposal uses only session-1 data and each client's particles come from a random stream
 derived from the seed and the client id, so the particles for a client never depend on later
 sessions or on other clients: the answer at session s depends only on the data up to s.
@@ -24,7 +26,7 @@ sessions or on other clients: the answer at session s depends only on the data u
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import ndtr
@@ -75,7 +77,8 @@ def draw_particles(
     for client_id in client_ids:
         rng = client_stream(seed, client_id)
         therapists = draw_therapists(per_client, profile, rng)
-        parts.append(draw_clients(0, per_client, therapists, profile, rng))
+        clients = draw_clients(0, per_client, therapists, profile, rng)
+        parts.append(replace(clients, latent_class=stratified_classes(per_client, profile, rng)))
         effects.append(therapists.change_effect)
         biases.append(therapists.estimate_bias)
         uniforms.append(rng.random((3, per_client)))
@@ -132,6 +135,18 @@ def draw_particles(
         rupture_repaired=prior.rupture_repaired,
     )
     return state, log_weight
+
+
+def stratified_classes(n: int, profile: Profile, rng: np.random.Generator) -> np.ndarray:
+    """Latent classes for ``n`` particles in the prior proportions (systematic, then shuffled):
+    each particle's class still has the prior distribution, but the class mix of the set does
+    not vary by chance, which removes most of the Monte Carlo error of early predictions."""
+    shares = np.array([c.share.value for c in profile.classes.values()])
+    positions = (np.arange(n) + rng.random()) / n
+    classes = np.minimum(
+        np.searchsorted(np.cumsum(shares) / shares.sum(), positions, side="right"), len(shares) - 1
+    )
+    return rng.permutation(classes)
 
 
 def _grid_posterior(

@@ -105,9 +105,8 @@ def run_block(
             moved = _move(state.take(target), data, profile, s, streams, sweeps, stats)
             changed, new_state = moved
             if changed.any():
-                where = target[changed]
-                state.put(where, new_state.take(np.flatnonzero(changed)))
-                course.put(where, whole_course(state.take(where), data, profile))
+                state.put(target, new_state)
+                course.put(target, whole_course(new_state, data, profile))
             stats["moved_client_sessions"] += len(rows)
         logw = w.ravel()
         v = np.exp(w - w.max(axis=1, keepdims=True))

@@ -33,8 +33,10 @@ def probability_at_most(
 ) -> np.ndarray:
     """P(observed <= threshold) for a score on the grid 0, step, ..., maximum (broadcasting)."""
     t = np.asarray(threshold, dtype=float)
-    p = ndtr((t + step / 2 - latent) / noise_sd)
-    return np.where(t < 0, 0.0, np.where(t >= maximum, 1.0, p))
+    # the scale ends collect the tails; deciding them on the thresholds (often one per client)
+    # rather than on the broadcast result keeps this cheap inside a likelihood
+    upper = np.where(t < 0, -np.inf, np.where(t >= maximum, np.inf, t + step / 2))
+    return ndtr((upper - latent) / noise_sd)
 
 
 def score_probability(
