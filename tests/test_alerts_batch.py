@@ -15,9 +15,10 @@ from attunement.prediction.histories import histories_from_tables
 from attunement.simulation import simulate
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    sim = simulate(1500, 21)
+@pytest.fixture(scope="module", params=["items", "totals"])
+def folder(tmp_path_factory, request):
+    """PHQ-9 as item rows (scored on the ordinary path) or as totals only (the fast path)."""
+    sim = simulate(1000, 21, item_rows=request.param == "items")
     path = tmp_path_factory.mktemp("clinic")
     sim.measures.to_parquet(path / "measures.parquet")
     sim.episodes.to_parquet(path / "episodes.parquet")

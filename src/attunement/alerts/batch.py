@@ -14,7 +14,7 @@ every row (``attunement.tables.read_measures`` does, for smaller files).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ SCORE_MEASURES = (
     ("checkin_therapist", "checkin_therapist", "therapist"),
 )
 COLUMNS = ["client_id", "session", "instrument", "rater", "item", "value", "score"]
-BLOCK = 100_000
+BLOCK = 200_000
 
 Progress = Callable[[int, int], None]
 
@@ -63,43 +63,109 @@ def table_file(folder: Path, name: str, required: bool = True) -> Path | None:
 
 
 def read_batch_histories(folder: str | Path) -> tuple[Histories, int]:
-    """The histories of every client in ``folder`` and the number of measure rows read."""
-    folder = Path(folder)
-    measures_path = table_file(folder, "measures")
-    episodes_path = table_file(folder, "episodes", required=False)
-    if measures_path.suffix == ".csv":
-        measures = read_measures(measures_path)
-        episodes = read_episodes(episodes_path) if episodes_path is not None else None
-        return histories_from_tables(measures, episodes), len(measures)
-    return _parquet_histories(measures_path, episodes_path)
+    """The histories of every client in ``folder`` (one block) and the number of measure rows."""
+    blocks, rows, clients = _open(Path(folder), block=None)
+    return next(blocks), rows
 
 
 def batch_alerts(
     folder: str | Path, model: Any | None = None, progress: Progress | None = None, block: int = BLOCK
 ) -> BatchResult:
-    histories, rows = read_batch_histories(folder)
-    n = len(histories)
-    parts = []
-    for start in range(0, n, block):
-        chunk = _slice(histories, start, min(start + block, n))
-        parts.append(alert_table(chunk, model))
+    blocks, rows, clients = _open(Path(folder), block)
+    parts, done = [], 0
+    for histories in blocks:
+        parts.append(alert_table(histories, model))
+        done += len(histories)
         if progress is not None:
-            progress(min(start + block, n), n)
-    table = pd.concat(parts, ignore_index=True) if parts else alert_table(histories, model)
-    return BatchResult(clients=n, measure_rows=rows, alerts=table)
+            progress(done, clients)
+    return BatchResult(clients=clients, measure_rows=rows, alerts=pd.concat(parts, ignore_index=True))
 
 
-def _slice(h: Histories, start: int, stop: int) -> Histories:
-    return Histories(
-        client_id=h.client_id[start:stop],
-        therapist_id=h.therapist_id[start:stop],
-        group=h.group[start:stop],
-        sessions=h.sessions[start:stop],
-        scores={name: values[start:stop] for name, values in h.scores.items()},
-    )
+def _open(folder: Path, block: int | None) -> tuple[Iterator[Histories], int, int]:
+    """Blocks of client histories (all clients in one block when ``block`` is None), the
+    number of measure rows and the number of clients."""
+    measures_path = table_file(folder, "measures")
+    episodes_path = table_file(folder, "episodes", required=False)
+    if measures_path.suffix == ".csv":
+        measures = read_measures(measures_path)
+        episodes = read_episodes(episodes_path) if episodes_path is not None else None
+        histories = histories_from_tables(measures, episodes)
+        return _slices(histories, block or max(len(histories), 1)), len(measures), len(histories)
+    rows = _read_parquet(measures_path, episodes_path)
+    if rows.items is not None:
+        histories = rows.histories(0, len(rows.ids))
+        _item_scores(rows.items, rows.ids, histories.max_session, histories.scores)
+        histories = _with_attended(histories, rows.attended)
+        return _slices(histories, block or max(len(histories), 1)), rows.count, len(histories)
+    return rows.blocks(block or max(len(rows.ids), 1)), rows.count, len(rows.ids)
 
 
-def _parquet_histories(measures_path: Path, episodes_path: Path | None) -> tuple[Histories, int]:
+def _slices(h: Histories, block: int) -> Iterator[Histories]:
+    for start in range(0, max(len(h), 1), block):
+        stop = min(start + block, len(h))
+        yield Histories(
+            client_id=h.client_id[start:stop],
+            therapist_id=h.therapist_id[start:stop],
+            group=h.group[start:stop],
+            sessions=h.sessions[start:stop],
+            scores={name: values[start:stop] for name, values in h.scores.items()},
+        )
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The measure rows as plain arrays, ordered by client code.
+
+    ``measure`` is the row's index in :data:`SCORE_MEASURES` (-1 for rows no rule uses, e.g.
+    item rows or other instruments); ``attended`` the episodes table's sessions attended per
+    client (NaN where not given); ``items`` the item rows, which need the scoring path.
+    """
+
+    ids: np.ndarray
+    codes: np.ndarray
+    session: np.ndarray
+    measure: np.ndarray
+    score: np.ndarray
+    width: int
+    attended: np.ndarray
+    count: int
+    items: pa.Table | None
+
+    def histories(self, first: int, stop: int) -> Histories:
+        """Clients ``first``..``stop - 1`` (by code) as histories, straight from the rows."""
+        lo, hi = np.searchsorted(self.codes, [first, stop])
+        n, width = stop - first, self.width
+        local = self.codes[lo:hi] - first
+        session, measure, score = self.session[lo:hi], self.measure[lo:hi], self.score[lo:hi]
+        cell = local * width + (session - 1)
+        scores: dict[str, np.ndarray] = {}
+        for index, (name, _, _) in enumerate(SCORE_MEASURES):
+            pick = measure == index
+            if pick.any():
+                values = np.full(n * width, np.nan)
+                values[cell[pick]] = score[pick]
+                scores[name] = values.reshape(n, width)
+        # The last session with a usable measure: a maximum over each client's (contiguous) rows.
+        last = np.zeros(n, dtype=np.int64)
+        if local.size:
+            starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
+            last[local[starts]] = np.maximum.reduceat(np.where(measure >= 0, session, 0), starts)
+        given = self.attended[first:stop]
+        sessions = np.where(np.isnan(given), last, np.maximum(given, last)).astype(np.int64)
+        return Histories(
+            client_id=self.ids[first:stop],
+            therapist_id=np.full(n, "", dtype=object),
+            group=np.full(n, NO_GROUP, dtype=object),
+            sessions=sessions,
+            scores=scores,
+        )
+
+    def blocks(self, block: int) -> Iterator[Histories]:
+        for first in range(0, max(len(self.ids), 1), block):
+            yield self.histories(first, min(first + block, len(self.ids)))
+
+
+def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
     schema = pq.read_schema(measures_path)
     missing = [c for c in ("client_id", "session", "instrument") if c not in schema.names]
     if missing:
@@ -109,53 +175,54 @@ def _parquet_histories(measures_path: Path, episodes_path: Path | None) -> tuple
         c for c in ("client_id", "instrument", "rater", "item") if c in columns and _is_text(schema, c)
     ]
     table = pq.read_table(measures_path, columns=columns, read_dictionary=textual).unify_dictionaries()
-    rows = table.num_rows
+    count = table.num_rows
     codes, ids = _codes(table.column("client_id"))
-    session = table.column("session").to_numpy(zero_copy_only=False).astype(np.int64)
-    instrument = _coded(table.column("instrument"))
-    rater = _coded(table.column("rater")) if "rater" in columns else None
-    score = _floats(table, "score", rows)
+    session = table.column("session").to_numpy(zero_copy_only=False)
+    score = _floats(table, "score", count)
     has_item = (
         ~np.asarray(table.column("item").is_null().to_numpy(zero_copy_only=False))
         if "item" in columns
-        else np.zeros(rows, dtype=bool)
+        else np.zeros(count, dtype=bool)
+    )
+    attended = _attended(episodes_path, ids)
+    width = max(1, int(session.max(initial=1)), int(np.nanmax(attended, initial=0)))
+
+    # One small lookup from (instrument code, rater code) to the measure a row feeds.
+    instrument = _coded(table.column("instrument"))
+    rater = (
+        _coded(table.column("rater")) if "rater" in columns else _Coded(np.zeros(count, np.int32), ["client"])
+    )
+    lookup = np.full((len(instrument.dictionary) + 1, len(rater.dictionary) + 1), -1, dtype=np.int8)
+    for index, (_, inst, who) in enumerate(SCORE_MEASURES):
+        if inst in instrument.dictionary and who in rater.dictionary:
+            lookup[instrument.dictionary.index(inst), rater.dictionary.index(who)] = index
+    measure = lookup[instrument.codes, rater.codes]  # code -1 (empty) picks the last row/column: -1
+    measure[(session < 1) | (session > width) | np.isnan(score)] = -1
+
+    if codes.size and np.any(codes[1:] < codes[:-1]):
+        order = np.argsort(codes, kind="stable")
+        codes, session, measure, score = codes[order], session[order], measure[order], score[order]
+    items = table.filter(pa.array(has_item)) if has_item.any() else None
+    return _Rows(
+        ids=ids,
+        codes=codes,
+        session=session,
+        measure=measure,
+        score=score,
+        width=width,
+        attended=attended,
+        count=count,
+        items=items,
     )
 
-    width = max(1, int(session.max(initial=1)))
-    usable = (session >= 1) & (session <= width) & ~np.isnan(score)
-    cell = codes * width + (session - 1)
-    scores: dict[str, np.ndarray] = {}
-    for name, inst, who in SCORE_MEASURES:
-        pick = usable & instrument.equals(inst)
-        pick &= rater.equals(who) if rater is not None else who == "client"
-        if pick.any():
-            values = np.full(len(ids) * width, np.nan)
-            values[cell[pick]] = score[pick]
-            scores[name] = values.reshape(len(ids), width)
-    if has_item.any():
-        _item_scores(table.filter(pa.array(has_item)), ids, width, scores)
-    if not scores:
-        raise InvalidInputError(
-            "measures table", [FieldProblem("instrument", "none usable", "phq9, gad7 or checkin rows")]
-        )
-    last = np.zeros(len(ids), dtype=np.int64)
-    for values in scores.values():
+
+def _with_attended(h: Histories, attended: np.ndarray) -> Histories:
+    last = np.zeros(len(h), dtype=np.int64)
+    for values in h.scores.values():
         seen = ~np.isnan(values)
-        last = np.maximum(last, np.where(seen.any(axis=1), width - seen[:, ::-1].argmax(axis=1), 0))
-    sessions = _attended(episodes_path, ids, last)
-    if sessions.max(initial=0) > width:
-        width = int(sessions.max())
-        scores = {
-            k: np.pad(v, ((0, 0), (0, width - v.shape[1])), constant_values=np.nan) for k, v in scores.items()
-        }
-    histories = Histories(
-        client_id=ids,
-        therapist_id=np.full(len(ids), "", dtype=object),
-        group=np.full(len(ids), NO_GROUP, dtype=object),
-        sessions=sessions,
-        scores=scores,
-    )
-    return histories, rows
+        last = np.maximum(last, np.where(seen.any(axis=1), h.max_session - seen[:, ::-1].argmax(axis=1), 0))
+    sessions = np.where(np.isnan(attended), last, np.maximum(attended, last)).astype(np.int64)
+    return Histories(h.client_id, h.therapist_id, h.group, sessions, h.scores)
 
 
 def _is_text(schema: pa.Schema, name: str) -> bool:
@@ -203,7 +270,7 @@ def _coded(column: pa.ChunkedArray) -> _Coded:
 def _floats(table: pa.Table, name: str, rows: int) -> np.ndarray:
     if name not in table.column_names or pa.types.is_null(table.column(name).type):
         return np.full(rows, np.nan)
-    return table.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False).astype(float)
+    return np.asarray(table.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
 
 
 def _scatter(n: int, width: int, codes: np.ndarray, session: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -244,27 +311,24 @@ def _scatter_frame(table: pd.DataFrame, index: pd.Index, width: int) -> np.ndarr
     return _scatter(len(index), width, rows[ok], session[ok], table["score"].to_numpy(dtype=float)[ok])
 
 
-def _attended(episodes_path: Path | None, ids: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Sessions attended per client: the episodes table's count where given, at least the last
-    session with a recorded measure."""
+def _attended(episodes_path: Path | None, ids: np.ndarray) -> np.ndarray:
+    """Sessions attended per client from the episodes table (NaN where not given)."""
+    missing = np.full(len(ids), np.nan)
     if episodes_path is None:
-        return last
+        return missing
     if episodes_path.suffix == ".csv":
         episodes = read_episodes(episodes_path)
         if "sessions_attended" not in episodes:
-            return last
+            return missing
         attended = episodes.set_index(episodes["client_id"].astype(str))["sessions_attended"]
-        given = pd.to_numeric(attended.reindex(pd.Index(ids)), errors="coerce").to_numpy()
-    else:
-        if "sessions_attended" not in pq.read_schema(episodes_path).names:
-            return last
-        episodes = pq.read_table(episodes_path, columns=["client_id", "sessions_attended"])
-        position = pc.index_in(
-            pa.array(ids, pa.string()), value_set=episodes.column("client_id").combine_chunks()
-        )
-        where = position.to_numpy(zero_copy_only=False)
-        counts = episodes.column("sessions_attended").cast(pa.float64()).to_numpy(zero_copy_only=False)
-        given = np.where(
-            np.isnan(where.astype(float)), np.nan, counts[np.nan_to_num(where, nan=0).astype(np.int64)]
-        )
-    return np.where(np.isnan(given), last, np.maximum(given, last)).astype(np.int64)
+        return pd.to_numeric(attended.reindex(pd.Index(ids)), errors="coerce").to_numpy(dtype=float)
+    if "sessions_attended" not in pq.read_schema(episodes_path).names:
+        return missing
+    episodes = pq.read_table(episodes_path, columns=["client_id", "sessions_attended"])
+    known = episodes.column("client_id").combine_chunks().cast(pa.string())
+    position = pc.index_in(pa.array(ids, pa.string()), value_set=known).to_numpy(zero_copy_only=False)
+    position = np.asarray(position, dtype=float)
+    counts = episodes.column("sessions_attended").cast(pa.float64()).to_numpy(zero_copy_only=False)
+    found = ~np.isnan(position)
+    missing[found] = counts[position[found].astype(np.int64)]
+    return missing

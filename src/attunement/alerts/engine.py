@@ -40,9 +40,10 @@ def current_alerts(histories: Histories, model: Any | None = None) -> dict[str, 
     """
     out: dict[str, list[Alert]] = {str(c): [] for c in histories.client_id}
     for fired in fired_alerts(histories, model):
+        reasons = fired.reason.to_pylist()
         for k, row in enumerate(fired.rows):
             client = str(histories.client_id[row])
-            reason = str(fired.reason[k])
+            reason = reasons[k]
             out[client].append(
                 Alert(
                     client_id=client,
@@ -79,7 +80,7 @@ def alert_table(histories: Histories, model: Any | None = None) -> pd.DataFrame:
                 "severity": fired.severity,
                 "probability": np.nan if fired.probability is None else fired.probability,
                 "requires_action": fired.requires_action,
-                "reason": fired.reason,
+                "reason": fired.reason.to_numpy(zero_copy_only=False),
             }
         )
         for name, values in fired.figures.items():

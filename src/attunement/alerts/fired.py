@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from attunement.prediction.histories import Histories
 
@@ -24,7 +25,7 @@ class Fired:
     rows: np.ndarray
     session: np.ndarray
     severity: np.ndarray
-    reason: np.ndarray
+    reason: pa.Array
     requires_action: bool = False
     probability: np.ndarray | None = None
     figures: dict[str, np.ndarray] = field(default_factory=dict)
@@ -44,21 +45,22 @@ def at(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return values[rows, cols]
 
 
-def text(values: np.ndarray, digits: int = 1) -> pd.Series:
-    """Numbers as short text for reasons: ``digits`` decimals, trailing zeros dropped.
+def text(values: np.ndarray, digits: int = 1) -> pa.Array:
+    """Numbers as short text for reasons: ``digits`` decimals, trailing zeros dropped (7.8, 10).
 
-    Rounded floats print as their shortest form (7.8, not 7.800000000000001), so the work stays
-    in pandas' own string conversion instead of one Python call per number.
+    Arrow's number formatting does this for whole columns at once, without a Python call per
+    number, which matters when a national caseload produces hundreds of thousands of reasons.
     """
-    rounded = pd.Series(np.round(np.asarray(values, dtype=float), digits))
+    rounded = pa.array(np.round(np.asarray(values, dtype=float), digits), from_pandas=True)
     if digits == 0:
-        return rounded.astype("Int64").astype(str)
-    return rounded.astype(str).str.replace(r"\.0+$", "", regex=True)
+        rounded = pc.cast(rounded, pa.int64())
+    return pc.cast(rounded, pa.string())
 
 
-def join(*parts: pd.Series | str) -> np.ndarray:
+def join(*parts: pa.Array | str) -> pa.Array:
     """Concatenate text columns and constants, element by element."""
-    out: pd.Series | str = ""
-    for part in parts:
-        out = out + (part.reset_index(drop=True).astype(object) if isinstance(part, pd.Series) else part)
-    return np.asarray(out, dtype=object)
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def choose(condition: np.ndarray, when_true: pa.Array, otherwise: pa.Array) -> pa.Array:
+    return pc.if_else(pa.array(np.asarray(condition, dtype=bool)), when_true, otherwise)

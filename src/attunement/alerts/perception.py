@@ -10,7 +10,7 @@ session where the client's check-in has also dropped below their own level, is s
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from attunement.alerts.fired import Fired, at, join, latest, text
 from attunement.alerts.parameters import PerceptionGapParameters, load_parameters
@@ -34,16 +34,14 @@ def perception_gap_alerts(
     session = cols[pick] + 1
     reason = join(
         "At session ",
-        pd.Series(session).astype(str),
+        text(session, 0),
         " the therapist rated the relationship ",
         text(therapist[pick]),
         ", ",
         text(gap[pick]),
         " points higher than the client's own check-in of ",
         text(client[pick]),
-        pd.Series(
-            np.where(strained[pick], ", at a session where the client's check-in dropped", ""), dtype=object
-        ),
+        pa.array(np.where(strained[pick], ", at a session where the client's check-in dropped", "")),
     )
     return Fired(
         kind="perception_gap",

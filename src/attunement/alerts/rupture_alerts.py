@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from attunement.alerts.fired import Fired, join, latest, text
+from attunement.alerts.fired import Fired, choose, join, latest, text
 from attunement.alerts.rupture import DECLINE, DIP, STATE_NAMES, UNREPAIRED, RuptureCourse, rupture_now
 from attunement.prediction.histories import Histories
 
@@ -33,10 +32,8 @@ def rupture_alerts(histories: Histories, now: RuptureCourse | None = None) -> tu
     n, sd, z = now.level_n[r], now.sd[r], now.z[r]
     session = c + 1
 
-    s, v, lv, dr = (pd.Series(session).astype(str), text(value), text(level), text(drop))
-    own = join(
-        "this client's own level of ", lv, " (mean of ", pd.Series(n).astype(str), " earlier check-ins)"
-    )
+    s, v, lv, dr = (text(session, 0), text(value), text(level), text(drop))
+    own = join("this client's own level of ", lv, " (mean of ", text(n, 0), " earlier check-ins)")
     dip = join(
         "Relationship check-in of ",
         v,
@@ -52,7 +49,7 @@ def rupture_alerts(histories: Histories, now: RuptureCourse | None = None) -> tu
         "Relationship check-in dropped to ",
         text(onset_value),
         " at session ",
-        pd.Series(onset).astype(str),
+        text(onset, 0),
         " and has not recovered: ",
         v,
         " at session ",
@@ -64,7 +61,7 @@ def rupture_alerts(histories: Histories, now: RuptureCourse | None = None) -> tu
     )
     decline = join(
         "Relationship check-in has fallen at every recorded session since session ",
-        pd.Series(onset).astype(str),
+        text(onset, 0),
         " (",
         text(onset_value),
         " then, ",
@@ -77,7 +74,7 @@ def rupture_alerts(histories: Histories, now: RuptureCourse | None = None) -> tu
         own,
         " before the fall began",
     )
-    reason = np.where(st == DIP, dip, np.where(st == UNREPAIRED, unrepaired, decline))
+    reason = choose(st == DIP, dip, choose(st == UNREPAIRED, unrepaired, decline))
     fired = Fired(
         kind="rupture",
         rows=r,

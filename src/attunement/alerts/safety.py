@@ -11,7 +11,6 @@ alert always ``requires_action``: it cannot be dismissed without a recorded acti
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from attunement.alerts.fired import Fired, at, join, latest, text
 from attunement.instruments import get_instrument
@@ -36,7 +35,7 @@ def safety_alerts(histories: Histories) -> list[Fired]:
         skipped = np.isnan(value) & ~np.isnan(total)
         before, _, after = critical.reason.partition("{value}")
         name = _item_name(before, instrument.short_name, critical.item)
-        s_end = pd.Series(session[endorsed]).astype(str)
+        s_end = text(session[endorsed], 0)
         fired.append(
             Fired(
                 kind="safety",
@@ -52,7 +51,7 @@ def safety_alerts(histories: Histories) -> list[Fired]:
                 },
             )
         )
-        s_skip = pd.Series(session[skipped]).astype(str)
+        s_skip = text(session[skipped], 0)
         fired.append(
             Fired(
                 kind="safety",
