@@ -148,3 +148,53 @@ def test_every_client_has_an_entry_and_forecast_kinds_need_a_model():
     h = histories(a={"phq9": [18, 17, 17, 18]}, b={"phq9": [20]})
     alerts = current_alerts(h)
     assert alerts == {"a": [], "b": []}
+
+
+@pytest.fixture(scope="module")
+def model():
+    from attunement.forecast import default_model
+
+    return default_model()
+
+
+def test_a_worsening_client_is_not_on_track_with_the_expected_range_in_the_reason(model):
+    from attunement.forecast import expected_range, predict_risks
+
+    h = histories(
+        worse={"phq9": [15, 18, 22, 25], "gad7": [12, 14, 16, 18], "checkin": [8, 8, 8.1, 8]},
+        better={"phq9": [15, 10, 7, 5], "gad7": [12, 9, 6, 4], "checkin": [8, 8.5, 9, 9]},
+    )
+    alerts = current_alerts(h, model)
+    [alert] = [a for a in alerts["worse"] if a.kind == "not_on_track"]
+    band = expected_range(model, h)
+    high = band.high[0, 3]
+    assert alert.severity == "high" and alert.session == 4
+    assert (
+        "PHQ-9 of 25 at session 4 is above the range expected for clients who started at 15" in alert.reason
+    )
+    assert f"to {high:.0f})" in alert.reason and alert.figures["expected_high"] == pytest.approx(
+        high, abs=0.01
+    )
+    assert alert.probability == pytest.approx(predict_risks(model, h)["deterioration"][0])
+    assert "not_on_track" not in kinds(alerts["better"])
+
+
+def test_dropout_risk_comes_with_the_models_probability_and_the_clients_numbers(model):
+    from attunement.forecast import predict_alerts, predict_risks
+
+    h = histories(
+        **{
+            f"c{i}": {"phq9": [18, 18 + i % 4, 19], "gad7": [14, 15, 15], "checkin": [8, 6.5 - i % 3, 5.5]}
+            for i in range(12)
+        }
+    )
+    risks = predict_risks(model, h)
+    flags = predict_alerts(model, risks)["dropout_next"]
+    alerts = current_alerts(h, model)
+    for row, client in enumerate(h.client_id):
+        dropout = [a for a in alerts[client] if a.kind == "dropout_risk"]
+        assert bool(dropout) == bool(flags[row])
+        for a in dropout:
+            assert a.probability == pytest.approx(risks["dropout_next"][row])
+            assert "check-in 5.5" in a.reason and f"{a.probability * 100:.0f}%" in a.reason
+    assert flags.any()

@@ -48,6 +48,8 @@ class BatchResult:
     clients: int
     measure_rows: int
     alerts: pd.DataFrame
+    #: Whether the tables hold PHQ-9 item 9 answers; with totals only, safety items cannot be checked.
+    safety_item_recorded: bool = True
 
 
 def table_file(folder: Path, name: str, required: bool = True) -> Path | None:
@@ -72,13 +74,19 @@ def batch_alerts(
     folder: str | Path, model: Any | None = None, progress: Progress | None = None, block: int = BLOCK
 ) -> BatchResult:
     blocks, rows, clients = _open(Path(folder), block)
-    parts, done = [], 0
+    parts, done, item9 = [], 0, False
     for histories in blocks:
+        item9 |= "phq9_item9" in histories.scores
         parts.append(alert_table(histories, model))
         done += len(histories)
         if progress is not None:
             progress(done, clients)
-    return BatchResult(clients=clients, measure_rows=rows, alerts=pd.concat(parts, ignore_index=True))
+    return BatchResult(
+        clients=clients,
+        measure_rows=rows,
+        alerts=pd.concat(parts, ignore_index=True),
+        safety_item_recorded=item9,
+    )
 
 
 def _open(folder: Path, block: int | None) -> tuple[Iterator[Histories], int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 from attunement.alerts.fired import Fired, choose, join, latest, text
 from attunement.alerts.rupture import DECLINE, DIP, STATE_NAMES, UNREPAIRED, RuptureCourse, rupture_now
@@ -33,7 +34,13 @@ def rupture_alerts(histories: Histories, now: RuptureCourse | None = None) -> tu
     session = c + 1
 
     s, v, lv, dr = (text(session, 0), text(value), text(level), text(drop))
-    own = join("this client's own level of ", lv, " (mean of ", text(n, 0), " earlier check-ins)")
+    based_on = choose(
+        n == 1,
+        pa.array(np.full(len(n), " (from 1 earlier check-in)")),
+        join(" (mean of ", text(n, 0), " earlier check-ins)"),
+    )
+    own = join("this client's own level of ", lv, based_on)
+    own_before = join("the level this client had before the fall, ", lv, based_on)
     dip = join(
         "Relationship check-in of ",
         v,
@@ -71,8 +78,7 @@ def rupture_alerts(histories: Histories, now: RuptureCourse | None = None) -> tu
         "), now ",
         dr,
         " points below ",
-        own,
-        " before the fall began",
+        own_before,
     )
     reason = choose(st == DIP, dip, choose(st == UNREPAIRED, unrepaired, decline))
     fired = Fired(

@@ -27,7 +27,11 @@ def alerts_cmd(
     ],
     model: Annotated[
         Path | None,
-        typer.Option("--model", help="A fitted forecast model (JSON) for not-on-track and dropout alerts."),
+        typer.Option(
+            "--model",
+            help="A fitted forecast model (JSON, from attunement fit) for not-on-track and dropout alerts;"
+            " 'default' for the bundled model.",
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write every alert to this .csv or .parquet file.")
@@ -73,6 +77,7 @@ def alerts_cmd(
         "alerts": len(table),
         "clients_with_alerts": int(table["client_id"].nunique()),
         "requires_action": int(table["requires_action"].sum()),
+        "safety_item_recorded": result.safety_item_recorded,
         "by_kind": counts,
         "forecast_model": str(model) if model is not None else None,
         "seconds": round(seconds, 2),
@@ -85,6 +90,10 @@ def alerts_cmd(
             f"{summary['clients_with_alerts']:,} clients ({summary['requires_action']:,} need a recorded "
             f"action) in {seconds:.1f} s"
         )
+        if not result.safety_item_recorded:
+            console.print(
+                "PHQ-9 item 9 answers are not in these tables (totals only): safety items could not be checked"
+            )
         if model is None:
             console.print("not on track and dropout risk need --model: not computed")
         grid = Table("kind", *SEVERITIES)
@@ -108,11 +117,9 @@ def alerts_cmd(
 
 
 def _load_model(path: Path) -> Any:
-    try:
-        from attunement.forecast import load_model
-    except ImportError as exc:
-        raise typer.BadParameter("forecast models are not available in this version") from exc
-    return load_model(path)
+    from attunement.forecast import default_model, load_model
+
+    return default_model() if str(path) == "default" else load_model(path)
 
 
 def _write(frame, path: Path) -> None:
