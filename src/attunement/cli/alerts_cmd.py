@@ -92,7 +92,8 @@ def alerts_cmd(
         )
         if not result.safety_item_recorded:
             console.print(
-                "PHQ-9 item 9 answers are not in these tables (totals only): safety items could not be checked"
+                "PHQ-9 item 9 answers are not in these tables (totals only): "
+                "safety items could not be checked"
             )
         if model is None:
             console.print("not on track and dropout risk need --model: not computed")
