@@ -38,7 +38,7 @@ SCORE_MEASURES = (
     ("checkin_therapist", "checkin_therapist", "therapist"),
 )
 COLUMNS = ["client_id", "session", "instrument", "rater", "item", "value", "score"]
-BLOCK = 200_000
+BLOCK = 50_000
 
 Progress = Callable[[int, int], None]
 
@@ -101,9 +101,9 @@ def _open(folder: Path, block: int | None) -> tuple[Iterator[Histories], int, in
         return _slices(histories, block or max(len(histories), 1)), len(measures), len(histories)
     rows = _read_parquet(measures_path, episodes_path)
     if rows.items is not None:
-        histories = rows.histories(0, len(rows.ids))
+        histories = rows.histories(np.arange(len(rows.ids)), width=rows.width)
         _item_scores(rows.items, rows.ids, histories.max_session, histories.scores)
-        histories = _with_attended(histories, rows.attended)
+        histories = _with_attended(histories, rows.sessions)
         return _slices(histories, block or max(len(histories), 1)), rows.count, len(histories)
     return rows.blocks(block or max(len(rows.ids), 1)), rows.count, len(rows.ids)
 
@@ -122,11 +122,12 @@ def _slices(h: Histories, block: int) -> Iterator[Histories]:
 
 @dataclass(frozen=True)
 class _Rows:
-    """The measure rows as plain arrays, ordered by client code.
+    """The measure rows as plain arrays, ordered by client code, and where each client's rows are.
 
     ``measure`` is the row's index in :data:`SCORE_MEASURES` (-1 for rows no rule uses, e.g.
-    item rows or other instruments); ``attended`` the episodes table's sessions attended per
-    client (NaN where not given); ``items`` the item rows, which need the scoring path.
+    item rows or other instruments); ``first_row``/``row_count`` locate each client's rows;
+    ``sessions`` is each client's sessions attended (the episodes table's count, at least the
+    last session with a usable measure); ``items`` the item rows, which need the scoring path.
     """
 
     ids: np.ndarray
@@ -135,16 +136,25 @@ class _Rows:
     measure: np.ndarray
     score: np.ndarray
     width: int
-    attended: np.ndarray
+    first_row: np.ndarray
+    row_count: np.ndarray
+    sessions: np.ndarray
     count: int
     items: pa.Table | None
 
-    def histories(self, first: int, stop: int) -> Histories:
-        """Clients ``first``..``stop - 1`` (by code) as histories, straight from the rows."""
-        lo, hi = np.searchsorted(self.codes, [first, stop])
-        n, width = stop - first, self.width
-        local = self.codes[lo:hi] - first
-        session, measure, score = self.session[lo:hi], self.measure[lo:hi], self.score[lo:hi]
+    def histories(self, clients: np.ndarray, width: int | None = None) -> Histories:
+        """These clients (codes) as histories, straight from their rows.
+
+        Without ``width`` the arrays are as wide as these clients' longest course, which keeps
+        blocks of short courses small.
+        """
+        n = len(clients)
+        width = width or max(1, int(self.sessions[clients].max(initial=1)))
+        counts = self.row_count[clients]
+        local = np.repeat(np.arange(n), counts)
+        before = np.cumsum(counts) - counts
+        rows = np.arange(int(counts.sum())) + np.repeat(self.first_row[clients] - before, counts)
+        session, measure, score = self.session[rows], self.measure[rows], self.score[rows]
         cell = local * width + (session - 1)
         scores: dict[str, np.ndarray] = {}
         for index, (name, _, _) in enumerate(SCORE_MEASURES):
@@ -153,24 +163,19 @@ class _Rows:
                 values = np.full(n * width, np.nan)
                 values[cell[pick]] = score[pick]
                 scores[name] = values.reshape(n, width)
-        # The last session with a usable measure: a maximum over each client's (contiguous) rows.
-        last = np.zeros(n, dtype=np.int64)
-        if local.size:
-            starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
-            last[local[starts]] = np.maximum.reduceat(np.where(measure >= 0, session, 0), starts)
-        given = self.attended[first:stop]
-        sessions = np.where(np.isnan(given), last, np.maximum(given, last)).astype(np.int64)
         return Histories(
-            client_id=self.ids[first:stop],
+            client_id=self.ids[clients],
             therapist_id=np.full(n, "", dtype=object),
             group=np.full(n, NO_GROUP, dtype=object),
-            sessions=sessions,
+            sessions=self.sessions[clients],
             scores=scores,
         )
 
     def blocks(self, block: int) -> Iterator[Histories]:
-        for first in range(0, max(len(self.ids), 1), block):
-            yield self.histories(first, min(first + block, len(self.ids)))
+        """Blocks of clients with courses of similar length (so each block's arrays are narrow)."""
+        order = np.argsort(self.sessions, kind="stable")
+        for first in range(0, max(len(order), 1), block):
+            yield self.histories(order[first : first + block])
 
 
 def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
@@ -211,6 +216,15 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
         order = np.argsort(codes, kind="stable")
         codes, session, measure, score = codes[order], session[order], measure[order], score[order]
     items = table.filter(pa.array(has_item)) if has_item.any() else None
+    clients = np.arange(len(ids))
+    first_row = np.searchsorted(codes, clients)
+    row_count = np.searchsorted(codes, clients, side="right") - first_row
+    # The last session with a usable measure: a maximum over each client's (contiguous) rows.
+    last = np.zeros(len(ids), dtype=np.int64)
+    has_rows = row_count > 0
+    if has_rows.any():
+        last[has_rows] = np.maximum.reduceat(np.where(measure >= 0, session, 0), first_row[has_rows])
+    sessions = np.where(np.isnan(attended), last, np.maximum(attended, last)).astype(np.int64)
     return _Rows(
         ids=ids,
         codes=codes,
@@ -218,7 +232,9 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
         measure=measure,
         score=score,
         width=width,
-        attended=attended,
+        first_row=first_row,
+        row_count=row_count,
+        sessions=sessions,
         count=count,
         items=items,
     )
@@ -270,7 +286,12 @@ def _coded(column: pa.ChunkedArray) -> _Coded:
         column = pa.table({"c": column}).unify_dictionaries().column("c")
     dictionary = column.chunks[0].dictionary.to_pylist() if column.num_chunks else []
     codes = np.concatenate(
-        [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in column.chunks]
+        [
+            (chunk.indices.fill_null(-1) if chunk.null_count else chunk.indices).to_numpy(
+                zero_copy_only=False
+            )
+            for chunk in column.chunks
+        ]
     )
     return _Coded(codes, dictionary)
 
