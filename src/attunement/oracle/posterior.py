@@ -118,7 +118,7 @@ def run_block(
             ("dropout_next", course.dropout_next[:, col]),
             ("rupture", in_rupture),
         ):
-            estimate = (v * values.reshape(n, per)).sum(axis=1)
+            estimate = np.clip((v * values.reshape(n, per)).sum(axis=1), 0.0, 1.0)
             risk[name][active, col] = estimate[active]
     return BlockResult(risk=risk, ess=ess_out, stats=stats)
 
