@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attunement.alerts import Alert, alert_table, current_alerts
 from attunement.alerts.parameters import load_parameters
@@ -198,3 +200,35 @@ def test_dropout_risk_comes_with_the_models_probability_and_the_clients_numbers(
             assert a.probability == pytest.approx(risks["dropout_next"][row])
             assert "check-in 5.5" in a.reason and f"{a.probability * 100:.0f}%" in a.reason
     assert flags.any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.one_of(st.none(), st.floats(0, 10, allow_nan=False)), min_size=1, max_size=8),
+            st.integers(0, 3) | st.none(),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_an_endorsed_item9_at_the_latest_session_always_comes_first(clients):
+    """Whatever the relationship data hold, the safety alert is there, first, and needs an action."""
+    data = {}
+    for i, (checkins, item9) in enumerate(clients):
+        n = len(checkins)
+        data[f"c{i}"] = {
+            "checkin": [NAN if v is None else v for v in checkins],
+            "checkin_therapist": [10.0] * n,
+            "phq9": [15.0] * n,
+            "phq9_item9": [0.0] * (n - 1) + [NAN if item9 is None else float(item9)],
+        }
+    alerts = current_alerts(histories(**data))
+    for i, (_, item9) in enumerate(clients):
+        mine = alerts[f"c{i}"]
+        if item9 is None or item9 >= 1:
+            assert mine and mine[0].kind == "safety" and mine[0].requires_action
+            assert [a.kind for a in mine].count("safety") == 1
+        else:
+            assert "safety" not in kinds(mine)
