@@ -232,3 +232,14 @@ def test_an_endorsed_item9_at_the_latest_session_always_comes_first(clients):
             assert [a.kind for a in mine].count("safety") == 1
         else:
             assert "safety" not in kinds(mine)
+
+
+def test_the_table_keeps_the_figures_of_every_alert():
+    h = histories(
+        endorsed={"phq9": [18, 15], "phq9_item9": [0, 2]},
+        skipped={"phq9": [18, 15], "phq9_item9": [0, NAN]},
+    )
+    table = alert_table(h).set_index("client_id")
+    assert table.loc["endorsed", "safety_answer"] == 2
+    assert table.loc["skipped", "safety_answer"] == "not answered"
+    assert list(table.index) == ["endorsed", "skipped"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from attunement.alerts.alert import KINDS, SEVERITIES, Alert, most_urgent_first
 from attunement.alerts.fired import Fired
@@ -20,6 +21,8 @@ from attunement.alerts.rupture_alerts import rupture_alerts
 from attunement.alerts.safety import safety_alerts
 from attunement.alerts.support import support_steps
 from attunement.prediction.histories import Histories
+
+BASE_COLUMNS = ("client_id", "session", "kind", "severity", "probability", "requires_action", "reason")
 
 
 def fired_alerts(histories: Histories, model: Any | None = None) -> list[Fired]:
@@ -64,43 +67,46 @@ def alert_table(histories: Histories, model: Any | None = None) -> pd.DataFrame:
     """All current alerts as one table (one row per alert), clients in the order of ``histories``,
     each client's alerts most urgent first.
 
-    Figures become columns named after the figure (empty where a kind has no such figure);
-    support steps are not repeated per row (they depend only on the kind and the reason).
+    Figures become columns named ``<kind>_<figure>`` (empty for the other kinds); support steps
+    are not repeated per row (they depend only on the kind and the reason). The columns are
+    assembled as whole arrays and sorted once, because a national batch holds hundreds of
+    thousands of alerts.
     """
-    parts = []
-    for fired in fired_alerts(histories, model):
-        if len(fired) == 0:
-            continue
-        frame = pd.DataFrame(
-            {
-                "row": fired.rows,
-                "client_id": histories.client_id[fired.rows],
-                "session": fired.session,
-                "kind": fired.kind,
-                "severity": fired.severity,
-                "probability": np.nan if fired.probability is None else fired.probability,
-                "requires_action": fired.requires_action,
-                "reason": fired.reason.to_numpy(zero_copy_only=False),
-            }
-        )
-        for name, values in fired.figures.items():
-            frame[f"{fired.kind}_{name}"] = values
-        parts.append(frame)
+    parts = [fired for fired in fired_alerts(histories, model) if len(fired)]
     if not parts:
-        return pd.DataFrame(
-            columns=["client_id", "session", "kind", "severity", "probability", "requires_action", "reason"]
-        )
-    table = pd.concat(parts, ignore_index=True)
-    order = pd.DataFrame(
-        {
-            "client": table.pop("row"),
-            "safety": table["kind"] != "safety",
-            "severity": table["severity"].map({s: i for i, s in enumerate(SEVERITIES)}),
-            "kind": table["kind"].map({k: i for i, k in enumerate(KINDS)}),
-            "probability": -table["probability"].fillna(0.0),
-        }
-    ).sort_values(["client", "safety", "severity", "kind", "probability"], kind="stable")
-    return table.loc[order.index].reset_index(drop=True)
+        return pd.DataFrame(columns=list(BASE_COLUMNS))
+    rows = np.concatenate([f.rows for f in parts])
+    kind = np.concatenate([np.full(len(f), KINDS.index(f.kind), dtype=np.int8) for f in parts])
+    severity = np.concatenate([f.severity for f in parts])
+    rank = pd.Series(severity).map({s: i for i, s in enumerate(SEVERITIES)}).to_numpy(dtype=np.int8)
+    probability = np.concatenate(
+        [np.full(len(f), np.nan) if f.probability is None else f.probability for f in parts]
+    )
+    order = np.lexsort((-np.nan_to_num(probability), kind, rank, kind != KINDS.index("safety"), rows))
+    columns: dict[str, Any] = {
+        "client_id": histories.client_id[rows],
+        "session": np.concatenate([f.session for f in parts]),
+        "kind": np.asarray(KINDS, dtype=object)[kind],
+        "severity": severity,
+        "probability": probability,
+        "requires_action": np.concatenate([np.full(len(f), f.requires_action) for f in parts]),
+        "reason": pa.concat_arrays([f.reason.cast(pa.large_string()) for f in parts]),
+    }
+    offsets = np.cumsum([0] + [len(f) for f in parts])
+    text_like: dict[str, bool] = {}
+    for f in parts:
+        for name, values in f.figures.items():
+            key = f"{f.kind}_{name}"
+            text_like[key] = text_like.get(key, False) or np.asarray(values).dtype == object
+    for key, is_text in text_like.items():
+        columns[key] = np.full(len(rows), None if is_text else np.nan, dtype=object if is_text else float)
+    for f, start in zip(parts, offsets, strict=False):
+        for name, values in f.figures.items():
+            columns[f"{f.kind}_{name}"][start : start + len(f)] = values
+    reason = columns.pop("reason").take(pa.array(order))
+    table = pd.DataFrame({name: np.asarray(values)[order] for name, values in columns.items()})
+    table.insert(BASE_COLUMNS.index("reason"), "reason", pd.arrays.ArrowStringArray(reason))
+    return table
 
 
 def _plain(value: Any) -> float | int | str:
