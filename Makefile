@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/attunement demo
+	$(BIN)/attunement serve --demo
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest

@@ -4,6 +4,7 @@ from attunement.cli import (  # noqa: F401  (importing a module registers its co
     alerts_cmd,
     change_cmd,
     demo_cmd,
+    evaluate_cmd,
     evidence_cmd,
     fit_cmd,
     instruments_cmd,
