@@ -192,10 +192,11 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
     codes, ids = _codes(table.column("client_id"))
     session = table.column("session").to_numpy(zero_copy_only=False)
     score = _floats(table, "score", count)
+    item = table.column("item") if "item" in columns else None
     has_item = (
-        ~np.asarray(table.column("item").is_null().to_numpy(zero_copy_only=False))
-        if "item" in columns
-        else np.zeros(count, dtype=bool)
+        ~np.asarray(item.is_null().to_numpy(zero_copy_only=False))
+        if item is not None and item.null_count < count
+        else None
     )
     attended = _attended(episodes_path, ids)
     width = max(1, int(session.max(initial=1)), int(np.nanmax(attended, initial=0)))
@@ -210,13 +211,17 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
         if inst in instrument.dictionary and who in rater.dictionary:
             lookup[instrument.dictionary.index(inst), rater.dictionary.index(who)] = index
     measure = lookup[instrument.codes, rater.codes]  # code -1 (empty) picks the last row/column: -1
-    measure[(session < 1) | (session > width) | np.isnan(score)] = -1
+    if session.min(initial=1) < 1:
+        measure[session < 1] = -1
+    unscored = np.isnan(score)
+    if unscored.any():
+        measure[unscored] = -1
 
     if codes.size and np.any(codes[1:] < codes[:-1]):
         order = np.argsort(codes, kind="stable")
         codes, session, measure, score = codes[order], session[order], measure[order], score[order]
-    items = table.filter(pa.array(has_item)) if has_item.any() else None
-    clients = np.arange(len(ids))
+    items = table.filter(pa.array(has_item)) if has_item is not None else None
+    clients = np.arange(len(ids), dtype=codes.dtype)
     first_row = np.searchsorted(codes, clients)
     row_count = np.searchsorted(codes, clients, side="right") - first_row
     # The last session with a usable measure: a maximum over each client's (contiguous) rows.
@@ -259,11 +264,10 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     if pa.types.is_dictionary(column.type):
         indices = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in column.chunks])
         dictionary = column.chunks[0].dictionary if column.num_chunks else pa.array([], pa.string())
-        return indices.astype(np.int64), np.asarray(dictionary.to_pylist(), dtype=object)
-    encoded = pc.dictionary_encode(column.cast(pa.string())).combine_chunks()
-    return encoded.indices.to_numpy().astype(np.int64), np.asarray(
-        encoded.dictionary.to_pylist(), dtype=object
-    )
+    else:
+        encoded = pc.dictionary_encode(column.cast(pa.string())).combine_chunks()
+        indices, dictionary = encoded.indices.to_numpy(), encoded.dictionary
+    return indices, np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object)
 
 
 @dataclass(frozen=True)
