@@ -77,9 +77,13 @@ class OracleMethod:
         post = self.posteriors(histories, max(wanted))
         self.last_posteriors = post
         out = {}
+        width = post.ess.shape[1]
         for s in wanted:
             keep = histories.sessions >= s
-            risk = {name: post.risk[name][keep, s - 1] for name in self.outcomes}
+            if s > width:  # beyond the model's longest course: nobody can be there
+                risk = {name: np.full(int(keep.sum()), np.nan) for name in self.outcomes}
+            else:
+                risk = {name: post.risk[name][keep, s - 1] for name in self.outcomes}
             alert = {name: value > self.alert_threshold for name, value in risk.items()}
             out[s] = Prediction(risk=risk, alert=alert, is_probability=True)
         return out

@@ -60,9 +60,6 @@ class Streams:
     def uniform(self) -> np.ndarray:
         return np.concatenate([g.random(self.per_client) for g in self.generators])
 
-    def integers(self, low: int, high: int) -> np.ndarray:
-        return np.concatenate([g.integers(low, high, self.per_client) for g in self.generators])
-
     def each(self, draw: Callable[[int, np.random.Generator], tuple]) -> tuple[np.ndarray, ...]:
         parts = [draw(self.per_client, g) for g in self.generators]
         return tuple(np.concatenate(p) for p in zip(*parts, strict=True))

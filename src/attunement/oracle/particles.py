@@ -1,4 +1,4 @@
-"""Particles for one client: draws of the latent class and parameters, with their log weights.
+"""The starting particles of each client: draws of the latent class and parameters, with weights.
 
 The oracle integrates over everything the simulator draws at intake by importance sampling.
 Most latent values are drawn from their prior with the simulator's own draw functions
@@ -14,7 +14,7 @@ check-in is this plus noise). Drawing them from the prior would waste most parti
 drawn from their exact posterior given the first score, on a fine grid (inverse CDF, uniform
 within a grid cell). The importance weight log prior - log proposal corrects for the proposal
 (including the prior correlation of the two intake severities, which the proposal ignores);
-the likelihood of all observed forms is added later (:mod:`attunement.oracle.posterior`).
+the likelihood of the observed forms is added session by session (:mod:`attunement.oracle.posterior`).
 
 The latent classes of a client's particles are drawn in the prior proportions (stratified).
 
