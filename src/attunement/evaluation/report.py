@@ -8,6 +8,7 @@ from pathlib import Path
 
 from attunement.evaluation.harness import COURSE_OUTCOMES
 from attunement.evaluation.summary import find, headroom
+from attunement.evaluation.targets import check_targets
 
 
 def markdown_report(
@@ -25,7 +26,9 @@ def markdown_report(
     lines = [
         f"# {title}",
         "",
-        f"Fitted on {reference}; evaluated on {held_out}. Regenerate with:",
+        f"Fitted on {reference}; evaluated on {held_out}. Every figure below comes from the simulated",
+        "clinic, whose truth is known ([simulation.md](simulation.md)); none comes from real clients.",
+        "`make validation` simulates both cohorts again and regenerates this page; the evaluation itself is:",
         "",
         "```sh",
         command,
@@ -81,6 +84,7 @@ def markdown_report(
         ),
         "",
     ]
+    lines += _targets(rows)
     lines += _groups(rows)
     lines += _headroom(rows)
     if plots:
@@ -88,6 +92,25 @@ def markdown_report(
         lines += [f"![{p.stem}]({os.path.relpath(p, folder)})" for p in plots]
         lines.append("")
     return "\n".join(lines)
+
+
+def _targets(rows: Sequence[dict]) -> list[str]:
+    results = check_targets(rows)
+    if not results:
+        return []
+    verdict = {True: "met", False: "**not met**", None: "not checked"}
+    body = [
+        [r["text"], r["method"], r["outcome"], _f(r["value"]), _f(r["compared_with"]), verdict[r["met"]]]
+        for r in results
+    ]
+    return [
+        "## Targets",
+        "",
+        "Checked from the rows above against `src/attunement/evaluation/targets.json`.",
+        "",
+        _table(["target", "method", "outcome", "figure", "compared with", "verdict"], body),
+        "",
+    ]
 
 
 def _groups(rows: Sequence[dict]) -> list[str]:
