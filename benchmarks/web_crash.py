@@ -103,13 +103,16 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=5, help="how many times to kill the server")
     parser.add_argument("--clients", type=int, default=16, help="threads submitting at once")
     parser.add_argument("--database", help="use this PostgreSQL URL instead of a throwaway server")
+    parser.add_argument(
+        "--server-workers", type=int, default=1, help="attunement serve --workers (default 1)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
     with start_postgres(args.database) as url:
-        server = AppServer(url, demo=True).start()
+        server = AppServer(url, demo=True, extra_args=["--workers", str(args.server_workers)]).start()
         links = issue_links(url, 400 * args.kills + 400)
         acknowledged, unanswered = [], []
         rounds = []

@@ -299,6 +299,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=128, help="threads sending requests")
     parser.add_argument("--database", help="use this PostgreSQL URL instead of a throwaway server")
     parser.add_argument("--target-p99-ms", type=float, default=TARGET_P99_MS)
+    parser.add_argument(
+        "--server-workers", type=int, default=1, help="attunement serve --workers (default 1)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -313,9 +316,10 @@ def main() -> None:
         },
     }
     with start_postgres(args.database) as url:
-        server = AppServer(url, demo=True).start()
+        server = AppServer(url, demo=True, extra_args=["--workers", str(args.server_workers)]).start()
         try:
             report["database"] = "postgresql"
+            report["server_workers"] = args.server_workers
             clinicians = sign_in_clinicians(server.base_url)
             generator = LoadGenerator(
                 server,
@@ -348,7 +352,8 @@ def main() -> None:
         return
     r = report["run"]
     print(
-        f"offered {r['offered_rate']:g} req/s for {r['duration_s']:g} s on PostgreSQL ({os.cpu_count()} CPUs)"
+        f"offered {r['offered_rate']:g} req/s for {r['duration_s']:g} s on PostgreSQL "
+        f"({os.cpu_count()} CPUs, {args.server_workers} server worker(s))"
     )
     print(f"sent {r['requests']} requests; answered {r['throughput_per_s']} req/s; errors {r['errors']}")
     print(f"latency p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms")

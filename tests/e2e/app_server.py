@@ -48,12 +48,14 @@ class AppServer:
         port: int | None = None,
         env: dict[str, str] | None = None,
         log_dir: Path | None = None,
+        extra_args: list[str] | None = None,
     ):
         self.database_url = database_url
         self.demo = demo
         self.port = port or free_port()
         self.env = {**os.environ, **(env or {})}
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="attunement-serve-log-"))
+        self.extra_args = list(extra_args or [])
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
@@ -76,6 +78,7 @@ class AppServer:
             "--database",
             self.database_url,
         ]
+        cmd += self.extra_args
         return [*cmd, "--demo"] if self.demo else cmd
 
     def start(self, timeout: float = READY_TIMEOUT) -> AppServer:

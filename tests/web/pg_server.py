@@ -46,7 +46,10 @@ class PostgresServer:
     run_as: str | None
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, *, durable: bool = False) -> PostgresServer:
+        """Start a new server. The tests run without ``fsync`` for speed; ``durable=True`` keeps
+        ``fsync`` on, as a production server has it (the benchmarks must pay for durable commits).
+        """
         bin_dir = _binaries()
         run_as = "postgres" if os.geteuid() == 0 else None
         folder = Path(tempfile.mkdtemp(prefix="attunement-pg-"))
@@ -54,6 +57,7 @@ class PostgresServer:
             entry = pwd.getpwnam(run_as)
             os.chown(folder, entry.pw_uid, entry.pw_gid)
         server = cls(folder, _free_port(), bin_dir, run_as)
+        fsync = "on" if durable else "off"
         server._run("initdb", "-D", str(folder / "data"), "-U", "postgres", "-A", "trust", "--no-sync")
         server._run(
             "pg_ctl",
@@ -65,7 +69,7 @@ class PostgresServer:
             "-t",
             "60",
             "-o",
-            f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+            f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync={fsync}",
             "start",
         )
         return server

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated
 
 import typer
@@ -29,14 +30,26 @@ def serve(
             "--demo", help="Seed a demo clinic (about 60 simulated clients) into an empty database."
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=32,
+            help="Worker processes (each loads its own copy of the alerts model); 1 serves from this "
+            "process.",
+        ),
+    ] = 1,
 ) -> None:
     """Start the web application: client links, clinician, supervisor and admin pages."""
     import uvicorn
 
     from attunement.store import default_database_url, open_database
-    from attunement.store.database import normalise_url
+    from attunement.store.database import ENV_URL, normalise_url
     from attunement.store.demo import DEMO_LOGINS, is_empty, seed_demo
+    from attunement.store.models import Client
     from attunement.web import create_app
+    from attunement.web.summary_store import refresh
 
     url = database or default_database_url()
     try:
@@ -49,10 +62,12 @@ def serve(
             if is_empty(session):
                 with console.status("Seeding the demo clinic"):
                     count = seed_demo(session)
+                    session.flush()
+                    refresh(session, list(session.query(Client)))
                 console.print(f"Seeded a demo clinic with {count} simulated clients.")
             else:
                 console.print("The database already holds users: no demo data added.")
-    app_ = create_app(database=db)
+    app_ = create_app(database=db) if workers == 1 else None
     shown = normalise_url(url).split("@")[-1] if "@" in url else url
     console.print(f"Database: {shown}")
     console.print(f"attunement is running at [bold]http://{host}:{port}/[/bold]  (Ctrl+C to stop)")
@@ -61,4 +76,10 @@ def serve(
         for login in DEMO_LOGINS:
             console.print(f"  {login.role:<11} {login.username} / {login.password}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(app_, host=host, port=port, access_log=False, proxy_headers=True, log_level="info")
+    options = {"host": host, "port": port, "access_log": False, "proxy_headers": True, "log_level": "info"}
+    if app_ is not None:
+        uvicorn.run(app_, **options)
+        return
+    db.dispose()
+    os.environ[ENV_URL] = url  # the workers open the same database
+    uvicorn.run("attunement.web.worker_app:make_app", factory=True, workers=workers, **options)

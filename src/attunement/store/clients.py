@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -117,3 +117,17 @@ def episodes_table(db: Session, clients: list[Client]) -> pd.DataFrame:
 
 def latest_session(db: Session, client_id: int) -> int:
     return int(db.scalar(select(func.max(Submission.session)).where(Submission.client_id == client_id)) or 0)
+
+
+def touch_client(db: Session, client_id: int) -> None:
+    """Raise the client's change counter, first thing in a transaction that changes the client.
+
+    Derived data (the stored summaries) is current only while it carries the latest counter; the
+    row lock this takes also makes two changes to one client run one after the other.
+    """
+    db.execute(
+        update(Client)
+        .where(Client.id == client_id)
+        .values(data_version=Client.data_version + 1)
+        .execution_options(synchronize_session=False)
+    )

@@ -59,6 +59,9 @@ class Client(Base):
     client_group: Mapped[str] = mapped_column(String(40), default="all")
     status: Mapped[str] = mapped_column(String(20), default="ongoing")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Raised in the same transaction as every change to the client's answers or alert records;
+    #: the stored summary is current only while its ``version`` equals this counter.
+    data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LinkToken(Base):
@@ -126,6 +129,23 @@ class AlertRecord(Base):
     next_outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (UniqueConstraint("client_id", "session", "kind", name="uq_alert_record"),)
+
+
+class ClientSummaryRow(Base):
+    """Derived data: what the caseload and client pages show of one client, computed when the
+    client's data changes (a submission, a rating, an alert record) so a page view reads one row.
+
+    ``payload`` is JSON (scores by session, band, change, alerts with their records). It is current
+    when ``version`` equals ``Client.data_version`` and ``basis`` names the code and model that
+    computed it; otherwise it is computed again on the next view.
+    """
+
+    __tablename__ = "client_summaries"
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEvent(Base):

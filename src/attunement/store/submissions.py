@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
+from attunement.store.clients import touch_client
 from attunement.store.clock import aware, now
 from attunement.store.models import Client, LinkToken, Measure, Submission, User
 
@@ -122,18 +123,17 @@ def store_answers(
     A later form for the same session and instrument replaces the earlier one (for example a
     corrected therapist rating), so a session never holds two answers to one item.
     """
+    touch_client(db, client_id)
     moment = now()
-    for instrument in answers:
-        for old in db.scalars(
-            select(Measure).where(
-                Measure.client_id == client_id,
-                Measure.session == session,
-                Measure.instrument == instrument,
-                Measure.rater == rater,
-            )
-        ):
-            db.delete(old)
-    db.flush()
+    # Whole-set statements (one DELETE, one multi-row INSERT): a submission is on the hot path.
+    db.execute(
+        delete(Measure).where(
+            Measure.client_id == client_id,
+            Measure.session == session,
+            Measure.instrument.in_(list(answers)),
+            Measure.rater == rater,
+        )
+    )
     submission = Submission(
         client_id=client_id,
         session=session,
@@ -145,20 +145,21 @@ def store_answers(
     )
     db.add(submission)
     db.flush()
-    for instrument, items in answers.items():
-        for item, value in items.items():
-            db.add(
-                Measure(
-                    client_id=client_id,
-                    submission_id=submission.id,
-                    session=session,
-                    instrument=instrument,
-                    rater=rater,
-                    item=item,
-                    value=float(value),
-                    score=None,
-                    recorded_at=moment,
-                )
-            )
-    db.flush()
+    rows = [
+        {
+            "client_id": client_id,
+            "submission_id": submission.id,
+            "session": session,
+            "instrument": instrument,
+            "rater": rater,
+            "item": item,
+            "value": float(value),
+            "score": None,
+            "recorded_at": moment,
+        }
+        for instrument, items in answers.items()
+        for item, value in items.items()
+    ]
+    if rows:
+        db.execute(insert(Measure), rows)
     return submission

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from attunement.instruments import get_instrument
-from attunement.prediction.histories import histories_from_tables
-from attunement.store.clients import measures_table
+from attunement.store.models import Client
 from attunement.web.charts_slot import progress_svg
+from attunement.web.summary_store import summaries_for
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,14 @@ class ProgressSeries:
 
 
 def client_progress(db: Session, client_id: int) -> list[ProgressSeries]:
-    measures = measures_table(db, [client_id])
-    if measures.empty:
+    client = db.get(Client, client_id)
+    if client is None:
         return []
-    histories = histories_from_tables(measures)
+    summary = summaries_for(db, [client])[client_id]
     out = []
     for name in ("phq9", "gad7"):
-        values = histories.score(name)[0]
-        points = [(s + 1, float(v)) for s, v in enumerate(values) if v == v]
+        values = getattr(summary, name)
+        points = [(s + 1, float(v)) for s, v in enumerate(values) if v is not None]
         if not points:
             continue
         instrument = get_instrument(name)

@@ -21,6 +21,7 @@ from attunement.store.submissions import claim_and_store, open_link
 from attunement.web.pages import check_csrf, database, form_data, message_page, redirect, render
 from attunement.web.progress import client_progress
 from attunement.web.questionnaires import build_form, parse_answers
+from attunement.web.summary_store import refresh
 
 router = APIRouter()
 #: Project choice: the client may look at their progress for a day after answering.
@@ -78,6 +79,7 @@ async def client_submit(request: Request, token: str):
             comment = form.get(COMMENT_FIELD, "").strip() or None
             stored = claim_and_store(db, opened.link, parsed.answers, comment)
             if stored:
+                refresh(db, [opened.client])
                 record(
                     db,
                     f"link:{opened.link.id}",

@@ -15,6 +15,7 @@ from attunement.store.clients import (
     latest_session,
     may_change,
     may_view,
+    touch_client,
     visible_clients,
 )
 from attunement.store.clock import now
@@ -25,6 +26,7 @@ from attunement.web.casework import load, summaries_for
 from attunement.web.charts_slot import outcome_svg, relationship_svg
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.questionnaires import build_form, parse_answers
+from attunement.web.summary_store import refresh
 
 router = APIRouter()
 MAX_NOTE = 2000
@@ -174,6 +176,7 @@ async def rate_session(request: Request, public_id: str):
                 return _client_page(request, db, user, client, status=400, problems=exc.problems, values=form)
             note = form.get("checkin_therapist_notes", "").strip()[:MAX_NOTE] or None
             store_answers(db, client.id, session, "therapist", parsed.answers, note, submitted_by=user.id)
+            refresh(db, [client])
             record(
                 db, actor(user), user.role, "rate_session", client_id=client.id, detail=f"session {session}"
             )
@@ -213,6 +216,7 @@ async def record_alert(request: Request, public_id: str):
                 )
             if problems:
                 return _client_page(request, db, user, client, status=400, problems=problems)
+            touch_client(db, client.id)
             row = db.scalar(
                 select(AlertRecord).where(
                     AlertRecord.client_id == client.id,
@@ -233,6 +237,8 @@ async def record_alert(request: Request, public_id: str):
             if outcome:
                 row.next_outcome = outcome
             row.updated_at = moment
+            db.flush()
+            refresh(db, [client])
             record(
                 db,
                 actor(user),

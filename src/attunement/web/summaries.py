@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,21 @@ from attunement.change import assess_change, cutoff_for, threshold_for
 from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
 from attunement.web.alert_source import SEVERITY_ORDER
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    """An alert as kept in a stored summary: the fields of the shared alert record."""
+
+    client_id: str
+    kind: str
+    severity: str
+    session: int
+    probability: float | None
+    reason: str
+    figures: dict[str, float | int | str] = field(default_factory=dict)
+    support: tuple[str, ...] = ()
+    requires_action: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,47 @@ class ClientSummary:
     phq9_band: str | None
     change: str | None
     alerts: list[AlertView]
+    phq9_item9: list[float | None] = field(default_factory=list)
+
+    def to_payload(self) -> dict[str, Any]:
+        """Plain JSON-ready values, for the stored summary."""
+        return {
+            "key": self.key,
+            "sessions": self.sessions,
+            "series": {name: getattr(self, name) for name in STORED_SERIES},
+            "phq9_band": self.phq9_band,
+            "change": self.change,
+            "alerts": [
+                {
+                    **{k: v for k, v in asdict(_stored(a.alert)).items() if k != "support"},
+                    "support": list(a.alert.support),
+                    "recorded_action": a.recorded_action,
+                    "seen": a.seen,
+                }
+                for a in self.alerts
+            ],
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> ClientSummary:
+        alerts = []
+        for item in data["alerts"]:
+            fields = {k: v for k, v in item.items() if k not in ("recorded_action", "seen")}
+            fields["support"] = tuple(fields.get("support", ()))
+            alerts.append(AlertView(StoredAlert(**fields), item["recorded_action"], item["seen"]))
+        series = data["series"]
+        return cls(
+            key=data["key"],
+            sessions=data["sessions"],
+            phq9=series["phq9"],
+            gad7=series["gad7"],
+            checkin=series["checkin"],
+            checkin_therapist=series["checkin_therapist"],
+            phq9_item9=series.get("phq9_item9", []),
+            phq9_band=data["phq9_band"],
+            change=data["change"],
+            alerts=alerts,
+        )
 
     @property
     def latest_phq9(self) -> float | None:
@@ -100,6 +157,7 @@ def summarise(
             gad7=series["gad7"],
             checkin=series["checkin"],
             checkin_therapist=series["checkin_therapist"],
+            phq9_item9=series["phq9_item9"],
             phq9_band=phq9.scoring.bands.classify(last) if not math.isnan(last) else None,
             change=change,
             alerts=views,
@@ -107,7 +165,22 @@ def summarise(
     return out
 
 
-_SERIES = ("phq9", "gad7", "checkin", "checkin_therapist")
+_SERIES = ("phq9", "gad7", "checkin", "checkin_therapist", "phq9_item9")
+STORED_SERIES = _SERIES
+
+
+def _stored(alert) -> StoredAlert:
+    return StoredAlert(
+        client_id=str(alert.client_id),
+        kind=alert.kind,
+        severity=alert.severity,
+        session=int(alert.session),
+        probability=None if alert.probability is None else float(alert.probability),
+        reason=alert.reason,
+        figures=dict(alert.figures),
+        support=tuple(alert.support),
+        requires_action=bool(alert.requires_action),
+    )
 
 
 def _series(values: np.ndarray, sessions: int) -> list[float | None]:

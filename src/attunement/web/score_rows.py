@@ -1,0 +1,105 @@
+"""Per-session scores and histories straight from stored measure rows (pure; no pandas).
+
+The pages need the histories of one client on every submission and of a caseload now and then.
+Building them through the canonical tables (pandas pivots and vectorised scoring) costs tens of
+milliseconds of fixed overhead even for one client, so this module scores the stored forms one
+by one with the same scoring engine (:func:`attunement.instruments.score`) and fills the
+session arrays directly. The rules are those of :func:`attunement.tables.scores.session_scores`:
+a ready-made score row is taken as it is, item rows are scored as a form, a form with too many
+missing items has no score, and PHQ-9 item 9 is kept as its own measure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from attunement.errors import InvalidInputError
+from attunement.instruments import get_instrument, score
+from attunement.prediction.histories import MEASURES, NO_GROUP, Histories
+
+#: (instrument, rater) of the stored rows -> the measure of the histories.
+MEASURE_OF = {
+    ("phq9", "client"): "phq9",
+    ("gad7", "client"): "gad7",
+    ("checkin", "client"): "checkin",
+    ("checkin_therapist", "therapist"): "checkin_therapist",
+}
+ITEM9 = ("phq9", "phq9_9")
+
+#: One stored row: client id, session, instrument, rater, item, value, score.
+Row = tuple[int, int, str, str, str | None, float | None, float | None]
+#: measure -> {session: score}
+Series = dict[str, dict[int, float]]
+
+
+def series_by_client(rows: Iterable[Row]) -> dict[int, Series]:
+    """Each client's scores by measure and session."""
+    out: dict[int, Series] = defaultdict(lambda: defaultdict(dict))
+    forms: dict[tuple[int, int, str, str], dict[str, float]] = defaultdict(dict)
+    for client_id, session, instrument, rater, item, value, given in rows:
+        if (instrument, item) == ITEM9 and value is not None:
+            out[client_id]["phq9_item9"][session] = float(value)
+        measure = MEASURE_OF.get((instrument, rater))
+        if measure is None:
+            continue
+        if given is not None:
+            out[client_id][measure][session] = float(given)
+        elif item is not None and value is not None:
+            forms[(client_id, session, instrument, measure)][item] = float(value)
+    for (client_id, session, instrument, measure), answers in forms.items():
+        total = form_total(instrument, answers)
+        if total is not None:
+            out[client_id][measure][session] = total
+    return out
+
+
+def form_total(instrument: str, answers: Mapping[str, float]) -> float | None:
+    """The form's total, or None when it cannot be scored (too many missing, or not valid)."""
+    try:
+        return score(get_instrument(instrument), answers, allow_incomplete=True).total
+    except InvalidInputError:
+        return None
+
+
+@dataclass(frozen=True)
+class ClientRef:
+    """What the histories need to know of a client besides the scores."""
+
+    id: int
+    therapist_id: int
+    group: str
+    sessions_attended: int
+
+
+def build_histories(clients: Sequence[ClientRef], series: Mapping[int, Series]) -> Histories | None:
+    """Histories of ``clients`` in their order, or None when none of them has a score yet."""
+    present = sorted({m for c in clients for m, values in series.get(c.id, {}).items() if values})
+    if not present:
+        return None
+    sessions = np.array(
+        [
+            max(c.sessions_attended, max((max(v) for v in series.get(c.id, {}).values() if v), default=0))
+            for c in clients
+        ],
+        dtype=np.int64,
+    )
+    width = max(1, int(sessions.max(initial=1)))
+    scores = {}
+    for measure in (m for m in MEASURES if m in present):
+        values = np.full((len(clients), width), np.nan)
+        for row, client in enumerate(clients):
+            for session, value in series.get(client.id, {}).get(measure, {}).items():
+                if 1 <= session <= width:
+                    values[row, session - 1] = value
+        scores[measure] = values
+    return Histories(
+        client_id=np.array([str(c.id) for c in clients], dtype=object),
+        therapist_id=np.array([str(c.therapist_id) for c in clients], dtype=object),
+        group=np.array([c.group or NO_GROUP for c in clients], dtype=object),
+        sessions=sessions,
+        scores=scores,
+    )

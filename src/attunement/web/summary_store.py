@@ -1,0 +1,158 @@
+"""The stored client summaries: computed when a client's data changes, read by page views.
+
+Every change to a client's answers or alert records raises ``Client.data_version`` first thing
+in its transaction (which also makes two changes to one client wait for each other), then
+:func:`refresh` computes that client's summary and alerts and writes them in the same
+transaction, so a committed change never leaves a summary behind it. Page views read the stored
+rows; a row that is missing or out of date (an older counter, or computed by other code or
+another forecast model: the ``basis``) is computed again for all such clients of the page in one
+vectorised call, and stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from attunement.prediction.histories import Histories
+from attunement.store.clock import now
+from attunement.store.models import AlertRecord, Client, ClientSummaryRow, Measure, Submission
+from attunement.web.alert_source import current_alerts
+from attunement.web.forecast_source import forecast_model
+from attunement.web.score_rows import ClientRef, build_histories, series_by_client
+from attunement.web.summaries import STORED_SERIES, ClientSummary, summarise
+
+log = logging.getLogger("attunement.web")
+#: Raised whenever what a summary holds, or how it is computed, changes: older rows are recomputed.
+SUMMARY_FORMAT = 1
+
+
+@cache
+def basis() -> str:
+    """What computed a summary: this format and the forecast model in use (by a digest of its file)."""
+    model = forecast_model()
+    if model is None:
+        return f"v{SUMMARY_FORMAT}:no-forecast"
+    try:
+        from attunement.forecast.model import DEFAULT_MODEL_FILE
+
+        digest = hashlib.sha256(DEFAULT_MODEL_FILE.read_bytes()).hexdigest()[:16]
+    except Exception:  # no readable file: the model still answers, name it by its type
+        digest = type(model).__name__
+    return f"v{SUMMARY_FORMAT}:forecast:{digest}"
+
+
+def summaries_for(db: Session, clients: Sequence[Client]) -> dict[int, ClientSummary]:
+    """The summary of each client, by client id: the stored one when current, else recomputed."""
+    if not clients:
+        return {}
+    ids = [c.id for c in clients]
+    stored = db.execute(
+        select(ClientSummaryRow.client_id, ClientSummaryRow.version, ClientSummaryRow.payload).where(
+            ClientSummaryRow.client_id.in_(ids), ClientSummaryRow.basis == basis()
+        )
+    ).all()
+    versions = dict(db.execute(select(Client.id, Client.data_version).where(Client.id.in_(ids))).all())
+    out = {
+        client_id: ClientSummary.from_payload(json.loads(payload))
+        for client_id, version, payload in stored
+        if version == versions.get(client_id)
+    }
+    stale = [c for c in clients if c.id not in out]
+    if stale:
+        out.update(refresh(db, stale))
+    return out
+
+
+def refresh(db: Session, clients: Sequence[Client]) -> dict[int, ClientSummary]:
+    """Compute and store the summaries of ``clients`` (alerts for all of them in one call)."""
+    clients = sorted(clients, key=lambda c: c.id)  # one lock order for every writer
+    ids = [c.id for c in clients]
+    # The counters are read before the data, so a stored version never claims newer data than it holds.
+    versions = dict(db.execute(select(Client.id, Client.data_version).where(Client.id.in_(ids))).all())
+    histories = _histories(db, clients)
+    records = {
+        (str(r.client_id), r.session, r.kind): (r.seen_at is not None, r.action)
+        for r in db.scalars(select(AlertRecord).where(AlertRecord.client_id.in_(ids)))
+    }
+    found = {} if histories is None else summarise(histories, current_alerts(histories), records)
+    out = {c.id: found.get(str(c.id)) or empty_summary(c) for c in clients}
+    _store(db, [(c.id, versions[c.id], out[c.id]) for c in clients])
+    return out
+
+
+def histories_of(client: Client, summary: ClientSummary) -> Histories | None:
+    """One client's histories rebuilt from the stored summary (for the client page's charts)."""
+    series = {
+        name: {s + 1: v for s, v in enumerate(getattr(summary, name)) if v is not None}
+        for name in STORED_SERIES
+    }
+    ref = ClientRef(client.id, client.therapist_id, client.client_group, summary.sessions)
+    return build_histories([ref], {client.id: series})
+
+
+def empty_summary(client: Client) -> ClientSummary:
+    return ClientSummary(str(client.id), 0, [], [], [], [], None, None, [])
+
+
+def _histories(db: Session, clients: Sequence[Client]) -> Histories | None:
+    ids = [c.id for c in clients]
+    rows = db.execute(
+        select(
+            Measure.client_id,
+            Measure.session,
+            Measure.instrument,
+            Measure.rater,
+            Measure.item,
+            Measure.value,
+            Measure.score,
+        ).where(Measure.client_id.in_(ids))
+    ).all()
+    latest = dict(
+        db.execute(
+            select(Submission.client_id, func.max(Submission.session))
+            .where(Submission.client_id.in_(ids))
+            .group_by(Submission.client_id)
+        ).all()
+    )
+    refs = [ClientRef(c.id, c.therapist_id, c.client_group, int(latest.get(c.id) or 0)) for c in clients]
+    return build_histories(refs, series_by_client(rows))
+
+
+def _store(db: Session, rows: list[tuple[int, int, ClientSummary]]) -> None:
+    """Insert or replace, keeping a newer row that another transaction stored meanwhile."""
+    moment, current = now(), basis()
+    values = [
+        {
+            "client_id": client_id,
+            "version": version,
+            "basis": current,
+            "payload": json.dumps(summary.to_payload(), default=_plain, separators=(",", ":")),
+            "updated_at": moment,
+        }
+        for client_id, version, summary in rows
+    ]
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(ClientSummaryRow).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[ClientSummaryRow.client_id],
+        set_={name: statement.excluded[name] for name in ("version", "basis", "payload", "updated_at")},
+        where=(ClientSummaryRow.version <= statement.excluded.version)
+        | (ClientSummaryRow.basis != statement.excluded.basis),
+    )
+    db.execute(statement)
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

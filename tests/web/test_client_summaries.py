@@ -1,0 +1,148 @@
+"""The stored client summaries (derived data) stay equal to a computation from scratch.
+
+Each change to a client (a client submission, the therapist's rating, an alert record) writes
+the client's summary in the same transaction; these tests compare the stored summary with the
+one computed from the canonical tables by the analysis path (pandas histories), on both
+databases, and check that an out-of-date row is computed again on the next view.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from sqlalchemy import select, update
+from test_client_link import ANSWERS, issue, submit
+from web_clinic import csrf
+
+from attunement.instruments import get_instrument, score
+from attunement.prediction.histories import histories_from_tables
+from attunement.simulation import simulate
+from attunement.store.clients import episodes_table, measures_table
+from attunement.store.models import AlertRecord, Client, ClientSummaryRow
+from attunement.tables.scores import session_scores
+from attunement.web.alert_source import current_alerts
+from attunement.web.score_rows import series_by_client
+from attunement.web.summaries import summarise
+from attunement.web.summary_store import basis
+
+RATING = {f"checkin_therapist_{c}": "7" for c in ("heard", "topics", "goals", "respected", "fit", "judged")}
+
+
+def _client(session, public_id: str) -> Client:
+    return session.scalar(select(Client).where(Client.public_id == public_id))
+
+
+def from_scratch(session, client: Client) -> dict:
+    """The summary computed by the analysis path: canonical tables, pandas histories, alerts."""
+    histories = histories_from_tables(measures_table(session, [client.id]), episodes_table(session, [client]))
+    records = {
+        (str(r.client_id), r.session, r.kind): (r.seen_at is not None, r.action)
+        for r in session.scalars(select(AlertRecord).where(AlertRecord.client_id == client.id))
+    }
+    return summarise(histories, current_alerts(histories), records)[str(client.id)].to_payload()
+
+
+def stored(session, client: Client) -> tuple[int, dict]:
+    row = session.get(ClientSummaryRow, client.id)
+    assert row is not None, "no stored summary"
+    assert row.basis == basis()
+    return row.version, json.loads(row.payload)
+
+
+def assert_current(clinic, public_id: str) -> dict:
+    with clinic.db.session() as session:
+        client = _client(session, public_id)
+        version, payload = stored(session, client)
+        assert version == client.data_version
+        # Through JSON on both sides, so that NaN figures compare equal.
+        assert json.dumps(payload, sort_keys=True) == json.dumps(
+            from_scratch(session, client), sort_keys=True
+        )
+        return payload
+
+
+def test_a_client_submission_writes_the_summary_and_its_safety_alert(clinic):
+    public_id = clinic.clients["of_a"]
+    _, response = submit(clinic, issue(clinic, session=1), {**ANSWERS, "phq9_9": "2"})
+    assert response.status_code == 303
+    payload = assert_current(clinic, public_id)
+    assert payload["series"]["phq9"] == [10.0]
+    assert payload["alerts"][0]["kind"] == "safety"
+    caseload = clinic.login("clin_a").get("/caseload")
+    assert "safety" in caseload.text.lower() and "card safety" in caseload.text
+
+
+def test_a_therapist_rating_updates_the_summary(clinic):
+    public_id = clinic.clients["of_a"]
+    submit(clinic, issue(clinic, session=1), ANSWERS)
+    with clinic.db.session() as session:
+        before = _client(session, public_id).data_version
+    browser = clinic.login("clin_a")
+    token = csrf(browser, f"/clients/{public_id}")
+    reply = browser.post(
+        f"/clients/{public_id}/rating",
+        data={**RATING, "session": "1", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert reply.status_code == 303
+    payload = assert_current(clinic, public_id)
+    answers = {item: float(value) for item, value in RATING.items()}
+    assert payload["series"]["checkin_therapist"] == [
+        score(get_instrument("checkin_therapist"), answers).total
+    ]
+    with clinic.db.session() as session:
+        assert _client(session, public_id).data_version == before + 1
+
+
+def test_an_alert_record_closes_the_alert_in_the_stored_summary(clinic):
+    public_id = clinic.clients["of_a"]
+    submit(clinic, issue(clinic, session=1), {**ANSWERS, "phq9_9": "3"})
+    browser = clinic.login("clin_a")
+    token = csrf(browser, f"/clients/{public_id}")
+    reply = browser.post(
+        f"/clients/{public_id}/alerts",
+        data={"kind": "safety", "session": "1", "seen": "yes", "action": "Safety plan", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert reply.status_code == 303
+    payload = assert_current(clinic, public_id)
+    safety = next(a for a in payload["alerts"] if a["kind"] == "safety")
+    assert safety["recorded_action"] == "Safety plan" and safety["seen"] is True
+    assert "card safety" not in browser.get("/caseload").text
+
+
+def test_an_out_of_date_summary_is_computed_again_on_the_next_view(clinic):
+    public_id = clinic.clients["of_a"]
+    submit(clinic, issue(clinic, session=1), ANSWERS)
+    with clinic.db.session() as session:
+        client = _client(session, public_id)
+        session.execute(
+            update(Client).where(Client.id == client.id).values(data_version=Client.data_version + 5)
+        )
+        session.execute(
+            update(ClientSummaryRow).where(ClientSummaryRow.client_id == client.id).values(payload="{}")
+        )
+    assert clinic.login("clin_a").get(f"/clients/{public_id}").status_code == 200
+    assert_current(clinic, public_id)
+
+
+def test_scores_from_stored_rows_equal_the_canonical_session_scores():
+    measures = simulate(40, 3).measures
+    rows = [
+        (
+            r.client_id,
+            int(r.session),
+            r.instrument,
+            r.rater,
+            None if r.item != r.item else r.item,
+            None if np.isnan(r.value) else float(r.value),
+            None if np.isnan(r.score) else float(r.score),
+        )
+        for r in measures.itertuples()
+    ]
+    fast = series_by_client(rows)
+    for name, rater in (("phq9", "client"), ("gad7", "client"), ("checkin", "client")):
+        expected = session_scores(measures, name, rater)
+        got = {(c, s): v for c, series in fast.items() for s, v in series[name].items()}
+        assert got == {(r.client_id, int(r.session)): float(r.score) for r in expected.itertuples()}
