@@ -43,12 +43,12 @@ def _small_settings():
 
 @pytest.fixture(scope="module")
 def reference():
-    return _cohort(4000, seed=21)
+    return _cohort(2500, seed=21)
 
 
 @pytest.fixture(scope="module")
 def held_out():
-    return _cohort(3000, seed=22)
+    return _cohort(2000, seed=22)
 
 
 @pytest.fixture(scope="module")
@@ -188,11 +188,15 @@ def test_fit_command_writes_a_model_file(tmp_path):
     clinic.measures.to_csv(tmp_path / "measures.csv", index=False)
     clinic.episodes.to_csv(tmp_path / "episodes.csv", index=False)
     out = tmp_path / "model.json"
-    result = CliRunner().invoke(app, ["fit", "--history", str(tmp_path), "--out", str(out), "--json"])
+    settings = tmp_path / "settings.json"
+    settings.write_text(_small_settings().model_dump_json())
+    command = ["fit", "--history", str(tmp_path), "--out", str(out), "--settings", str(settings), "--json"]
+    result = CliRunner().invoke(app, command)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["trained_on"]["clients"] == 900
     assert load_model(out).trained_on["clients"] == 900
+    assert load_model(out).trained_on["settings"]["trees"]["max_iter"] == 60
     bad = CliRunner().invoke(app, ["fit", "--history", str(tmp_path / "none"), "--out", str(out), "--json"])
     assert bad.exit_code != 0
 

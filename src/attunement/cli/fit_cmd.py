@@ -15,6 +15,7 @@ from attunement.cli.output import console, emit, errors, fail, number
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.evaluation.cohort import table_path
 from attunement.forecast import fit_model, save_model
+from attunement.forecast.settings import load_settings
 from attunement.prediction.histories import histories_from_tables
 from attunement.prediction.outcomes import labels_from_tables
 from attunement.tables.files import read_episodes, read_measures
@@ -29,6 +30,12 @@ def fit_cmd(
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (JSON).")],
+    settings_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings", help="Fitting settings (a copy of the default settings.json with changed values)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Fit the forecast (deterioration, no improvement, dropout) on finished courses and write the model.
@@ -46,6 +53,7 @@ def fit_cmd(
             raise InvalidInputError(
                 "episodes table", [FieldProblem("end_reason", "missing", "how each course ended")]
             )
+        settings = load_settings(settings_path) if settings_path else None
         histories = histories_from_tables(measures, episodes)
         labels = labels_from_tables(histories, episodes)
         with Progress(
@@ -61,9 +69,8 @@ def fit_cmd(
             def progress(step: str, done: int, total: int) -> None:
                 bar.update(task, description=step, completed=done, total=total)
 
-            model = fit_model(
-                histories, labels, source=f"attunement fit --history {history.name}", progress=progress
-            )
+            source = f"attunement fit --history {history.name}"
+            model = fit_model(histories, labels, source=source, settings=settings, progress=progress)
         save_model(model, out)
     except AttunementError as exc:
         fail(str(exc), as_json)

@@ -42,10 +42,11 @@ def choose_course_threshold(
 ) -> tuple[float, dict]:
     """The threshold for a course alert and how it did on the clients it was chosen on.
 
-    Among thresholds that keep false alarms at or below the target, take the middle (on the
-    log-odds scale) of those that also reach the sensitivity target, which leaves a margin on both
-    sides for a new cohort; when none reaches it, the lowest threshold that keeps the false alarms
-    at the target.
+    Both targets are applied with a margin of two standard errors of the share they bound (false
+    alarms at most target - 2 SE, sensitivity at least target + 2 SE), so that a new cohort of the
+    same kind stays within them. Among thresholds that keep false alarms within their bound, take
+    the middle (on the log-odds scale) of those that also reach the sensitivity bound; when none
+    does, the lowest threshold that keeps the false alarms within their bound.
     """
     top = highest_before_last(probability, client, session, end_session)
     seen = np.zeros(len(end_session), dtype=bool)
@@ -55,8 +56,10 @@ def choose_course_threshold(
     if positive.size == 0 or negative.size == 0:
         return 0.5, {"sensitivity": None, "false_alarm_rate": None, "positives": int(positive.size)}
     # Lowest threshold with false alarms <= target; highest threshold with sensitivity >= target.
-    t_low = _upper_quantile(negative, false_alarm_target)
-    t_high = _lower_quantile(positive, sensitivity_target)
+    t_low = _upper_quantile(negative, false_alarm_target - _margin(false_alarm_target, negative.size))
+    t_high = _lower_quantile(
+        positive, min(1.0, sensitivity_target + _margin(sensitivity_target, positive.size))
+    )
     threshold = _sigmoid((_logit(t_low) + _logit(t_high)) / 2) if t_high >= t_low else t_low
     return float(threshold), {
         "sensitivity": float((positive >= threshold).mean()),
@@ -94,6 +97,11 @@ def _lower_quantile(values: np.ndarray, share: float) -> float:
     ordered = np.sort(values)[::-1]
     need = max(1, int(np.ceil(share * len(ordered) - 1e-9)))
     return float(ordered[min(need, len(ordered)) - 1])
+
+
+def _margin(share: float, n: int) -> float:
+    """Two standard errors of a share estimated from ``n`` clients."""
+    return 2.0 * float(np.sqrt(share * (1.0 - share) / max(n, 1)))
 
 
 def _logit(p: float) -> float:
