@@ -76,6 +76,28 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
             },
         ),
         (
+            "/evidence/reactance",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 200,
+                "clin_b": 200,
+                "clin_other": 200,
+                "super_a": 200,
+                "admin": 403,
+            },
+        ),
+        (
+            "/evidence/not-an-entry",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 404,
+                "clin_b": 404,
+                "clin_other": 404,
+                "super_a": 404,
+                "admin": 403,
+            },
+        ),
+        (
             "/team",
             {
                 "anonymous": LOGIN,
@@ -159,6 +181,7 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
             },
         ),
         (f"/clients/{a}/links", {"session": "2"}, {**only_a, "clin_a": 200}),
+        (f"/clients/{a}/links", {"session": "3", "intake": "yes"}, {**only_a, "clin_a": 200}),
         (f"/clients/{a}/rating", _rating(), {**only_a, "clin_a": 303}),
         (
             f"/clients/{a}/alerts",

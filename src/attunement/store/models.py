@@ -115,6 +115,22 @@ class Measure(Base):
     )
 
 
+class IntakeAnswers(Base):
+    """A client's answers to the intake profile questions, sent with one submission.
+
+    ``answers`` is JSON: {item linkId: number for a choice, text for a free-text answer}; only
+    answered questions appear. The profile is built from the latest row when it is shown, so a
+    change to the mapping rules applies to answers already stored.
+    """
+
+    __tablename__ = "intake_answers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), unique=True)
+    answers: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class AlertRecord(Base):
     """What happened after an alert: seen, what was done, what happened next."""
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clients import touch_client
 from attunement.store.clock import aware, now
+from attunement.store.intake import IntakeValues, store_intake
 from attunement.store.models import Client, LinkToken, Measure, Submission, User
 
 MAX_SESSION = 200
@@ -88,11 +89,18 @@ def open_link(db: Session, token: str) -> OpenedLink:
 AnswerRows = Mapping[str, Mapping[str, float]]
 
 
-def claim_and_store(db: Session, link: LinkToken, answers: AnswerRows, comment: str | None) -> bool:
+def claim_and_store(
+    db: Session,
+    link: LinkToken,
+    answers: AnswerRows,
+    comment: str | None,
+    intake: IntakeValues | None = None,
+) -> bool:
     """Claim the link and store every answer, in the caller's transaction.
 
     Returns False (storing nothing) when the link was already used or has expired meanwhile.
-    ``answers`` maps instrument id to {item linkId: value}.
+    ``answers`` maps instrument id to {item linkId: value}; ``intake`` holds the intake profile
+    answers sent with the same form (stored with the same submission, or not at all).
     """
     moment = now()
     claimed = db.execute(
@@ -103,7 +111,11 @@ def claim_and_store(db: Session, link: LinkToken, answers: AnswerRows, comment: 
     )
     if claimed.rowcount != 1:
         return False
-    store_answers(db, link.client_id, link.session, "client", answers, comment, link_token_id=link.id)
+    submission = store_answers(
+        db, link.client_id, link.session, "client", answers, comment, link_token_id=link.id
+    )
+    if intake:
+        store_intake(db, link.client_id, submission.id, intake)
     return True
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
+from attunement.alerts.support import support_steps
 from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
+from attunement.profile import Profile
 from attunement.tailoring.support import SupportContext, support_checklist
 from attunement.web.forecast_source import forecast_model
 
@@ -79,6 +82,20 @@ def safety_alerts(histories: Histories) -> dict[str, list]:
             )
         ]
     return out
+
+
+def fit_support_to_profiles(alerts: Mapping[str, list], profiles: Mapping[str, Profile]) -> dict[str, list]:
+    """The alerts with their support steps filled in from each client's intake profile.
+
+    The alert rules build the steps without a profile (cheap for a whole caseload); a client
+    who answered the intake questions gets the checklist items that fit their profile instead.
+    """
+    return {
+        client: [replace(a, support=support_steps(a.kind, a.reason, profiles[client])) for a in items]
+        if client in profiles
+        else items
+        for client, items in alerts.items()
+    }
 
 
 def safety_support(reason: str) -> tuple[str, ...]:

@@ -19,7 +19,14 @@ from sqlalchemy import text
 
 from attunement.store import Database, open_database
 from attunement.store.settings import signing_secret
-from attunement.web import routes_admin, routes_auth, routes_client, routes_clinician, routes_supervisor
+from attunement.web import (
+    routes_admin,
+    routes_auth,
+    routes_client,
+    routes_clinician,
+    routes_evidence,
+    routes_supervisor,
+)
 from attunement.web.pages import CsrfRejected, Forbidden, NotFound, NotSignedIn, message_page, redirect
 from attunement.web.security import SessionSigner, attach_csrf_cookie
 
@@ -35,7 +42,8 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
     app.state.database = db
     app.state.signer = SessionSigner(secret)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (routes_auth, routes_client, routes_clinician, routes_supervisor, routes_admin):
+    routers = (routes_auth, routes_client, routes_clinician, routes_supervisor, routes_admin, routes_evidence)
+    for module in routers:
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

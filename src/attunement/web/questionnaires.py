@@ -8,7 +8,7 @@ free-text items; every rating must be answered, and each problem names the quest
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import Instrument, get_instrument, score
@@ -32,6 +32,10 @@ class Question:
     options: tuple[Option, ...]
     low_label: str = ""
     high_label: str = ""
+    #: False for a question the client may skip (the form then offers "prefer not to answer").
+    required: bool = True
+    #: The words of the group this question opens (e.g. what a set of statements is about).
+    heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ def build_form(instrument_id: str) -> Form:
     intro = next((i.get("text", "") for i in raw.values() if i.get("type") == "display"), "")
     questions = []
     scored = set(instrument.scoring.items)
+    headings = _group_headings(instrument.questionnaire.get("item", []))
     for link_id, spec in instrument.items.items():
         item = raw[link_id]
         prefix = str(item.get("prefix", "")).rstrip(".")
@@ -77,6 +82,10 @@ def build_form(instrument_id: str) -> Form:
                     high_label=f"{high} = completely",
                 )
             )
+    questions = [
+        replace(q, required=instrument.items[q.field].required, heading=headings.get(q.field, ""))
+        for q in questions
+    ]
     return Form(
         instrument=instrument.id,
         title=instrument.questionnaire.get("title", instrument.name),
@@ -153,6 +162,18 @@ def _flat(items):
     for item in items:
         yield item
         yield from _flat(item.get("item", []))
+
+
+def _group_headings(items) -> dict[str, str]:
+    """linkId of the first question of each group -> the group's words."""
+    found: dict[str, str] = {}
+    for item in items:
+        if item.get("type") == "group":
+            inner = [i for i in item.get("item", []) if i.get("type") != "display"]
+            if inner and item.get("text"):
+                found[inner[0]["linkId"]] = item["text"]
+            found.update(_group_headings(item.get("item", [])))
+    return found
 
 
 def _option_labels(item) -> list[str]:

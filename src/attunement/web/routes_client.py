@@ -3,6 +3,8 @@
 No account and no JavaScript: the link carries an unguessable single-use token. A valid
 submission is checked as a whole, then stored in one transaction that also claims the link, and
 only then acknowledged; sending the same link again stores nothing and shows the thank-you page.
+A link sent at intake also carries the intake profile questions (all optional); their answers are
+checked with the rest and stored in the same transaction, or nothing is.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from attunement.store.audit import record
 from attunement.store.clock import aware, now
 from attunement.store.settings import get_setting
 from attunement.store.submissions import claim_and_store, open_link
+from attunement.web.intake import INTAKE, intake_form, parse_intake
 from attunement.web.pages import check_csrf, database, form_data, message_page, redirect, render
 from attunement.web.progress import client_progress
 from attunement.web.questionnaires import build_form, parse_answers
-from attunement.web.summary_store import refresh
+from attunement.web.summary_store import refresh_after_answers
 
 router = APIRouter()
 #: Project choice: the client may look at their progress for a day after answering.
@@ -30,8 +33,32 @@ COMMENT_FIELD = "checkin_different"
 
 
 def _instruments(link) -> list[str]:
-    known = set(instrument_ids())
+    """The questionnaires of the link (the intake questions are handled apart: all optional)."""
+    known = set(instrument_ids()) - {INTAKE}
     return [i for i in link.instruments.split(",") if i in known]
+
+
+def _with_intake(link) -> bool:
+    return INTAKE in link.instruments.split(",")
+
+
+def _forms(instruments: list[str], intake: bool) -> list:
+    return [build_form(i) for i in instruments] + ([intake_form()] if intake else [])
+
+
+def _parse(instruments: list[str], intake: bool, form) -> tuple:
+    """Every form of the link checked together: one error naming every problem, or all values."""
+    problems = []
+    parsed = None
+    try:
+        parsed = parse_answers(instruments, form)
+    except InvalidInputError as exc:
+        problems.extend(exc.problems)
+    intake_values, intake_problems = parse_intake(form) if intake else ({}, [])
+    problems.extend(intake_problems)
+    if problems:
+        raise InvalidInputError("Some answers need attention", problems)
+    return parsed, intake_values
 
 
 def _closed(request: Request, state: str):
@@ -55,7 +82,7 @@ def client_form(request: Request, token: str):
             return _thanks(request, db, opened, already=False)
         if opened.state != "open":
             return _closed(request, opened.state)
-        forms = [build_form(i) for i in _instruments(opened.link)]
+        forms = _forms(_instruments(opened.link), _with_intake(opened.link))
         return render(request, "client_form.html", {"forms": forms, "values": {}, "problems": []})
 
 
@@ -71,29 +98,29 @@ async def client_submit(request: Request, token: str):
                 return "used"
             if opened.state != "open":
                 return opened.state
-            instruments = _instruments(opened.link)
+            instruments, intake = _instruments(opened.link), _with_intake(opened.link)
             try:
-                parsed = parse_answers(instruments, form)
+                parsed, intake_values = _parse(instruments, intake, form)
             except InvalidInputError as exc:
-                return ("invalid", instruments, exc.problems)
+                return ("invalid", _forms(instruments, intake), exc.problems)
             comment = form.get(COMMENT_FIELD, "").strip() or None
-            stored = claim_and_store(db, opened.link, parsed.answers, comment)
+            stored = claim_and_store(db, opened.link, parsed.answers, comment, intake_values)
             if stored:
-                refresh(db, [opened.client])
+                sent = instruments + ([INTAKE] if intake_values else [])
+                refresh_after_answers(db, opened.client, opened.link.session, "client", parsed.answers)
                 record(
                     db,
                     f"link:{opened.link.id}",
                     "client",
                     "submit_forms",
                     client_id=opened.link.client_id,
-                    detail=f"session {opened.link.session}: {', '.join(instruments)}",
+                    detail=f"session {opened.link.session}: {', '.join(sent)}",
                 )
             return "stored" if stored else "used"
 
     outcome = await run_in_threadpool(submit)
     if isinstance(outcome, tuple):
-        _, instruments, problems = outcome
-        forms = [build_form(i) for i in instruments]
+        _, forms, problems = outcome
         return render(
             request, "client_form.html", {"forms": forms, "values": form, "problems": problems}, 400
         )

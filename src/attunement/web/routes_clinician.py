@@ -19,14 +19,16 @@ from attunement.store.clients import (
     visible_clients,
 )
 from attunement.store.clock import now
+from attunement.store.intake import is_first_contact, latest_intake
 from attunement.store.models import AlertRecord, Client, Submission, User
 from attunement.store.settings import get_setting, offered_instruments
 from attunement.store.submissions import check_session_number, issue_link, store_answers
 from attunement.web.casework import load, summaries_for
 from attunement.web.charts_slot import outcome_svg, relationship_svg
+from attunement.web.intake import INTAKE, IntakeView, intake_view
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.questionnaires import build_form, parse_answers
-from attunement.web.summary_store import refresh
+from attunement.web.summary_store import refresh, refresh_after_answers
 
 router = APIRouter()
 MAX_NOTE = 2000
@@ -123,6 +125,8 @@ def _client_page(request: Request, db, user: User, client: Client, *, status: in
         "next_session": next_session,
         "rating_form": build_form("checkin_therapist"),
         "rating_session": max(1, next_session - 1),
+        "intake": _intake_view(db, client),
+        "first_contact": is_first_contact(db, client.id),
         "outcome_svg": outcome_svg(histories, 0, "phq9") if histories is not None else None,
         "anxiety_svg": outcome_svg(histories, 0, "gad7") if histories is not None else None,
         "relationship_svg": relationship_svg(histories, 0) if histories is not None else None,
@@ -132,6 +136,12 @@ def _client_page(request: Request, db, user: User, client: Client, *, status: in
         **extra,
     }
     return render(request, "client.html", context, status)
+
+
+def _intake_view(db, client: Client) -> IntakeView | None:
+    """The client's profile and tailoring from their latest intake answers (None when none)."""
+    answers = latest_intake(db, [client.id]).get(client.id)
+    return None if answers is None else intake_view(answers, client.label)
 
 
 @router.post("/clients/{public_id}/links")
@@ -148,13 +158,17 @@ async def issue_client_link(request: Request, public_id: str):
             except InvalidInputError as exc:
                 return _client_page(request, db, user, client, status=400, problems=exc.problems)
             days = int(get_setting(db, "link_valid_days"))
-            token = issue_link(db, client, user, session, offered_instruments(db), days)
-            record(db, actor(user), user.role, "issue_link", client_id=client.id, detail=f"session {session}")
+            # The intake questions go with a client's first link, or whenever the clinician asks.
+            with_intake = bool(form.get("intake")) or is_first_contact(db, client.id)
+            instruments = offered_instruments(db) + ([INTAKE] if with_intake else [])
+            token = issue_link(db, client, user, session, instruments, days)
+            detail = f"session {session}" + (" with intake profile" if with_intake else "")
+            record(db, actor(user), user.role, "issue_link", client_id=client.id, detail=detail)
             url = str(request.base_url).rstrip("/") + f"/c/{token}"
             return render(
                 request,
                 "link_issued.html",
-                {"client": client, "url": url, "session": session, "days": days},
+                {"client": client, "url": url, "session": session, "days": days, "with_intake": with_intake},
             )
 
     return await run_in_threadpool(issue)
@@ -176,7 +190,7 @@ async def rate_session(request: Request, public_id: str):
                 return _client_page(request, db, user, client, status=400, problems=exc.problems, values=form)
             note = form.get("checkin_therapist_notes", "").strip()[:MAX_NOTE] or None
             store_answers(db, client.id, session, "therapist", parsed.answers, note, submitted_by=user.id)
-            refresh(db, [client])
+            refresh_after_answers(db, client, session, "therapist", parsed.answers)
             record(
                 db, actor(user), user.role, "rate_session", client_id=client.id, detail=f"session {session}"
             )

@@ -3,7 +3,8 @@
 Every change to a client's answers or alert records raises ``Client.data_version`` first thing
 in its transaction (which also makes two changes to one client wait for each other), then
 :func:`refresh` computes that client's summary and alerts and writes them in the same
-transaction, so a committed change never leaves a summary behind it. Page views read the stored
+transaction, so a committed change never leaves a summary behind it. An alert's support steps
+are filled in from the client's intake profile when there is one. Page views read the stored
 rows; a row that is missing or out of date (an older counter, or computed by other code or
 another forecast model: the ``basis``) is computed again for all such clients of the page in one
 vectorised call, and stored.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 
 import numpy as np
@@ -24,11 +25,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from attunement.prediction.histories import Histories
+from attunement.profile import Profile
 from attunement.store.clock import now
+from attunement.store.intake import latest_intake
 from attunement.store.models import AlertRecord, Client, ClientSummaryRow, Measure, Submission
-from attunement.web.alert_source import current_alerts
+from attunement.web.alert_source import current_alerts, fit_support_to_profiles
 from attunement.web.forecast_source import forecast_model
-from attunement.web.score_rows import ClientRef, build_histories, series_by_client
+from attunement.web.intake import profile_or_none
+from attunement.web.score_rows import (
+    ITEM9,
+    MEASURE_OF,
+    ClientRef,
+    build_histories,
+    form_total,
+    series_by_client,
+)
 from attunement.web.summaries import STORED_SERIES, ClientSummary, summarise
 
 log = logging.getLogger("attunement.web")
@@ -79,15 +90,67 @@ def refresh(db: Session, clients: Sequence[Client]) -> dict[int, ClientSummary]:
     ids = [c.id for c in clients]
     # The counters are read before the data, so a stored version never claims newer data than it holds.
     versions = dict(db.execute(select(Client.id, Client.data_version).where(Client.id.in_(ids))).all())
-    histories = _histories(db, clients)
+    return _summarise_and_store(db, clients, versions, _histories(db, clients))
+
+
+def _summarise_and_store(
+    db: Session, clients: Sequence[Client], versions: Mapping[int, int], histories: Histories | None
+) -> dict[int, ClientSummary]:
+    """Alerts for every client of ``histories`` in one call, with their records; stored."""
+    ids = [c.id for c in clients]
     records = {
         (str(r.client_id), r.session, r.kind): (r.seen_at is not None, r.action)
         for r in db.scalars(select(AlertRecord).where(AlertRecord.client_id.in_(ids)))
     }
-    found = {} if histories is None else summarise(histories, current_alerts(histories), records)
+    alerts = {} if histories is None else current_alerts(histories)
+    if alerts:
+        alerts = fit_support_to_profiles(alerts, _profiles(db, ids))
+    found = {} if histories is None else summarise(histories, alerts, records)
     out = {c.id: found.get(str(c.id)) or empty_summary(c) for c in clients}
     _store(db, [(c.id, versions[c.id], out[c.id]) for c in clients])
     return out
+
+
+def refresh_after_answers(
+    db: Session, client: Client, session: int, rater: str, answers: Mapping[str, Mapping[str, float]]
+) -> ClientSummary:
+    """The summary after one stored submission, in its transaction (after ``store_answers``).
+
+    When the stored summary was current just before this change (its counter one behind, the
+    same basis), only the new forms are scored and put in place of that session's earlier ones,
+    as ``store_answers`` replaced them, so the cost does not grow with the length of the history;
+    otherwise the client is computed again from every stored row (:func:`refresh`).
+    """
+    version = db.scalar(select(Client.data_version).where(Client.id == client.id))
+    row = db.execute(
+        select(ClientSummaryRow.version, ClientSummaryRow.basis, ClientSummaryRow.payload).where(
+            ClientSummaryRow.client_id == client.id
+        )
+    ).first()
+    if row is None or row.version != version - 1 or row.basis != basis():
+        return refresh(db, [client])[client.id]
+    before = ClientSummary.from_payload(json.loads(row.payload))
+    series = {
+        name: {s + 1: v for s, v in enumerate(getattr(before, name)) if v is not None}
+        for name in STORED_SERIES
+    }
+    for instrument, items in answers.items():
+        measure = MEASURE_OF.get((instrument, rater))
+        if measure is not None:
+            _put(series[measure], session, form_total(instrument, items))
+        if instrument == ITEM9[0]:
+            _put(series["phq9_item9"], session, items.get(ITEM9[1]))
+    ref = ClientRef(client.id, client.therapist_id, client.client_group, max(before.sessions, session))
+    return _summarise_and_store(
+        db, [client], {client.id: version}, build_histories([ref], {client.id: series})
+    )
+
+
+def _put(values: dict[int, float], session: int, value: float | None) -> None:
+    if value is None:
+        values.pop(session, None)
+    else:
+        values[session] = float(value)
 
 
 def histories_of(client: Client, summary: ClientSummary) -> Histories | None:
@@ -126,6 +189,16 @@ def _histories(db: Session, clients: Sequence[Client]) -> Histories | None:
     )
     refs = [ClientRef(c.id, c.therapist_id, c.client_group, int(latest.get(c.id) or 0)) for c in clients]
     return build_histories(refs, series_by_client(rows))
+
+
+def _profiles(db: Session, ids: list[int]) -> dict[str, Profile]:
+    """Intake profiles by client key, for the clients that have stored intake answers."""
+    found = {}
+    for client_id, answers in latest_intake(db, ids).items():
+        profile = profile_or_none(answers, str(client_id))
+        if profile is not None:
+            found[str(client_id)] = profile
+    return found
 
 
 def _store(db: Session, rows: list[tuple[int, int, ClientSummary]]) -> None:

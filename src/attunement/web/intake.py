@@ -1,0 +1,148 @@
+"""The intake profile on the web: its questions on the client's form, their answers checked,
+and the profile and tailoring shown to the clinician (pure: no HTTP, no database).
+
+Every intake question is optional (unless its definition says otherwise), so a blank answer is
+simply not recorded; an answer that is given must be one the form offers, and a problem names
+the question. The profile is built by :func:`attunement.profile.build_profile` and the
+recommendations by :func:`attunement.tailoring.tailor`, so the web shows what the CLI shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.instruments import get_instrument
+from attunement.instruments.definition import status_tag
+from attunement.profile import Profile, build_profile, label
+from attunement.profile.model import CATEGORIES
+from attunement.tailoring import tailor
+from attunement.tailoring.engine import TailoringResult
+from attunement.web.questionnaires import MAX_TEXT, Form, build_form, question_label
+
+INTAKE = "intake_profile"
+
+#: How the client page names each profile dimension.
+DIMENSION_TITLES = {
+    "reactance": "Reaction to direction (reactance)",
+    "directiveness": "Who leads the sessions",
+    "emotional_intensity": "Focus on feelings",
+    "time_focus": "Past or present",
+    "support_style": "Kind of response that helps",
+    "between_session_tasks": "Work between sessions",
+    "therapy_type": "Preferred kind of therapy",
+    "therapy_type_other": "Other kind of therapy wanted",
+    "therapist_wishes": "Wishes about the therapist",
+    "cultural_background": "Cultural background",
+    "language": "Language for sessions",
+    "cultural_adaptation": "Cultural adaptation",
+    "rs_importance": "Importance of religion or spirituality",
+    "rs_inclusion": "Religion or spirituality in therapy",
+    "stage": "Stage of change",
+    "importance": "Importance of change",
+    "confidence": "Confidence about change",
+    "coping_style": "Coping style",
+    "attachment_anxiety": "Attachment anxiety",
+    "attachment_avoidance": "Attachment avoidance",
+    "social_support": "Social support",
+    "life_events": "Recent life events",
+    "expectations": "Expectations of therapy",
+}
+#: Categories whose label reads as a verb phrase ("wants", "is unsure about").
+_WISH = {"cultural_adaptation": "cultural adaptation", "rs_inclusion": "religion or spirituality in therapy"}
+
+
+@cache
+def intake_form() -> Form:
+    return build_form(INTAKE)
+
+
+def parse_intake(form: Mapping[str, str]) -> tuple[dict[str, float | str], list[FieldProblem]]:
+    """The answered intake questions, by linkId, and a problem for each answer that is not valid."""
+    instrument = get_instrument(INTAKE)
+    values: dict[str, float | str] = {}
+    problems: list[FieldProblem] = []
+    for link_id, spec in instrument.items.items():
+        raw = (form.get(link_id) or "").strip()
+        name = question_label(instrument, link_id)
+        if raw == "":
+            if spec.required:
+                problems.append(FieldProblem(name, None, "an answer (please choose one)"))
+            continue
+        if spec.type in ("string", "text"):
+            if len(raw) > MAX_TEXT:
+                problems.append(FieldProblem(name, f"{len(raw)} characters", f"at most {MAX_TEXT}"))
+            else:
+                values[link_id] = raw
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            problems.append(FieldProblem(name, raw, spec.expected()))
+            continue
+        if not spec.accepts(number):
+            problems.append(FieldProblem(name, raw, spec.expected()))
+            continue
+        values[link_id] = number
+    if not problems and values:
+        try:  # the profile builder has the last word on what it accepts
+            build_profile(values)
+        except InvalidInputError as exc:
+            problems.extend(exc.problems)
+    return values, problems
+
+
+def profile_or_none(answers: Mapping[str, float | str], client_id: str | None = None) -> Profile | None:
+    """The profile from stored answers, or None when they no longer fit the questions."""
+    try:
+        return build_profile(answers, client_id=client_id)
+    except InvalidInputError:
+        return None
+
+
+@dataclass(frozen=True)
+class ProfileLine:
+    dimension: str
+    title: str
+    value: str
+    said: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class IntakeView:
+    """What the client page shows: the profile in plain words and the tailoring result."""
+
+    lines: list[ProfileLine]
+    result: TailoringResult
+    not_recorded: list[str]
+    problem: str | None = None
+
+
+def intake_view(answers: Mapping[str, float | str], client_id: str | None = None) -> IntakeView:
+    """The profile built from stored answers, and the ranked recommendations and cautions."""
+    try:
+        profile = build_profile(answers, client_id=client_id)
+    except InvalidInputError as exc:  # answers stored under an older form definition
+        empty = Profile(client_id=client_id)
+        problem = "; ".join(f"{p.field}: expected {p.expected}" for p in exc.problems)
+        return IntakeView([], tailor(empty), [], problem)
+    result = tailor(profile)
+    return IntakeView(describe(profile), result, [DIMENSION_TITLES.get(d, d) for d in result.not_recorded])
+
+
+def describe(profile: Profile) -> list[ProfileLine]:
+    """One plain-words line per recorded dimension: what it is, what the client said, and how
+    firmly the mapping from answer to category is established (its status tag)."""
+    lines = []
+    for dimension, obs in profile.observations().items():
+        value = label(dimension, obs.value)
+        if dimension in _WISH:
+            value = f"{value} {_WISH[dimension]}"
+        elif dimension in CATEGORIES and obs.strength == "some":
+            value = f"{value} (somewhat)"
+        title = DIMENSION_TITLES.get(dimension, dimension)
+        lines.append(ProfileLine(dimension, title, value, obs.said(), status_tag(obs.status)))
+    return lines

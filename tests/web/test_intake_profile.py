@@ -1,0 +1,134 @@
+"""The intake profile on the web: asked at intake, stored with the submission, shown to the
+clinician as a profile with ranked recommendations, and used to fill the alerts' support steps.
+
+Expected recommendations and support steps are computed here with attunement's own profile
+builder, tailoring engine and checklist, from the answers the test sends.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markupsafe import escape
+from sqlalchemy import select
+from test_client_link import ANSWERS, issue, submit
+from web_clinic import csrf
+
+from attunement.alerts.support import support_steps
+from attunement.profile import build_profile
+from attunement.store.models import Client, IntakeAnswers
+from attunement.tailoring import tailor
+from attunement.web.casework import summaries_for
+
+# Strongly agrees with the reactance statements, wants to lead, no one to turn to, a life event.
+INTAKE = {
+    "ip_react_1": "5",
+    "ip_react_2": "4",
+    "ip_react_3": "5",
+    "ip_pref_direction": "5",
+    "ip_stage": "2",
+    "ip_support": "3",
+    "ip_life_events": "I lost my job in the spring",
+}
+
+
+def _profile(answers: dict[str, str]):
+    values = {k: (v if k == "ip_life_events" else float(v)) for k, v in answers.items()}
+    return build_profile(values)
+
+
+def _issue_with(clinic, session: int, *, intake: bool) -> str:
+    browser = clinic.login("clin_a")
+    public_id = clinic.clients["of_a"]
+    token = csrf(browser, f"/clients/{public_id}")
+    data = {"session": str(session), "csrf_token": token, **({"intake": "yes"} if intake else {})}
+    page = browser.post(f"/clients/{public_id}/links", data=data)
+    assert page.status_code == 200
+    return re.search(r'value="http://testserver(/c/[^"]+)"', page.text).group(1)
+
+
+def test_the_first_link_asks_the_intake_questions_and_later_links_only_when_ticked(clinic):
+    first = clinic.client().get(issue(clinic)).text
+    assert 'name="ip_react_1"' in first and 'name="ip_life_events"' in first
+    assert "not a validated questionnaire" in first
+    assert 'name="phq9_9"' in first
+    without = clinic.client().get(_issue_with(clinic, 2, intake=False)).text
+    assert 'name="ip_react_1"' not in without and 'name="phq9_1"' in without
+    ticked = clinic.client().get(_issue_with(clinic, 2, intake=True)).text
+    assert 'name="ip_react_1"' in ticked
+
+
+def test_intake_answers_are_stored_and_the_clinician_sees_the_derived_recommendations(clinic):
+    _, response = submit(clinic, issue(clinic), {**ANSWERS, **INTAKE})
+    assert response.status_code == 303
+    assert clinic.count("intake_answers") == 1
+
+    expected = tailor(_profile(INTAKE))
+    assert expected.recommendations, "the test answers must lead to at least one recommendation"
+    top = expected.recommendations[0]
+    page = clinic.login("clin_a").get(f"/clients/{clinic.clients['of_a']}").text
+    assert "Intake profile and recommendations" in page
+    assert str(escape(top.title)) in page
+    assert f'href="/evidence/{top.entry}"' in page and str(escape(top.ratings)) in page
+    # Ranked as the engine ranks them.
+    positions = [page.index(str(escape(r.title))) for r in expected.recommendations]
+    assert positions == sorted(positions)
+    for caution in expected.cautions:
+        assert str(escape(caution.title)) in page
+    assert "I lost my job in the spring" in page
+
+    # The supervisor of the team sees the same section, without the forms to change anything.
+    supervised = clinic.login("super_a").get(f"/clients/{clinic.clients['of_a']}").text
+    assert str(escape(top.title)) in supervised
+    assert f"/clients/{clinic.clients['of_a']}/links" not in supervised
+
+    # The evidence behind the recommendation opens in full.
+    entry = clinic.login("clin_a").get(f"/evidence/{top.entry}")
+    assert entry.status_code == 200 and str(escape(top.entry_name)) in entry.text
+
+
+def test_alert_support_steps_are_filled_from_the_intake_profile(clinic):
+    _, response = submit(clinic, issue(clinic), {**ANSWERS, "phq9_9": "2", **INTAKE})
+    assert response.status_code == 303
+    profile = _profile(INTAKE)
+    with clinic.db.session() as db:
+        client = db.scalar(select(Client).where(Client.public_id == clinic.clients["of_a"]))
+        alert = next(
+            a.alert for a in summaries_for(db, [client])[client.id].alerts if a.alert.kind == "safety"
+        )
+    fitted = support_steps(alert.kind, alert.reason, profile)
+    generic = support_steps(alert.kind, alert.reason, None)
+    assert tuple(alert.support) == fitted and fitted != generic
+    page = clinic.login("clin_a").get(f"/clients/{clinic.clients['of_a']}").text
+    for step in set(fitted) - set(generic):
+        assert str(escape(step)) in page
+
+
+def test_an_invalid_intake_answer_is_named_and_nothing_is_stored(clinic):
+    path = issue(clinic)
+    _, response = submit(clinic, path, {**ANSWERS, **INTAKE, "ip_stage": "9"})
+    assert response.status_code == 400
+    assert "Intake profile question 16" in response.text
+    for table in ("measures", "submissions", "intake_answers"):
+        assert clinic.count(table) == 0, table
+    # The link still works, and skipping every intake question stores the questionnaires alone.
+    _, retry = submit(clinic, path, ANSWERS)
+    assert retry.status_code == 303
+    assert clinic.count("submissions") == 1 and clinic.count("intake_answers") == 0
+
+
+def test_sending_the_intake_twice_stores_it_once(clinic):
+    path = issue(clinic)
+    browser, first = submit(clinic, path, {**ANSWERS, **INTAKE})
+    again = browser.post(
+        path, data={**ANSWERS, **INTAKE, "csrf_token": browser.cookies.get("attunement_csrf")}
+    )
+    assert first.status_code == 303 and again.status_code == 200
+    with clinic.db.session() as db:
+        assert len(db.scalars(select(IntakeAnswers)).all()) == 1
+
+
+def test_without_a_profile_the_page_says_so_and_offers_the_link_option(clinic):
+    page = clinic.login("clin_a").get(f"/clients/{clinic.clients['of_a']}").text
+    assert "No intake profile was collected" in page
+    assert 'name="intake"' in page
