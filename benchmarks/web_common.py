@@ -8,6 +8,7 @@ not part of what is measured.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import sys
@@ -42,6 +43,8 @@ __all__ = [
     "free_port",
     "issue_links",
     "percentile",
+    "postgres_pid",
+    "process_tree_cpu",
     "sign_in_clinicians",
     "start_postgres",
 ]
@@ -143,6 +146,37 @@ def sign_in_clinicians(base_url: str) -> list[tuple[dict[str, str], list[str]]]:
             pages = sorted(set(re.findall(r'href="(/clients/[A-Za-z0-9_-]{8,})"', caseload.text)))
             found.append((dict(http.cookies), pages))
     return found
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, changed = {root}, True
+    while changed:
+        grown = tree | {pid for pid, parent in parents.items() if parent in tree}
+        changed, tree = grown != tree, grown
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def postgres_pid(database_url: str) -> int | None:
+    """The PostgreSQL server's main process (its ``postmaster.pid``), when it runs on this machine."""
+    with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql")) as c:
+        folder = c.execute("SHOW data_directory").fetchone()[0]
+    try:
+        return int(Path(folder, "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from web_common import Answers, AppServer, csrf_cookies, issue_links, start_postgres  # noqa: E402
 
 from attunement.store import open_database  # noqa: E402
-from attunement.store.models import LinkToken, Measure, Submission  # noqa: E402
+from attunement.store.models import Client, ClientSummaryRow, LinkToken, Measure, Submission  # noqa: E402
 from attunement.store.submissions import token_hash  # noqa: E402
 
 
@@ -98,6 +98,25 @@ def stored_links(database_url: str, links: list) -> dict[str, int]:
         db.dispose()
 
 
+def summaries_behind(database_url: str) -> int:
+    """Clients whose stored summary is missing or older than their data (the summary is written in
+    the same transaction as each submission, so a crash must never leave one behind)."""
+    db = open_database(database_url, migrate=False)
+    try:
+        with db.session() as session:
+            return session.scalar(
+                select(func.count())
+                .select_from(Client)
+                .outerjoin(ClientSummaryRow, ClientSummaryRow.client_id == Client.id)
+                .where(Client.data_version > 0)
+                .where(
+                    (ClientSummaryRow.version.is_(None)) | (ClientSummaryRow.version != Client.data_version)
+                )
+            )
+    finally:
+        db.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=5, help="how many times to kill the server")
@@ -158,6 +177,7 @@ def main() -> None:
             "resent": len(unanswered),
             "resent_acknowledged": resent_ok,
             "resent_stored_exactly_once": sum(1 for link in unanswered if after.get(link.token, 0) == 1),
+            "client_summaries_behind_their_data": summaries_behind(url),
         }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -175,6 +195,7 @@ def main() -> None:
         f"resent: {len(unanswered)}; acknowledged on resend: {resent_ok}; "
         f"stored exactly once afterwards: {report['resent_stored_exactly_once']}"
     )
+    print(f"stored client summaries behind their data: {report['client_summaries_behind_their_data']}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ from web_common import (  # noqa: E402
     csrf_cookies,
     issue_links,
     percentile,
+    postgres_pid,
+    process_tree_cpu,
     sign_in_clinicians,
     start_postgres,
 )
@@ -68,6 +70,8 @@ class RunResult:
     wall: float = 0.0
     drain: float = 0.0
     target_p99_ms: float = TARGET_P99_MS
+    #: CPU seconds used during the run by the server (all workers), PostgreSQL and this generator.
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict:
         every = [x for values in self.latencies.values() for x in values]
@@ -85,6 +89,10 @@ class RunResult:
             "p99_ms": _ms(percentile(every, 99)),
             "max_ms": _ms(max(every) if every else None),
             "backlog_drain_s": round(self.drain, 1),
+            "cpu_seconds": {k: round(v, 1) for k, v in self.cpu.items()},
+            "server_cpu_ms_per_answered_request": round(1000 * self.cpu["server"] / len(every), 2)
+            if self.cpu and every
+            else None,
             "by_kind": {
                 kind: {
                     "n": len(values),
@@ -125,6 +133,8 @@ class LoadGenerator:
     ):
         self.target_p99_ms = target_p99_ms
         self.base = server.base_url
+        self.server_pid = server.process.pid
+        self.postgres_pid = postgres_pid(database_url)
         self.database_url = database_url
         self.clinicians = clinicians
         self.answers = Answers(random.Random(seed))
@@ -189,6 +199,7 @@ class LoadGenerator:
         self.top_up(rate, duration)
         result = RunResult(rate=rate, duration=duration, target_p99_ms=self.target_p99_ms)
         kinds, weights = list(MIX), list(MIX.values())
+        cpu_before = self.cpu_now()
         start = time.perf_counter()
         due = start
         futures = []
@@ -206,8 +217,16 @@ class LoadGenerator:
         for f in futures:
             f.result()
         result.wall = time.perf_counter() - start
+        result.cpu = {k: v - cpu_before[k] for k, v in self.cpu_now().items()}
         result.drain = self.drain()
         return result
+
+    def cpu_now(self) -> dict[str, float]:
+        """CPU seconds so far of the server's processes, PostgreSQL's and this load generator's."""
+        out = {"server": process_tree_cpu(self.server_pid), "generator": time.process_time()}
+        if self.postgres_pid is not None:
+            out["postgresql"] = process_tree_cpu(self.postgres_pid)
+        return out
 
     def drain(self, most: float = 900.0) -> float:
         """Wait until the server has worked off any backlog (``/healthz`` quick three times running).
@@ -361,6 +380,11 @@ def main() -> None:
         print(f"  {kind:<20} n {k['n']:>5}  p50 {k['p50_ms']} ms  p99 {k['p99_ms']} ms  errors {k['errors']}")
     print(
         f"target p99 <= {args.target_p99_ms:g} ms and 0 errors: {'met' if r['meets_target'] else 'NOT met'}"
+    )
+    print(
+        f"CPU seconds during the run: {r['cpu_seconds']}; "
+        f"server {r['server_cpu_ms_per_answered_request']} ms "
+        "per answered request"
     )
     print(f"machine load average (1, 5, 15 min) at the end: {report['machine']['load_average_at_end']}")
     if "search" in report:

@@ -95,6 +95,33 @@ def test_a_therapist_rating_updates_the_summary(clinic):
         assert _client(session, public_id).data_version == before + 1
 
 
+def rate(clinic, public_id: str, session: int, value: str) -> None:
+    browser = clinic.login("clin_a")
+    token = csrf(browser, f"/clients/{public_id}")
+    answers = dict.fromkeys(RATING, value)
+    reply = browser.post(
+        f"/clients/{public_id}/rating",
+        data={**answers, "session": str(session), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert reply.status_code == 303
+
+
+def test_later_changes_update_the_stored_summary_in_place_and_stay_equal_to_a_full_computation(clinic):
+    """From the second change on, only the new forms are scored into the stored summary."""
+    public_id = clinic.clients["of_a"]
+    submit(clinic, issue(clinic, session=1), ANSWERS)
+    assert_current(clinic, public_id)
+    submit(clinic, issue(clinic, session=2), {**ANSWERS, "phq9_1": "3", "phq9_9": "1"})
+    assert assert_current(clinic, public_id)["series"]["phq9"] == [9.0, 11.0]
+    rate(clinic, public_id, 2, "9")
+    rate(clinic, public_id, 2, "4")  # a corrected rating replaces the earlier one
+    rate(clinic, public_id, 5, "6")  # a rating ahead of the client's forms adds sessions
+    payload = assert_current(clinic, public_id)
+    assert payload["sessions"] == 5
+    assert payload["series"]["checkin_therapist"][0] is None and payload["series"]["phq9"][4] is None
+
+
 def test_an_alert_record_closes_the_alert_in_the_stored_summary(clinic):
     public_id = clinic.clients["of_a"]
     submit(clinic, issue(clinic, session=1), {**ANSWERS, "phq9_9": "3"})
