@@ -15,7 +15,9 @@ from app_server import AppServer
 from browser import DESKTOP, PHONE
 
 from attunement.instruments import get_instrument, score
+from attunement.profile import build_profile
 from attunement.store.demo import DEMO_LOGINS
+from attunement.tailoring import tailor
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 SAFETY_ITEM = "phq9_9"
@@ -121,6 +123,7 @@ def test_client_answers_on_a_phone_and_the_clinician_sees_scores_and_safety_aler
     assert phone.get_by_role("heading", level=1).inner_text().strip()
     instruments = instruments_on(phone)
     assert "phq9" in instruments and "checkin" in instruments
+    assert "intake_profile" in instruments, "a client's first link asks the intake questions"
     # Fits the phone: nothing scrolls sideways.
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     phone.screenshot(path=artifacts / "phone-01-form.png", full_page=True)
@@ -162,6 +165,15 @@ def test_client_answers_on_a_phone_and_the_clinician_sees_scores_and_safety_aler
     if "gad7" in totals:
         assert cells[2] == shown(totals["gad7"])
     assert cells[3] == shown(totals["checkin"], 1)
+    # The intake answers become a profile and ranked recommendations, as the engine ranks them.
+    expected = tailor(build_profile(plan["intake_profile"]))
+    section = clinician.locator("#profile")
+    if expected.recommendations:
+        first = section.locator("li.recommendation").first.inner_text()
+        assert expected.recommendations[0].title in first
+        assert expected.recommendations[0].entry_name in first
+    else:
+        assert expected.notes[0] in section.inner_text()
     clinician.screenshot(path=artifacts / "clinician-02-client.png", full_page=True)
     clinician_watch.check()
 

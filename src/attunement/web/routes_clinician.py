@@ -126,7 +126,7 @@ def _client_page(request: Request, db, user: User, client: Client, *, status: in
         "rating_form": build_form("checkin_therapist"),
         "rating_session": max(1, next_session - 1),
         "intake": _intake_view(db, client),
-        "first_contact": is_first_contact(db, client.id),
+        "first_contact": may_change(user, client) and is_first_contact(db, client.id),
         "outcome_svg": outcome_svg(histories, 0, "phq9") if histories is not None else None,
         "anxiety_svg": outcome_svg(histories, 0, "gad7") if histories is not None else None,
         "relationship_svg": relationship_svg(histories, 0) if histories is not None else None,
