@@ -78,19 +78,16 @@ def _calibration(curves, outcome: str, session: int, bins: int, path: Path) -> P
     fig, ax = plt.subplots(figsize=(5.5, 5))
     for run, labels, risk in curves:
         predicted, observed, counts = metrics.calibration_curve(labels, risk, bins)
-        ax.plot(
-            predicted,
-            observed,
-            LINES.get(run.method.kind, "-"),
-            marker="o",
-            markersize=3,
-            label=run.method.name,
+        (line,) = ax.plot(
+            predicted, observed, LINES.get(run.method.kind, "-"), linewidth=1, label=run.method.name
         )
+        # marker area grows with the clients in the bin, so a sparse bin's stray point looks small
+        ax.scatter(predicted, observed, s=4 + 200 * counts / counts.sum(), color=line.get_color(), zorder=3)
     ax.plot([0, 1], [0, 1], color="0.7", linewidth=0.8)
     ax.set(
         xlabel="predicted probability",
         ylabel="observed rate",
-        title=f"Calibration at session {session}: {OUTCOME_TITLES[outcome]}",
+        title=f"Calibration at session {session}: {OUTCOME_TITLES[outcome]}\n(marker area: clients per bin)",
         xlim=(0, 1),
         ylim=(0, 1),
     )
