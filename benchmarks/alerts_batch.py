@@ -4,7 +4,8 @@ reading the same Parquet data.
 Generate the data once (about 2 million clients, 15 million attended sessions), then run:
 
     attunement simulate --clients 2000000 --format parquet --phq9-totals --out /tmp/national
-    python benchmarks/alerts_batch.py /tmp/national
+    python benchmarks/alerts_batch.py /tmp/national                    # safety, rupture, perception gap
+    python benchmarks/alerts_batch.py /tmp/national --model default    # also not on track, dropout risk
 
 Two read times are given: reading the measures table with pyarrow as it is (every text column
 materialised), and the fastest plain read of the same columns (text kept dictionary-encoded),
@@ -42,7 +43,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each timing (the best is kept)")
+    parser.add_argument(
+        "--model", default=None, help="forecast model file, or 'default' for the bundled one (none: no model)"
+    )
     args = parser.parse_args()
+    model = None
+    if args.model is not None:
+        from attunement.forecast import default_model, load_model
+
+        model = default_model() if args.model == "default" else load_model(args.model)
     measures = args.folder / "measures.parquet"
     meta = pq.ParquetFile(measures).metadata
     columns = [c for c in COLUMNS if c in meta.schema.names]
@@ -52,7 +61,7 @@ def main() -> None:
     _, encoded, encoded_cpu = best(
         lambda: pq.read_table(measures, columns=columns, read_dictionary=text).num_rows, args.repeat
     )
-    result, wall, cpu = best(lambda: batch_alerts(args.folder), args.repeat)
+    result, wall, cpu = best(lambda: batch_alerts(args.folder, model), args.repeat)
     episodes = args.folder / "episodes.parquet"
     sessions = (
         int(
@@ -68,7 +77,9 @@ def main() -> None:
         "clients": result.clients,
         "measure_rows": result.measure_rows,
         "attended_sessions": sessions,
+        "forecast_model": args.model,
         "alerts": len(result.alerts),
+        "alerts_by_kind": result.alerts["kind"].value_counts().to_dict(),
         "cpu_count": os.cpu_count(),
         "load_average_1min": round(os.getloadavg()[0], 1),
         "seconds_wall": {

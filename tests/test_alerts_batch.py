@@ -63,3 +63,37 @@ def test_alerts_command_counts_and_writes_every_alert(folder, tmp_path):
 def test_alerts_command_refuses_a_folder_without_measures(tmp_path):
     result = CliRunner().invoke(app, ["alerts", "--batch", str(tmp_path), "--json"])
     assert result.exit_code != 0 and "measures" in result.output
+
+
+def test_batch_alerts_with_the_forecast_model_equal_the_ordinary_ones(tmp_path):
+    """Blocks of 500 clients walk the trees in numpy, one block of 2,500 in compiled code; both
+    must give the alerts that ``current_alerts`` gives client by client."""
+    from attunement.alerts import current_alerts
+    from attunement.forecast import default_model
+    from attunement.forecast.trees import COMPILED_FROM_ROWS
+
+    sim = simulate(2500, 23, item_rows=False)
+    sim.measures.to_parquet(tmp_path / "measures.parquet")
+    sim.episodes.to_parquet(tmp_path / "episodes.parquet")
+    histories = histories_from_tables(sim.measures, sim.episodes)
+    assert (histories.sessions >= 1).sum() >= COMPILED_FROM_ROWS
+    model = default_model()
+    expected = sorted(
+        (a.client_id, a.kind, a.severity, a.reason, a.probability)
+        for alerts in current_alerts(histories, model).values()
+        for a in alerts
+    )
+    assert {kind for _, kind, *_ in expected} >= {"not_on_track", "dropout_risk"}
+    for block in (500, 100_000):
+        table = batch_alerts(tmp_path, model, block=block).alerts
+        got = sorted(
+            (
+                row.client_id,
+                row.kind,
+                row.severity,
+                row.reason,
+                None if np.isnan(row.probability) else row.probability,
+            )
+            for row in table.itertuples()
+        )
+        assert got == expected

@@ -3,14 +3,21 @@
 A model file must be data, never code: loading it must not unpickle anything. So the trees that
 scikit-learn's histogram gradient boosting learns are copied into flat arrays (feature, threshold,
 where a missing value goes, children, leaf value), stored as JSON lists, and evaluated here by
-walking all trees at once, one level per step.
+walking all trees at once, one level per step. For many rows (a national batch) the same arrays
+go to scikit-learn's compiled tree walker (:mod:`attunement.forecast.compiled_trees`), which is
+used only after it has reproduced this numpy walk exactly; the two give identical log-odds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from attunement.forecast.compiled_trees import CompiledEnsemble, compile_ensemble, default_threads
+
+#: Below this many rows the numpy walk is quick enough and the compiled copy is not built.
+COMPILED_FROM_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -30,15 +37,35 @@ class TreeEnsemble:
     left: np.ndarray
     right: np.ndarray
     value: np.ndarray
+    #: The compiled walker's copy of the arrays per number of feature columns (None: numpy only).
+    _compiled: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def log_odds(self, x: np.ndarray, chunk: int = 10_000) -> np.ndarray:
-        """The ensemble's log-odds for every row of ``x`` (rows in chunks to bound memory)."""
+        """The ensemble's log-odds for every row of ``x`` (rows in chunks to bound memory).
+
+        Many rows go to the compiled walker when it has proved to agree with the numpy walk;
+        the result is the same either way.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        compiled = self.compiled(x.shape[1]) if len(x) >= COMPILED_FROM_ROWS and x.ndim == 2 else None
+        if compiled is not None:
+            return compiled.log_odds(x, threads=default_threads())
         out = np.empty(len(x))
         for start in range(0, len(x), chunk):
             out[start : start + chunk] = self._log_odds(x[start : start + chunk])
         return out
 
+    def compiled(self, columns: int) -> CompiledEnsemble | None:
+        """The checked copy for the compiled walker (built once per column count), or None."""
+        if columns not in self._compiled:
+            self._compiled[columns] = compile_ensemble(self, columns)
+        return self._compiled[columns]
+
     def _log_odds(self, x: np.ndarray) -> np.ndarray:
+        return self.baseline + self.leaf_values(x).sum(axis=1)
+
+    def leaf_values(self, x: np.ndarray) -> np.ndarray:
+        """The leaf value each tree gives each row (rows x trees): the numpy walk."""
         rows = np.arange(len(x))[:, None]
         node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
         while True:
@@ -50,7 +77,7 @@ class TreeEnsemble:
             v = x[rows[r, 0], self.feature[at]]
             go_left = np.where(np.isnan(v), self.missing_left[at], v <= self.threshold[at])
             node[r, t] = np.where(go_left, self.left[at], self.right[at])
-        return self.baseline + self.value[node].sum(axis=1)
+        return self.value[node]
 
     def to_dict(self) -> dict:
         return {
