@@ -26,36 +26,37 @@ def forecast_alerts(histories: Histories, model: object | None) -> list[Fired]:
     """Not on track and dropout-risk alerts; none without a model."""
     if model is None or len(histories) == 0:
         return []
-    from attunement.forecast import expected_range, predict_alerts, predict_risks
+    from attunement.forecast import predict_alerts, predict_risks
 
     risks = predict_risks(model, histories)
     flags = predict_alerts(model, risks)
     rows, cols = latest(histories)
-    course = _course_facts(histories, model, expected_range, rows, cols)
+    course = _course_facts(histories, model, rows, cols)
     return [
         _not_on_track(rows, cols, risks, flags, course),
         _dropout(histories, rows, cols, risks, flags, course),
     ]
 
 
-def _course_facts(histories, model, expected_range, rows, cols) -> dict[str, np.ndarray]:
+def _course_facts(histories, model, rows, cols) -> dict[str, np.ndarray]:
     """The client's last observed PHQ-9 (at or before the latest session), its session, the
-    first PHQ-9, and the expected band at that session."""
+    first PHQ-9, and the expected band at that session (the band of
+    :func:`attunement.forecast.expected_range`, looked up at that one session only)."""
     phq9 = histories.score("phq9")[rows]
     width = phq9.shape[1]
     upto = np.arange(width)[None, :] <= cols[:, None]
     seen = ~np.isnan(phq9) & upto
     any_seen = seen.any(axis=1)
     last_col = np.where(any_seen, width - 1 - seen[:, ::-1].argmax(axis=1), 0)
-    band = expected_range(model, histories, "phq9")
-    pick = (rows, last_col)
+    intake = histories.first("phq9")[rows]
+    low, _, high = model.expected.band("phq9", intake, last_col + 1)
     return {
         "phq9": np.where(any_seen, phq9[np.arange(len(rows)), last_col], np.nan),
         "phq9_session": last_col + 1,
-        "intake": band.intake[rows],
-        "low": band.low[pick],
-        "high": band.high[pick],
-        "known": any_seen & ~np.isnan(band.intake[rows]),
+        "intake": intake,
+        "low": low,
+        "high": high,
+        "known": any_seen & ~np.isnan(intake),
     }
 
 
