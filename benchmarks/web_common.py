@@ -149,7 +149,8 @@ def sign_in_clinicians(base_url: str) -> list[tuple[dict[str, str], list[str]]]:
 
 
 def process_tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) used so far by process ``root`` and its descendants (Linux /proc)."""
+    """CPU seconds (user + system) used so far by process ``root`` and its descendants, living or
+    exited (Linux /proc)."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -161,7 +162,9 @@ def process_tree_cpu(root: int) -> float:
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
         parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+        # utime + stime, and cutime + cstime: the time of children that have exited (PostgreSQL's
+        # backends come and go with connections).
+        times[int(entry)] = sum(int(x) for x in fields[11:15]) / tick
     tree, changed = {root}, True
     while changed:
         grown = tree | {pid for pid, parent in parents.items() if parent in tree}
