@@ -14,25 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from attunement.alerts.alert import SEVERITIES, Alert
 from attunement.change import assess_change, cutoff_for, threshold_for
 from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
-from attunement.web.alert_source import SEVERITY_ORDER
-
-
-@dataclass(frozen=True)
-class StoredAlert:
-    """An alert as kept in a stored summary: the fields of the shared alert record."""
-
-    client_id: str
-    kind: str
-    severity: str
-    session: int
-    probability: float | None
-    reason: str
-    figures: dict[str, float | int | str] = field(default_factory=dict)
-    support: tuple[str, ...] = ()
-    requires_action: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,7 +70,7 @@ class ClientSummary:
         for item in data["alerts"]:
             fields = {k: v for k, v in item.items() if k not in ("recorded_action", "seen")}
             fields["support"] = tuple(fields.get("support", ()))
-            alerts.append(AlertView(StoredAlert(**fields), item["recorded_action"], item["seen"]))
+            alerts.append(AlertView(Alert(**fields), item["recorded_action"], item["seen"]))
         series = data["series"]
         return cls(
             key=data["key"],
@@ -124,7 +109,7 @@ class ClientSummary:
         open_alerts = self.open_alerts
         if not open_alerts:
             return (3, 0, 0.0)
-        best = min(SEVERITY_ORDER.get(a.alert.severity, 3) for a in open_alerts)
+        best = min(SEVERITIES.index(a.alert.severity) for a in open_alerts)
         probability = max((a.alert.probability or 0.0) for a in open_alerts)
         return (0 if self.has_open_safety else 1, best, -probability)
 
@@ -169,8 +154,9 @@ _SERIES = ("phq9", "gad7", "checkin", "checkin_therapist", "phq9_item9")
 STORED_SERIES = _SERIES
 
 
-def _stored(alert) -> StoredAlert:
-    return StoredAlert(
+def _stored(alert) -> Alert:
+    """The alert with plain Python values, as it is kept in a stored summary (JSON)."""
+    return Alert(
         client_id=str(alert.client_id),
         kind=alert.kind,
         severity=alert.severity,
