@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import func, select, update
@@ -67,23 +68,20 @@ def may_change(user: User, client: Client) -> bool:
     return user.role == "clinician" and client.therapist_id == user.id
 
 
+MEASURE_COLUMNS = ("client_id", "session", "instrument", "rater", "item", "value", "score")
+
+
+def measure_rows(db: Session, client_ids: Sequence[int]) -> list:
+    """Every stored answer and score of these clients, as rows of :data:`MEASURE_COLUMNS`."""
+    if not client_ids:
+        return []
+    columns = [getattr(Measure, name) for name in MEASURE_COLUMNS]
+    return db.execute(select(*columns).where(Measure.client_id.in_(client_ids))).all()
+
+
 def measures_table(db: Session, client_ids: list[int]) -> pd.DataFrame:
     """The canonical measures table of these clients (client_id is the internal id, as text)."""
-    columns = ["client_id", "session", "instrument", "rater", "item", "value", "score"]
-    if not client_ids:
-        return pd.DataFrame(columns=columns)
-    rows = db.execute(
-        select(
-            Measure.client_id,
-            Measure.session,
-            Measure.instrument,
-            Measure.rater,
-            Measure.item,
-            Measure.value,
-            Measure.score,
-        ).where(Measure.client_id.in_(client_ids))
-    ).all()
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(measure_rows(db, client_ids), columns=list(MEASURE_COLUMNS))
     frame["client_id"] = frame["client_id"].astype(str)
     for column in ("value", "score"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)

@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 
 from attunement.prediction.histories import Histories
 from attunement.profile import Profile
+from attunement.store.clients import measure_rows
 from attunement.store.clock import now
 from attunement.store.intake import latest_intake
-from attunement.store.models import AlertRecord, Client, ClientSummaryRow, Measure, Submission
+from attunement.store.models import AlertRecord, Client, ClientSummaryRow, Submission
 from attunement.web.alert_source import current_alerts, fit_support_to_profiles
 from attunement.web.forecast_source import forecast_model
 from attunement.web.intake import profile_or_none
@@ -169,17 +170,7 @@ def empty_summary(client: Client) -> ClientSummary:
 
 def _histories(db: Session, clients: Sequence[Client]) -> Histories | None:
     ids = [c.id for c in clients]
-    rows = db.execute(
-        select(
-            Measure.client_id,
-            Measure.session,
-            Measure.instrument,
-            Measure.rater,
-            Measure.item,
-            Measure.value,
-            Measure.score,
-        ).where(Measure.client_id.in_(ids))
-    ).all()
+    rows = measure_rows(db, ids)
     latest = dict(
         db.execute(
             select(Submission.client_id, func.max(Submission.session))
