@@ -112,6 +112,9 @@ def test_course_figures_count_flags_before_the_last_session():
     assert course["false_alarm_rate"] == 0.5
     assert course["median_first_correct_flag_session"] == 3
     assert course["delayed_responder_false_alarm_rate"] == 1.0
+    # one threshold on the peak risk before the last session that flags at least 75% of the two
+    # clients with the outcome (peaks 7 and 1) also flags the delayed responder (peak 7)
+    assert course["delayed_responder_false_alarm_rate_at_sensitivity"]["0.75"] == 1.0
     at2 = find(rows, outcome="deterioration", session=2, group="all")[0]
     assert at2["n"] == 4 and at2["positives"] == 2
     assert at2["brier"] is None  # risk is not a probability
@@ -210,3 +213,19 @@ def test_targets_compare_with_oracle_baselines_and_fixed_values():
     assert worse["auc_share_of_oracle"]["met"] is False
     assert worse["auc_above_baselines"]["met"] is False
     assert worse["delayed_responders"]["met"] is True
+
+
+def test_matched_false_alarms_use_one_threshold_for_the_asked_sensitivity():
+    from attunement.evaluation.harness import matched_false_alarms
+
+    peak = np.array([9.0, 8.0, 7.0, 6.0, 1.0, 5.0, 7.5, 2.0])
+    positive = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    negative = ~positive
+    # 50% of positives -> threshold 8: no negative reaches it
+    assert matched_false_alarms(peak, positive, negative, 0.5) == 0.0
+    # 75% -> threshold 7: one negative (7.5) of four
+    assert matched_false_alarms(peak, positive, negative, 0.75) == 0.25
+    # a level no threshold can reach when some positives were never asked
+    never = peak.copy()
+    never[:3] = -np.inf
+    assert matched_false_alarms(never, positive, negative, 0.5) is None

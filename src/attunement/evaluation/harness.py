@@ -110,7 +110,7 @@ def figures(run: MethodRun, cohort: Cohort, settings: Settings) -> list[dict]:
                 if session in run.answers:
                     out.append(_session_row(run, cohort, outcome, session, group, members, settings))
             if outcome in COURSE_OUTCOMES:
-                out.append(_course_row(run, cohort, outcome, group, members))
+                out.append(_course_row(run, cohort, outcome, group, members, settings))
             else:
                 out.append(_pooled_row(run, cohort, outcome, group, members, settings))
     return out
@@ -169,7 +169,29 @@ def first_flags(run: MethodRun, outcome: str, n_clients: int) -> np.ndarray:
     return first
 
 
-def _course_row(run, cohort, outcome, group, members) -> dict:
+def peak_risk_before_last(run: MethodRun, outcome: str, end_session: np.ndarray) -> np.ndarray:
+    """Each client's highest risk at the sessions before their last one (-inf when none)."""
+    peak = np.full(len(end_session), -np.inf)
+    for session, rows in run.rows.items():
+        before_last = session < end_session[rows]
+        risk = np.nan_to_num(run.risk(outcome, session), nan=-np.inf)
+        peak[rows] = np.where(before_last, np.maximum(peak[rows], risk), peak[rows])
+    return peak
+
+
+def matched_false_alarms(peak: np.ndarray, positive: np.ndarray, negative: np.ndarray, level: float):
+    """False alarms among ``negative`` when the threshold on the peak risk flags ``level`` of
+    ``positive`` clients before their last session: compares the ranking of methods at the same
+    sensitivity, whatever their own alert rules. ``None`` when the level cannot be reached."""
+    reachable = np.sort(peak[positive][np.isfinite(peak[positive])])[::-1]
+    needed = int(np.ceil(level * positive.sum() - 1e-9))
+    if not negative.any() or needed < 1 or needed > reachable.size:
+        return None
+    threshold = reachable[needed - 1]
+    return _share(peak[negative] >= threshold)
+
+
+def _course_row(run, cohort, outcome, group, members, settings) -> dict:
     labels = cohort.labels
     first = first_flags(run, outcome, len(cohort))
     eligible = members & (labels.end_session >= 2)
@@ -177,10 +199,15 @@ def _course_row(run, cohort, outcome, group, members) -> dict:
     positive = labels.at(outcome, 0) & eligible
     negative = ~labels.at(outcome, 0) & eligible
     first_correct = first[positive & warned]
-    delayed = None
+    delayed, matched = None, {}
     if labels.latent_class is not None:
         delayed_negative = negative & (labels.latent_class == DELAYED_RESPONDER)
         delayed = _share(warned[delayed_negative])
+        peak = peak_risk_before_last(run, outcome, labels.end_session)
+        matched = {
+            f"{level:g}": matched_false_alarms(peak, positive, delayed_negative, level)
+            for level in settings.matched_sensitivities.value
+        }
     return {
         **_identity(run, outcome, "course", group),
         "n": int(eligible.sum()),
@@ -193,6 +220,7 @@ def _course_row(run, cohort, outcome, group, members) -> dict:
         "flagged_before_last_session": _share(warned[positive]),
         "median_first_correct_flag_session": float(np.median(first_correct)) if first_correct.size else None,
         "delayed_responder_false_alarm_rate": delayed,
+        "delayed_responder_false_alarm_rate_at_sensitivity": matched,
     }
 
 

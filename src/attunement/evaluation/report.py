@@ -60,6 +60,10 @@ def markdown_report(
         "",
         "## Over the course (clients with two or more sessions)",
         "",
+        "Each method's own alert rule; the last column instead puts one threshold on each method's",
+        "highest risk before the client's last session, set to flag 75% (85%) of the clients with the",
+        "outcome, to compare methods at the same sensitivity.",
+        "",
         _table(
             [
                 "method",
@@ -68,6 +72,7 @@ def markdown_report(
                 "false alarms",
                 "median first correct flag",
                 "delayed responders falsely flagged",
+                "the same at sensitivity 0.75 / 0.85",
             ],
             [
                 [
@@ -77,6 +82,10 @@ def markdown_report(
                     _f(r["false_alarm_rate"]),
                     _f(r["median_first_correct_flag_session"], 1),
                     _f(r["delayed_responder_false_alarm_rate"]),
+                    " / ".join(
+                        _f(v) for v in r.get("delayed_responder_false_alarm_rate_at_sensitivity", {}).values()
+                    )
+                    or "-",
                 ]
                 for r in overall
                 if r["session"] == "course"

@@ -17,6 +17,10 @@ class CitedSessions(Cited):
     value: list[int]
 
 
+class CitedLevels(Cited):
+    value: list[float]
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -27,6 +31,7 @@ class Settings(BaseModel):
     reference_share: CitedNumber
     split_seed: CitedNumber
     plot_session: CitedNumber
+    matched_sensitivities: CitedLevels
 
 
 @cache

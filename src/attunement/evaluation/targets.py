@@ -25,6 +25,7 @@ class Target(BaseModel):
     session: int | None = None
     at_least: float | None = None
     at_most: float | None = None
+    level: float | None = None
 
 
 class Targets(BaseModel):
@@ -91,6 +92,16 @@ def _figure(rows, target: Target, method: str, outcome: str) -> tuple[float | No
         return _get(mine, "course", "delayed_responder_false_alarm_rate"), (
             theirs[0]["delayed_responder_false_alarm_rate"] if theirs else None
         )
+    if target.check == "delayed_matched_vs_best_baseline":
+        best = _best_baseline(rows, outcome, target.session)
+        key = f"{target.level:g}"
+        mine_course = mine.get("course") or {}
+        value = (mine_course.get("delayed_responder_false_alarm_rate_at_sensitivity") or {}).get(key)
+        if best is None:
+            return value, None
+        theirs = find(rows, method=best["method"], outcome=outcome, session="course", group="all")
+        matched = (theirs[0].get("delayed_responder_false_alarm_rate_at_sensitivity") or {}) if theirs else {}
+        return value, matched.get(key)
     if target.check == "group_spread":
         per_group = [
             r["sensitivity"]
@@ -112,7 +123,7 @@ def _figure(rows, target: Target, method: str, outcome: str) -> tuple[float | No
 def _met(target: Target, value: float, compared: float) -> bool:
     if target.check == "above_baselines":
         return value > compared
-    if target.check == "delayed_vs_best_baseline":
+    if target.check in ("delayed_vs_best_baseline", "delayed_matched_vs_best_baseline"):
         return value <= compared
     if target.at_least is not None:
         return value >= target.at_least
