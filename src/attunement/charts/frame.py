@@ -18,6 +18,8 @@ from attunement.charts.svg import (
     element,
     label_number,
     nice_ticks,
+    polyline_path,
+    runs,
     text,
 )
 
@@ -134,3 +136,20 @@ def legend_line(colour: str, *, dash: str | None = None, width: float = 2.0) -> 
 
 def legend_band(colour: str, opacity: float) -> str:
     return element("rect", x=4.0, y=-6.0, width=18.0, height=12.0, fill=colour, fill_opacity=opacity)
+
+
+def score_lines(frame: SessionFrame, sessions: Sequence[int], values: Sequence[float]) -> list[str]:
+    """The line through a client's scores, broken where a session has no score."""
+    return [
+        element(
+            "path",
+            d=polyline_path([(frame.x(s), frame.y(v)) for s, v in run]),
+            fill="none",
+            stroke=style.BLUE,
+            stroke_width=2.5,
+            class_="score-line",
+            data_sessions=" ".join(str(s) for s, _ in run),
+        )
+        for run in runs(sessions, values)
+        if len(run) > 1
+    ]

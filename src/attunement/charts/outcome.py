@@ -22,7 +22,7 @@ import numpy as np
 from attunement.change.clinical_significance import Cutoff, cutoff_for
 from attunement.change.reliable_change import ChangeThreshold, reliable_flags, threshold_for
 from attunement.charts import style
-from attunement.charts.frame import SessionFrame, legend, legend_band, legend_line
+from attunement.charts.frame import SessionFrame, legend, legend_band, legend_line, score_lines
 from attunement.charts.svg import (
     SMALL_FONT_SIZE,
     as_sessions,
@@ -258,20 +258,7 @@ def _score_line(
     deteriorated: list[int],
     first: int | None,
 ) -> str:
-    parts = []
-    for run in runs(sessions, scores):
-        if len(run) > 1:
-            parts.append(
-                element(
-                    "path",
-                    d=polyline_path([(frame.x(s), frame.y(v)) for s, v in run]),
-                    fill="none",
-                    stroke=style.BLUE,
-                    stroke_width=2.5,
-                    class_="score-line",
-                    data_sessions=" ".join(str(s) for s, _ in run),
-                )
-            )
+    parts = score_lines(frame, sessions, scores)
     for session, value in zip(sessions, scores, strict=True):
         if math.isnan(value):
             continue

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 
 from attunement.charts import style
-from attunement.charts.frame import SessionFrame
+from attunement.charts.frame import SessionFrame, score_lines
 from attunement.charts.svg import (
     SMALL_FONT_SIZE,
     as_sessions,
@@ -19,8 +19,6 @@ from attunement.charts.svg import (
     document,
     element,
     label_number,
-    polyline_path,
-    runs,
     text,
 )
 from attunement.instruments.definition import Instrument
@@ -74,19 +72,7 @@ def _spread(values: list[float]) -> tuple[float, float]:
 
 
 def _points(frame: SessionFrame, sessions: list[int], values: list[float], name: str) -> str:
-    parts = [
-        element(
-            "path",
-            d=polyline_path([(frame.x(s), frame.y(v)) for s, v in run]),
-            fill="none",
-            stroke=style.BLUE,
-            stroke_width=2.5,
-            class_="score-line",
-            data_sessions=" ".join(str(s) for s, _ in run),
-        )
-        for run in runs(sessions, values)
-        if len(run) > 1
-    ]
+    parts = score_lines(frame, sessions, values)
     for session, value in zip(sessions, values, strict=True):
         if math.isnan(value):
             continue
