@@ -165,9 +165,21 @@ def test_simulated_cohort_folder_round_trip(tmp_path):
     reference, held_out = split_by_client(cohort, 0.5, 0)
     assert len(reference) + len(held_out) == 400
     assert not set(reference.histories.client_id) & set(held_out.histories.client_id)
-    rows, _ = evaluate(reference, held_out, [ChangeSinceIntake()], load_settings())
+    rows, runs = evaluate(reference, held_out, [ChangeSinceIntake()], load_settings())
     at3 = find(rows, outcome="deterioration", session=3, group="all")[0]
     assert at3["n"] == int((held_out.histories.sessions >= 3).sum())
+
+    import xml.etree.ElementTree as ET
+
+    from attunement.evaluation.plots import write_plots
+
+    written = write_plots(runs, held_out, 3, 10, tmp_path / "plots")
+    # a risk score that is not a probability gets an ROC plot but no calibration plot
+    assert sorted(p.name for p in written) == [
+        "roc_deterioration_session3.svg",
+        "roc_no_improvement_session3.svg",
+    ]
+    assert all(ET.parse(p).getroot().tag.endswith("svg") for p in written)
 
 
 def _target_rows(ours_auc: float, delayed_ours: float) -> list[dict]:

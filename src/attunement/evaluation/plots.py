@@ -62,16 +62,8 @@ def _roc(curves, outcome: str, session: int, path: Path) -> Path:
             continue
         auc = metrics.auc(labels, risk)
         ax.plot(*points, LINES.get(run.method.kind, "-"), label=f"{run.method.name} ({auc:.3f})")
-    ax.plot([0, 1], [0, 1], color="0.7", linewidth=0.8)
-    ax.set(
-        xlabel="false-alarm rate",
-        ylabel="sensitivity",
-        title=f"ROC at session {session}: {OUTCOME_TITLES[outcome]}",
-        xlim=(0, 1),
-        ylim=(0, 1),
-    )
-    ax.legend(fontsize=7, loc="lower right")
-    return _save(fig, path)
+    title = f"ROC at session {session}: {OUTCOME_TITLES[outcome]}"
+    return _finish(fig, ax, "false-alarm rate", "sensitivity", title, "lower right", path)
 
 
 def _calibration(curves, outcome: str, session: int, bins: int, path: Path) -> Path:
@@ -83,19 +75,15 @@ def _calibration(curves, outcome: str, session: int, bins: int, path: Path) -> P
         )
         # marker area grows with the clients in the bin, so a sparse bin's stray point looks small
         ax.scatter(predicted, observed, s=4 + 200 * counts / counts.sum(), color=line.get_color(), zorder=3)
+    title = f"Calibration at session {session}: {OUTCOME_TITLES[outcome]}\n(marker area: clients per bin)"
+    return _finish(fig, ax, "predicted probability", "observed rate", title, "upper left", path)
+
+
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str, legend_at: str, path: Path) -> Path:
+    """The diagonal, unit axes, labels and legend every plot here shares; then save."""
     ax.plot([0, 1], [0, 1], color="0.7", linewidth=0.8)
-    ax.set(
-        xlabel="predicted probability",
-        ylabel="observed rate",
-        title=f"Calibration at session {session}: {OUTCOME_TITLES[outcome]}\n(marker area: clients per bin)",
-        xlim=(0, 1),
-        ylim=(0, 1),
-    )
-    ax.legend(fontsize=7, loc="upper left")
-    return _save(fig, path)
-
-
-def _save(fig, path: Path) -> Path:
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=7, loc=legend_at)
     fig.tight_layout()
     fig.savefig(path, format="svg", metadata={"Date": None})
     plt.close(fig)
