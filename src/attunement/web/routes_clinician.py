@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from attunement.alerts import KINDS as ALERT_KINDS
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.audit import record
 from attunement.store.clients import (
@@ -211,8 +212,8 @@ async def record_alert(request: Request, public_id: str):
             client = _changeable(db, request, user, public_id)
             problems = []
             kind = form.get("kind", "").strip()
-            if kind not in ("safety", "not_on_track", "rupture", "dropout_risk", "perception_gap"):
-                problems.append(FieldProblem("kind", kind, "an alert kind"))
+            if kind not in ALERT_KINDS:
+                problems.append(FieldProblem("kind", kind, "one of " + ", ".join(ALERT_KINDS)))
             try:
                 session = check_session_number(form.get("session", ""))
             except InvalidInputError as exc:
