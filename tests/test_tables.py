@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 
 import hypothesis.strategies as st
@@ -14,6 +15,8 @@ from attunement.errors import InvalidInputError
 from attunement.instruments import answers_from_sequence, get_instrument, score
 from attunement.instruments.table_scoring import score_frame
 from attunement.tables import (
+    END_REASONS,
+    MEASURES_COLUMNS,
     normalise_episodes,
     normalise_measures,
     read_episodes,
@@ -110,6 +113,102 @@ def test_episodes_check_end_reason_and_one_row_per_client():
         caught.value
     )
     assert "row 2, column client_id" in str(caught.value)
+
+
+def episodes_of_care(changes: dict | None = None) -> pd.DataFrame:
+    """Client a has two episodes (the first ended, the second ongoing), client b one."""
+    frame = pd.DataFrame(
+        {
+            "client_id": ["a", "a", "b"],
+            "episode_id": ["1", "2", "1"],
+            "therapist_id": ["t1", "t2", "t1"],
+            "end_reason": ["completed", "ongoing", "referred"],
+            "start_date": ["2025-01-06", "2026-02-02", "2025-03-03"],
+            "end_date": ["2025-04-28", None, "2025-05-05"],
+        },
+        dtype=object,
+    )
+    for (column, row), value in (changes or {}).items():
+        frame.loc[row, column] = value
+    return frame
+
+
+def test_a_client_may_have_several_episodes_each_with_its_own_id_and_dates():
+    checked = normalise_episodes(episodes_of_care())
+    assert checked.columns[:6].tolist() == [
+        "client_id",
+        "episode_id",
+        "therapist_id",
+        "end_reason",
+        "start_date",
+        "end_date",
+    ]
+    assert checked["end_date"].tolist() == [datetime.date(2025, 4, 28), None, datetime.date(2025, 5, 5)]
+    assert set(END_REASONS) == {"completed", "dropout", "referred", "other", "ongoing"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {("episode_id", 1): "1"},
+            "row 2, column episode_id: got '1', expected an episode id not already used for client a",
+        ),
+        (
+            {("episode_id", 1): None},
+            "row 2, column episode_id: got None, expected an episode id, because client a has 2 episodes",
+        ),
+        (
+            {("end_date", 1): "2026-03-30"},
+            "row 2, column end_date: got '2026-03-30', expected no end date, because end_reason is ongoing",
+        ),
+        (
+            {("end_date", 2): "2025-02-28"},
+            "row 3, column end_date: got '2025-02-28', expected a date on or after the start_date 2025-03-03",
+        ),
+        (
+            {("start_date", 0): "06/01/2025"},
+            "row 1, column start_date: got '06/01/2025', expected an ISO date (YYYY-MM-DD)",
+        ),
+        (
+            {("end_reason", 2): "transferred"},
+            "row 3, column end_reason: got 'transferred', expected one of completed, dropout, ongoing,"
+            " other, referred",
+        ),
+    ],
+)
+def test_episode_problems_are_named_with_row_column_value_and_expectation(changes, expected):
+    with pytest.raises(InvalidInputError) as caught:
+        normalise_episodes(episodes_of_care(changes))
+    assert str(caught.value).startswith("episodes table: ")
+    assert expected in str(caught.value)
+
+
+def test_without_episode_ids_a_client_has_one_episode():
+    frame = episodes_of_care().drop(columns="episode_id")
+    with pytest.raises(InvalidInputError, match="row 2, column client_id: got 'a', expected one episode per"):
+        normalise_episodes(frame)
+
+
+def test_tables_without_episode_columns_come_back_as_before():
+    frame = pd.DataFrame({"client_id": ["a"], "therapist_id": ["t"], "end_reason": ["ongoing"], "x": [1]})
+    assert normalise_episodes(frame).columns.tolist() == ["client_id", "therapist_id", "end_reason", "x"]
+    rows = pd.DataFrame([{"client_id": "a", "session": 1, "instrument": "phq9", "score": 3}])
+    assert normalise_measures(rows).columns.tolist() == MEASURES_COLUMNS
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_episode_ids_stay_text_through_files(tmp_path, suffix):
+    frame = episodes_of_care({("episode_id", 0): "01", ("episode_id", 1): "02"})
+    again = read_episodes(write_episodes(frame, tmp_path / f"episodes{suffix}"))
+    assert again["episode_id"].tolist() == ["01", "02", "1"]
+    assert again.to_dict("records") == normalise_episodes(frame).to_dict("records")
+    rows = pd.DataFrame(
+        [{"client_id": "a", "episode_id": "02", "session": 1, "instrument": "phq9", "score": 3}]
+    )
+    measures = read_measures(write_measures(rows, tmp_path / f"measures{suffix}"))
+    assert measures.columns[:3].tolist() == ["client_id", "episode_id", "session"]
+    assert measures.loc[0, "episode_id"] == "02"
 
 
 measure_rows = st.lists(

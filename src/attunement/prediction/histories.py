@@ -6,7 +6,10 @@ treatment at session ``s`` and only the columns for sessions ``1..s``. How the c
 how many sessions it had, are not in a :class:`Histories` at all; they live in the labels
 (:mod:`attunement.prediction.outcomes`).
 
-Arrays are clients (rows) by sessions 1..S (columns); a missing form is NaN.
+Arrays are clients (rows) by sessions 1..S (columns); a missing form is NaN. A row is one course
+of treatment: one per client, or, when the tables carry ``episode_id``, one per episode of care
+(:mod:`attunement.tables.courses`), so that a returning client's second course is never read as
+the continuation of the first.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from attunement.errors import FieldProblem, InvalidInputError
+from attunement.tables.courses import course_keys, course_of_rows, episode_ids, has_episode_ids
 from attunement.tables.scores import session_scores
 
 #: The per-session measures a method may use: the client's PHQ-9 and GAD-7 totals and PHQ-9 item 9,
@@ -32,6 +36,12 @@ class Histories:
     ``sessions`` is the number of sessions attended so far (a session with every form missed
     still counts when the episodes table says it was attended). ``scores`` maps each name of
     :data:`MEASURES` that the data holds to an array of shape (n clients, ``max_session``).
+
+    ``client_id`` identifies each row. When the tables carry episodes of care it is the course's
+    key (client id, ``/``, episode id; :func:`~attunement.tables.courses.course_keys`), unique
+    even for a client with two courses, and ``episode_id`` and ``episode_client_id`` give each
+    course's episode id (None where it has none) and its client's own id; :meth:`clients` and
+    :meth:`episodes` read them whether or not the tables had episodes.
     """
 
     client_id: np.ndarray
@@ -39,6 +49,8 @@ class Histories:
     group: np.ndarray
     sessions: np.ndarray
     scores: dict[str, np.ndarray] = field(repr=False)
+    episode_id: np.ndarray | None = None
+    episode_client_id: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.client_id)
@@ -46,6 +58,16 @@ class Histories:
     @property
     def max_session(self) -> int:
         return next(iter(self.scores.values())).shape[1]
+
+    def clients(self) -> np.ndarray:
+        """Each row's own client id (for a course, its client's; ``client_id`` without episodes)."""
+        return self.client_id if self.episode_client_id is None else self.episode_client_id
+
+    def episodes(self) -> np.ndarray:
+        """Each row's episode id (None where the tables name none)."""
+        if self.episode_id is None:
+            return np.full(len(self), None, dtype=object)
+        return self.episode_id
 
     def score(self, name: str) -> np.ndarray:
         """The array for one measure; all-NaN when the data does not hold it."""
@@ -62,22 +84,27 @@ class Histories:
         scores = {name: values[keep, :width] for name, values in self.scores.items()}
         if width < session:
             scores = {name: _pad(values, session) for name, values in scores.items()}
+        cut = self.subset(keep)
         return Histories(
-            client_id=self.client_id[keep],
-            therapist_id=self.therapist_id[keep],
-            group=self.group[keep],
-            sessions=np.full(int(keep.sum()), session, dtype=np.int64),
-            scores=scores,
+            cut.client_id,
+            cut.therapist_id,
+            cut.group,
+            np.full(len(cut), session, dtype=np.int64),
+            scores,
+            cut.episode_id,
+            cut.episode_client_id,
         )
 
-    def subset(self, mask: np.ndarray) -> Histories:
-        """The clients selected by a boolean mask (for splits by client)."""
+    def subset(self, rows: np.ndarray | slice) -> Histories:
+        """The clients selected by a boolean mask, row indices or a slice (for splits and blocks)."""
         return Histories(
-            client_id=self.client_id[mask],
-            therapist_id=self.therapist_id[mask],
-            group=self.group[mask],
-            sessions=self.sessions[mask],
-            scores={name: values[mask] for name, values in self.scores.items()},
+            client_id=self.client_id[rows],
+            therapist_id=self.therapist_id[rows],
+            group=self.group[rows],
+            sessions=self.sessions[rows],
+            scores={name: values[rows] for name, values in self.scores.items()},
+            episode_id=None if self.episode_id is None else self.episode_id[rows],
+            episode_client_id=None if self.episode_client_id is None else self.episode_client_id[rows],
         )
 
     def first(self, name: str) -> np.ndarray:
@@ -93,20 +120,21 @@ def histories_from_tables(measures: pd.DataFrame, episodes: pd.DataFrame | None 
     """Build the arrays from canonical ``measures`` and ``episodes`` tables.
 
     Clients are ordered as in ``episodes`` when given (clients without measures get an empty
-    history), otherwise by client id. ``episodes`` may carry ``client_group`` (used for fairness
-    figures) and ``sessions_attended``; without the latter a client's last recorded session is
-    taken as the number of sessions attended.
+    history, and measures of clients it does not list are left out), otherwise by client id.
+    ``episodes`` may carry ``client_group`` (used for fairness figures) and ``sessions_attended``;
+    without the latter a client's last recorded session is taken as the number of sessions
+    attended. When either table carries ``episode_id`` each episode of care is a row of its own,
+    keyed as :class:`Histories` says, and the measures rows are matched to the episodes by the
+    rules of :mod:`attunement.tables.courses`.
     """
-    per_measure = _session_tables(measures)
-    if episodes is not None:
-        ids = episodes["client_id"].astype(str).to_numpy(dtype=object)
-    else:
-        ids = np.array(sorted(measures["client_id"].astype(str).unique()), dtype=object)
+    measures, ids, clients, episode = _by_course(measures, episodes)
     if len(set(ids)) != len(ids):
         raise InvalidInputError(
-            "episodes table", [FieldProblem("client_id", "repeated", "one row per client")]
+            "episodes table",
+            [FieldProblem("client_id", "repeated", "one row per client (or per client and episode_id)")],
         )
     index = pd.Index(ids)
+    per_measure = _session_tables(measures)
     recorded = measures.groupby(measures["client_id"].astype(str))["session"].max()
     last_recorded = recorded.reindex(index).fillna(0).to_numpy(dtype=np.int64)
     sessions = last_recorded
@@ -123,7 +151,48 @@ def histories_from_tables(measures: pd.DataFrame, episodes: pd.DataFrame | None 
         group=_column(episodes, "client_group", index, NO_GROUP),
         sessions=sessions,
         scores=scores,
+        episode_id=episode,
+        episode_client_id=clients,
     )
+
+
+def _by_course(
+    measures: pd.DataFrame, episodes: pd.DataFrame | None
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The measures with ``client_id`` replaced by each row's course key, the row keys of the
+    histories, and (with episodes of care) each row's client and episode id.
+
+    Tables without ``episode_id`` are returned as they are: one course per client.
+    """
+    if not has_episode_ids(measures, episodes):
+        if episodes is not None:
+            ids = episodes["client_id"].astype(str).to_numpy(dtype=object)
+        else:
+            ids = np.array(sorted(measures["client_id"].astype(str).unique()), dtype=object)
+        return measures, ids, None, None
+    courses, names = course_of_rows(measures, episodes)
+    if episodes is not None:
+        clients = episodes["client_id"].astype(str).to_numpy(dtype=object)
+        episode = episode_ids(episodes).to_numpy(dtype=object)
+        ids = course_keys(clients, episode)
+        keys = _take(ids, courses.listed)
+    else:
+        clients = names.clients[courses.client]
+        episode = _take(names.episodes, courses.episode)
+        keys = course_keys(clients, episode)
+        order = np.argsort(keys, kind="stable")
+        ids, clients, episode = keys[order], clients[order], episode[order]
+    row_key = keys[courses.row]
+    listed = pd.notna(row_key)
+    return measures.assign(client_id=row_key)[listed], ids, clients, episode
+
+
+def _take(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``values[codes]``, None where a code is negative (none)."""
+    out = np.full(len(codes), None, dtype=object)
+    some = codes >= 0
+    out[some] = values[codes[some]]
+    return out
 
 
 def _session_tables(measures: pd.DataFrame) -> dict[str, pd.DataFrame]:

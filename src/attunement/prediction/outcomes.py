@@ -20,6 +20,7 @@ import pandas as pd
 
 from attunement.change.nhs_talking_therapies import paired_outcomes
 from attunement.prediction.histories import Histories
+from attunement.tables.courses import course_keys, episode_ids
 
 #: Sessions a repaired rupture counts as in progress (its start session and the next); an
 #: evaluation convention of attunement, not a clinical number.
@@ -92,8 +93,9 @@ def labels_from_tables(
 ) -> Labels:
     """Labels for the clients of ``histories`` (in its order).
 
-    ``episodes`` gives how each course ended (``end_reason``); ``truth`` adds the latent class
-    and ``ruptures`` (the simulator's ``truth_ruptures``) the rupture episodes.
+    ``episodes`` gives how each course ended (``end_reason``), matched by course key (one per
+    episode of care when it has ``episode_id``); ``truth`` adds the latent class and ``ruptures``
+    (the simulator's ``truth_ruptures``) the rupture episodes.
     """
     index = pd.Index(histories.client_id)
     table = pd.DataFrame(
@@ -105,7 +107,8 @@ def labels_from_tables(
         }
     )
     paired = paired_outcomes(table).table
-    end_reason = episodes.set_index(episodes["client_id"].astype(str))["end_reason"].reindex(index)
+    courses = pd.Index(course_keys(episodes["client_id"], episode_ids(episodes)))
+    end_reason = pd.Series(episodes["end_reason"].to_numpy(), index=courses).reindex(index)
     start = repaired = latent = None
     if ruptures is not None:
         r = ruptures.set_index(ruptures["client_id"].astype(str))

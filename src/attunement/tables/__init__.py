@@ -1,10 +1,14 @@
 """The canonical long tables (``measures`` and ``episodes``): checking, reading, writing, scoring."""
 
+from attunement.tables.courses import course_keys, course_of_rows, has_episode_ids
 from attunement.tables.files import read_episodes, read_measures, write_episodes, write_measures
 from attunement.tables.schema import (
     END_REASONS,
+    EPISODE_DATES,
+    EPISODE_ID,
     EPISODES_COLUMNS,
     MEASURES_COLUMNS,
+    ONGOING,
     RATERS,
     normalise_episodes,
     normalise_measures,
@@ -14,8 +18,14 @@ from attunement.tables.scores import instruments_in, session_scores
 __all__ = [
     "END_REASONS",
     "EPISODES_COLUMNS",
+    "EPISODE_DATES",
+    "EPISODE_ID",
     "MEASURES_COLUMNS",
+    "ONGOING",
     "RATERS",
+    "course_keys",
+    "course_of_rows",
+    "has_episode_ids",
     "instruments_in",
     "normalise_episodes",
     "normalise_measures",

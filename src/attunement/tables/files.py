@@ -16,7 +16,8 @@ def read_table(path: Path) -> pd.DataFrame:
     """Read any table (CSV or Parquet, by suffix) as it is, without checking its columns."""
     path = Path(path)
     if path.suffix == ".csv":
-        return pd.read_csv(path, dtype={"client_id": "string", "therapist_id": "string", "item": "string"})
+        text = ("client_id", "episode_id", "therapist_id", "item")
+        return pd.read_csv(path, dtype=dict.fromkeys(text, "string"))
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     raise InvalidInputError("file", [FieldProblem("suffix", path.suffix, "one of " + ", ".join(SUFFIXES))])

@@ -2,8 +2,13 @@
 
 ``measures`` has one row per answered item (``item`` + ``value``) or per already-computed score
 (``score``, with ``item`` empty), keyed by client, session, instrument and rater. ``episodes`` has
-one row per course of treatment. Extra columns are kept as they are, so a service can carry its
-own fields (for example a client group for fairness checks).
+one row per course of treatment: one per client, or several per client told apart by
+``episode_id`` (a client who comes back for a second course). Extra columns are kept as they are,
+so a service can carry its own fields (for example a client group for fairness checks).
+
+The episode columns (``episode_id``, ``start_date``, ``end_date``) are optional and appear in the
+checked table only when the input has them, so a table without them comes back exactly as before.
+How measures rows are matched to episodes is :mod:`attunement.tables.courses`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,13 @@ from attunement.errors import FieldProblem, InvalidInputError
 MEASURES_COLUMNS = ["client_id", "session", "date", "instrument", "rater", "item", "value", "score"]
 MEASURES_REQUIRED = ["client_id", "session", "instrument"]
 EPISODES_COLUMNS = ["client_id", "therapist_id", "end_reason"]
+#: Optional episode columns, in the order they take when present.
+EPISODE_ID = "episode_id"
+EPISODE_DATES = ["start_date", "end_date"]
 RATERS = ("client", "therapist")
-END_REASONS = ("completed", "dropout", "ongoing", "other")
+#: How an episode ended; ``ongoing`` means it has not ended (an active course).
+ONGOING = "ongoing"
+END_REASONS = ("completed", "dropout", "ongoing", "other", "referred")
 MAX_REPORTED = 20
 
 
@@ -34,6 +44,8 @@ def normalise_measures(frame: pd.DataFrame) -> pd.DataFrame:
     out["rater"] = _text(out["rater"], "rater", [], required=False).map(lambda r: r or "client")
     problems: list[FieldProblem] = []
     out["client_id"] = _text(out["client_id"], "client_id", problems, required=True)
+    if EPISODE_ID in out.columns:
+        out[EPISODE_ID] = _text(out[EPISODE_ID], EPISODE_ID, problems, required=False)
     out["instrument"] = _text(out["instrument"], "instrument", problems, required=True)
     out["item"] = _text(out["item"], "item", problems, required=False)
     out["session"] = _whole_numbers(out["session"], "session", problems)
@@ -49,28 +61,102 @@ def normalise_measures(frame: pd.DataFrame) -> pd.DataFrame:
         problems.append(
             FieldProblem(_where(out, row, "item/score"), "neither", "either an item with a value, or a score")
         )
-    out["date"] = _dates(out["date"], problems)
+    out["date"] = _dates(out["date"], "date", problems)
     _raise(problems, "measures")
-    ordered = MEASURES_COLUMNS + [c for c in out.columns if c not in MEASURES_COLUMNS]
-    return out[ordered].reset_index(drop=True)
+    return _ordered(out, ["client_id", EPISODE_ID, *MEASURES_COLUMNS[1:]])
 
 
 def normalise_episodes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Check an episodes table (one row per client's course of treatment)."""
+    """Check an episodes table: one row per course of treatment.
+
+    Without ``episode_id`` a client has one row. With it a client may have several, each with
+    its own ``episode_id`` (a client with a single episode may leave it empty). ``start_date`` and
+    ``end_date`` are ISO dates; an ``ongoing`` episode has no end date, and an episode cannot end
+    before it started.
+    """
     _require(frame, EPISODES_COLUMNS, "episodes")
     out = frame.copy()
     problems: list[FieldProblem] = []
     out["client_id"] = _text(out["client_id"], "client_id", problems, required=True)
     out["therapist_id"] = _text(out["therapist_id"], "therapist_id", problems, required=True)
     _one_of(out["end_reason"], END_REASONS, "end_reason", problems)
-    duplicated = out.index[out["client_id"].duplicated()]
-    for row in duplicated[:MAX_REPORTED]:
-        problems.append(
-            FieldProblem(_where(out, row, "client_id"), out.at[row, "client_id"], "one episode per client")
-        )
+    if EPISODE_ID in out.columns:
+        out[EPISODE_ID] = _text(out[EPISODE_ID], EPISODE_ID, problems, required=False)
+        _distinct_episodes(out, problems)
+    else:
+        duplicated = out.index[out["client_id"].duplicated()]
+        for row in duplicated[:MAX_REPORTED]:
+            problems.append(
+                FieldProblem(
+                    _where(out, row, "client_id"),
+                    out.at[row, "client_id"],
+                    "one episode per client (or an episode_id column telling a client's episodes apart)",
+                )
+            )
+    _episode_dates(out, problems)
     _raise(problems, "episodes")
-    ordered = EPISODES_COLUMNS + [c for c in out.columns if c not in EPISODES_COLUMNS]
-    return out[ordered].reset_index(drop=True)
+    return _ordered(out, ["client_id", EPISODE_ID, *EPISODES_COLUMNS[1:], *EPISODE_DATES])
+
+
+def _distinct_episodes(out: pd.DataFrame, problems: list[FieldProblem]) -> None:
+    """A client with several episodes names each one, and never the same one twice."""
+    episodes_of_client = out.groupby("client_id", dropna=False)["client_id"].transform("size")
+    unnamed = out[EPISODE_ID].isna() & (episodes_of_client > 1) & out["client_id"].notna()
+    for row in out.index[unnamed][:MAX_REPORTED]:
+        problems.append(
+            FieldProblem(
+                _where(out, row, EPISODE_ID),
+                None,
+                f"an episode id, because client {out.at[row, 'client_id']} has "
+                f"{episodes_of_client[row]} episodes",
+            )
+        )
+    repeated = out[EPISODE_ID].notna() & out.duplicated(["client_id", EPISODE_ID])
+    for row in out.index[repeated][:MAX_REPORTED]:
+        problems.append(
+            FieldProblem(
+                _where(out, row, EPISODE_ID),
+                out.at[row, EPISODE_ID],
+                f"an episode id not already used for client {out.at[row, 'client_id']} "
+                "(each of a client's episodes has its own)",
+            )
+        )
+
+
+def _episode_dates(out: pd.DataFrame, problems: list[FieldProblem]) -> None:
+    """Parse the optional dates; an ongoing episode has no end date, and none ends before it starts."""
+    for column in EPISODE_DATES:
+        if column in out.columns:
+            out[column] = _dates(out[column], column, problems)
+    if "end_date" not in out.columns:
+        return
+    end = pd.to_datetime(out["end_date"])
+    ended_early = end.notna() & (out["end_reason"] == ONGOING)
+    for row in out.index[ended_early][:MAX_REPORTED]:
+        problems.append(
+            FieldProblem(
+                _where(out, row, "end_date"),
+                out.at[row, "end_date"].isoformat(),
+                "no end date, because end_reason is ongoing (the episode has not ended)",
+            )
+        )
+    if "start_date" not in out.columns:
+        return
+    backwards = end < pd.to_datetime(out["start_date"])  # False where either is missing
+    for row in out.index[backwards][:MAX_REPORTED]:
+        problems.append(
+            FieldProblem(
+                _where(out, row, "end_date"),
+                out.at[row, "end_date"].isoformat(),
+                f"a date on or after the start_date {out.at[row, 'start_date'].isoformat()}",
+            )
+        )
+
+
+def _ordered(frame: pd.DataFrame, leading: list[str]) -> pd.DataFrame:
+    """The canonical columns that are present, in their order, then any others as they came."""
+    first = [c for c in leading if c in frame.columns]
+    return frame[first + [c for c in frame.columns if c not in first]].reset_index(drop=True)
 
 
 def _require(frame: pd.DataFrame, columns: list[str], table: str) -> None:
@@ -136,13 +222,15 @@ def _one_of(series: pd.Series, allowed: tuple[str, ...], column: str, problems: 
         )
 
 
-def _dates(series: pd.Series, problems: list[FieldProblem]) -> pd.Series:
+def _dates(series: pd.Series, column: str, problems: list[FieldProblem]) -> pd.Series:
     parsed = pd.to_datetime(series, errors="coerce", format="ISO8601")
     bad = parsed.isna() & series.notna() & (series.astype("string").str.strip() != "")
     for row in series.index[bad][:MAX_REPORTED]:
         problems.append(
             FieldProblem(
-                f"row {series.index.get_loc(row) + 1}, column date", series[row], "an ISO date (YYYY-MM-DD)"
+                f"row {series.index.get_loc(row) + 1}, column {column}",
+                series[row],
+                "an ISO date (YYYY-MM-DD)",
             )
         )
     return parsed.dt.date.astype(object).where(parsed.notna(), None)
