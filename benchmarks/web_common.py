@@ -28,11 +28,12 @@ from app_server import AppServer, free_port  # noqa: E402
 from pg_server import PostgresServer  # noqa: E402
 
 from attunement.store import open_database  # noqa: E402
-from attunement.store.clients import latest_session  # noqa: E402
 from attunement.store.demo import DEMO_LOGINS  # noqa: E402
+from attunement.store.episodes import current_episodes  # noqa: E402
 from attunement.store.models import Client, User  # noqa: E402
+from attunement.store.schedule import new_session  # noqa: E402
 from attunement.store.settings import offered_instruments  # noqa: E402
-from attunement.store.submissions import MAX_SESSION, issue_link  # noqa: E402
+from attunement.store.submissions import issue_link  # noqa: E402
 from attunement.web.questionnaires import build_form  # noqa: E402
 from attunement.web.security import CSRF_COOKIE, CSRF_FIELD  # noqa: E402
 
@@ -91,14 +92,13 @@ def issue_links(database_url: str, count: int, *, valid_days: int = 7) -> list[L
             instruments = offered_instruments(session)
             clients = list(session.query(Client).order_by(Client.id))
             therapists = {u.id: u for u in session.query(User)}
-            next_session = {c.id: latest_session(session, c.id) + 1 for c in clients}
+            episodes = current_episodes(session, [c.id for c in clients])
+            active = [episodes[c.id] for c in clients if episodes[c.id].active]
             for i in range(count):
-                client = clients[i % len(clients)]
-                number = min(next_session[client.id], MAX_SESSION)
-                next_session[client.id] += 1
-                token = issue_link(
-                    session, client, therapists[client.therapist_id], number, instruments, valid_days
-                )
+                episode = active[i % len(active)]
+                therapist = therapists[episode.therapist_id]
+                number = new_session(session, episode, therapist).number
+                token = issue_link(session, episode, therapist, number, instruments, valid_days)
                 links.append(Link(token, instruments))
     finally:
         db.dispose()

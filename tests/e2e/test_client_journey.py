@@ -148,9 +148,12 @@ def test_client_answers_on_a_phone_and_the_clinician_sees_scores_and_safety_aler
 
     totals = {name: score(get_instrument(name), values).total for name, values in plan.items()}
     clinician.goto(f"{server.base_url}/caseload")
-    first_card = clinician.locator("ul.cards > li").first
-    assert "E2E phone 01" in first_card.locator("h2").inner_text(), "the safety alert should come first"
-    assert "safety" in (first_card.get_attribute("class") or "")
+    cards = clinician.locator("ul.cards > li")
+    names = [t.strip() for t in cards.locator("h3 a").all_inner_texts()]
+    position = names.index("E2E phone 01")
+    classes = [c or "" for c in cards.evaluate_all("cs => cs.map(c => c.className)")]
+    assert all("safety" in c for c in classes[: position + 1]), "open safety alerts come first"
+    first_card = cards.nth(position)
     assert "Safety" in first_card.inner_text()
     assert f"PHQ-9\n{shown(totals['phq9'])}" in first_card.locator("dl.scores").inner_text()
     clinician.screenshot(path=artifacts / "clinician-01-caseload.png", full_page=True)
@@ -158,13 +161,14 @@ def test_client_answers_on_a_phone_and_the_clinician_sees_scores_and_safety_aler
     first_card.get_by_role("link", name="E2E phone 01").click()
     alerts = clinician.locator("#alerts")
     assert alerts.locator("article.alert.safety").count() == 1
-    row = clinician.locator("table tbody tr").first
+    row = clinician.locator("table.sessions tbody tr").first
     cells = [c.strip() for c in row.locator("th, td").all_inner_texts()]
     assert cells[0] == "1"
-    assert cells[1] == shown(totals["phq9"])
+    assert re.match(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}$", cells[2]), f"answered when: {cells[2]}"
+    assert cells[3] == shown(totals["phq9"])
     if "gad7" in totals:
-        assert cells[2] == shown(totals["gad7"])
-    assert cells[3] == shown(totals["checkin"], 1)
+        assert cells[4] == shown(totals["gad7"])
+    assert cells[5] == shown(totals["checkin"], 1)
     # The intake answers become a profile and ranked recommendations, as the engine ranks them.
     expected = tailor(build_profile(plan["intake_profile"]))
     section = clinician.locator("#profile")

@@ -98,6 +98,39 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
             },
         ),
         (
+            f"/clients/{a}/episodes/1",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 200,
+                "clin_b": 404,
+                "clin_other": 404,
+                "super_a": 200,
+                "admin": 403,
+            },
+        ),
+        (
+            f"/clients/{a}/episodes/99999999999999999999",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 404,
+                "clin_b": 404,
+                "clin_other": 404,
+                "super_a": 404,
+                "admin": 403,
+            },
+        ),
+        (
+            f"/clients/{a}/sessions/1/rating",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 404,  # not rated yet: nothing to change
+                "clin_b": 404,
+                "clin_other": 404,
+                "super_a": 403,
+                "admin": 403,
+            },
+        ),
+        (
             "/team",
             {
                 "anonymous": LOGIN,
@@ -146,7 +179,7 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
 
 def _rating() -> dict[str, str]:
     codes = ("heard", "topics", "goals", "respected", "fit", "judged")
-    return {"session": "1", **{f"checkin_therapist_{c}": "6" for c in codes}}
+    return {"episode": "1", "session": "1", **{f"checkin_therapist_{c}": "6" for c in codes}}
 
 
 def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dict[str, object]]]:
@@ -180,14 +213,18 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
                 "admin": 403,
             },
         ),
-        (f"/clients/{a}/links", {"session": "2"}, {**only_a, "clin_a": 200}),
-        (f"/clients/{a}/links", {"session": "3", "intake": "yes"}, {**only_a, "clin_a": 200}),
+        (f"/clients/{a}/links", {"episode": "1", "session": "new"}, {**only_a, "clin_a": 200}),
+        (f"/clients/{a}/links", {"episode": "1", "session": "1", "intake": "yes"}, {**only_a, "clin_a": 200}),
+        (f"/clients/{a}/sessions", {"episode": "1", "date": "2099-01-01"}, {**only_a, "clin_a": 400}),
         (f"/clients/{a}/rating", _rating(), {**only_a, "clin_a": 303}),
         (
             f"/clients/{a}/alerts",
-            {"session": "1", "kind": "rupture", "seen": "yes"},
+            {"episode": "1", "session": "1", "kind": "rupture", "seen": "yes"},
             {**only_a, "clin_a": 303},
         ),
+        (f"/clients/{a}/episodes", {"episode": "1"}, {**only_a, "clin_a": 400}),
+        (f"/clients/{a}/episode/end", {"episode": "1", "reason": "completed"}, {**only_a, "clin_a": 303}),
+        (f"/clients/{a}/episode/reopen", {"episode": "1"}, {**only_a, "clin_a": 303}),
         ("/admin/teams", {"name": "Team X"}, admin_only),
         (
             "/admin/users",

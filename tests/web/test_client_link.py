@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from sqlalchemy import update
-from web_clinic import csrf
+from web_clinic import csrf, issue_link
 
 from attunement.store.clock import now
 from attunement.store.models import LinkToken
@@ -18,14 +17,8 @@ ANSWERS = {**PHQ9, **GAD7, **CHECKIN}
 ROWS = len(PHQ9) + len(GAD7) + len(CHECKIN)
 
 
-def issue(clinic, session: int = 1) -> str:
-    browser = clinic.login("clin_a")
-    public_id = clinic.clients["of_a"]
-    token = csrf(browser, f"/clients/{public_id}")
-    page = browser.post(f"/clients/{public_id}/links", data={"session": str(session), "csrf_token": token})
-    assert page.status_code == 200
-    url = re.search(r'value="(http://testserver/c/[^"]+)"', page.text).group(1)
-    return url.removeprefix("http://testserver")
+def issue(clinic, session: int | str = "new") -> str:
+    return issue_link(clinic, session)
 
 
 def submit(clinic, path: str, answers: dict[str, str]):

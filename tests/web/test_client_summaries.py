@@ -11,22 +11,28 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from test_client_link import ANSWERS, issue, submit
-from web_clinic import csrf
+from web_clinic import csrf, post_rating
 
 from attunement.instruments import get_instrument, score
 from attunement.prediction.histories import histories_from_tables
 from attunement.simulation import simulate
 from attunement.store.clients import episodes_table, measures_table
-from attunement.store.models import AlertRecord, Client, ClientSummaryRow
+from attunement.store.episodes import current_episode
+from attunement.store.models import AlertRecord, Client, ClientSummaryRow, Submission
+from attunement.store.score_rows import series_by_client
 from attunement.tables.scores import session_scores
 from attunement.web.alert_source import current_alerts
-from attunement.web.score_rows import series_by_client
 from attunement.web.summaries import summarise
 from attunement.web.summary_store import basis
 
 RATING = {f"checkin_therapist_{c}": "7" for c in ("heard", "topics", "goals", "respected", "fit", "judged")}
+
+
+def latest_rating_id(clinic) -> int:
+    with clinic.db.session() as session:
+        return session.scalar(select(func.max(Submission.id)).where(Submission.rater == "therapist"))
 
 
 def _client(session, public_id: str) -> Client:
@@ -35,10 +41,13 @@ def _client(session, public_id: str) -> Client:
 
 def from_scratch(session, client: Client) -> dict:
     """The summary computed by the analysis path: canonical tables, pandas histories, alerts."""
-    histories = histories_from_tables(measures_table(session, [client.id]), episodes_table(session, [client]))
+    episode = current_episode(session, client.id)
+    measures = measures_table(session, [episode]).drop(columns="episode_id")
+    episodes = episodes_table(session, [episode], {client.id: client.client_group}).drop(columns="episode_id")
+    histories = histories_from_tables(measures, episodes)
     records = {
         (str(r.client_id), r.session, r.kind): (r.seen_at is not None, r.action)
-        for r in session.scalars(select(AlertRecord).where(AlertRecord.client_id == client.id))
+        for r in session.scalars(select(AlertRecord).where(AlertRecord.episode_id == episode.id))
     }
     return summarise(histories, current_alerts(histories), records)[str(client.id)].to_payload()
 
@@ -82,7 +91,7 @@ def test_a_therapist_rating_updates_the_summary(clinic):
     token = csrf(browser, f"/clients/{public_id}")
     reply = browser.post(
         f"/clients/{public_id}/rating",
-        data={**RATING, "session": "1", "csrf_token": token},
+        data={**RATING, "episode": "1", "session": "1", "csrf_token": token},
         follow_redirects=False,
     )
     assert reply.status_code == 303
@@ -95,16 +104,8 @@ def test_a_therapist_rating_updates_the_summary(clinic):
         assert _client(session, public_id).data_version == before + 1
 
 
-def rate(clinic, public_id: str, session: int, value: str) -> None:
-    browser = clinic.login("clin_a")
-    token = csrf(browser, f"/clients/{public_id}")
-    answers = dict.fromkeys(RATING, value)
-    reply = browser.post(
-        f"/clients/{public_id}/rating",
-        data={**answers, "session": str(session), "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert reply.status_code == 303
+def rate(clinic, public_id: str, session: int | str, value: str, replaces: str = "") -> None:
+    assert post_rating(clinic, public_id, session, value, replaces=replaces).status_code == 303
 
 
 def test_later_changes_update_the_stored_summary_in_place_and_stay_equal_to_a_full_computation(clinic):
@@ -115,11 +116,13 @@ def test_later_changes_update_the_stored_summary_in_place_and_stay_equal_to_a_fu
     submit(clinic, issue(clinic, session=2), {**ANSWERS, "phq9_1": "3", "phq9_9": "1"})
     assert assert_current(clinic, public_id)["series"]["phq9"] == [9.0, 11.0]
     rate(clinic, public_id, 2, "9")
-    rate(clinic, public_id, 2, "4")  # a corrected rating replaces the earlier one
-    rate(clinic, public_id, 5, "6")  # a rating ahead of the client's forms adds sessions
+    rate(clinic, public_id, 2, "4", replaces=str(latest_rating_id(clinic)))  # an explicit correction
+    rate(clinic, public_id, "new", "6")  # a session the client did not answer adds a session
     payload = assert_current(clinic, public_id)
-    assert payload["sessions"] == 5
-    assert payload["series"]["checkin_therapist"][0] is None and payload["series"]["phq9"][4] is None
+    assert payload["sessions"] == 3
+    assert payload["series"]["checkin_therapist"][0] is None and payload["series"]["phq9"][2] is None
+    rating = score(get_instrument("checkin_therapist"), dict.fromkeys(RATING, 4.0)).total
+    assert payload["series"]["checkin_therapist"][1] == rating
 
 
 def test_an_alert_record_closes_the_alert_in_the_stored_summary(clinic):
@@ -129,7 +132,14 @@ def test_an_alert_record_closes_the_alert_in_the_stored_summary(clinic):
     token = csrf(browser, f"/clients/{public_id}")
     reply = browser.post(
         f"/clients/{public_id}/alerts",
-        data={"kind": "safety", "session": "1", "seen": "yes", "action": "Safety plan", "csrf_token": token},
+        data={
+            "episode": "1",
+            "kind": "safety",
+            "session": "1",
+            "seen": "yes",
+            "action": "Safety plan",
+            "csrf_token": token,
+        },
         follow_redirects=False,
     )
     assert reply.status_code == 303
@@ -165,6 +175,7 @@ def test_scores_from_stored_rows_equal_the_canonical_session_scores():
             None if r.item != r.item else r.item,
             None if np.isnan(r.value) else float(r.value),
             None if np.isnan(r.score) else float(r.score),
+            1,
         )
         for r in measures.itertuples()
     ]

@@ -7,18 +7,16 @@ builder, tailoring engine and checklist, from the answers the test sends.
 
 from __future__ import annotations
 
-import re
-
 from markupsafe import escape
 from sqlalchemy import select
 from test_client_link import ANSWERS, issue, submit
-from web_clinic import csrf
+from web_clinic import issue_link
 
 from attunement.alerts.support import support_steps
 from attunement.profile import build_profile
 from attunement.store.models import Client, IntakeAnswers
 from attunement.tailoring import tailor
-from attunement.web.casework import summaries_for
+from attunement.web.summary_store import summaries_for
 
 # Strongly agrees with the reactance statements, wants to lead, no one to turn to, a life event.
 INTAKE = {
@@ -38,13 +36,7 @@ def _profile(answers: dict[str, str]):
 
 
 def _issue_with(clinic, session: int, *, intake: bool) -> str:
-    browser = clinic.login("clin_a")
-    public_id = clinic.clients["of_a"]
-    token = csrf(browser, f"/clients/{public_id}")
-    data = {"session": str(session), "csrf_token": token, **({"intake": "yes"} if intake else {})}
-    page = browser.post(f"/clients/{public_id}/links", data=data)
-    assert page.status_code == 200
-    return re.search(r'value="http://testserver(/c/[^"]+)"', page.text).group(1)
+    return issue_link(clinic, session, **({"intake": "yes"} if intake else {}))
 
 
 def test_the_first_link_asks_the_intake_questions_and_later_links_only_when_ticked(clinic):

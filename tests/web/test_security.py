@@ -70,13 +70,15 @@ def test_a_safety_alert_cannot_be_set_aside_without_an_action(clinic):
     path = f"/clients/{clinic.clients['of_a']}"
     token = csrf(browser, path)
     refused = browser.post(
-        f"{path}/alerts", data={"session": "1", "kind": "safety", "seen": "yes", "csrf_token": token}
+        f"{path}/alerts",
+        data={"episode": "1", "session": "1", "kind": "safety", "seen": "yes", "csrf_token": token},
     )
     assert refused.status_code == 400 and "what was done" in refused.text
     assert clinic.count("alert_records") == 0
     saved = browser.post(
         f"{path}/alerts",
         data={
+            "episode": "1",
             "session": "1",
             "kind": "safety",
             "seen": "yes",
@@ -94,7 +96,8 @@ def test_an_invalid_therapist_rating_names_the_field_and_stores_nothing(clinic):
     path = f"/clients/{clinic.clients['of_a']}"
     token = csrf(browser, path)
     response = browser.post(
-        f"{path}/rating", data={"session": "1", "checkin_therapist_heard": "4", "csrf_token": token}
+        f"{path}/rating",
+        data={"episode": "1", "session": "new", "checkin_therapist_heard": "4", "csrf_token": token},
     )
     assert response.status_code == 400
     assert "question 2" in response.text

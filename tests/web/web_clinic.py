@@ -55,3 +55,50 @@ def csrf(browser: TestClient, path: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert found, f"no form on {path} ({page.status_code})"
     return found.group(1)
+
+
+RATING_CODES = ("heard", "topics", "goals", "respected", "fit", "judged")
+
+
+def choice(page: str, select_id: str, session: int | str) -> str:
+    """The form value for ``session`` in the page's select ``select_id``: the session's own
+    number when it is offered, otherwise "new" (the next session, numbered by the app)."""
+    block = re.search(rf'<select id="{select_id}"[^>]*>(.*?)</select>', page, re.S)
+    assert block, f"no {select_id} choice on the page"
+    offered = re.findall(r'<option value="([^"]+)"', block.group(1))
+    return str(session) if str(session) in offered else "new"
+
+
+def issue_link(
+    clinic: Clinic, session: int | str = "new", *, who: str = "clin_a", client: str = "of_a", **extra: str
+) -> str:
+    """Issue a link through the client page; returns its path. With a session number, checks
+    that the app gave the link that number."""
+    browser = clinic.login(who)
+    public_id = clinic.clients[client]
+    page = browser.get(f"/clients/{public_id}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    episode = re.search(r'name="episode" value="(\d+)"', page).group(1)
+    data = {
+        "episode": episode,
+        "session": choice(page, "link-session", session),
+        "csrf_token": token,
+        **extra,
+    }
+    issued = browser.post(f"/clients/{public_id}/links", data=data)
+    assert issued.status_code == 200, issued.text
+    if session != "new":
+        assert f"session {session}</h1>" in issued.text, "the link is not for the expected session"
+    return re.search(r'value="http://testserver(/c/[^"]+)"', issued.text).group(1)
+
+
+def post_rating(clinic: Clinic, public_id: str, session: int | str, value: str, *, replaces: str = ""):
+    """The clinician's rating of a session (every question ``value``); returns the response."""
+    browser = clinic.login("clin_a")
+    page = browser.get(f"/clients/{public_id}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    episode = re.search(r'name="episode" value="(\d+)"', page).group(1)
+    form_session = str(session) if replaces else choice(page, "rating-session", session)
+    answers = {f"checkin_therapist_{c}": value for c in RATING_CODES}
+    data = {**answers, "episode": episode, "session": form_session, "replaces": replaces, "csrf_token": token}
+    return browser.post(f"/clients/{public_id}/rating", data=data, follow_redirects=False)

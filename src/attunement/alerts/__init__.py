@@ -2,8 +2,12 @@
 and (with a forecast model) not on track and dropout risk, each with a reason built from the
 client's own numbers and the support steps to go through."""
 
-from attunement.alerts.alert import KINDS, Alert, most_urgent_first
+from attunement.alerts.alert import KINDS, OUTLAST_EPISODE, Alert, for_episode, most_urgent_first
 from attunement.alerts.engine import alert_table, current_alerts
 from attunement.alerts.method import RuptureMethod
 
-__all__ = ["KINDS", "Alert", "RuptureMethod", "alert_table", "current_alerts", "most_urgent_first"]
+__all__ = [
+    "KINDS",
+    "OUTLAST_EPISODE",
+    "Alert",
+    "for_episode", "RuptureMethod", "alert_table", "current_alerts", "most_urgent_first"]

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 #: Alert kinds, in the order of urgency used to break ties between alerts of equal severity.
 KINDS = ("safety", "rupture", "not_on_track", "dropout_risk", "perception_gap")
 SEVERITIES = ("high", "medium", "low")
+#: Kinds that outlast the end of an episode of care. The others (not on track, rupture, dropout
+#: risk, perception gap) are about a course in progress and are not raised once it has ended; a
+#: risk answer is never dropped, so a safety alert stays until something done is recorded.
+OUTLAST_EPISODE = ("safety",)
 
 
 @dataclass(frozen=True)
@@ -43,3 +47,8 @@ def urgency(alert: Alert) -> tuple[int, int, int, float]:
 
 def most_urgent_first(alerts: list[Alert]) -> list[Alert]:
     return sorted(alerts, key=urgency)
+
+
+def for_episode(alerts: list[Alert], *, active: bool) -> list[Alert]:
+    """The alerts that apply to an episode: all of them while it is active, safety once ended."""
+    return list(alerts) if active else [a for a in alerts if a.kind in OUTLAST_EPISODE]

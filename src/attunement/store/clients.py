@@ -1,9 +1,10 @@
-"""Clients, who may see them, and their records as canonical tables."""
+"""Clients, who may see them, and their records as canonical tables (one row per episode)."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import func, select, update
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clock import now
-from attunement.store.models import Client, Measure, Submission, User
+from attunement.store.models import Client, Episode, Measure, Submission, User
 
 GROUP_DEFAULT = "all"
 
@@ -21,7 +22,13 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-def create_client(db: Session, therapist: User, label: str, client_group: str = "") -> Client:
+def create_client(
+    db: Session, therapist: User, label: str, client_group: str = "", started_on: date | None = None
+) -> Client:
+    """A new client with their first episode of care, started ``started_on`` (default today)."""
+    from attunement.store.episodes import first_episode
+    from attunement.store.settings import clinic_today
+
     label = label.strip()
     problems = []
     if not label or len(label) > 80:
@@ -35,11 +42,11 @@ def create_client(db: Session, therapist: User, label: str, client_group: str = 
         label=label,
         therapist_id=therapist.id,
         client_group=(client_group.strip() or GROUP_DEFAULT)[:40],
-        status="ongoing",
         created_at=now(),
     )
     db.add(client)
     db.flush()
+    first_episode(db, client, therapist, started_on or clinic_today(db))
     return client
 
 
@@ -71,32 +78,42 @@ def may_change(user: User, client: Client) -> bool:
 MEASURE_COLUMNS = ("client_id", "session", "instrument", "rater", "item", "value", "score")
 
 
-def measure_rows(db: Session, client_ids: Sequence[int]) -> list:
-    """Every stored answer and score of these clients, as rows of :data:`MEASURE_COLUMNS`."""
-    if not client_ids:
+def measure_rows(db: Session, episode_ids: Sequence[int]) -> list:
+    """Every stored answer and score of these episodes, as rows of :data:`MEASURE_COLUMNS`
+    followed by the submission id (later submissions have higher ids)."""
+    if not episode_ids:
         return []
     columns = [getattr(Measure, name) for name in MEASURE_COLUMNS]
-    return db.execute(select(*columns).where(Measure.client_id.in_(client_ids))).all()
+    return db.execute(
+        select(*columns, Measure.submission_id).where(Measure.episode_id.in_(list(episode_ids)))
+    ).all()
 
 
-def measures_table(db: Session, client_ids: list[int]) -> pd.DataFrame:
-    """The canonical measures table of these clients (client_id is the internal id, as text)."""
-    frame = pd.DataFrame(measure_rows(db, client_ids), columns=list(MEASURE_COLUMNS))
+def measures_table(db: Session, episodes: Sequence[Episode]) -> pd.DataFrame:
+    """The canonical measures table of these episodes (client_id is the internal id, as text;
+    ``episode_id`` too). Of two submissions for one session, only the later one's forms are
+    kept, as the pages count them; the safety item keeps its highest answer."""
+    from attunement.store.score_rows import counted_rows
+
+    rows = counted_rows(measure_rows(db, [e.id for e in episodes]))
+    frame = pd.DataFrame(rows, columns=[*MEASURE_COLUMNS, "submission_id"]).drop(columns="submission_id")
+    episode_of = {e.client_id: e.id for e in episodes}
     frame["client_id"] = frame["client_id"].astype(str)
+    frame.insert(1, "episode_id", frame["client_id"].map(lambda c: str(episode_of[int(c)])))
     for column in ("value", "score"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     return frame
 
 
-def episodes_table(db: Session, clients: list[Client]) -> pd.DataFrame:
-    """One canonical episodes row per client; sessions attended = the latest session recorded."""
-    ids = [c.id for c in clients]
+def episodes_table(db: Session, episodes: Sequence[Episode], groups: dict[int, str]) -> pd.DataFrame:
+    """One canonical episodes row per episode; sessions attended = the latest session answered."""
+    ids = [e.id for e in episodes]
     latest = (
         dict(
             db.execute(
-                select(Submission.client_id, func.max(Submission.session))
-                .where(Submission.client_id.in_(ids))
-                .group_by(Submission.client_id)
+                select(Submission.episode_id, func.max(Submission.session))
+                .where(Submission.episode_id.in_(ids))
+                .group_by(Submission.episode_id)
             ).all()
         )
         if ids
@@ -104,17 +121,16 @@ def episodes_table(db: Session, clients: list[Client]) -> pd.DataFrame:
     )
     return pd.DataFrame(
         {
-            "client_id": [str(c.id) for c in clients],
-            "therapist_id": [str(c.therapist_id) for c in clients],
-            "end_reason": [c.status for c in clients],
-            "client_group": [c.client_group for c in clients],
-            "sessions_attended": [int(latest.get(c.id) or 0) for c in clients],
+            "client_id": [str(e.client_id) for e in episodes],
+            "episode_id": [str(e.id) for e in episodes],
+            "therapist_id": [str(e.therapist_id) for e in episodes],
+            "end_reason": ["ongoing" if e.active else e.end_reason for e in episodes],
+            "start_date": [e.started_on for e in episodes],
+            "end_date": [e.ended_on for e in episodes],
+            "client_group": [groups.get(e.client_id, GROUP_DEFAULT) for e in episodes],
+            "sessions_attended": [int(latest.get(e.id) or 0) for e in episodes],
         }
     )
-
-
-def latest_session(db: Session, client_id: int) -> int:
-    return int(db.scalar(select(func.max(Submission.session)).where(Submission.client_id == client_id)) or 0)
 
 
 def touch_client(db: Session, client_id: int) -> None:

@@ -2,15 +2,20 @@
 simulated clients with realistic histories, seeded into an empty database.
 
 Histories come from the simulated clinic (``attunement.simulation``), so they follow the
-calibrated trajectory, dropout and rupture model. Most courses are cut at a random session and
-kept as ongoing, so the caseload looks like a working clinic rather than a closed cohort.
-The log-ins are for local demonstration only.
+calibrated trajectory, dropout and rupture model. Each course is one episode of care with weekly
+sessions dated back from today. Most courses are cut at a random session and kept active, with
+the next session planned (some today, the rest this week) and some links waiting; the others
+ended weeks or months ago (completed, dropped out, a few referred on). One client has returned
+for a second episode after completing a first; one session was answered twice and one rating
+was corrected, so every part of the record can be seen. The log-ins are for local demonstration
+only.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -20,8 +25,19 @@ from sqlalchemy.orm import Session
 from attunement.simulation import simulate
 from attunement.store.accounts import create_team, create_user
 from attunement.store.clients import new_public_id
-from attunement.store.clock import now
-from attunement.store.models import Client, Measure, Submission, User
+from attunement.store.clock import aware, now
+from attunement.store.models import (
+    Client,
+    Episode,
+    EpisodeEvent,
+    LinkToken,
+    Measure,
+    Submission,
+    TherapySession,
+    User,
+)
+from attunement.store.settings import clinic_today, clinic_zone, get_setting, offered_instruments
+from attunement.store.submissions import token_hash
 
 
 @dataclass(frozen=True)
@@ -40,8 +56,13 @@ DEMO_LOGINS = (
 )
 DEMO_CLIENTS = 60
 DEMO_SEED = 7
-#: Share of simulated courses kept as ongoing (cut at a random session); a demonstration choice.
+#: Demonstration choices, not clinical figures: the share of courses kept active (cut at a random
+#: session), of active ones answered this morning, and of active ones seen today with a link waiting.
 ONGOING_SHARE = 0.75
+ANSWERED_TODAY_SHARE = 0.12
+PLANNED_TODAY_SHARE = 0.13
+#: Ended courses relabelled "referred on" and "other" (the simulation knows only completed/dropout).
+REFERRED, OTHER = 2, 1
 
 
 def is_empty(db: Session) -> bool:
@@ -63,43 +84,187 @@ def seed_demo(db: Session, clients: int = DEMO_CLIENTS, seed: int = DEMO_SEED) -
         )
         if login.role == "clinician":
             clinicians.append(user)
-    clinic = simulate(clients, seed)
-    rng = np.random.default_rng(seed)
-    measures = clinic.measures
-    episodes = clinic.episodes.reset_index(drop=True)
-    today = now()
-    for index, episode in episodes.iterrows():
-        attended = int(episode["sessions_attended"])
-        ongoing = rng.random() < ONGOING_SHARE and attended >= 2
-        last = int(rng.integers(2, attended + 1)) if ongoing else attended
+    # One course more than clients: the first episode of the client who came back.
+    clinic = simulate(clients + 1, seed)
+    seeder = _Seeder(db, clinic.measures, np.random.default_rng(seed), clinic_today(db))
+    courses = clinic.episodes.reset_index(drop=True)
+    earlier = courses.iloc[clients]
+    relabelled = showcased = 0
+    for index, course in courses.iloc[:clients].iterrows():
+        therapist = clinicians[index % len(clinicians)]
         client = Client(
             public_id=new_public_id(),
             label=f"Client {index + 1:02d}",
-            therapist_id=clinicians[index % len(clinicians)].id,
-            client_group=str(episode.get("client_group", "all")),
-            status="ongoing" if ongoing else str(episode["end_reason"]),
-            created_at=today - timedelta(weeks=last),
+            therapist_id=therapist.id,
+            client_group=str(course.get("client_group", "all")),
+            created_at=now(),
         )
         db.add(client)
         db.flush()
-        rows = measures[(measures["client_id"] == episode["client_id"]) & (measures["session"] <= last)]
-        _add_rows(db, client, rows, today, last)
-    return len(episodes)
+        number = 1
+        if index == 0:  # the returning client: a completed first course about ten months ago
+            seeder.ended_course(client, therapist, earlier, 1, "completed", weeks_ago=44)
+            number = 2
+        attended = int(course["sessions_attended"])
+        if index == 0 or (seeder.rng.random() < ONGOING_SHARE and attended >= 2):
+            last = attended if index == 0 else int(seeder.rng.integers(2, attended + 1))
+            showcase = index > 0 and not showcased and last >= 3
+            showcased += showcase
+            seeder.active_course(client, therapist, course, number, last, showcase=showcase)
+        else:
+            reason = str(course["end_reason"])
+            if reason == "completed" and relabelled < REFERRED + OTHER:
+                reason = "referred" if relabelled < REFERRED else "other"
+                relabelled += 1
+            seeder.ended_course(
+                client, therapist, course, number, reason, weeks_ago=int(seeder.rng.integers(1, 27))
+            )
+        client.created_at = seeder.first_day
+    return clients
 
 
-def _add_rows(db: Session, client: Client, rows: pd.DataFrame, today, last: int) -> None:
-    for (session, rater), part in rows.groupby(["session", "rater"]):
-        when = today - timedelta(weeks=last - int(session), hours=1)
-        submission = Submission(
-            client_id=client.id, session=int(session), rater=str(rater), submitted_at=when
+class _Seeder:
+    """Writes one simulated course as an episode with dated, weekly sessions."""
+
+    def __init__(self, db: Session, measures: pd.DataFrame, rng: np.random.Generator, today: date):
+        self.db, self.rng, self.today = db, rng, today
+        self.by_client = dict(tuple(measures.groupby("client_id")))
+        self.zone = clinic_zone(db)
+        self.link_days = int(get_setting(db, "link_valid_days"))
+        self.instruments = ",".join(offered_instruments(db))
+        self.first_day = today
+
+    def active_course(
+        self, client: Client, therapist: User, course: pd.Series, number: int, last: int, *, showcase: bool
+    ) -> None:
+        draw = self.rng.random()
+        if draw < ANSWERED_TODAY_SHARE:
+            last_day, next_day, link = self.today, self.today + timedelta(days=7), False
+        elif draw < ANSWERED_TODAY_SHARE + PLANNED_TODAY_SHARE:
+            last_day, next_day, link = self.today - timedelta(days=7), self.today, True
+        else:
+            last_day = self.today - timedelta(days=int(self.rng.integers(1, 7)))
+            next_day = last_day + timedelta(days=7)
+            link = (next_day - self.today).days <= 2 and self.rng.random() < 0.6
+        episode = self._episode(client, therapist, number, last_day - timedelta(weeks=last - 1), None, None)
+        self._sessions(client, episode, course, last, last_day, therapist)
+        if self.rng.random() < 0.9:  # most have their next session booked
+            planned = TherapySession(
+                episode_id=episode.id,
+                number=last + 1,
+                planned_on=next_day,
+                planned_time=self._slot(),
+                created_at=self._at(last_day, time(18, 0)),
+                created_by=therapist.id,
+            )
+            self.db.add(planned)
+            if link:
+                self._waiting_link(client, episode, last + 1, therapist, next_day - timedelta(days=1))
+        if showcase:
+            self._answered_twice(client, episode, last, therapist)
+
+    def ended_course(
+        self, client: Client, therapist: User, course: pd.Series, number: int, reason: str, weeks_ago: int
+    ) -> None:
+        last = int(course["sessions_attended"])
+        last_day = self.today - timedelta(weeks=weeks_ago, days=int(self.rng.integers(0, 5)))
+        ended_on = last_day + timedelta(days=int(self.rng.integers(0, 8)) if reason != "completed" else 0)
+        ended_on = min(ended_on, self.today)
+        episode = self._episode(
+            client, therapist, number, last_day - timedelta(weeks=max(last, 1) - 1), reason, ended_on
         )
-        db.add(submission)
-        db.flush()
-        db.add_all(
+        self._sessions(client, episode, course, last, last_day, therapist)
+
+    def _episode(
+        self,
+        client: Client,
+        therapist: User,
+        number: int,
+        started: date,
+        reason: str | None,
+        ended: date | None,
+    ) -> Episode:
+        self.first_day = min(self.first_day, started)
+        episode = Episode(
+            client_id=client.id,
+            number=number,
+            therapist_id=therapist.id,
+            status="ended" if reason else "active",
+            started_on=started,
+            end_reason=reason,
+            ended_on=ended,
+            created_at=self._at(started, time(9, 0)),
+        )
+        self.db.add(episode)
+        self.db.flush()
+        events = [("opened", None, started)] + ([("ended", reason, ended)] if reason else [])
+        self.db.add_all(
+            EpisodeEvent(
+                episode_id=episode.id,
+                action=action,
+                end_reason=why,
+                on_date=on,
+                note=None,
+                at=self._at(on, time(17, 30)),
+                by_user=therapist.id,
+            )
+            for action, why, on in events
+        )
+        return episode
+
+    def _sessions(
+        self, client: Client, episode: Episode, course: pd.Series, last: int, last_day: date, therapist: User
+    ) -> None:
+        rows = self.by_client.get(course["client_id"])
+        rows = rows[rows["session"] <= last] if rows is not None else pd.DataFrame()
+        for session in range(1, last + 1):
+            day = last_day - timedelta(weeks=last - session)
+            slot = self._slot()
+            self.db.add(
+                TherapySession(
+                    episode_id=episode.id,
+                    number=session,
+                    planned_on=day,
+                    planned_time=slot,
+                    created_at=self._at(day - timedelta(days=7), time(18, 0)),
+                    created_by=therapist.id,
+                )
+            )
+            part = rows[rows["session"] == session] if len(rows) else rows
+            for rater, answers in part.groupby("rater") if len(part) else ():
+                # Clients answer about an hour before the session; therapists rate just after it.
+                hour = (slot.hour - 1) if rater == "client" else (slot.hour + 1)
+                when = self._at(day, time(max(hour, 7), int(self.rng.integers(0, 60))))
+                if when > now():
+                    when = now() - timedelta(minutes=int(self.rng.integers(5, 90)))
+                self._submission(client, episode, session, str(rater), answers, when)
+
+    def _submission(
+        self,
+        client: Client,
+        episode: Episode,
+        session: int,
+        rater: str,
+        answers: pd.DataFrame,
+        when: datetime,
+        supersedes: int | None = None,
+    ) -> Submission:
+        submission = Submission(
+            client_id=client.id,
+            episode_id=episode.id,
+            session=session,
+            rater=rater,
+            submitted_at=when,
+            supersedes_id=supersedes,
+        )
+        self.db.add(submission)
+        self.db.flush()
+        self.db.add_all(
             Measure(
                 client_id=client.id,
+                episode_id=episode.id,
                 submission_id=submission.id,
-                session=int(session),
+                session=session,
                 instrument=str(row.instrument),
                 rater=str(row.rater),
                 item=None if pd.isna(row.item) else str(row.item),
@@ -107,8 +272,68 @@ def _add_rows(db: Session, client: Client, rows: pd.DataFrame, today, last: int)
                 score=None if pd.isna(row.score) else float(row.score),
                 recorded_at=when,
             )
-            for row in part.itertuples()
+            for row in answers.itertuples()
         )
+        return submission
+
+    def _answered_twice(self, client: Client, episode: Episode, last: int, therapist: User) -> None:
+        """A second set of answers for the latest session (a resent link answered too) and a
+        corrected therapist rating of the session before, both kept beside the first."""
+        first = self.db.scalars(
+            select(Submission).where(Submission.episode_id == episode.id).order_by(Submission.id)
+        ).all()
+        client_last = next((s for s in reversed(first) if s.session == last and s.rater == "client"), None)
+        rated = next((s for s in reversed(first) if s.session == last - 1 and s.rater == "therapist"), None)
+        if client_last is not None:
+            rows = self._rows(client_last.id)
+            item = rows["item"].notna() & (rows["item"] != "phq9_9")
+            rows.loc[item, "value"] = (rows.loc[item, "value"] + 1).clip(upper=3)
+            later = min(now(), aware(client_last.submitted_at) + timedelta(hours=2))
+            self._submission(client, episode, last, "client", rows, later)
+        if rated is not None:
+            rows = self._rows(rated.id)
+            rows["score"] = (rows["score"] - 2).clip(lower=0)
+            later = aware(rated.submitted_at) + timedelta(days=1)
+            self._submission(client, episode, last - 1, "therapist", rows, later, supersedes=rated.id)
+
+    def _rows(self, submission_id: int) -> pd.DataFrame:
+        rows = self.db.scalars(select(Measure).where(Measure.submission_id == submission_id)).all()
+        return pd.DataFrame(
+            [
+                {
+                    "instrument": m.instrument,
+                    "rater": m.rater,
+                    "item": m.item,
+                    "value": m.value,
+                    "score": m.score,
+                }
+                for m in rows
+            ]
+        )
+
+    def _waiting_link(
+        self, client: Client, episode: Episode, session: int, therapist: User, day: date
+    ) -> None:
+        issued = min(now(), self._at(day, time(18, 0)))
+        self.db.add(
+            LinkToken(
+                token_hash=token_hash(secrets.token_urlsafe(32)),  # the demo never shows the token
+                client_id=client.id,
+                episode_id=episode.id,
+                session=session,
+                instruments=self.instruments,
+                created_by=therapist.id,
+                created_at=issued,
+                expires_at=issued + timedelta(days=self.link_days),
+                used_at=None,
+            )
+        )
+
+    def _slot(self) -> time:
+        return time(int(self.rng.integers(9, 17)), 0)
+
+    def _at(self, day: date, clock: time) -> datetime:
+        return datetime.combine(day, clock, tzinfo=self.zone).astimezone(UTC)
 
 
 def _display_name(username: str) -> str:

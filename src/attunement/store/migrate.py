@@ -20,8 +20,28 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` on a connection of ``engine``."""
+    """Bring the schema to ``revision`` on a connection of ``engine``.
+
+    SQLite changes a table's columns or constraints by copying it into a new table; with
+    foreign keys enforced, dropping the old copy of a table that others refer to would fail. So,
+    as SQLite's own procedure for such changes says, enforcement is off while the migrations
+    run (it can only be switched outside a transaction), every reference is checked once they
+    have run, inside the same transaction, and enforcement is back on before the connection is
+    used for anything else.
+    """
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left {len(broken)} rows with a broken reference")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")

@@ -7,10 +7,11 @@ identifiers (``Client.public_id``, link tokens); link tokens are stored as SHA-2
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -57,20 +59,84 @@ class Client(Base):
     label: Mapped[str] = mapped_column(String(80))
     therapist_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     client_group: Mapped[str] = mapped_column(String(40), default="all")
-    status: Mapped[str] = mapped_column(String(20), default="ongoing")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: Raised in the same transaction as every change to the client's answers or alert records;
     #: the stored summary is current only while its ``version`` equals this counter.
     data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+#: How an episode of care may end (FHIR EpisodeOfCare has no fixed list; these are the task's own).
+END_REASONS = ("completed", "dropout", "referred", "other")
+EPISODE_STATUSES = ("active", "ended")
+
+
+class Episode(Base):
+    """One course of care of one client (FHIR EpisodeOfCare): numbered 1, 2, ... per client.
+
+    Every answer, rating, link, planned session and alert record belongs to one episode. Only the
+    client's latest episode may be active; ``end_reason`` and ``ended_on`` are set while it is
+    ended. What happened to the episode (opened, ended, reopened, by whom, when) is kept in
+    :class:`EpisodeEvent`, so reopening never erases how and when it had ended.
+    """
+
+    __tablename__ = "episodes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    started_on: Mapped[date] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("client_id", "number", name="uq_episode_number"),)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+class EpisodeEvent(Base):
+    """One change of an episode's status, kept for good: opened, ended (with its reason), reopened."""
+
+    __tablename__ = "episode_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    #: The start date (opened, reopened) or end date (ended) the clinician gave.
+    on_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by_user: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class TherapySession(Base):
+    """A session of an episode, numbered by the system (1, 2, ... within the episode).
+
+    A row exists for every session that was planned, linked or answered; ``planned_on`` (and the
+    optional ``planned_time``) is the appointment in the clinic's own time zone, when one was set.
+    """
+
+    __tablename__ = "therapy_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    planned_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    planned_time: Mapped[time | None] = mapped_column(Time, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    __table_args__ = (UniqueConstraint("episode_id", "number", name="uq_therapy_session_number"),)
+
+
 class LinkToken(Base):
-    """A single-use, expiring link for one client and one session."""
+    """A single-use, expiring link for one session of one episode."""
 
     __tablename__ = "link_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
     session: Mapped[int] = mapped_column(Integer)
     instruments: Mapped[str] = mapped_column(String(200))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -80,12 +146,20 @@ class LinkToken(Base):
 
 
 class Submission(Base):
-    """One completed set of forms: from a client link or from the therapist's rating form."""
+    """One completed set of forms: from a client link or from the therapist's rating form.
+
+    Submissions are never changed or deleted. A session may hold two client submissions (two
+    links answered): both are kept, and the later one counts for the session's scores (the
+    safety item counts from every one). A therapist's corrected rating is a new submission that
+    names the one it ``supersedes``.
+    """
 
     __tablename__ = "submissions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
     session: Mapped[int] = mapped_column(Integer)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
     rater: Mapped[str] = mapped_column(String(20))
     link_token_id: Mapped[int | None] = mapped_column(
         ForeignKey("link_tokens.id"), nullable=True, unique=True
@@ -101,6 +175,7 @@ class Measure(Base):
     __tablename__ = "measures"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
     session: Mapped[int] = mapped_column(Integer)
     instrument: Mapped[str] = mapped_column(String(40))
@@ -111,7 +186,7 @@ class Measure(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         Index("ix_measures_client_session", "client_id", "session"),
-        UniqueConstraint("client_id", "session", "instrument", "rater", "item", name="uq_measures_answer"),
+        Index("ix_measures_episode_session", "episode_id", "session"),
     )
 
 
@@ -137,6 +212,7 @@ class AlertRecord(Base):
     __tablename__ = "alert_records"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
     session: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(40))
     seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -144,11 +220,12 @@ class AlertRecord(Base):
     action: Mapped[str | None] = mapped_column(Text, nullable=True)
     next_outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (UniqueConstraint("client_id", "session", "kind", name="uq_alert_record"),)
+    __table_args__ = (UniqueConstraint("episode_id", "session", "kind", name="uq_alert_record_episode"),)
 
 
 class ClientSummaryRow(Base):
-    """Derived data: what the caseload and client pages show of one client, computed when the
+    """Derived data: what the caseload and client pages show of one client's current (latest)
+    episode, computed when the
     client's data changes (a submission, a rating, an alert record) so a page view reads one row.
 
     ``payload`` is JSON (scores by session, band, change, alerts with their records). It is current

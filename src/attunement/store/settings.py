@@ -7,9 +7,13 @@ that shares the database signs alike, without a secret in a config file.
 from __future__ import annotations
 
 import secrets
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.store.clock import local_today
 from attunement.store.models import Setting
 
 #: Questionnaires a client link may offer. PHQ-9 is always offered: it carries the safety item.
@@ -19,6 +23,8 @@ DEFAULTS = {
     "link_instruments": ",".join(LINK_INSTRUMENTS),
     "client_progress_chart": "yes",
     "link_valid_days": "7",
+    #: The clinic's time zone (IANA name): planned sessions, "today" and every time shown are in it.
+    "timezone": "UTC",
 }
 
 
@@ -33,6 +39,27 @@ def set_setting(db: Session, key: str, value: str) -> None:
         db.add(Setting(key=key, value=value))
     else:
         row.value = value
+
+
+def check_zone(name: str) -> ZoneInfo:
+    """The time zone of an IANA name such as Europe/London, or an error naming what was expected."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInputError(
+            "time zone", [FieldProblem("time zone", name, "a time zone name such as Europe/London or UTC")]
+        ) from None
+
+
+def clinic_zone(db: Session) -> ZoneInfo:
+    try:
+        return check_zone(get_setting(db, "timezone"))
+    except InvalidInputError:  # a setting written before the check existed: fall back, never fail a page
+        return ZoneInfo("UTC")
+
+
+def clinic_today(db: Session) -> date:
+    return local_today(clinic_zone(db))
 
 
 def offered_instruments(db: Session) -> list[str]:

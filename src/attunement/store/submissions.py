@@ -1,8 +1,15 @@
-"""Client links and stored answers: issue a link, open it, submit it exactly once.
+"""Client links and stored answers: issue a link, open it, submit it exactly once; ratings.
 
 A submission is one transaction: the link is claimed (``used_at`` set only where it was still
 unset) and every answer row is written, or nothing is. A second submission of the same link
 finds it claimed and stores nothing, so sending a form twice is safe.
+
+Nothing stored is ever replaced. Two links answered for one session are two submissions, both
+kept and both shown; the later one counts for the session's scores, and the safety item counts
+from every one (:mod:`attunement.store.score_rows`). A client's answers are never refused for
+that reason, because refusing them could lose a risk answer. A therapist's second rating of a
+session is refused unless it is an explicit edit naming the rating it corrects, which stays in
+the history.
 """
 
 from __future__ import annotations
@@ -14,14 +21,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clients import touch_client
-from attunement.store.clock import aware, now
+from attunement.store.clock import aware, local_time, now
 from attunement.store.intake import IntakeValues, store_intake
-from attunement.store.models import Client, LinkToken, Measure, Submission, User
+from attunement.store.models import Client, Episode, LinkToken, Measure, Submission, User
+from attunement.store.settings import clinic_zone
 
 MAX_SESSION = 200
 
@@ -43,15 +51,17 @@ def check_session_number(session: object) -> int:
 
 
 def issue_link(
-    db: Session, client: Client, clinician: User, session: int, instruments: list[str], valid_days: int
+    db: Session, episode: Episode, clinician: User, session: int, instruments: list[str], valid_days: int
 ) -> str:
-    """A new single-use token for ``session``; only its hash is stored, the token is shown once."""
+    """A new single-use token for ``session`` of ``episode``; only its hash is stored, the token
+    is shown once."""
     token = secrets.token_urlsafe(32)
     created = now()
     db.add(
         LinkToken(
             token_hash=token_hash(token),
-            client_id=client.id,
+            client_id=episode.client_id,
+            episode_id=episode.id,
             session=session,
             instruments=",".join(instruments),
             created_by=clinician.id,
@@ -112,7 +122,7 @@ def claim_and_store(
     if claimed.rowcount != 1:
         return False
     submission = store_answers(
-        db, link.client_id, link.session, "client", answers, comment, link_token_id=link.id
+        db, link.client_id, link.episode_id, link.session, "client", answers, comment, link_token_id=link.id
     )
     if intake:
         store_intake(db, link.client_id, submission.id, intake)
@@ -122,6 +132,7 @@ def claim_and_store(
 def store_answers(
     db: Session,
     client_id: int,
+    episode_id: int,
     session: int,
     rater: str,
     answers: AnswerRows,
@@ -129,29 +140,19 @@ def store_answers(
     *,
     link_token_id: int | None = None,
     submitted_by: int | None = None,
+    supersedes_id: int | None = None,
 ) -> Submission:
-    """Write one submission and its item rows, replacing earlier answers to the same forms.
-
-    A later form for the same session and instrument replaces the earlier one (for example a
-    corrected therapist rating), so a session never holds two answers to one item.
-    """
+    """Write one submission and its item rows beside whatever the session already holds."""
     touch_client(db, client_id)
     moment = now()
-    # Whole-set statements (one DELETE, one multi-row INSERT): a submission is on the hot path.
-    db.execute(
-        delete(Measure).where(
-            Measure.client_id == client_id,
-            Measure.session == session,
-            Measure.instrument.in_(list(answers)),
-            Measure.rater == rater,
-        )
-    )
     submission = Submission(
         client_id=client_id,
+        episode_id=episode_id,
         session=session,
         rater=rater,
         link_token_id=link_token_id,
         submitted_by=submitted_by,
+        supersedes_id=supersedes_id,
         comment=comment or None,
         submitted_at=moment,
     )
@@ -160,6 +161,7 @@ def store_answers(
     rows = [
         {
             "client_id": client_id,
+            "episode_id": episode_id,
             "submission_id": submission.id,
             "session": session,
             "instrument": instrument,
@@ -175,3 +177,84 @@ def store_answers(
     if rows:
         db.execute(insert(Measure), rows)
     return submission
+
+
+def current_rating(db: Session, episode_id: int, session: int) -> Submission | None:
+    """The therapist's rating of the session that counts: the latest one."""
+    return db.scalar(
+        select(Submission)
+        .where(
+            Submission.episode_id == episode_id,
+            Submission.session == session,
+            Submission.rater == "therapist",
+        )
+        .order_by(Submission.id.desc())
+        .limit(1)
+    )
+
+
+def rating_history(db: Session, episode_id: int, session: int) -> list[Submission]:
+    """Every rating of the session, the current one first."""
+    return list(
+        db.scalars(
+            select(Submission)
+            .where(
+                Submission.episode_id == episode_id,
+                Submission.session == session,
+                Submission.rater == "therapist",
+            )
+            .order_by(Submission.id.desc())
+        )
+    )
+
+
+def store_rating(
+    db: Session,
+    episode: Episode,
+    session: int,
+    therapist: User,
+    answers: AnswerRows,
+    note: str | None,
+    replaces: int | None,
+) -> Submission:
+    """The therapist's rating of one session: a first rating, or an explicit edit of the current one.
+
+    A rating for a session that is already rated is refused unless ``replaces`` names the
+    current rating (so two edits made from the same page cannot silently undo each other); the
+    rating it replaces stays stored and is shown in the session's history.
+    """
+    current = current_rating(db, episode.id, session)
+    if current is None and replaces is not None:
+        raise InvalidInputError(
+            "rating",
+            [
+                FieldProblem(
+                    "rating", f"session {session}", "a rated session: this one has no rating to change"
+                )
+            ],
+        )
+    if current is not None and replaces != current.id:
+        when = local_time(current.submitted_at, clinic_zone(db))
+        raise InvalidInputError(
+            "rating",
+            [
+                FieldProblem(
+                    "session",
+                    f"session {session}",
+                    f"a session you have not rated yet: session {session} already has your rating of "
+                    f"{when:%d %b %Y %H:%M}. To correct it, use “Change my rating” on that session; "
+                    "the earlier rating is kept in its history",
+                )
+            ],
+        )
+    return store_answers(
+        db,
+        episode.client_id,
+        episode.id,
+        session,
+        "therapist",
+        answers,
+        note,
+        submitted_by=therapist.id,
+        supersedes_id=replaces,
+    )

@@ -24,6 +24,7 @@ from attunement.web import (
     routes_auth,
     routes_client,
     routes_clinician,
+    routes_episodes,
     routes_evidence,
     routes_supervisor,
 )
@@ -42,7 +43,15 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
     app.state.database = db
     app.state.signer = SessionSigner(secret)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    routers = (routes_auth, routes_client, routes_clinician, routes_supervisor, routes_admin, routes_evidence)
+    routers = (
+        routes_auth,
+        routes_client,
+        routes_clinician,
+        routes_episodes,
+        routes_supervisor,
+        routes_admin,
+        routes_evidence,
+    )
     for module in routers:
         app.include_router(module.router)
 

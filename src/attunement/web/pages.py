@@ -19,6 +19,9 @@ from attunement.web.security import CSRF_FIELD, SESSION_COOKIE, csrf_token, csrf
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.filters["num"] = filters.num
 TEMPLATES.env.filters["proportion"] = filters.proportion
+TEMPLATES.env.filters["day"] = filters.day
+TEMPLATES.env.filters["moment"] = filters.moment
+TEMPLATES.env.filters["clock"] = filters.clock
 HOMES = {"clinician": "/caseload", "supervisor": "/team", "admin": "/admin"}
 
 

@@ -107,7 +107,9 @@ async def client_submit(request: Request, token: str):
             stored = claim_and_store(db, opened.link, parsed.answers, comment, intake_values)
             if stored:
                 sent = instruments + ([INTAKE] if intake_values else [])
-                refresh_after_answers(db, opened.client, opened.link.session, "client", parsed.answers)
+                refresh_after_answers(
+                    db, opened.client, opened.link.episode_id, opened.link.session, "client", parsed.answers
+                )
                 record(
                     db,
                     f"link:{opened.link.id}",

@@ -1,8 +1,12 @@
-"""The clinician's pages: caseload by urgency, a client's page, new clients, links, ratings,
-and the record kept for each alert. A supervisor may open the client page of their team, read only.
+"""The clinician's pages: the caseload as a working list, a client's page for each episode of
+care, new clients, links for the next session, planned sessions, ratings and their corrections,
+and the record kept for each alert. A supervisor may open the client pages of their team, read
+only. Episode changes (end, reopen, a new episode) are in :mod:`attunement.web.routes_episodes`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
@@ -11,22 +15,27 @@ from starlette.concurrency import run_in_threadpool
 from attunement.alerts import KINDS as ALERT_KINDS
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.audit import record
-from attunement.store.clients import (
-    create_client,
-    latest_session,
-    may_change,
-    may_view,
-    touch_client,
-    visible_clients,
-)
+from attunement.store.clients import create_client, may_change, may_view, touch_client, visible_clients
 from attunement.store.clock import now
-from attunement.store.intake import is_first_contact, latest_intake
-from attunement.store.models import AlertRecord, Client, Submission, User
-from attunement.store.settings import get_setting, offered_instruments
-from attunement.store.submissions import check_session_number, issue_link, store_answers
-from attunement.web.casework import load, summaries_for
-from attunement.web.charts_slot import outcome_svg, relationship_svg
-from attunement.web.intake import INTAKE, IntakeView, intake_view
+from attunement.store.episodes import current_episode
+from attunement.store.intake import is_first_contact
+from attunement.store.models import AlertRecord, Client, Episode, Measure, User
+from attunement.store.schedule import (
+    link_choices,
+    new_session,
+    parse_choice,
+    parse_date,
+    parse_time,
+    plan_session,
+    rating_choices,
+    session_row,
+    session_states,
+)
+from attunement.store.settings import clinic_today, clinic_zone, get_setting, offered_instruments
+from attunement.store.submissions import check_session_number, issue_link, rating_history, store_rating
+from attunement.web.caseload_view import CaseloadFilter, caseload_view
+from attunement.web.client_view import client_context
+from attunement.web.intake import INTAKE
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.questionnaires import build_form, parse_answers
 from attunement.web.summary_store import refresh, refresh_after_answers
@@ -39,14 +48,9 @@ MAX_NOTE = 2000
 def caseload(request: Request):
     with database(request).session() as db:
         user = require(request, db, "clinician")
-        clients = visible_clients(db, user)
-        summaries = summaries_for(db, clients)
-        rows = sorted(
-            ((c, summaries[c.id]) for c in clients),
-            key=lambda pair: (pair[1].urgency(), pair[0].status != "ongoing", pair[0].label),
-        )
-        record(db, actor(user), user.role, "view_caseload", detail=f"{len(rows)} clients")
-        return render(request, "caseload.html", {"rows": rows})
+        view = caseload_view(db, visible_clients(db, user), CaseloadFilter.from_query(request.query_params))
+        record(db, actor(user), user.role, "view_caseload", detail=f"{view.total} clients")
+        return render(request, "caseload.html", {"view": view})
 
 
 @router.get("/clients/new")
@@ -99,169 +103,298 @@ def client_page(request: Request, public_id: str):
         return _client_page(request, db, user, client)
 
 
-def _client_page(request: Request, db, user: User, client: Client, *, status: int = 200, **extra):
-    histories, summaries = load(db, [client])
-    summary = summaries[client.id]
-    comments = list(
-        db.scalars(
-            select(Submission)
-            .where(Submission.client_id == client.id, Submission.comment.is_not(None))
-            .order_by(Submission.session.desc())
-            .limit(10)
+@router.get("/clients/{public_id}/episodes/{number}")
+def episode_page(request: Request, public_id: str, number: str):
+    """Any episode of the client, the earlier ones read only."""
+    with database(request).session() as db:
+        user = require(request, db, "clinician", "supervisor")
+        client = _client_for(db, request, user, public_id)
+        episode = db.scalar(
+            select(Episode).where(Episode.client_id == client.id, Episode.number == _path_number(number))
         )
+        if episode is None:
+            raise NotFound()
+        return _client_page(request, db, user, client, episode=episode)
+
+
+def _client_page(
+    request: Request,
+    db,
+    user: User,
+    client: Client,
+    *,
+    status: int = 200,
+    episode: Episode | None = None,
+    **extra,
+):
+    context = client_context(db, user, client, episode, can_change=may_change(user, client))
+    record(
+        db,
+        actor(user),
+        user.role,
+        "view_client",
+        client_id=client.id,
+        detail=f"episode {context['episode'].number}",
     )
-    records = {
-        (r.session, r.kind): r
-        for r in db.scalars(select(AlertRecord).where(AlertRecord.client_id == client.id))
-    }
-    record(db, actor(user), user.role, "view_client", client_id=client.id)
-    next_session = latest_session(db, client.id) + 1
-    context = {
-        "client": client,
-        "therapist": db.get(User, client.therapist_id),
-        "summary": summary,
-        "comments": comments,
-        "records": records,
-        "can_change": may_change(user, client),
-        "next_session": next_session,
-        "rating_form": build_form("checkin_therapist"),
-        "rating_session": max(1, next_session - 1),
-        "intake": _intake_view(db, client),
-        "first_contact": may_change(user, client) and is_first_contact(db, client.id),
-        "outcome_svg": outcome_svg(histories, 0, "phq9") if histories is not None else None,
-        "anxiety_svg": outcome_svg(histories, 0, "gad7") if histories is not None else None,
-        "relationship_svg": relationship_svg(histories, 0) if histories is not None else None,
-        "problems": [],
-        "values": {},
-        "link_url": None,
-        **extra,
-    }
-    return render(request, "client.html", context, status)
+    return render(request, "client.html", {**context, **extra}, status)
 
 
-def _intake_view(db, client: Client) -> IntakeView | None:
-    """The client's profile and tailoring from their latest intake answers (None when none)."""
-    answers = latest_intake(db, [client.id]).get(client.id)
-    return None if answers is None else intake_view(answers, client.label)
+async def clinician_change(request: Request, public_id: str, change: Callable, anchor: str):
+    """A clinician's change to their own client's current episode, in one transaction.
+
+    ``change(db, user, client, episode, form)`` returns a response, or None to go back to the
+    client page at ``anchor``. A form that refers to an episode other than the current one (a
+    page left open while the episode ended or a new one began) is refused, and so is any input
+    the change finds wrong: everything written is rolled back and the client page is shown again
+    with the problems and what was typed.
+    """
+    form = await form_data(request)
+    check_csrf(request, form)
+
+    def run():
+        with database(request).session() as db:
+            user = require(request, db, "clinician")
+            client = _changeable(db, request, user, public_id)
+            episode = current_episode(db, client.id)
+            try:
+                _check_episode(form, episode)
+                response = change(db, user, client, episode, form)
+            except InvalidInputError as exc:
+                db.rollback()
+                return _client_page(request, db, user, client, status=400, problems=exc.problems, values=form)
+            return response or redirect(f"/clients/{public_id}#{anchor}")
+
+    return await run_in_threadpool(run)
+
+
+def _check_episode(form: dict[str, str], episode: Episode) -> None:
+    given = form.get("episode", "").strip()
+    if given != str(episode.number):
+        raise InvalidInputError(
+            "episode",
+            [
+                FieldProblem(
+                    "episode",
+                    f"episode {given or '?'}",
+                    f"the client's current episode ({episode.number}): the page was out of date, "
+                    "please check it and try again",
+                )
+            ],
+        )
 
 
 @router.post("/clients/{public_id}/links")
 async def issue_client_link(request: Request, public_id: str):
-    form = await form_data(request)
-    check_csrf(request, form)
+    def issue(db, user, client, episode, form):
+        today = clinic_today(db)
+        choices = link_choices(session_states(db, episode.id), today)
+        chosen = parse_choice(
+            form.get("session", ""),
+            [s.number for s in choices],
+            "session",
+            "a session without answers from the client",
+        )
+        session = chosen if chosen is not None else new_session(db, episode, user).number
+        days = int(get_setting(db, "link_valid_days"))
+        # The intake questions go with a client's first link, or whenever the clinician asks.
+        with_intake = bool(form.get("intake")) or is_first_contact(db, client.id)
+        instruments = offered_instruments(db) + ([INTAKE] if with_intake else [])
+        token = issue_link(db, episode, user, session, instruments, days)
+        detail = f"episode {episode.number} session {session}" + (
+            " with intake profile" if with_intake else ""
+        )
+        record(db, actor(user), user.role, "issue_link", client_id=client.id, detail=detail)
+        url = str(request.base_url).rstrip("/") + f"/c/{token}"
+        planned = session_row(db, episode.id, session)
+        return render(
+            request,
+            "link_issued.html",
+            {
+                "client": client,
+                "url": url,
+                "session": session,
+                "planned": planned,
+                "days": days,
+                "with_intake": with_intake,
+            },
+        )
 
-    def issue():
-        with database(request).session() as db:
-            user = require(request, db, "clinician")
-            client = _changeable(db, request, user, public_id)
-            try:
-                session = check_session_number(form.get("session", ""))
-            except InvalidInputError as exc:
-                return _client_page(request, db, user, client, status=400, problems=exc.problems)
-            days = int(get_setting(db, "link_valid_days"))
-            # The intake questions go with a client's first link, or whenever the clinician asks.
-            with_intake = bool(form.get("intake")) or is_first_contact(db, client.id)
-            instruments = offered_instruments(db) + ([INTAKE] if with_intake else [])
-            token = issue_link(db, client, user, session, instruments, days)
-            detail = f"session {session}" + (" with intake profile" if with_intake else "")
-            record(db, actor(user), user.role, "issue_link", client_id=client.id, detail=detail)
-            url = str(request.base_url).rstrip("/") + f"/c/{token}"
-            return render(
-                request,
-                "link_issued.html",
-                {"client": client, "url": url, "session": session, "days": days, "with_intake": with_intake},
-            )
+    return await clinician_change(request, public_id, issue, "link-h")
 
-    return await run_in_threadpool(issue)
+
+@router.post("/clients/{public_id}/sessions")
+async def plan_next_session(request: Request, public_id: str):
+    def plan(db, user, client, episode, form):
+        problems = []
+        planned_on = planned_time = None
+        try:
+            planned_on = parse_date(form.get("date", ""), "date")
+            if planned_on is None:
+                problems.append(FieldProblem("date", "", "the date of the next session"))
+        except InvalidInputError as exc:
+            problems.extend(exc.problems)
+        try:
+            planned_time = parse_time(form.get("time", ""), "time")
+        except InvalidInputError as exc:
+            problems.extend(exc.problems)
+        if problems:
+            raise InvalidInputError("planning a session", problems)
+        row = plan_session(db, episode, user, planned_on, planned_time)
+        record(
+            db,
+            actor(user),
+            user.role,
+            "plan_session",
+            client_id=client.id,
+            detail=f"episode {episode.number} session {row.number}",
+        )
+
+    return await clinician_change(request, public_id, plan, "sessions-h")
 
 
 @router.post("/clients/{public_id}/rating")
 async def rate_session(request: Request, public_id: str):
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def rate():
-        with database(request).session() as db:
-            user = require(request, db, "clinician")
-            client = _changeable(db, request, user, public_id)
-            try:
-                session = check_session_number(form.get("session", ""))
-                parsed = parse_answers(["checkin_therapist"], form)
-            except InvalidInputError as exc:
-                return _client_page(request, db, user, client, status=400, problems=exc.problems, values=form)
-            note = form.get("checkin_therapist_notes", "").strip()[:MAX_NOTE] or None
-            store_answers(db, client.id, session, "therapist", parsed.answers, note, submitted_by=user.id)
-            refresh_after_answers(db, client, session, "therapist", parsed.answers)
-            record(
-                db, actor(user), user.role, "rate_session", client_id=client.id, detail=f"session {session}"
+    def rate(db, user, client, episode, form):
+        replaces = _whole(form.get("replaces", ""), "replaces")
+        if replaces is None:
+            choices = rating_choices(session_states(db, episode.id), clinic_today(db))
+            chosen = parse_choice(
+                form.get("session", ""),
+                [s.number for s in choices],
+                "session",
+                "a session you have not rated yet",
             )
-            return redirect(f"/clients/{public_id}#rating")
+        else:
+            chosen = _whole(form.get("session", ""), "session")
+            if session_row(db, episode.id, chosen or 0) is None:
+                raise InvalidInputError(
+                    "session", [FieldProblem("session", form.get("session", ""), "a session of this episode")]
+                )
+        parsed = parse_answers(["checkin_therapist"], form)
+        session = chosen if chosen is not None else new_session(db, episode, user).number
+        note = form.get("checkin_therapist_notes", "").strip()[:MAX_NOTE] or None
+        store_rating(db, episode, session, user, parsed.answers, note, replaces)
+        refresh_after_answers(db, client, episode.id, session, "therapist", parsed.answers)
+        action = "edit_rating" if replaces is not None else "rate_session"
+        record(
+            db,
+            actor(user),
+            user.role,
+            action,
+            client_id=client.id,
+            detail=f"episode {episode.number} session {session}",
+        )
 
-    return await run_in_threadpool(rate)
+    return await clinician_change(request, public_id, rate, "sessions-h")
+
+
+@router.get("/clients/{public_id}/sessions/{number}/rating")
+def edit_rating_page(request: Request, public_id: str, number: str):
+    """Change a rating: the form filled with the rating that counts now, and its history."""
+    number = _path_number(number)
+    with database(request).session() as db:
+        user = require(request, db, "clinician")
+        client = _changeable(db, request, user, public_id)
+        episode = current_episode(db, client.id)
+        history = rating_history(db, episode.id, number)
+        if not history or not episode.active:
+            raise NotFound()
+        values = {
+            row.item: str(int(row.value)) if row.value == int(row.value) else str(row.value)
+            for row in db.scalars(select(Measure).where(Measure.submission_id == history[0].id))
+            if row.item is not None and row.value is not None
+        }
+        values["checkin_therapist_notes"] = history[0].comment or ""
+        return render(
+            request,
+            "rating_edit.html",
+            {
+                "client": client,
+                "episode": episode,
+                "session": number,
+                "history": history,
+                "zone": clinic_zone(db),
+                "rating_form": build_form("checkin_therapist"),
+                "values": values,
+                "problems": [],
+            },
+        )
+
+
+def _path_number(value: str) -> int:
+    """A small whole number from the path, or no such page (never a database error)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 6:
+        raise NotFound()
+    return int(value)
+
+
+def _whole(value: str, field: str) -> int | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        raise InvalidInputError(field, [FieldProblem(field, value, "a whole number")])
+    return int(value)
 
 
 @router.post("/clients/{public_id}/alerts")
 async def record_alert(request: Request, public_id: str):
-    """Seen, what was done, what happened next: one record per alert (client, session, kind)."""
-    form = await form_data(request)
-    check_csrf(request, form)
+    """Seen, what was done, what happened next: one record per alert (episode, session, kind)."""
 
-    def save():
-        with database(request).session() as db:
-            user = require(request, db, "clinician")
-            client = _changeable(db, request, user, public_id)
-            problems = []
-            kind = form.get("kind", "").strip()
-            if kind not in ALERT_KINDS:
-                problems.append(FieldProblem("kind", kind, "one of " + ", ".join(ALERT_KINDS)))
-            try:
-                session = check_session_number(form.get("session", ""))
-            except InvalidInputError as exc:
-                problems.extend(exc.problems)
-                session = 0
-            action = form.get("action", "").strip()[:MAX_NOTE]
-            outcome = form.get("next_outcome", "").strip()[:MAX_NOTE]
-            if kind == "safety" and form.get("seen") and not action:
-                problems.append(
-                    FieldProblem(
-                        "what was done",
-                        "",
-                        "a recorded action: a safety alert cannot be set aside without one",
-                    )
-                )
-            if problems:
-                return _client_page(request, db, user, client, status=400, problems=problems)
-            touch_client(db, client.id)
-            row = db.scalar(
-                select(AlertRecord).where(
-                    AlertRecord.client_id == client.id,
-                    AlertRecord.session == session,
-                    AlertRecord.kind == kind,
+    def save(db, user, client, episode, form):
+        problems = []
+        kind = form.get("kind", "").strip()
+        if kind not in ALERT_KINDS:
+            problems.append(FieldProblem("kind", kind, "one of " + ", ".join(ALERT_KINDS)))
+        try:
+            session = check_session_number(form.get("session", ""))
+        except InvalidInputError as exc:
+            problems.extend(exc.problems)
+            session = 0
+        action = form.get("action", "").strip()[:MAX_NOTE]
+        outcome = form.get("next_outcome", "").strip()[:MAX_NOTE]
+        if kind == "safety" and form.get("seen") and not action:
+            problems.append(
+                FieldProblem(
+                    "what was done",
+                    "",
+                    "a recorded action: a safety alert cannot be set aside without one",
                 )
             )
-            moment = now()
-            if row is None:
-                row = AlertRecord(client_id=client.id, session=session, kind=kind, updated_at=moment)
-                db.add(row)
-            if form.get("seen") and row.seen_at is None:
+        if problems:
+            raise InvalidInputError("alert record", problems)
+        touch_client(db, client.id)
+        row = db.scalar(
+            select(AlertRecord).where(
+                AlertRecord.episode_id == episode.id,
+                AlertRecord.session == session,
+                AlertRecord.kind == kind,
+            )
+        )
+        moment = now()
+        if row is None:
+            row = AlertRecord(
+                client_id=client.id, episode_id=episode.id, session=session, kind=kind, updated_at=moment
+            )
+            db.add(row)
+        if form.get("seen") and row.seen_at is None:
+            row.seen_at, row.seen_by = moment, user.id
+        if action:
+            row.action = action
+            if row.seen_at is None:
                 row.seen_at, row.seen_by = moment, user.id
-            if action:
-                row.action = action
-                if row.seen_at is None:
-                    row.seen_at, row.seen_by = moment, user.id
-            if outcome:
-                row.next_outcome = outcome
-            row.updated_at = moment
-            db.flush()
-            refresh(db, [client])
-            record(
-                db,
-                actor(user),
-                user.role,
-                "record_alert",
-                client_id=client.id,
-                detail=f"session {session} {kind}",
-            )
-            return redirect(f"/clients/{public_id}#alerts")
+        if outcome:
+            row.next_outcome = outcome
+        row.updated_at = moment
+        db.flush()
+        refresh(db, [client])
+        record(
+            db,
+            actor(user),
+            user.role,
+            "record_alert",
+            client_id=client.id,
+            detail=f"episode {episode.number} session {session} {kind}",
+        )
 
-    return await run_in_threadpool(save)
+    return await clinician_change(request, public_id, save, "alerts")

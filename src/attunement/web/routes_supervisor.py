@@ -1,5 +1,5 @@
-"""The supervisor's team page: caseload with open alerts, completion rates and outcomes per
-therapist, each rate with its interval."""
+"""The supervisor's team page: clients with open alerts, every client's episode status and
+therapist, completion rates and outcomes per therapist, each rate with its interval."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from attunement.store.audit import record
 from attunement.store.clients import visible_clients
 from attunement.store.clock import now
 from attunement.store.models import LinkToken, Team, User
-from attunement.web.casework import summaries_for
+from attunement.web.caseload_view import CaseloadFilter, caseload_view
 from attunement.web.charts_slot import therapist_outcomes_svg
 from attunement.web.pages import actor, database, render, require
 from attunement.web.team_figures import therapist_figures
@@ -23,7 +23,8 @@ def team_page(request: Request):
     with database(request).session() as db:
         user = require(request, db, "supervisor")
         clients = visible_clients(db, user)
-        summaries = summaries_for(db, clients)
+        view = caseload_view(db, clients, CaseloadFilter())
+        summaries = {row.client.id: row.summary for row in view.working + view.ended}
         therapists = {
             t.id: t
             for t in db.scalars(
@@ -32,24 +33,21 @@ def team_page(request: Request):
                 .order_by(User.display_name)
             )
         }
-        rows = sorted(
-            ((c, summaries[c.id], therapists.get(c.therapist_id)) for c in clients),
-            key=lambda r: (r[1].urgency(), r[0].status != "ongoing", r[0].label),
-        )
         figures = [
             therapist_figures(t.display_name, [summaries[c.id] for c in clients if c.therapist_id == t.id])
             for t in therapists.values()
         ]
         figures.sort(key=lambda f: -f.clients)
         links = _link_counts(db, [c.id for c in clients])
-        record(db, actor(user), user.role, "view_team", detail=f"{len(rows)} clients")
+        record(db, actor(user), user.role, "view_team", detail=f"{len(clients)} clients")
         return render(
             request,
             "team.html",
             {
                 "team": db.get(Team, user.team_id),
-                "rows": [r for r in rows if r[1].open_alerts],
-                "all_count": len(rows),
+                "alerting": [r for r in view.working if r.summary.open_alerts],
+                "view": view,
+                "therapists": therapists,
                 "figures": figures,
                 "links": links,
                 "outcomes_svg": therapist_outcomes_svg(figures),

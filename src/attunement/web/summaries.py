@@ -86,6 +86,10 @@ class ClientSummary:
         )
 
     @property
+    def first_phq9(self) -> float | None:
+        return next((v for v in self.phq9 if v is not None), None)
+
+    @property
     def latest_phq9(self) -> float | None:
         return _last(self.phq9)
 

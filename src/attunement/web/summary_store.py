@@ -1,5 +1,8 @@
 """The stored client summaries: computed when a client's data changes, read by page views.
 
+A summary is of the client's current (latest) episode: its scores by session, and its alerts,
+which are only the alerts that outlast an episode (safety) once the episode has ended.
+
 Every change to a client's answers or alert records raises ``Client.data_version`` first thing
 in its transaction (which also makes two changes to one client wait for each other), then
 :func:`refresh` computes that client's summary and alerts and writes them in the same
@@ -24,16 +27,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from attunement.alerts import for_episode
 from attunement.prediction.histories import Histories
 from attunement.profile import Profile
 from attunement.store.clients import measure_rows
 from attunement.store.clock import now
+from attunement.store.episodes import current_episodes
 from attunement.store.intake import latest_intake
-from attunement.store.models import AlertRecord, Client, ClientSummaryRow, Submission
-from attunement.web.alert_source import current_alerts, fit_support_to_profiles
-from attunement.web.forecast_source import forecast_model
-from attunement.web.intake import profile_or_none
-from attunement.web.score_rows import (
+from attunement.store.models import AlertRecord, Client, ClientSummaryRow, Episode, Submission
+from attunement.store.score_rows import (
     ITEM9,
     MEASURE_OF,
     ClientRef,
@@ -41,11 +43,14 @@ from attunement.web.score_rows import (
     form_total,
     series_by_client,
 )
+from attunement.web.alert_source import current_alerts, fit_support_to_profiles
+from attunement.web.forecast_source import forecast_model
+from attunement.web.intake import profile_or_none
 from attunement.web.summaries import STORED_SERIES, ClientSummary, summarise
 
 log = logging.getLogger("attunement.web")
 #: Raised whenever what a summary holds, or how it is computed, changes: older rows are recomputed.
-SUMMARY_FORMAT = 1
+SUMMARY_FORMAT = 2
 
 
 @cache
@@ -91,44 +96,77 @@ def refresh(db: Session, clients: Sequence[Client]) -> dict[int, ClientSummary]:
     ids = [c.id for c in clients]
     # The counters are read before the data, so a stored version never claims newer data than it holds.
     versions = dict(db.execute(select(Client.id, Client.data_version).where(Client.id.in_(ids))).all())
-    return _summarise_and_store(db, clients, versions, _histories(db, clients))
+    episodes = current_episodes(db, ids)
+    return _summarise_and_store(db, clients, versions, episodes, _histories(db, clients, episodes))
 
 
 def _summarise_and_store(
-    db: Session, clients: Sequence[Client], versions: Mapping[int, int], histories: Histories | None
+    db: Session,
+    clients: Sequence[Client],
+    versions: Mapping[int, int],
+    episodes: Mapping[int, Episode],
+    histories: Histories | None,
 ) -> dict[int, ClientSummary]:
     """Alerts for every client of ``histories`` in one call, with their records; stored."""
-    ids = [c.id for c in clients]
-    records = {
-        (str(r.client_id), r.session, r.kind): (r.seen_at is not None, r.action)
-        for r in db.scalars(select(AlertRecord).where(AlertRecord.client_id.in_(ids)))
-    }
-    alerts = {} if histories is None else current_alerts(histories)
-    if alerts:
-        alerts = fit_support_to_profiles(alerts, _profiles(db, ids))
-    found = {} if histories is None else summarise(histories, alerts, records)
-    out = {c.id: found.get(str(c.id)) or empty_summary(c) for c in clients}
+    out = _summarise(db, clients, episodes, histories)
     _store(db, [(c.id, versions[c.id], out[c.id]) for c in clients])
     return out
 
 
+def episode_summary(db: Session, client: Client, episode: Episode) -> ClientSummary:
+    """The summary of any one episode of a client (an earlier one, for the client page), computed
+    and not stored."""
+    episodes = {client.id: episode}
+    return _summarise(db, [client], episodes, _histories(db, [client], episodes))[client.id]
+
+
+def _summarise(
+    db: Session, clients: Sequence[Client], episodes: Mapping[int, Episode], histories: Histories | None
+) -> dict[int, ClientSummary]:
+    """Each client's summary of the given episode: scores, and the alerts that apply, with records."""
+    ids = [c.id for c in clients]
+    episode_ids = [episodes[c.id].id for c in clients]
+    records = {
+        (str(r.client_id), r.session, r.kind): (r.seen_at is not None, r.action)
+        for r in db.scalars(select(AlertRecord).where(AlertRecord.episode_id.in_(episode_ids)))
+    }
+    alerts = {} if histories is None else current_alerts(histories)
+    alerts = {key: for_episode(items, active=episodes[int(key)].active) for key, items in alerts.items()}
+    if alerts:
+        alerts = fit_support_to_profiles(alerts, _profiles(db, ids))
+    found = {} if histories is None else summarise(histories, alerts, records)
+    return {c.id: found.get(str(c.id)) or empty_summary(c) for c in clients}
+
+
 def refresh_after_answers(
-    db: Session, client: Client, session: int, rater: str, answers: Mapping[str, Mapping[str, float]]
+    db: Session,
+    client: Client,
+    episode_id: int,
+    session: int,
+    rater: str,
+    answers: Mapping[str, Mapping[str, float]],
 ) -> ClientSummary:
     """The summary after one stored submission, in its transaction (after ``store_answers``).
 
     When the stored summary was current just before this change (its counter one behind, the
-    same basis), only the new forms are scored and put in place of that session's earlier ones,
-    as ``store_answers`` replaced them, so the cost does not grow with the length of the history;
-    otherwise the client is computed again from every stored row (:func:`refresh`).
+    same basis) and the answers are for the current episode, only the new forms are scored: as
+    the latest submission they take the place of the session's earlier forms, and the safety
+    item keeps the highest answer given, so the cost does not grow with the length of the
+    history; otherwise the client is computed again from every stored row (:func:`refresh`).
     """
     version = db.scalar(select(Client.data_version).where(Client.id == client.id))
+    episodes = current_episodes(db, [client.id])
     row = db.execute(
         select(ClientSummaryRow.version, ClientSummaryRow.basis, ClientSummaryRow.payload).where(
             ClientSummaryRow.client_id == client.id
         )
     ).first()
-    if row is None or row.version != version - 1 or row.basis != basis():
+    if (
+        row is None
+        or row.version != version - 1
+        or row.basis != basis()
+        or episode_id != episodes[client.id].id
+    ):
         return refresh(db, [client])[client.id]
     before = ClientSummary.from_payload(json.loads(row.payload))
     series = {
@@ -140,10 +178,10 @@ def refresh_after_answers(
         if measure is not None:
             _put(series[measure], session, form_total(instrument, items))
         if instrument == ITEM9[0]:
-            _put(series["phq9_item9"], session, items.get(ITEM9[1]))
+            _put_highest(series["phq9_item9"], session, items.get(ITEM9[1]))
     ref = ClientRef(client.id, client.therapist_id, client.client_group, max(before.sessions, session))
     return _summarise_and_store(
-        db, [client], {client.id: version}, build_histories([ref], {client.id: series})
+        db, [client], {client.id: version}, episodes, build_histories([ref], {client.id: series})
     )
 
 
@@ -152,6 +190,12 @@ def _put(values: dict[int, float], session: int, value: float | None) -> None:
         values.pop(session, None)
     else:
         values[session] = float(value)
+
+
+def _put_highest(values: dict[int, float], session: int, value: float | None) -> None:
+    """The safety item: a new answer never lowers what another submission of the session said."""
+    if value is not None:
+        values[session] = max(float(value), values.get(session, float(value)))
 
 
 def histories_of(client: Client, summary: ClientSummary) -> Histories | None:
@@ -168,13 +212,14 @@ def empty_summary(client: Client) -> ClientSummary:
     return ClientSummary(str(client.id), 0, [], [], [], [], None, None, [])
 
 
-def _histories(db: Session, clients: Sequence[Client]) -> Histories | None:
-    ids = [c.id for c in clients]
-    rows = measure_rows(db, ids)
+def _histories(db: Session, clients: Sequence[Client], episodes: Mapping[int, Episode]) -> Histories | None:
+    """The histories of each client's current episode only."""
+    episode_ids = [episodes[c.id].id for c in clients]
+    rows = measure_rows(db, episode_ids)
     latest = dict(
         db.execute(
             select(Submission.client_id, func.max(Submission.session))
-            .where(Submission.client_id.in_(ids))
+            .where(Submission.episode_id.in_(episode_ids))
             .group_by(Submission.client_id)
         ).all()
     )

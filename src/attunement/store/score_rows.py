@@ -7,6 +7,11 @@ by one with the same scoring engine (:func:`attunement.instruments.score`) and f
 session arrays directly. The rules are those of :func:`attunement.tables.scores.session_scores`:
 a ready-made score row is taken as it is, item rows are scored as a form, a form with too many
 missing items has no score, and PHQ-9 item 9 is kept as its own measure.
+
+A session may hold two submissions of the same form (two links answered; a corrected therapist
+rating). Then the later submission's form counts for the session's score (:func:`counted_rows`),
+while the safety item takes the highest answer given in any submission of the session, so a
+risk answer is never hidden by a later, calmer one.
 """
 
 from __future__ import annotations
@@ -30,19 +35,34 @@ MEASURE_OF = {
 }
 ITEM9 = ("phq9", "phq9_9")
 
-#: One stored row: client id, session, instrument, rater, item, value, score.
-Row = tuple[int, int, str, str, str | None, float | None, float | None]
+#: One stored row: client id, session, instrument, rater, item, value, score, submission id.
+Row = tuple[int, int, str, str, str | None, float | None, float | None, int | None]
 #: measure -> {session: score}
 Series = dict[str, dict[int, float]]
 
 
+def counted_rows(rows: Iterable[Row]) -> list[Row]:
+    """The rows that count for each session's forms: of several submissions of one form
+    (client, session, instrument, rater), only the latest submission's rows."""
+    rows = list(rows)
+    latest: dict[tuple, int] = {}
+    for client_id, session, instrument, rater, *_, submission in rows:
+        key = (client_id, session, instrument, rater)
+        latest[key] = max(latest.get(key, -1), submission or 0)
+    return [r for r in rows if (r[7] or 0) == latest[(r[0], r[1], r[2], r[3])]]
+
+
 def series_by_client(rows: Iterable[Row]) -> dict[int, Series]:
-    """Each client's scores by measure and session."""
+    """Each client's scores by measure and session (the later submission's form counts; the
+    safety item takes the highest answer of any submission)."""
+    rows = list(rows)
     out: dict[int, Series] = defaultdict(lambda: defaultdict(dict))
     forms: dict[tuple[int, int, str, str], dict[str, float]] = defaultdict(dict)
-    for client_id, session, instrument, rater, item, value, given in rows:
+    for client_id, session, instrument, _, item, value, _, _ in rows:
         if (instrument, item) == ITEM9 and value is not None:
-            out[client_id]["phq9_item9"][session] = float(value)
+            item9 = out[client_id]["phq9_item9"]
+            item9[session] = max(item9.get(session, float(value)), float(value))
+    for client_id, session, instrument, rater, item, value, given, _ in counted_rows(rows):
         measure = MEASURE_OF.get((instrument, rater))
         if measure is None:
             continue

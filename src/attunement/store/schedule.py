@@ -1,0 +1,298 @@
+"""The sessions of an episode: numbered by the system, planned for a date, offered for a link.
+
+A clinician never types a session number. Sessions are numbered 1, 2, ... within the episode in
+the order they are created: by planning an appointment, by issuing a link for "the next
+session", or by rating a session that had neither. The rules:
+
+- **Planning** gives a date (and optionally a time) to the earliest session that has neither a
+  date nor any answers yet (a link issued for "the next session" before it was planned), and
+  otherwise creates the next session.
+- **A link** is for one session without client answers: a planned one from today on, or one that
+  already has a link waiting (a resend), or a new next session.
+- **A rating** is for a session without a rating of the therapist's yet; changing a rating is a
+  separate, explicit edit (see :mod:`attunement.store.submissions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.store.clock import aware, local_time, local_today, now
+from attunement.store.models import Episode, LinkToken, Submission, TherapySession, User
+from attunement.store.settings import clinic_today
+
+#: The form value that asks for a new session instead of an existing one.
+NEW = "new"
+#: How far ahead a session may be planned (a project choice: a year covers any course).
+MAX_DAYS_AHEAD = 366
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What the pages need to know of one session of an episode."""
+
+    number: int
+    planned_on: date | None
+    planned_time: time | None
+    client_answered: tuple[datetime, ...]
+    therapist_rated: tuple[datetime, ...]
+    #: Links issued and not yet used: (issued, expires).
+    links_waiting: tuple[tuple[datetime, datetime], ...]
+
+    @property
+    def has_client_answers(self) -> bool:
+        return bool(self.client_answered)
+
+    @property
+    def is_rated(self) -> bool:
+        return bool(self.therapist_rated)
+
+
+def session_states(db: Session, episode_id: int) -> list[SessionState]:
+    """Every session of the episode in order, with its answers, ratings and waiting links."""
+    sessions = list(
+        db.scalars(
+            select(TherapySession)
+            .where(TherapySession.episode_id == episode_id)
+            .order_by(TherapySession.number)
+        )
+    )
+    answered: dict[tuple[int, str], list[datetime]] = {}
+    for number, rater, at in db.execute(
+        select(Submission.session, Submission.rater, Submission.submitted_at)
+        .where(Submission.episode_id == episode_id)
+        .order_by(Submission.id)
+    ):
+        answered.setdefault((number, rater), []).append(aware(at))
+    moment = now()
+    waiting: dict[int, list[tuple[datetime, datetime]]] = {}
+    for number, created, expires in db.execute(
+        select(LinkToken.session, LinkToken.created_at, LinkToken.expires_at)
+        .where(LinkToken.episode_id == episode_id, LinkToken.used_at.is_(None))
+        .order_by(LinkToken.id)
+    ):
+        if aware(expires) > moment:
+            waiting.setdefault(number, []).append((aware(created), aware(expires)))
+    return [
+        SessionState(
+            number=s.number,
+            planned_on=s.planned_on,
+            planned_time=s.planned_time,
+            client_answered=tuple(answered.get((s.number, "client"), ())),
+            therapist_rated=tuple(answered.get((s.number, "therapist"), ())),
+            links_waiting=tuple(waiting.get(s.number, ())),
+        )
+        for s in sessions
+    ]
+
+
+def next_number(db: Session, episode_id: int) -> int:
+    latest = db.scalar(select(func.max(TherapySession.number)).where(TherapySession.episode_id == episode_id))
+    return int(latest or 0) + 1
+
+
+def link_choices(states: Sequence[SessionState], today: date) -> list[SessionState]:
+    """Sessions a link may be for: no client answers yet, and planned from today on, undated, or
+    with a link already waiting (a resend). Ordered by session number."""
+    return [
+        s
+        for s in states
+        if not s.has_client_answers and (s.planned_on is None or s.planned_on >= today or s.links_waiting)
+    ]
+
+
+def default_link_choice(choices: Sequence[SessionState], today: date) -> int | None:
+    """The session a new link is for unless the clinician picks another: the earliest planned from
+    today on, else the earliest with a link waiting or no date; None for a new session."""
+    planned = [s for s in choices if s.planned_on is not None and s.planned_on >= today]
+    if planned:
+        return min(planned, key=lambda s: (s.planned_on, s.number)).number
+    return choices[0].number if choices else None
+
+
+def rating_choices(states: Sequence[SessionState], today: date) -> list[SessionState]:
+    """Sessions the therapist may rate for the first time: not rated yet, and answered by the
+    client, or planned for today or earlier, or undated."""
+    return [
+        s
+        for s in states
+        if not s.is_rated and (s.has_client_answers or s.planned_on is None or s.planned_on <= today)
+    ]
+
+
+def default_rating_choice(choices: Sequence[SessionState]) -> int | None:
+    """The latest session the therapist may rate (the one that has just happened), if any."""
+    return choices[-1].number if choices else None
+
+
+def parse_choice(value: str, allowed: Sequence[int], field: str, what: str) -> int | None:
+    """A session number from a form's choice (None for a new session), or an error."""
+    value = (value or "").strip()
+    if value == NEW:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number not in allowed:
+        offered = ", ".join(f"session {n}" for n in allowed)
+        raise InvalidInputError(
+            field, [FieldProblem(field, value, f"{what}: {offered + ' or ' if offered else ''}a new session")]
+        )
+    return number
+
+
+def new_session(
+    db: Session,
+    episode: Episode,
+    user: User | None,
+    planned_on: date | None = None,
+    planned_time: time | None = None,
+) -> TherapySession:
+    """The episode's next session (numbered here, never by the clinician)."""
+    if not episode.active:
+        raise InvalidInputError(
+            "session",
+            [FieldProblem("episode", f"episode {episode.number}", "an active episode: this one has ended")],
+        )
+    row = TherapySession(
+        episode_id=episode.id,
+        number=next_number(db, episode.id),
+        planned_on=planned_on,
+        planned_time=planned_time,
+        created_at=now(),
+        created_by=user.id if user is not None else None,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def session_row(db: Session, episode_id: int, number: int) -> TherapySession | None:
+    return db.scalar(
+        select(TherapySession).where(TherapySession.episode_id == episode_id, TherapySession.number == number)
+    )
+
+
+def plan_session(
+    db: Session, episode: Episode, user: User, planned_on: date, planned_time: time | None
+) -> TherapySession:
+    """Give the next appointment a date: the earliest undated session without answers, or a new one."""
+    today = clinic_today(db)
+    if planned_on < today or (planned_on - today).days > MAX_DAYS_AHEAD:
+        raise InvalidInputError(
+            "planning a session",
+            [
+                FieldProblem(
+                    "date", planned_on.isoformat(), f"a date from today ({today:%d %b %Y}) up to a year ahead"
+                )
+            ],
+        )
+    undated = [
+        s
+        for s in session_states(db, episode.id)
+        if s.planned_on is None and not s.client_answered and not s.therapist_rated
+    ]
+    if undated and episode.active:
+        row = session_row(db, episode.id, undated[0].number)
+        row.planned_on, row.planned_time = planned_on, planned_time
+        db.flush()
+        return row
+    return new_session(db, episode, user, planned_on, planned_time)
+
+
+def parse_date(value: str, field: str) -> date | None:
+    """An ISO date from a form (None when left empty), or an error naming the field."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(field, [FieldProblem(field, value, "a date such as 2026-12-03")]) from None
+
+
+def parse_time(value: str, field: str) -> time | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = time.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(field, [FieldProblem(field, value, "a time such as 14:30")]) from None
+    return parsed.replace(second=0, microsecond=0, tzinfo=None)
+
+
+@dataclass(frozen=True)
+class EpisodeFacts:
+    """What a caseload card says of an episode's dates: the working list's columns."""
+
+    last_answered: datetime | None
+    next_planned: date | None
+    next_planned_time: time | None
+    next_planned_number: int | None
+    links_waiting: int
+    #: When the last of the waiting links expires.
+    waiting_until: datetime | None
+    answered_today: bool
+    planned_today: bool
+
+
+def episode_facts(db: Session, episode_ids: Sequence[int], zone: ZoneInfo) -> dict[int, EpisodeFacts]:
+    """The last client answer, next planned session and waiting links of each episode, in three
+    grouped queries (a caseload has many episodes)."""
+    ids = list(episode_ids)
+    if not ids:
+        return {}
+    today = local_today(zone)
+    last = dict(
+        db.execute(
+            select(Submission.episode_id, func.max(Submission.submitted_at))
+            .where(Submission.episode_id.in_(ids), Submission.rater == "client")
+            .group_by(Submission.episode_id)
+        ).all()
+    )
+    upcoming: dict[int, tuple[date, time | None, int]] = {}
+    for episode_id, number, planned_on, planned_time in db.execute(
+        select(
+            TherapySession.episode_id,
+            TherapySession.number,
+            TherapySession.planned_on,
+            TherapySession.planned_time,
+        )
+        .where(TherapySession.episode_id.in_(ids), TherapySession.planned_on >= today)
+        .order_by(TherapySession.planned_on, TherapySession.number)
+    ):
+        upcoming.setdefault(episode_id, (planned_on, planned_time, number))
+    moment = now()
+    waiting = {
+        episode_id: (count, until)
+        for episode_id, count, until in db.execute(
+            select(LinkToken.episode_id, func.count(), func.max(LinkToken.expires_at))
+            .where(LinkToken.episode_id.in_(ids), LinkToken.used_at.is_(None), LinkToken.expires_at > moment)
+            .group_by(LinkToken.episode_id)
+        ).all()
+    }
+    out = {}
+    for episode_id in ids:
+        answered = aware(last[episode_id]) if last.get(episode_id) is not None else None
+        planned_on, planned_time, number = upcoming.get(episode_id, (None, None, None))
+        count, until = waiting.get(episode_id, (0, None))
+        out[episode_id] = EpisodeFacts(
+            last_answered=answered,
+            next_planned=planned_on,
+            next_planned_time=planned_time,
+            next_planned_number=number,
+            links_waiting=int(count),
+            waiting_until=aware(until) if until is not None else None,
+            answered_today=answered is not None and local_time(answered, zone).date() == today,
+            planned_today=planned_on == today,
+        )
+    return out

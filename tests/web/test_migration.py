@@ -1,0 +1,269 @@
+"""Migrating a populated database to episodes of care loses nothing (SQLite and PostgreSQL).
+
+The database is built at revision 0003 (the schema before episodes) and filled with rows as that
+schema stored them: an ongoing client with answers on two sessions, a therapist rating, a link
+still waiting, an alert record and intake answers; a client who dropped out; a client with no
+data at all. After the upgrade every row is still there, each belongs to its client's one
+episode, and the episode's status, reason and dates come from what the old record said.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from attunement.store import open_database
+from attunement.store.database import normalise_url
+from attunement.store.migrate import upgrade
+
+T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return request.getfixturevalue("postgres_server").fresh_database_url()
+
+
+def _fill_revision_0003(url: str) -> None:
+    engine = create_engine(normalise_url(url))
+    upgrade(engine, "0003")
+    rows = {
+        "teams": [{"id": 1, "name": "Team", "created_at": T0}],
+        "users": [
+            {
+                "id": 1,
+                "username": "clin",
+                "display_name": "Clin",
+                "password_hash": "x",
+                "role": "clinician",
+                "team_id": 1,
+                "active": True,
+                "session_epoch": 0,
+                "created_at": T0,
+            }
+        ],
+        "clients": [
+            {
+                "id": 1,
+                "public_id": "p1",
+                "label": "C1",
+                "therapist_id": 1,
+                "client_group": "all",
+                "status": "ongoing",
+                "created_at": T0,
+                "data_version": 3,
+            },
+            {
+                "id": 2,
+                "public_id": "p2",
+                "label": "C2",
+                "therapist_id": 1,
+                "client_group": "all",
+                "status": "dropout",
+                "created_at": T0,
+                "data_version": 1,
+            },
+            {
+                "id": 3,
+                "public_id": "p3",
+                "label": "C3",
+                "therapist_id": 1,
+                "client_group": "all",
+                "status": "ongoing",
+                "created_at": T0 + timedelta(days=30),
+                "data_version": 0,
+            },
+        ],
+        "link_tokens": [
+            {
+                "id": 1,
+                "token_hash": "a" * 64,
+                "client_id": 1,
+                "session": 1,
+                "instruments": "phq9",
+                "created_by": 1,
+                "created_at": T0,
+                "expires_at": T0 + timedelta(days=7),
+                "used_at": T0,
+            },
+            {
+                "id": 2,
+                "token_hash": "b" * 64,
+                "client_id": 1,
+                "session": 3,
+                "instruments": "phq9",
+                "created_by": 1,
+                "created_at": T0 + timedelta(days=14),
+                "expires_at": T0 + timedelta(days=21),
+                "used_at": None,
+            },
+        ],
+        "submissions": [
+            {
+                "id": 1,
+                "client_id": 1,
+                "session": 1,
+                "rater": "client",
+                "link_token_id": 1,
+                "submitted_by": None,
+                "comment": "fine",
+                "submitted_at": T0 + timedelta(hours=1),
+            },
+            {
+                "id": 2,
+                "client_id": 1,
+                "session": 2,
+                "rater": "therapist",
+                "link_token_id": None,
+                "submitted_by": 1,
+                "comment": None,
+                "submitted_at": T0 + timedelta(days=7),
+            },
+            {
+                "id": 3,
+                "client_id": 2,
+                "session": 1,
+                "rater": "client",
+                "link_token_id": None,
+                "submitted_by": None,
+                "comment": None,
+                "submitted_at": T0 + timedelta(days=2),
+            },
+        ],
+        "measures": [
+            {
+                "id": i + 1,
+                "client_id": c,
+                "submission_id": s,
+                "session": n,
+                "instrument": inst,
+                "rater": r,
+                "item": item,
+                "value": v,
+                "score": None,
+                "recorded_at": T0,
+            }
+            for i, (c, s, n, inst, r, item, v) in enumerate(
+                [
+                    (1, 1, 1, "phq9", "client", "phq9_9", 2.0),
+                    (1, 1, 1, "phq9", "client", "phq9_1", 1.0),
+                    (1, 2, 2, "checkin_therapist", "therapist", "checkin_therapist_heard", 7.0),
+                    (2, 3, 1, "phq9", "client", "phq9_1", 3.0),
+                ]
+            )
+        ],
+        "intake_answers": [{"id": 1, "client_id": 1, "submission_id": 1, "answers": "{}", "recorded_at": T0}],
+        "alert_records": [
+            {
+                "id": 1,
+                "client_id": 1,
+                "session": 1,
+                "kind": "safety",
+                "seen_at": T0,
+                "seen_by": 1,
+                "action": "called",
+                "next_outcome": None,
+                "updated_at": T0 + timedelta(hours=2),
+            }
+        ],
+    }
+    with engine.begin() as connection:
+        for table, values in rows.items():
+            columns = ", ".join(values[0])
+            params = ", ".join(f":{c}" for c in values[0])
+            connection.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({params})"), values)
+            if engine.dialect.name == "postgresql":  # as if the rows had taken their ids from the sequence
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                        f" (SELECT MAX(id) FROM {table}))"
+                    )
+                )
+    engine.dispose()
+
+
+def _all(db, sql: str) -> list:
+    with db.session() as session:
+        return [tuple(r) for r in session.execute(text(sql)).all()]
+
+
+def test_a_populated_database_migrates_with_every_row_kept(old_database_url):
+    _fill_revision_0003(old_database_url)
+    db = open_database(old_database_url)  # upgrades to the newest revision
+    try:
+        for table, count in {
+            "clients": 3,
+            "link_tokens": 2,
+            "submissions": 3,
+            "measures": 4,
+            "intake_answers": 1,
+            "alert_records": 1,
+            "users": 1,
+        }.items():
+            assert _all(db, f"SELECT COUNT(*) FROM {table}") == [(count,)], table
+        episodes = _all(
+            db,
+            "SELECT client_id, number, status, end_reason, started_on, ended_on FROM episodes"
+            " ORDER BY client_id",
+        )
+        assert [e[:4] for e in episodes] == [
+            (1, 1, "active", None),
+            (2, 1, "ended", "dropout"),
+            (3, 1, "active", None),
+        ]
+        as_date = [date.fromisoformat(str(e[4])[:10]) for e in episodes]
+        assert as_date == [T0.date(), T0.date(), (T0 + timedelta(days=30)).date()]
+        assert date.fromisoformat(str(episodes[1][5])[:10]) == (T0 + timedelta(days=2)).date()
+        # Every row that belongs to a client now belongs to that client's episode.
+        for table in ("submissions", "measures", "link_tokens", "alert_records"):
+            assert _all(
+                db,
+                f"SELECT COUNT(*) FROM {table} JOIN episodes ON episodes.id = {table}.episode_id "
+                f"AND episodes.client_id = {table}.client_id",
+            ) == _all(db, f"SELECT COUNT(*) FROM {table}"), table
+        # The answers keep their values, the record its action, the comment its text.
+        assert _all(db, "SELECT value FROM measures WHERE item = 'phq9_9'") == [(2.0,)]
+        assert _all(db, "SELECT action FROM alert_records") == [("called",)]
+        assert _all(db, "SELECT comment FROM submissions WHERE id = 1") == [("fine",)]
+        # A session row for each session that was linked or answered.
+        assert _all(
+            db,
+            "SELECT episodes.client_id, therapy_sessions.number FROM therapy_sessions "
+            "JOIN episodes ON episodes.id = therapy_sessions.episode_id ORDER BY 1, 2",
+        ) == [(1, 1), (1, 2), (1, 3), (2, 1)]
+        # The ended episode's history says how it ended and that it was carried over.
+        events = _all(
+            db,
+            "SELECT episodes.client_id, action, episode_events.end_reason FROM episode_events "
+            "JOIN episodes ON episodes.id = episode_events.episode_id ORDER BY 1, episode_events.id",
+        )
+        assert events == [
+            (1, "opened", None),
+            (2, "opened", None),
+            (2, "ended", "dropout"),
+            (3, "opened", None),
+        ]
+    finally:
+        db.dispose()
+
+
+def test_the_migrated_database_accepts_a_second_answer_for_a_session(old_database_url):
+    """The old one-answer-per-session constraint is gone: two submissions of one session are kept."""
+    _fill_revision_0003(old_database_url)
+    db = open_database(old_database_url)
+    try:
+        with db.session() as session:
+            session.execute(
+                text(
+                    "INSERT INTO measures (client_id, episode_id, submission_id, session, instrument, rater,"
+                    " item, value, score, recorded_at) SELECT client_id, episode_id, submission_id, session,"
+                    " instrument, rater, item, 0, score, recorded_at FROM measures WHERE item = 'phq9_9'"
+                )
+            )
+        assert _all(db, "SELECT COUNT(*) FROM measures WHERE item = 'phq9_9'") == [(2,)]
+    finally:
+        db.dispose()
