@@ -9,8 +9,13 @@ temporary arrays small and let two blocks run at once on two cores). Item rows (
 answered item by item) take the ordinary scoring path, since they need the instrument's
 prorating rules. CSV tables use the ordinary reader.
 
-The fast path trusts the table as :mod:`attunement.tables` would check it; it does not re-check
-every row (``attunement.tables.read_measures`` does, for smaller files).
+A row of the histories is a course of treatment: a client, or, when the tables carry
+``episode_id``, an episode of care (:mod:`attunement.alerts.batch_courses`). An episode whose
+``end_reason`` is anything but ``ongoing`` keeps only its safety alerts
+(:func:`attunement.alerts.engine.withhold_after_ending`).
+
+The fast path trusts the measures table as :mod:`attunement.tables` would check it; it does not
+re-check every row (``attunement.tables.read_measures`` does, for smaller files).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +33,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from attunement.alerts.batch_courses import EpisodeTable, RowCourses, read_episode_table, row_courses
 from attunement.alerts.engine import alert_table
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.forecast.compiled_trees import default_threads
 from attunement.prediction.histories import NO_GROUP, Histories, histories_from_tables
-from attunement.tables import read_episodes, read_measures, session_scores
+from attunement.tables import EPISODE_ID, ended_episodes, read_episodes, read_measures, session_scores
 
 #: (measure name in Histories, instrument, rater) for score rows.
 SCORE_MEASURES = (
@@ -41,10 +47,12 @@ SCORE_MEASURES = (
     ("checkin", "checkin", "client"),
     ("checkin_therapist", "checkin_therapist", "therapist"),
 )
-COLUMNS = ["client_id", "session", "instrument", "rater", "item", "value", "score"]
+COLUMNS = ["client_id", EPISODE_ID, "session", "instrument", "rater", "item", "value", "score"]
 BLOCK = 50_000
 
 Progress = Callable[[int, int], None]
+#: A block of courses, and whether each one's episode has ended.
+Block = tuple[Histories, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,19 @@ class BatchResult:
     alerts: pd.DataFrame
     #: Whether the tables hold PHQ-9 item 9 answers; with totals only, safety items cannot be checked.
     safety_item_recorded: bool = True
+    #: Courses of treatment (episodes of care; one per client when the tables have no episode_id).
+    episodes: int = 0
+    #: Episodes that have ended, which therefore keep only their safety alerts.
+    ended_episodes: int = 0
+
+
+@dataclass(frozen=True)
+class _Opened:
+    blocks: Iterator[Block]
+    measure_rows: int
+    courses: int
+    clients: int
+    ended: int
 
 
 def table_file(folder: Path, name: str, required: bool = True) -> Path | None:
@@ -69,9 +90,9 @@ def table_file(folder: Path, name: str, required: bool = True) -> Path | None:
 
 
 def read_batch_histories(folder: str | Path) -> tuple[Histories, int]:
-    """The histories of every client in ``folder`` (one block) and the number of measure rows."""
-    blocks, rows, clients = _open(Path(folder), block=None)
-    return next(blocks), rows
+    """The histories of every course in ``folder`` (one block) and the number of measure rows."""
+    opened = _open(Path(folder), block=None)
+    return next(opened.blocks)[0], opened.measure_rows
 
 
 def batch_alerts(
@@ -81,39 +102,41 @@ def batch_alerts(
     block: int = BLOCK,
     workers: int | None = None,
 ) -> BatchResult:
-    """Every client's current alerts, block by block, ``workers`` blocks at a time (both cores of
+    """Every course's current alerts, block by block, ``workers`` blocks at a time (both cores of
     a small machine by default; the numpy work and the compiled tree walk release the
     interpreter lock). Blocks are finished in order, so the table is the same for any
     ``workers``, and at most ``workers`` blocks are held at once."""
-    blocks, rows, clients = _open(Path(folder), block)
+    opened = _open(Path(folder), block)
     workers = default_threads() if workers is None else max(1, workers)
     parts, done, item9 = [], 0, False
-    for histories, table in _in_order(blocks, lambda h: alert_table(h, model), workers):
+    for (histories, _), table in _in_order(opened.blocks, lambda b: alert_table(b[0], model, b[1]), workers):
         item9 |= "phq9_item9" in histories.scores
         parts.append(table)
         done += len(histories)
         if progress is not None:
-            progress(done, clients)
+            progress(done, opened.courses)
     return BatchResult(
-        clients=clients,
-        measure_rows=rows,
+        clients=opened.clients,
+        measure_rows=opened.measure_rows,
         alerts=pd.concat(parts, ignore_index=True),
         safety_item_recorded=item9,
+        episodes=opened.courses,
+        ended_episodes=opened.ended,
     )
 
 
 def _in_order(
-    blocks: Iterator[Histories], work: Callable[[Histories], pd.DataFrame], workers: int
-) -> Iterator[tuple[Histories, pd.DataFrame]]:
+    blocks: Iterator[Block], work: Callable[[Block], pd.DataFrame], workers: int
+) -> Iterator[tuple[Block, pd.DataFrame]]:
     """Each block with its result, in block order, with up to ``workers`` blocks in progress."""
     if workers <= 1:
-        for histories in blocks:
-            yield histories, work(histories)
+        for block in blocks:
+            yield block, work(block)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque = deque()
-        for histories in blocks:
-            pending.append((histories, pool.submit(work, histories)))
+        for block in blocks:
+            pending.append((block, pool.submit(work, block)))
             if len(pending) >= workers:
                 done, future = pending.popleft()
                 yield done, future.result()
@@ -122,45 +145,50 @@ def _in_order(
             yield done, future.result()
 
 
-def _open(folder: Path, block: int | None) -> tuple[Iterator[Histories], int, int]:
-    """Blocks of client histories (all clients in one block when ``block`` is None), the
-    number of measure rows and the number of clients."""
+def _open(folder: Path, block: int | None) -> _Opened:
+    """Blocks of course histories (all courses in one block when ``block`` is None), with the
+    number of measure rows, courses, clients and ended episodes."""
     measures_path = table_file(folder, "measures")
     episodes_path = table_file(folder, "episodes", required=False)
     if measures_path.suffix == ".csv":
         measures = read_measures(measures_path)
         episodes = read_episodes(episodes_path) if episodes_path is not None else None
         histories = histories_from_tables(measures, episodes)
-        return _slices(histories, block or max(len(histories), 1)), len(measures), len(histories)
+        ended = np.zeros(len(histories), dtype=bool)
+        if episodes is not None:  # the histories' rows are the episodes table's, in its order
+            ended = ended_episodes(episodes["end_reason"])
+        clients = len(pd.unique(histories.clients()))
+        blocks = _slices(histories, ended, block or max(len(histories), 1))
+        return _Opened(blocks, len(measures), len(histories), clients, int(ended.sum()))
     rows = _read_parquet(measures_path, episodes_path)
     if rows.items is not None:
         histories = rows.histories(np.arange(len(rows.ids)), width=rows.width)
-        _item_scores(rows.items, rows.ids, histories.max_session, histories.scores)
+        _item_scores(rows.items, rows.ids, histories.max_session, histories.scores, rows.item_courses)
         histories = _with_attended(histories, rows.sessions)
-        return _slices(histories, block or max(len(histories), 1)), rows.count, len(histories)
-    return rows.blocks(block or max(len(rows.ids), 1)), rows.count, len(rows.ids)
+        blocks = _slices(histories, rows.ended, block or max(len(histories), 1))
+    else:
+        blocks = rows.blocks(block or max(len(rows.ids), 1))
+    return _Opened(blocks, rows.count, len(rows.ids), rows.clients_count, int(rows.ended.sum()))
 
 
-def _slices(h: Histories, block: int) -> Iterator[Histories]:
+def _slices(h: Histories, ended: np.ndarray, block: int) -> Iterator[Block]:
     for start in range(0, max(len(h), 1), block):
-        stop = min(start + block, len(h))
-        yield Histories(
-            client_id=h.client_id[start:stop],
-            therapist_id=h.therapist_id[start:stop],
-            group=h.group[start:stop],
-            sessions=h.sessions[start:stop],
-            scores={name: values[start:stop] for name, values in h.scores.items()},
-        )
+        rows = slice(start, min(start + block, len(h)))
+        yield h.subset(rows), ended[rows]
 
 
 @dataclass(frozen=True)
 class _Rows:
-    """The measure rows as plain arrays, ordered by client code, and where each client's rows are.
+    """The measure rows as plain arrays, ordered by course code, and where each course's rows are.
 
-    ``measure`` is the row's index in :data:`SCORE_MEASURES` (-1 for rows no rule uses, e.g.
-    item rows or other instruments); ``first_row``/``row_count`` locate each client's rows;
-    ``sessions`` is each client's sessions attended (the episodes table's count, at least the
-    last session with a usable measure); ``items`` the item rows, which need the scoring path.
+    A course is a client, or an episode of care when the tables carry ``episode_id``: ``ids``
+    are the course keys and ``clients``/``episodes`` each course's client and episode id (None
+    without episodes). ``measure`` is the row's index in :data:`SCORE_MEASURES` (-1 for rows no
+    rule uses, e.g. item rows or other instruments); ``first_row``/``row_count`` locate each
+    course's rows; ``sessions`` is each course's sessions attended (the episodes table's count, at
+    least the last session with a usable measure); ``ended`` whether its episode has ended;
+    ``items`` the item rows, which need the scoring path, and ``item_courses`` their courses
+    (None when a course is a client, whose id the item rows already hold).
     """
 
     ids: np.ndarray
@@ -174,6 +202,11 @@ class _Rows:
     sessions: np.ndarray
     count: int
     items: pa.Table | None
+    clients: np.ndarray | None
+    episodes: np.ndarray | None
+    ended: np.ndarray
+    clients_count: int
+    item_courses: np.ndarray | None
 
     def histories(self, clients: np.ndarray, width: int | None = None) -> Histories:
         """These clients (codes) as histories, straight from their rows.
@@ -202,13 +235,16 @@ class _Rows:
             group=np.full(n, NO_GROUP, dtype=object),
             sessions=self.sessions[clients],
             scores=scores,
+            episode_id=None if self.episodes is None else self.episodes[clients],
+            episode_client_id=None if self.clients is None else self.clients[clients],
         )
 
-    def blocks(self, block: int) -> Iterator[Histories]:
-        """Blocks of clients with courses of similar length (so each block's arrays are narrow)."""
+    def blocks(self, block: int) -> Iterator[Block]:
+        """Blocks of courses of similar length (so each block's arrays are narrow)."""
         order = np.argsort(self.sessions, kind="stable")
         for first in range(0, max(len(order), 1), block):
-            yield self.histories(order[first : first + block])
+            chosen = order[first : first + block]
+            yield self.histories(chosen), self.ended[chosen]
 
 
 def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
@@ -218,11 +254,15 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
         raise InvalidInputError("measures table", [FieldProblem(c, "missing", "a column") for c in missing])
     columns = [c for c in COLUMNS if c in schema.names]
     textual = [
-        c for c in ("client_id", "instrument", "rater", "item") if c in columns and _is_text(schema, c)
+        c
+        for c in ("client_id", EPISODE_ID, "instrument", "rater", "item")
+        if c in columns and _is_text(schema, c)
     ]
     table = pq.read_table(measures_path, columns=columns, read_dictionary=textual).unify_dictionaries()
     count = table.num_rows
     codes, ids = _codes(table.column("client_id"))
+    courses = _courses(table, codes, ids, read_episode_table(episodes_path, EPISODE_ID in columns))
+    codes, ids = courses.row, courses.ids
     session = table.column("session").to_numpy(zero_copy_only=False)
     score = _floats(table, "score", count)
     item = table.column("item") if "item" in columns else None
@@ -231,7 +271,7 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
         if item is not None and item.null_count < count
         else None
     )
-    attended = _attended(episodes_path, ids)
+    attended = courses.attended
     width = max(1, int(session.max(initial=1)), int(np.nanmax(attended, initial=0)))
 
     # One small lookup from (instrument code, rater code) to the measure a row feeds.
@@ -250,10 +290,11 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
     if unscored.any():
         measure[unscored] = -1
 
+    items = table.filter(pa.array(has_item)) if has_item is not None else None
+    item_courses = codes[has_item] if has_item is not None and courses.clients is not None else None
     if codes.size and np.any(codes[1:] < codes[:-1]):
         order = np.argsort(codes, kind="stable")
         codes, session, measure, score = codes[order], session[order], measure[order], score[order]
-    items = table.filter(pa.array(has_item)) if has_item is not None else None
     clients = np.arange(len(ids), dtype=codes.dtype)
     first_row = np.searchsorted(codes, clients)
     row_count = np.searchsorted(codes, clients, side="right") - first_row
@@ -275,7 +316,25 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
         sessions=sessions,
         count=count,
         items=items,
+        clients=courses.clients,
+        episodes=courses.episodes,
+        ended=courses.ended,
+        clients_count=courses.distinct_clients,
+        item_courses=item_courses,
     )
+
+
+def _courses(
+    table: pa.Table, codes: np.ndarray, ids: np.ndarray, episodes: EpisodeTable | None
+) -> RowCourses:
+    """Each row's course: its client, or with ``episode_id`` its episode of care."""
+    if EPISODE_ID not in table.column_names:
+        return row_courses(codes, ids, episodes)
+    column = table.column(EPISODE_ID)
+    if not pa.types.is_dictionary(column.type):
+        column = column.cast(pa.string())
+    coded = _coded(column)
+    return row_courses(codes, ids, episodes, coded.codes, np.asarray(coded.dictionary, dtype=object))
 
 
 def _with_attended(h: Histories, attended: np.ndarray) -> Histories:
@@ -284,7 +343,7 @@ def _with_attended(h: Histories, attended: np.ndarray) -> Histories:
         seen = ~np.isnan(values)
         last = np.maximum(last, np.where(seen.any(axis=1), h.max_session - seen[:, ::-1].argmax(axis=1), 0))
     sessions = np.where(np.isnan(attended), last, np.maximum(attended, last)).astype(np.int64)
-    return Histories(h.client_id, h.therapist_id, h.group, sessions, h.scores)
+    return replace(h, sessions=sessions)
 
 
 def _is_text(schema: pa.Schema, name: str) -> bool:
@@ -345,12 +404,19 @@ def _scatter(n: int, width: int, codes: np.ndarray, session: np.ndarray, values:
     return out
 
 
-def _item_scores(items: pa.Table, ids: np.ndarray, width: int, scores: dict[str, np.ndarray]) -> None:
-    """Score item rows with the instrument definitions (pandas path) and add PHQ-9 item 9."""
+def _item_scores(
+    items: pa.Table, ids: np.ndarray, width: int, scores: dict[str, np.ndarray], courses: np.ndarray | None
+) -> None:
+    """Score item rows with the instrument definitions (pandas path) and add PHQ-9 item 9.
+
+    ``courses`` gives each item row's course when courses are episodes (their keys then stand in
+    for the client id, so each episode's forms are scored as its own)."""
     frame = items.to_pandas()
     for column in ("client_id", "instrument", "rater", "item"):
         if column in frame:
             frame[column] = frame[column].astype(object)
+    if courses is not None:
+        frame["client_id"] = ids[courses]
     if "rater" not in frame:
         frame["rater"] = "client"
     index = pd.Index(ids)
@@ -375,26 +441,3 @@ def _scatter_frame(table: pd.DataFrame, index: pd.Index, width: int) -> np.ndarr
     session = table["session"].to_numpy(dtype=np.int64)
     ok = (rows >= 0) & (session >= 1) & (session <= width)
     return _scatter(len(index), width, rows[ok], session[ok], table["score"].to_numpy(dtype=float)[ok])
-
-
-def _attended(episodes_path: Path | None, ids: np.ndarray) -> np.ndarray:
-    """Sessions attended per client from the episodes table (NaN where not given)."""
-    missing = np.full(len(ids), np.nan)
-    if episodes_path is None:
-        return missing
-    if episodes_path.suffix == ".csv":
-        episodes = read_episodes(episodes_path)
-        if "sessions_attended" not in episodes:
-            return missing
-        attended = episodes.set_index(episodes["client_id"].astype(str))["sessions_attended"]
-        return pd.to_numeric(attended.reindex(pd.Index(ids)), errors="coerce").to_numpy(dtype=float)
-    if "sessions_attended" not in pq.read_schema(episodes_path).names:
-        return missing
-    episodes = pq.read_table(episodes_path, columns=["client_id", "sessions_attended"])
-    known = episodes.column("client_id").combine_chunks().cast(pa.string())
-    position = pc.index_in(pa.array(ids, pa.string()), value_set=known).to_numpy(zero_copy_only=False)
-    position = np.asarray(position, dtype=float)
-    counts = episodes.column("sessions_attended").cast(pa.float64()).to_numpy(zero_copy_only=False)
-    found = ~np.isnan(position)
-    missing[found] = counts[position[found].astype(np.int64)]
-    return missing

@@ -3,6 +3,10 @@
 The rules are vectorised over clients (:mod:`attunement.alerts.fired`); this module runs them,
 attaches the support steps, and hands the result over either as :class:`Alert` objects per client
 (:func:`current_alerts`, for the app) or as one table (:func:`alert_table`, for batch runs).
+
+Once an episode of care has ended there is no course left to be on track, to rupture or to drop
+out of, so an ended episode keeps only the kinds of :data:`~attunement.alerts.alert.OUTLAST_EPISODE`
+(the rule the app applies too): an answered risk item still needs someone to act on it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from attunement.alerts.alert import KINDS, SEVERITIES, Alert, most_urgent_first
+from attunement.alerts.alert import KINDS, OUTLAST_EPISODE, SEVERITIES, Alert, most_urgent_first
 from attunement.alerts.fired import Fired
 from attunement.alerts.forecast_alerts import forecast_alerts
 from attunement.alerts.perception import perception_gap_alerts
@@ -22,7 +26,16 @@ from attunement.alerts.safety import safety_alerts
 from attunement.alerts.support import support_steps
 from attunement.prediction.histories import Histories
 
-BASE_COLUMNS = ("client_id", "session", "kind", "severity", "probability", "requires_action", "reason")
+BASE_COLUMNS = (
+    "client_id",
+    "episode_id",
+    "session",
+    "kind",
+    "severity",
+    "probability",
+    "requires_action",
+    "reason",
+)
 
 
 def fired_alerts(histories: Histories, model: Any | None = None) -> list[Fired]:
@@ -63,16 +76,20 @@ def current_alerts(histories: Histories, model: Any | None = None) -> dict[str, 
     return {client: most_urgent_first(alerts) for client, alerts in out.items()}
 
 
-def alert_table(histories: Histories, model: Any | None = None) -> pd.DataFrame:
+def alert_table(
+    histories: Histories, model: Any | None = None, ended: np.ndarray | None = None
+) -> pd.DataFrame:
     """All current alerts as one table (one row per alert), clients in the order of ``histories``,
     each client's alerts most urgent first.
 
-    Figures become columns named ``<kind>_<figure>`` (empty for the other kinds); support steps
-    are not repeated per row (they depend only on the kind and the reason). The columns are
-    assembled as whole arrays and sorted once, because a national batch holds hundreds of
-    thousands of alerts.
+    ``client_id`` is the client's own id and ``episode_id`` the episode of care (None when the
+    tables name none). ``ended`` marks the rows of ``histories`` whose episode has ended: they
+    keep only the kinds of :data:`OUTLAST_EPISODE`. Figures become columns named
+    ``<kind>_<figure>`` (empty for the other kinds); support steps are not repeated per row (they
+    depend only on the kind and the reason). The columns are assembled as whole arrays and sorted
+    once, because a national batch holds hundreds of thousands of alerts.
     """
-    parts = [fired for fired in fired_alerts(histories, model) if len(fired)]
+    parts = [fired for fired in withhold_after_ending(fired_alerts(histories, model), ended) if len(fired)]
     if not parts:
         return pd.DataFrame(columns=list(BASE_COLUMNS))
     rows = np.concatenate([f.rows for f in parts])
@@ -84,7 +101,8 @@ def alert_table(histories: Histories, model: Any | None = None) -> pd.DataFrame:
     )
     order = np.lexsort((-np.nan_to_num(probability), kind, rank, kind != KINDS.index("safety"), rows))
     columns: dict[str, Any] = {
-        "client_id": histories.client_id[rows],
+        "client_id": histories.clients()[rows],
+        "episode_id": histories.episodes()[rows],
         "session": np.concatenate([f.session for f in parts]),
         "kind": np.asarray(KINDS, dtype=object)[kind],
         "severity": severity,
@@ -105,8 +123,17 @@ def alert_table(histories: Histories, model: Any | None = None) -> pd.DataFrame:
             columns[f"{f.kind}_{name}"][start : start + len(f)] = values
     reason = columns.pop("reason").take(pa.array(order))
     table = pd.DataFrame({name: np.asarray(values)[order] for name, values in columns.items()})
+    table["episode_id"] = table["episode_id"].astype("string")  # text even when every one is empty
     table.insert(BASE_COLUMNS.index("reason"), "reason", pd.arrays.ArrowStringArray(reason))
     return table
+
+
+def withhold_after_ending(fired: list[Fired], ended: np.ndarray | None) -> list[Fired]:
+    """The alerts that still apply: all of them for a course in progress, only the kinds of
+    :data:`OUTLAST_EPISODE` for one whose episode has ended (``ended``, per row of the histories)."""
+    if ended is None or not np.any(ended):
+        return fired
+    return [f if f.kind in OUTLAST_EPISODE else f.keep(~ended[f.rows]) for f in fired]
 
 
 def _plain(value: Any) -> float | int | str:

@@ -33,6 +33,19 @@ class Fired:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def keep(self, mask: np.ndarray) -> Fired:
+        """The alerts selected by a boolean mask over this rule's alerts."""
+        return Fired(
+            kind=self.kind,
+            rows=self.rows[mask],
+            session=self.session[mask],
+            severity=self.severity[mask],
+            reason=self.reason.filter(pa.array(mask)),
+            requires_action=self.requires_action,
+            probability=None if self.probability is None else self.probability[mask],
+            figures={name: np.asarray(values)[mask] for name, values in self.figures.items()},
+        )
+
 
 def latest(histories: Histories) -> tuple[np.ndarray, np.ndarray]:
     """Rows of clients with at least one session, and the 0-based column of their latest one."""

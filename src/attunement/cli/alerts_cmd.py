@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -39,7 +40,8 @@ def alerts_cmd(
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Current alerts (safety, rupture, perception gap; with a model also not on track and
-    dropout risk) for the latest session of every client."""
+    dropout risk) for the latest session of every client's course of treatment. An episode of
+    care that has ended (end_reason other than ongoing) keeps only its safety alerts."""
     try:
         forecast = _load_model(model) if model is not None else None
         progress = Progress(
@@ -73,6 +75,8 @@ def alerts_cmd(
     summary: dict[str, Any] = {
         "folder": str(batch),
         "clients": result.clients,
+        "episodes": result.episodes,
+        "ended_episodes": result.ended_episodes,
         "measure_rows": result.measure_rows,
         "alerts": len(table),
         "clients_with_alerts": int(table["client_id"].nunique()),
@@ -85,11 +89,14 @@ def alerts_cmd(
     }
 
     def render() -> None:
+        courses = f" ({result.episodes:,} episodes)" if result.episodes != result.clients else ""
         console.print(
-            f"{result.clients:,} clients, {result.measure_rows:,} measure rows: {len(table):,} alerts for "
-            f"{summary['clients_with_alerts']:,} clients ({summary['requires_action']:,} need a recorded "
-            f"action) in {seconds:.1f} s"
+            f"{result.clients:,} clients{courses}, {result.measure_rows:,} measure rows: "
+            f"{len(table):,} alerts for {summary['clients_with_alerts']:,} clients "
+            f"({summary['requires_action']:,} need a recorded action) in {seconds:.1f} s"
         )
+        if result.ended_episodes:
+            console.print(f"{result.ended_episodes:,} episodes have ended: only their safety alerts are kept")
         if not result.safety_item_recorded:
             console.print(
                 "PHQ-9 item 9 answers are not in these tables (totals only): "
@@ -106,8 +113,11 @@ def alerts_cmd(
         else:
             urgent = table.sort_values("requires_action", ascending=False, kind="stable").head(SHOWN)
             for row in urgent.itertuples():
+                who = (
+                    row.client_id if pd.isna(row.episode_id) else f"{row.client_id} episode {row.episode_id}"
+                )
                 console.print(
-                    f"{row.client_id} session {row.session} [{row.severity}] {row.kind}: {row.reason}",
+                    f"{who} session {row.session} [{row.severity}] {row.kind}: {row.reason}",
                     markup=False,
                     highlight=False,
                 )

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.tables.courses import course_keys, course_of_rows, episode_ids, has_episode_ids
+from attunement.tables.courses import course_keys, course_of_rows, episode_ids, has_episode_ids, names_of
 from attunement.tables.scores import session_scores
 
 #: The per-session measures a method may use: the client's PHQ-9 and GAD-7 totals and PHQ-9 item 9,
@@ -175,24 +175,16 @@ def _by_course(
         clients = episodes["client_id"].astype(str).to_numpy(dtype=object)
         episode = episode_ids(episodes).to_numpy(dtype=object)
         ids = course_keys(clients, episode)
-        keys = _take(ids, courses.listed)
+        keys = names_of(ids, courses.listed)
     else:
         clients = names.clients[courses.client]
-        episode = _take(names.episodes, courses.episode)
+        episode = names_of(names.episodes, courses.episode)
         keys = course_keys(clients, episode)
         order = np.argsort(keys, kind="stable")
         ids, clients, episode = keys[order], clients[order], episode[order]
     row_key = keys[courses.row]
     listed = pd.notna(row_key)
     return measures.assign(client_id=row_key)[listed], ids, clients, episode
-
-
-def _take(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``values[codes]``, None where a code is negative (none)."""
-    out = np.full(len(codes), None, dtype=object)
-    some = codes >= 0
-    out[some] = values[codes[some]]
-    return out
 
 
 def _session_tables(measures: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -10,6 +10,7 @@ from attunement.tables.schema import (
     MEASURES_COLUMNS,
     ONGOING,
     RATERS,
+    ended_episodes,
     normalise_episodes,
     normalise_measures,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "RATERS",
     "course_keys",
     "course_of_rows",
+    "ended_episodes",
     "has_episode_ids",
     "instruments_in",
     "normalise_episodes",

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.tables.schema import EPISODE_ID, MAX_REPORTED
@@ -46,15 +48,28 @@ def has_episode_ids(*tables: pd.DataFrame | None) -> bool:
 
 
 def course_keys(client_id, episode_id=None) -> np.ndarray:
-    """Each course's key: its client id, followed by ``/`` and its episode id when it has one."""
-    client = pd.Series(np.asarray(client_id, dtype=object)).astype(str)
-    keys = client.to_numpy(dtype=object)
-    if episode_id is None:
-        return keys
-    episode = pd.Series(np.asarray(episode_id, dtype=object))
-    named = episode.notna().to_numpy()
-    keys[named] = (client[named] + KEY_SEPARATOR + episode[named].astype(str)).to_numpy(dtype=object)
-    return keys
+    """Each course's key: its client id, followed by ``/`` and its episode id when it has one.
+
+    Joined by pyarrow, column-wise: a national table has millions of courses."""
+    client = _text(client_id)
+    if episode_id is not None:
+        episode = _text(episode_id)
+        client = pc.if_else(
+            pc.is_null(episode), client, pc.binary_join_element_wise(client, episode, KEY_SEPARATOR)
+        )
+    return np.asarray(client.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _text(values) -> pa.Array:
+    return pa.array(np.asarray(values, dtype=object), from_pandas=True).cast(pa.string())
+
+
+def names_of(names: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``names[codes]``, None where a code is negative (no name)."""
+    out = np.full(len(codes), None, dtype=object)
+    some = codes >= 0
+    out[some] = np.asarray(names, dtype=object)[codes[some]]
+    return out
 
 
 @dataclass(frozen=True)
@@ -73,8 +88,9 @@ class Courses:
 
     ``row`` gives each measures row's course; per course, ``client`` is the client code,
     ``episode`` the episode code (:data:`NO_EPISODE` for none) and ``listed`` its row in the
-    episodes table (-1 when the table does not list it). Courses are ordered by their row in the
-    episodes table, then the unlisted ones by client and episode.
+    episodes table (-1 when the table does not list it). Courses are numbered in the order their
+    first row comes, so rows already grouped by course have ascending codes (a national table
+    then needs no sort).
     """
 
     row: np.ndarray
@@ -111,7 +127,7 @@ def match_courses(
     lengths = np.diff(np.append(starts, key.size))
     run_key, run_client, run_episode = key[starts], row_client[starts], row_episode[starts]
     if listed_client is None or listed_episode is None:
-        pairs, run_course = np.unique(run_key, return_inverse=True)
+        pairs, run_course = _in_order_of_rows(run_key)
         return Courses(
             row=np.repeat(run_course, lengths),
             client=pairs // span,
@@ -142,7 +158,7 @@ def match_courses(
     run_course[~blank] = np.where(found, sorted_row[at] if len(sorted_row) else 0, _UNKNOWN)
     _raise_unmatched(run_course, starts, run_client, run_episode, names, listed_client, count)
 
-    present, run_code = np.unique(run_course, return_inverse=True)
+    present, run_code = _in_order_of_rows(run_course)
     is_listed = present < listed
     row = np.minimum(present, listed - 1) if listed else np.zeros(len(present), dtype=np.int64)
     rest = np.maximum(present - listed, 0)
@@ -152,6 +168,15 @@ def match_courses(
         episode=np.where(is_listed, listed_episode[row] if listed else 0, rest % span - 1),
         listed=np.where(is_listed, present, -1),
     )
+
+
+def _in_order_of_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values in order of first appearance, and each value's position among them."""
+    distinct, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return distinct[order], rank[inverse.reshape(-1)]
 
 
 def _raise_unmatched(

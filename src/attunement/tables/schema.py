@@ -13,6 +13,7 @@ How measures rows are matched to episodes is :mod:`attunement.tables.courses`.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -36,7 +37,7 @@ def normalise_measures(frame: pd.DataFrame) -> pd.DataFrame:
     Raises :class:`InvalidInputError` naming the row, the column, the value and what was expected.
     Row numbers count data rows from 1 (in a CSV file, row N is on line N + 1).
     """
-    _require(frame, MEASURES_REQUIRED, "measures")
+    require_columns(frame, MEASURES_REQUIRED, "measures")
     out = frame.copy()
     for column in ("date", "rater", "item", "value", "score"):
         if column not in out.columns:
@@ -74,7 +75,7 @@ def normalise_episodes(frame: pd.DataFrame) -> pd.DataFrame:
     ``end_date`` are ISO dates; an ``ongoing`` episode has no end date, and an episode cannot end
     before it started.
     """
-    _require(frame, EPISODES_COLUMNS, "episodes")
+    require_columns(frame, EPISODES_COLUMNS, "episodes")
     out = frame.copy()
     problems: list[FieldProblem] = []
     out["client_id"] = _text(out["client_id"], "client_id", problems, required=True)
@@ -98,20 +99,35 @@ def normalise_episodes(frame: pd.DataFrame) -> pd.DataFrame:
     return _ordered(out, ["client_id", EPISODE_ID, *EPISODES_COLUMNS[1:], *EPISODE_DATES])
 
 
+def ended_episodes(end_reason: pd.Series) -> np.ndarray:
+    """Whether each episode has ended: any end reason but ``ongoing``. Refuses values that are not
+    end reasons, since an unknown one would silently count as ended."""
+    problems: list[FieldProblem] = []
+    _one_of(end_reason, END_REASONS, "end_reason", problems)
+    _raise(problems, "episodes")
+    return (end_reason != ONGOING).to_numpy(dtype=bool)
+
+
 def _distinct_episodes(out: pd.DataFrame, problems: list[FieldProblem]) -> None:
-    """A client with several episodes names each one, and never the same one twice."""
-    episodes_of_client = out.groupby("client_id", dropna=False)["client_id"].transform("size")
-    unnamed = out[EPISODE_ID].isna() & (episodes_of_client > 1) & out["client_id"].notna()
+    """A client with several episodes names each one, and never the same one twice.
+
+    Works on integer codes of the ids: an episodes table can have millions of rows."""
+    client, _ = pd.factorize(out["client_id"])
+    episode, episode_ids = pd.factorize(out[EPISODE_ID])
+    known = client >= 0
+    episodes_of_client = np.where(known, np.bincount(client[known], minlength=1)[np.maximum(client, 0)], 0)
+    unnamed = (episode < 0) & (episodes_of_client > 1)
     for row in out.index[unnamed][:MAX_REPORTED]:
         problems.append(
             FieldProblem(
                 _where(out, row, EPISODE_ID),
                 None,
                 f"an episode id, because client {out.at[row, 'client_id']} has "
-                f"{episodes_of_client[row]} episodes",
+                f"{episodes_of_client[out.index.get_loc(row)]} episodes",
             )
         )
-    repeated = out[EPISODE_ID].notna() & out.duplicated(["client_id", EPISODE_ID])
+    pair = client.astype(np.int64) * (len(episode_ids) + 1) + episode + 1
+    repeated = (episode >= 0) & known & pd.Series(pair).duplicated().to_numpy()
     for row in out.index[repeated][:MAX_REPORTED]:
         problems.append(
             FieldProblem(
@@ -159,16 +175,14 @@ def _ordered(frame: pd.DataFrame, leading: list[str]) -> pd.DataFrame:
     return frame[first + [c for c in frame.columns if c not in first]].reset_index(drop=True)
 
 
-def _require(frame: pd.DataFrame, columns: list[str], table: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
+def require_columns(frame: pd.DataFrame | list[str], columns: list[str], table: str) -> None:
+    """Refuse a table (or a list of its column names) without all of ``columns``."""
+    names = list(frame.columns) if isinstance(frame, pd.DataFrame) else list(frame)
+    missing = [c for c in columns if c not in names]
     if missing:
         raise InvalidInputError(
             table,
-            [
-                FieldProblem(
-                    "columns", ", ".join(map(str, frame.columns)), f"columns including {', '.join(missing)}"
-                )
-            ],
+            [FieldProblem("columns", ", ".join(map(str, names)), f"columns including {', '.join(missing)}")],
         )
 
 
