@@ -161,7 +161,7 @@ class _Seeder:
             if link:
                 self._waiting_link(client, episode, last + 1, therapist, next_day - timedelta(days=1))
         if showcase:
-            self._answered_twice(client, episode, last, therapist)
+            self._answered_twice(client, episode)
 
     def ended_course(
         self, client: Client, therapist: User, course: pd.Series, number: int, reason: str, weeks_ago: int
@@ -276,25 +276,32 @@ class _Seeder:
         )
         return submission
 
-    def _answered_twice(self, client: Client, episode: Episode, last: int, therapist: User) -> None:
-        """A second set of answers for the latest session (a resent link answered too) and a
-        corrected therapist rating of the session before, both kept beside the first."""
+    def _answered_twice(self, client: Client, episode: Episode) -> None:
+        """A second set of answers for the latest answered session (a resent link answered too)
+        and a corrected therapist rating of an earlier session, both kept beside the first."""
         first = self.db.scalars(
             select(Submission).where(Submission.episode_id == episode.id).order_by(Submission.id)
         ).all()
-        client_last = next((s for s in reversed(first) if s.session == last and s.rater == "client"), None)
-        rated = next((s for s in reversed(first) if s.session == last - 1 and s.rater == "therapist"), None)
+        client_last = next((s for s in reversed(first) if s.rater == "client"), None)
+        rated = next(
+            (
+                s
+                for s in reversed(first)
+                if s.rater == "therapist" and s.session != getattr(client_last, "session", 0)
+            ),
+            None,
+        )
         if client_last is not None:
             rows = self._rows(client_last.id)
             item = rows["item"].notna() & (rows["item"] != "phq9_9")
             rows.loc[item, "value"] = (rows.loc[item, "value"] + 1).clip(upper=3)
-            later = min(now(), aware(client_last.submitted_at) + timedelta(hours=2))
-            self._submission(client, episode, last, "client", rows, later)
+            later = min(now(), aware(client_last.submitted_at) + timedelta(minutes=25))
+            self._submission(client, episode, client_last.session, "client", rows, later)
         if rated is not None:
             rows = self._rows(rated.id)
             rows["score"] = (rows["score"] - 2).clip(lower=0)
-            later = aware(rated.submitted_at) + timedelta(days=1)
-            self._submission(client, episode, last - 1, "therapist", rows, later, supersedes=rated.id)
+            later = min(now(), aware(rated.submitted_at) + timedelta(days=1))
+            self._submission(client, episode, rated.session, "therapist", rows, later, supersedes=rated.id)
 
     def _rows(self, submission_id: int) -> pd.DataFrame:
         rows = self.db.scalars(select(Measure).where(Measure.submission_id == submission_id)).all()

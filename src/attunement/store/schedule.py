@@ -6,7 +6,8 @@ session", or by rating a session that had neither. The rules:
 
 - **Planning** gives a date (and optionally a time) to the earliest session that has neither a
   date nor any answers yet (a link issued for "the next session" before it was planned), and
-  otherwise creates the next session.
+  otherwise creates a session for that date, numbered in date order: planned sessions that
+  nobody has answered yet and that fall later move up one number, with their waiting links.
 - **A link** is for one session without client answers: a planned one from today on, or one that
   already has a link waiting (a resend), or a new next session.
 - **A rating** is for a session without a rating of the therapist's yet; changing a rating is a
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -184,7 +185,7 @@ def session_row(db: Session, episode_id: int, number: int) -> TherapySession | N
 def plan_session(
     db: Session, episode: Episode, user: User, planned_on: date, planned_time: time | None
 ) -> TherapySession:
-    """Give the next appointment a date: the earliest undated session without answers, or a new one."""
+    """Plan an appointment, keeping session numbers in date order (see :func:`_place`)."""
     today = clinic_today(db)
     if planned_on < today or (planned_on - today).days > MAX_DAYS_AHEAD:
         raise InvalidInputError(
@@ -195,17 +196,63 @@ def plan_session(
                 )
             ],
         )
-    undated = [
-        s
-        for s in session_states(db, episode.id)
-        if s.planned_on is None and not s.client_answered and not s.therapist_rated
-    ]
-    if undated and episode.active:
+    if not episode.active:
+        return new_session(db, episode, user)  # refused there, with the reason
+    states = session_states(db, episode.id)
+    untouched = [s for s in states if not s.client_answered and not s.therapist_rated]
+    undated = [s for s in untouched if s.planned_on is None]
+    if undated:
         row = session_row(db, episode.id, undated[0].number)
         row.planned_on, row.planned_time = planned_on, planned_time
         db.flush()
         return row
-    return new_session(db, episode, user, planned_on, planned_time)
+    return _place(db, episode, user, states, planned_on, planned_time)
+
+
+def _place(
+    db: Session,
+    episode: Episode,
+    user: User,
+    states: Sequence[SessionState],
+    planned_on: date,
+    planned_time: time | None,
+) -> TherapySession:
+    """A new session for ``planned_on``: after the sessions planned before it. When sessions that
+    nobody has answered yet are planned later, they move up one number (with their waiting
+    links), so that the numbers follow the dates; a session with answers never changes number,
+    so if one lies after the new date the new session simply comes last."""
+    when = (planned_on, planned_time or time.min)
+    later = [
+        s for s in states if s.planned_on is not None and (s.planned_on, s.planned_time or time.min) > when
+    ]
+    if not later:
+        return new_session(db, episode, user, planned_on, planned_time)
+    first = min(s.number for s in later)
+    moving = [s for s in states if s.number >= first]
+    if any(s.client_answered or s.therapist_rated for s in moving):
+        return new_session(db, episode, user, planned_on, planned_time)
+    for state in sorted(moving, key=lambda s: -s.number):  # from the end: numbers stay unique
+        db.execute(
+            update(TherapySession)
+            .where(TherapySession.episode_id == episode.id, TherapySession.number == state.number)
+            .values(number=state.number + 1)
+        )
+        db.execute(
+            update(LinkToken)
+            .where(LinkToken.episode_id == episode.id, LinkToken.session == state.number)
+            .values(session=state.number + 1)
+        )
+    row = TherapySession(
+        episode_id=episode.id,
+        number=first,
+        planned_on=planned_on,
+        planned_time=planned_time,
+        created_at=now(),
+        created_by=user.id,
+    )
+    db.add(row)
+    db.flush()
+    return row
 
 
 def parse_date(value: str, field: str) -> date | None:

@@ -23,19 +23,23 @@ def proportion(p) -> str:
     return f"{p.value:.0%} ({p.successes}/{p.n}; 95% interval {low:.0%} to {high:.0%})"
 
 
-def day(value: date | None) -> str:
-    """A date as people read it: "Thu 3 Dec 2026"."""
+def day(value: date | None, today: date | None = None) -> str:
+    """A date as people read it: "Thu 3 Dec 2026"; without the year when ``today`` is given and
+    the date falls in the same year (for tables, where every character counts)."""
     if value is None:
         return "-"
-    return f"{value:%a} {value.day} {value:%b %Y}"
+    year = "" if today is not None and value.year == today.year else f" {value:%Y}"
+    return f"{value:%a} {value.day} {value:%b}{year}"
 
 
-def moment(value: datetime | None, zone: ZoneInfo) -> str:
-    """A stored time as the clinic's wall-clock time: "3 Dec 2026, 14:02"."""
+def moment(value: datetime | None, zone: ZoneInfo, today: date | None = None) -> str:
+    """A stored time as the clinic's wall-clock time: "3 Dec 2026, 14:02" (no year, as for
+    :func:`day`, when ``today`` is given and it is the same year)."""
     if value is None:
         return "-"
     local = local_time(value, zone)
-    return f"{local.day} {local:%b %Y}, {local:%H:%M}"
+    year = "" if today is not None and local.year == today.year else f" {local:%Y}"
+    return f"{local.day} {local:%b}{year}, {local:%H:%M}"
 
 
 def clock(value: time | None) -> str:
