@@ -145,7 +145,8 @@ def test_tailor_refuses_bad_files_naming_the_problem(tmp_path, content, named):
 
 def test_support_checklist_for_a_rupture_quotes_the_alert_and_the_client(answers_file):
     reason = "Check-in fell from 8.4 to 5.1 and did not recover at the next session"
-    result = run("support", "--alert", "rupture", "--reason", reason, "--profile", str(answers_file), "--json")
+    profile = str(answers_file)
+    result = run("support", "--alert", "rupture", "--reason", reason, "--profile", profile, "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["alert_kind"] == "rupture"
@@ -158,11 +159,13 @@ def test_support_checklist_for_a_rupture_quotes_the_alert_and_the_client(answers
 
 
 def test_support_safety_checklist_always_has_a_required_item():
-    data = json.loads(run("support", "--alert", "safety", "--reason", "PHQ-9 item 9 answered 2", "--json").stdout)
+    reason = "PHQ-9 item 9 answered 2"
+    data = json.loads(run("support", "--alert", "safety", "--reason", reason, "--json").stdout)
     assert any(item["required"] for section in data["sections"] for item in section["items"])
 
 
 def test_support_refuses_an_unknown_alert_kind():
     result = run("support", "--alert", "boredom", "--reason", "x", "--json")
     assert result.exit_code == 2
-    assert "alert_kind: got 'boredom', expected one of not_on_track, rupture, dropout_risk, safety" in result.stdout
+    expected = "alert_kind: got 'boredom', expected one of not_on_track, rupture, dropout_risk, safety"
+    assert expected in result.stdout

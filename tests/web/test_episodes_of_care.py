@@ -11,7 +11,7 @@ from sqlalchemy import select
 from test_client_link import ANSWERS, submit
 from web_clinic import RATING_CODES, issue_link, post_rating
 
-from attunement.store.clock import local_today
+from attunement.store.clock import aware, local_today
 from attunement.store.models import Client, Episode, EpisodeEvent, LinkToken, Submission, TherapySession
 from attunement.store.settings import clinic_zone
 from attunement.web.summary_store import summaries_for
@@ -196,3 +196,25 @@ def test_sessions_planned_out_of_order_are_numbered_by_date_with_their_links(cli
             select(TherapySession.number, TherapySession.planned_on).order_by(TherapySession.number)
         )
         assert [tuple(r) for r in rows][-1] == (3, today + timedelta(days=1))
+
+
+def test_times_are_shown_in_the_clinic_time_zone_set_by_the_administrator(clinic):
+    admin = clinic.login("admin")
+    page = admin.get("/admin/instruments").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    refused = admin.post(
+        "/admin/instruments", data={"link_valid_days": "7", "timezone": "Europe", "csrf_token": token}
+    )
+    assert refused.status_code == 400 and "a time zone name" in refused.text
+    saved = admin.post(
+        "/admin/instruments",
+        data={"link_valid_days": "7", "timezone": "Asia/Kolkata", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert submit(clinic, issue_link(clinic, 1), ANSWERS)[1].status_code == 303
+    with clinic.db.session() as db:
+        answered = db.scalar(select(Submission.submitted_at))
+    local = aware(answered) + timedelta(hours=5, minutes=30)
+    page = clinic.login("clin_a").get(f"/clients/{clinic.clients['of_a']}").text
+    assert f"{local.day} {local:%b}" in page and f"{local:%H:%M}" in page

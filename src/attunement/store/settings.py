@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy.orm import Session
 
@@ -41,14 +42,22 @@ def set_setting(db: Session, key: str, value: str) -> None:
         row.value = value
 
 
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def check_zone(name: str) -> ZoneInfo:
-    """The time zone of an IANA name such as Europe/London, or an error naming what was expected."""
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
+    """The time zone of an IANA name such as Europe/London, or an error naming what was expected.
+
+    Only names of the time zone database are accepted (never a path or a folder of it)."""
+    name = name.strip()
+    if name not in _zone_names():
         raise InvalidInputError(
-            "time zone", [FieldProblem("time zone", name, "a time zone name such as Europe/London or UTC")]
-        ) from None
+            "time zone",
+            [FieldProblem("time zone", name[:60], "a time zone name such as Europe/London or UTC")],
+        )
+    return ZoneInfo(name)
 
 
 def clinic_zone(db: Session) -> ZoneInfo:

@@ -242,8 +242,8 @@ def store_rating(
                     "session",
                     f"session {session}",
                     f"a session you have not rated yet: session {session} already has your rating of "
-                    f"{when:%d %b %Y %H:%M}. To correct it, use “Change” beside that rating in the sessions table; "
-                    "the earlier rating is kept in its history",
+                    f"{when:%d %b %Y %H:%M}. To correct it, use “Change” beside that rating in the "
+                    "sessions table; the earlier rating is kept in its history",
                 )
             ],
         )

@@ -17,6 +17,7 @@ from attunement.store.models import ROLES, Team, User
 from attunement.store.settings import (
     ALWAYS_OFFERED,
     LINK_INSTRUMENTS,
+    check_zone,
     get_setting,
     offered_instruments,
     set_setting,
@@ -141,6 +142,7 @@ def _instruments_page(request: Request, db, status: int = 200, problems=()):
             "offered": offered_instruments(db),
             "progress": get_setting(db, "client_progress_chart") == "yes",
             "valid_days": get_setting(db, "link_valid_days"),
+            "timezone": get_setting(db, "timezone"),
             "problems": list(problems),
         },
         status,
@@ -157,17 +159,21 @@ async def save_instruments(request: Request):
         with database(request).session() as db:
             admin = require(request, db, "admin")
             days = form.get("link_valid_days", "").strip()
-            if not days.isdigit() or not 1 <= int(days) <= 60:
-                return _instruments_page(
-                    request,
-                    db,
-                    400,
-                    [FieldProblem("link_valid_days", days, "a whole number of days from 1 to 60")],
-                )
+            problems = []
+            if not (days.isascii() and days.isdigit()) or not 1 <= int(days) <= 60:
+                problems.append(FieldProblem("link_valid_days", days, "a whole number of days from 1 to 60"))
+            zone = form.get("timezone", "").strip() or "UTC"
+            try:
+                zone = check_zone(zone).key
+            except InvalidInputError as exc:
+                problems.extend(exc.problems)
+            if problems:
+                return _instruments_page(request, db, 400, problems)
             offered = [i for i in LINK_INSTRUMENTS if i in chosen or i in ALWAYS_OFFERED]
             set_setting(db, "link_instruments", ",".join(offered))
             set_setting(db, "client_progress_chart", "yes" if form.get("client_progress_chart") else "no")
             set_setting(db, "link_valid_days", str(int(days)))
+            set_setting(db, "timezone", zone)
             record(db, actor(admin), admin.role, "change_settings", detail=",".join(offered))
             return redirect("/admin/instruments")
 
