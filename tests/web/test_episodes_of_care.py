@@ -218,3 +218,11 @@ def test_times_are_shown_in_the_clinic_time_zone_set_by_the_administrator(clinic
     local = aware(answered) + timedelta(hours=5, minutes=30)
     page = clinic.login("clin_a").get(f"/clients/{clinic.clients['of_a']}").text
     assert f"{local.day} {local:%b}" in page and f"{local:%H:%M}" in page
+
+
+def test_a_nul_character_in_a_note_is_dropped_not_a_server_error(clinic):
+    ended = _post(clinic, "episode/end", {"episode": "1", "reason": "other", "note": "moved\x00away"})
+    assert ended.status_code == 303
+    with clinic.db.session() as db:
+        notes = db.scalars(select(EpisodeEvent.note).where(EpisodeEvent.action == "ended")).all()
+    assert notes == ["movedaway"]

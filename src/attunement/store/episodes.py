@@ -95,16 +95,7 @@ def end_episode(
             FieldProblem("reason for ending", reason, "one of: " + ", ".join(END_REASON_LABELS.values()))
         )
     ended_on = ended_on or clinic_today(db)
-    if ended_on < episode.started_on:
-        problems.append(
-            FieldProblem(
-                "end date",
-                ended_on.isoformat(),
-                f"a date on or after the start, {episode.started_on:%d %b %Y}",
-            )
-        )
-    elif ended_on > clinic_today(db):
-        problems.append(FieldProblem("end date", ended_on.isoformat(), "today or an earlier date"))
+    problems += _within(db, "end date", ended_on, episode.started_on, "the start")
     if problems:
         raise InvalidInputError("ending the episode", problems)
     touch_client(db, episode.client_id)
@@ -150,20 +141,23 @@ def new_episode(
                 "an ended latest episode: end the current episode before starting a new one",
             )
         )
-    elif latest.ended_on is not None and started_on < latest.ended_on:
-        problems.append(
-            FieldProblem(
-                "start date",
-                started_on.isoformat(),
-                f"a date on or after the end of episode {latest.number}, {latest.ended_on:%d %b %Y}",
-            )
+    else:
+        problems += _within(
+            db, "start date", started_on, latest.ended_on, f"the end of episode {latest.number}"
         )
-    if started_on > clinic_today(db):
-        problems.append(FieldProblem("start date", started_on.isoformat(), "today or an earlier date"))
     if problems:
         raise InvalidInputError("starting a new episode", problems)
     touch_client(db, client.id)
     return _open(db, client, therapist, latest.number + 1, started_on, note)
+
+
+def _within(db: Session, field: str, value: date, earliest: date | None, after: str) -> list[FieldProblem]:
+    """A date from ``earliest`` (the start, or the end of the episode before) up to today."""
+    if earliest is not None and value < earliest:
+        return [FieldProblem(field, value.isoformat(), f"a date on or after {after}, {earliest:%d %b %Y}")]
+    if value > clinic_today(db):
+        return [FieldProblem(field, value.isoformat(), "today or an earlier date")]
+    return []
 
 
 def _open(

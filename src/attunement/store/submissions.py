@@ -181,16 +181,7 @@ def store_answers(
 
 def current_rating(db: Session, episode_id: int, session: int) -> Submission | None:
     """The therapist's rating of the session that counts: the latest one."""
-    return db.scalar(
-        select(Submission)
-        .where(
-            Submission.episode_id == episode_id,
-            Submission.session == session,
-            Submission.rater == "therapist",
-        )
-        .order_by(Submission.id.desc())
-        .limit(1)
-    )
+    return next(iter(rating_history(db, episode_id, session)), None)
 
 
 def rating_history(db: Session, episode_id: int, session: int) -> list[Submission]:

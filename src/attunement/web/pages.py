@@ -81,8 +81,10 @@ def check_csrf(request: Request, form: dict[str, str]) -> None:
 
 
 async def form_data(request: Request) -> dict[str, str]:
+    """The form's text fields. NUL characters are dropped: no one types them, and PostgreSQL
+    cannot store them in text, so a stray one must not make a form fail every time it is sent."""
     form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    return {key: value.replace("\x00", "") for key, value in form.items() if isinstance(value, str)}
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200):

@@ -6,8 +6,6 @@ only. Episode changes (end, reopen, a new episode) are in :mod:`attunement.web.r
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -15,11 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from attunement.alerts import KINDS as ALERT_KINDS
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.audit import record
-from attunement.store.clients import create_client, may_change, may_view, touch_client, visible_clients
+from attunement.store.clients import create_client, touch_client, visible_clients
 from attunement.store.clock import now
 from attunement.store.episodes import current_episode
 from attunement.store.intake import is_first_contact
-from attunement.store.models import AlertRecord, Client, Episode, Measure, User
+from attunement.store.models import AlertRecord, Episode, Measure
 from attunement.store.schedule import (
     link_choices,
     new_session,
@@ -34,7 +32,7 @@ from attunement.store.schedule import (
 from attunement.store.settings import clinic_today, clinic_zone, get_setting, offered_instruments
 from attunement.store.submissions import check_session_number, issue_link, rating_history, store_rating
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
-from attunement.web.client_view import client_context
+from attunement.web.clinician_change import Done, changeable, client_for, client_page, clinician_change
 from attunement.web.intake import INTAKE
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.questionnaires import build_form, parse_answers
@@ -54,7 +52,7 @@ def caseload(request: Request):
 
 
 @router.get("/clients/new")
-def new_client_page(request: Request):
+def newclient_page(request: Request):
     with database(request).session() as db:
         require(request, db, "clinician")
         return render(request, "client_new.html", {"problems": [], "values": {}})
@@ -81,26 +79,12 @@ async def new_client(request: Request):
     return redirect(f"/clients/{public_id}")
 
 
-def _client_for(db, request: Request, user: User, public_id: str) -> Client:
-    client = db.scalar(select(Client).where(Client.public_id == public_id))
-    if client is None or not may_view(user, client, db.get(User, client.therapist_id)):
-        raise NotFound()
-    return client
-
-
-def _changeable(db, request: Request, user: User, public_id: str) -> Client:
-    client = _client_for(db, request, user, public_id)
-    if not may_change(user, client):
-        raise NotFound()
-    return client
-
-
 @router.get("/clients/{public_id}")
-def client_page(request: Request, public_id: str):
+def current_episode_page(request: Request, public_id: str):
     with database(request).session() as db:
         user = require(request, db, "clinician", "supervisor")
-        client = _client_for(db, request, user, public_id)
-        return _client_page(request, db, user, client)
+        client = client_for(db, request, user, public_id)
+        return client_page(request, db, user, client)
 
 
 @router.get("/clients/{public_id}/episodes/{number}")
@@ -108,79 +92,13 @@ def episode_page(request: Request, public_id: str, number: str):
     """Any episode of the client, the earlier ones read only."""
     with database(request).session() as db:
         user = require(request, db, "clinician", "supervisor")
-        client = _client_for(db, request, user, public_id)
+        client = client_for(db, request, user, public_id)
         episode = db.scalar(
             select(Episode).where(Episode.client_id == client.id, Episode.number == _path_number(number))
         )
         if episode is None:
             raise NotFound()
-        return _client_page(request, db, user, client, episode=episode)
-
-
-def _client_page(
-    request: Request,
-    db,
-    user: User,
-    client: Client,
-    *,
-    status: int = 200,
-    episode: Episode | None = None,
-    **extra,
-):
-    context = client_context(db, user, client, episode, can_change=may_change(user, client))
-    record(
-        db,
-        actor(user),
-        user.role,
-        "view_client",
-        client_id=client.id,
-        detail=f"episode {context['episode'].number}",
-    )
-    return render(request, "client.html", {**context, **extra}, status)
-
-
-async def clinician_change(request: Request, public_id: str, change: Callable, anchor: str):
-    """A clinician's change to their own client's current episode, in one transaction.
-
-    ``change(db, user, client, episode, form)`` returns a response, or None to go back to the
-    client page at ``anchor``. A form that refers to an episode other than the current one (a
-    page left open while the episode ended or a new one began) is refused, and so is any input
-    the change finds wrong: everything written is rolled back and the client page is shown again
-    with the problems and what was typed.
-    """
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def run():
-        with database(request).session() as db:
-            user = require(request, db, "clinician")
-            client = _changeable(db, request, user, public_id)
-            episode = current_episode(db, client.id)
-            try:
-                _check_episode(form, episode)
-                response = change(db, user, client, episode, form)
-            except InvalidInputError as exc:
-                db.rollback()
-                return _client_page(request, db, user, client, status=400, problems=exc.problems, values=form)
-            return response or redirect(f"/clients/{public_id}#{anchor}")
-
-    return await run_in_threadpool(run)
-
-
-def _check_episode(form: dict[str, str], episode: Episode) -> None:
-    given = form.get("episode", "").strip()
-    if given != str(episode.number):
-        raise InvalidInputError(
-            "episode",
-            [
-                FieldProblem(
-                    "episode",
-                    f"episode {given or '?'}",
-                    f"the client's current episode ({episode.number}): the page was out of date, "
-                    "please check it and try again",
-                )
-            ],
-        )
+        return client_page(request, db, user, client, episode=episode)
 
 
 @router.post("/clients/{public_id}/links")
@@ -203,21 +121,20 @@ async def issue_client_link(request: Request, public_id: str):
         detail = f"episode {episode.number} session {session}" + (
             " with intake profile" if with_intake else ""
         )
-        record(db, actor(user), user.role, "issue_link", client_id=client.id, detail=detail)
         url = str(request.base_url).rstrip("/") + f"/c/{token}"
-        planned = session_row(db, episode.id, session)
-        return render(
+        page = render(
             request,
             "link_issued.html",
             {
                 "client": client,
                 "url": url,
                 "session": session,
-                "planned": planned,
+                "planned": session_row(db, episode.id, session),
                 "days": days,
                 "with_intake": with_intake,
             },
         )
+        return Done("issue_link", detail, page)
 
     return await clinician_change(request, public_id, issue, "link-h")
 
@@ -240,14 +157,7 @@ async def plan_next_session(request: Request, public_id: str):
         if problems:
             raise InvalidInputError("planning a session", problems)
         row = plan_session(db, episode, user, planned_on, planned_time)
-        record(
-            db,
-            actor(user),
-            user.role,
-            "plan_session",
-            client_id=client.id,
-            detail=f"episode {episode.number} session {row.number}",
-        )
+        return Done("plan_session", f"episode {episode.number} session {row.number}")
 
     return await clinician_change(request, public_id, plan, "sessions-h")
 
@@ -276,14 +186,7 @@ async def rate_session(request: Request, public_id: str):
         store_rating(db, episode, session, user, parsed.answers, note, replaces)
         refresh_after_answers(db, client, episode.id, session, "therapist", parsed.answers)
         action = "edit_rating" if replaces is not None else "rate_session"
-        record(
-            db,
-            actor(user),
-            user.role,
-            action,
-            client_id=client.id,
-            detail=f"episode {episode.number} session {session}",
-        )
+        return Done(action, f"episode {episode.number} session {session}")
 
     return await clinician_change(request, public_id, rate, "sessions-h")
 
@@ -294,7 +197,7 @@ def edit_rating_page(request: Request, public_id: str, number: str):
     number = _path_number(number)
     with database(request).session() as db:
         user = require(request, db, "clinician")
-        client = _changeable(db, request, user, public_id)
+        client = changeable(db, request, user, public_id)
         episode = current_episode(db, client.id)
         history = rating_history(db, episode.id, number)
         if not history or not episode.active:
@@ -388,13 +291,6 @@ async def record_alert(request: Request, public_id: str):
         row.updated_at = moment
         db.flush()
         refresh(db, [client])
-        record(
-            db,
-            actor(user),
-            user.role,
-            "record_alert",
-            client_id=client.id,
-            detail=f"episode {episode.number} session {session} {kind}",
-        )
+        return Done("record_alert", f"episode {episode.number} session {session} {kind}")
 
     return await clinician_change(request, public_id, save, "alerts")

@@ -10,11 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.store.audit import record
 from attunement.store.episodes import end_episode, new_episode, reopen_episode
 from attunement.store.schedule import parse_date
-from attunement.web.pages import actor
-from attunement.web.routes_clinician import clinician_change
+from attunement.web.clinician_change import Done, clinician_change
 from attunement.web.summary_store import refresh, summaries_for
 
 router = APIRouter()
@@ -26,14 +24,7 @@ async def end(request: Request, public_id: str):
         ended_on = parse_date(form.get("date", ""), "end date")
         end_episode(db, episode, user, form.get("reason", "").strip(), ended_on, form.get("note", ""))
         refresh(db, [client])
-        record(
-            db,
-            actor(user),
-            user.role,
-            "end_episode",
-            client_id=client.id,
-            detail=f"episode {episode.number}: {episode.end_reason}",
-        )
+        return Done("end_episode", f"episode {episode.number}: {episode.end_reason}")
 
     return await clinician_change(request, public_id, change, "episode-h")
 
@@ -43,14 +34,7 @@ async def reopen(request: Request, public_id: str):
     def change(db, user, client, episode, form):
         reopen_episode(db, episode, user, form.get("note", ""))
         refresh(db, [client])
-        record(
-            db,
-            actor(user),
-            user.role,
-            "reopen_episode",
-            client_id=client.id,
-            detail=f"episode {episode.number}",
-        )
+        return Done("reopen_episode", f"episode {episode.number}")
 
     return await clinician_change(request, public_id, change, "episode-h")
 
@@ -73,8 +57,6 @@ async def start_new(request: Request, public_id: str):
         started_on = parse_date(form.get("date", ""), "start date")
         opened = new_episode(db, client, user, started_on, form.get("note", ""))
         refresh(db, [client])
-        record(
-            db, actor(user), user.role, "new_episode", client_id=client.id, detail=f"episode {opened.number}"
-        )
+        return Done("new_episode", f"episode {opened.number}")
 
     return await clinician_change(request, public_id, change, "episode-h")

@@ -1,0 +1,118 @@
+"""A clinician's change to one of their clients, and the client page it returns to.
+
+Every change to a client's current episode (a link, a planned session, a rating, an alert
+record, ending, reopening or starting an episode) goes through :func:`clinician_change`: the
+form is read and its CSRF token checked, the clinician and client are checked, the form must
+name the current episode, and the change runs in one transaction that is rolled back whole when
+the input is wrong, with the page shown again naming each problem. What was done goes to the
+audit log from the :class:`Done` the change returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.store.audit import record
+from attunement.store.clients import may_change, may_view
+from attunement.store.episodes import current_episode
+from attunement.store.models import Client, Episode, User
+from attunement.web.client_view import client_context
+from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a change did, for the audit log, and the page to answer with (default: back to the
+    client page)."""
+
+    action: str
+    detail: str
+    response: Response | None = None
+
+
+def client_for(db, request: Request, user: User, public_id: str) -> Client:
+    client = db.scalar(select(Client).where(Client.public_id == public_id))
+    if client is None or not may_view(user, client, db.get(User, client.therapist_id)):
+        raise NotFound()
+    return client
+
+
+def changeable(db, request: Request, user: User, public_id: str) -> Client:
+    client = client_for(db, request, user, public_id)
+    if not may_change(user, client):
+        raise NotFound()
+    return client
+
+
+def client_page(
+    request: Request,
+    db,
+    user: User,
+    client: Client,
+    *,
+    status: int = 200,
+    episode: Episode | None = None,
+    **extra,
+):
+    context = client_context(db, user, client, episode, can_change=may_change(user, client))
+    record(
+        db,
+        actor(user),
+        user.role,
+        "view_client",
+        client_id=client.id,
+        detail=f"episode {context['episode'].number}",
+    )
+    return render(request, "client.html", {**context, **extra}, status)
+
+
+async def clinician_change(request: Request, public_id: str, change: Callable, anchor: str):
+    """A clinician's change to their own client's current episode, in one transaction.
+
+    ``change(db, user, client, episode, form)`` returns a :class:`Done`; the answer is its
+    response, or the client page at ``anchor``. A form that refers to an episode other than the current one (a
+    page left open while the episode ended or a new one began) is refused, and so is any input
+    the change finds wrong: everything written is rolled back and the client page is shown again
+    with the problems and what was typed.
+    """
+    form = await form_data(request)
+    check_csrf(request, form)
+
+    def run():
+        with database(request).session() as db:
+            user = require(request, db, "clinician")
+            client = changeable(db, request, user, public_id)
+            episode = current_episode(db, client.id)
+            try:
+                _check_episode(form, episode)
+                done = change(db, user, client, episode, form)
+            except InvalidInputError as exc:
+                db.rollback()
+                return client_page(request, db, user, client, status=400, problems=exc.problems, values=form)
+            record(db, actor(user), user.role, done.action, client_id=client.id, detail=done.detail)
+            return done.response or redirect(f"/clients/{public_id}#{anchor}")
+
+    return await run_in_threadpool(run)
+
+
+def _check_episode(form: dict[str, str], episode: Episode) -> None:
+    given = form.get("episode", "").strip()
+    if given != str(episode.number):
+        raise InvalidInputError(
+            "episode",
+            [
+                FieldProblem(
+                    "episode",
+                    f"episode {given or '?'}",
+                    f"the client's current episode ({episode.number}): the page was out of date, "
+                    "please check it and try again",
+                )
+            ],
+        )
