@@ -56,8 +56,24 @@ def test_skipped_item9_on_a_completed_phq9_is_a_safety_alert():
 
 
 def test_item9_of_zero_gives_no_safety_alert():
-    h = histories(a={"phq9": [18, 15], "phq9_item9": [1, 0]})
+    h = histories(a={"phq9": [18, 15], "phq9_item9": [0, 0]})
     assert current_alerts(h)["a"] == []
+
+
+def test_an_earlier_risk_answer_is_not_hidden_by_a_later_session():
+    """Item 9 endorsed at session 1, answered 0 at session 2 and nothing but a therapist rating at
+    session 3: the alert of session 1 stays."""
+    h = histories(
+        a={"phq9": [18, 15, NAN], "phq9_item9": [2, 0, NAN], "checkin_therapist": [NAN, NAN, 7.0]},
+        b={"phq9": [18, 15], "phq9_item9": [1, 2]},
+    )
+    alerts = current_alerts(h)
+    [a] = alerts["a"]
+    assert (a.kind, a.session, a.figures["answer"]) == ("safety", 1, 2)
+    assert a.reason.startswith("Session 1:")
+    [b] = alerts["b"]
+    assert (b.kind, b.session) == ("safety", 2), "the latest risk answer stands for the earlier ones"
+    assert list(alert_table(h)["session"]) == [1, 2]
 
 
 def test_safety_cannot_be_silenced_and_comes_first_whatever_else_fires():

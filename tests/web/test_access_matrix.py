@@ -179,7 +179,7 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
 
 def _rating() -> dict[str, str]:
     codes = ("heard", "topics", "goals", "respected", "fit", "judged")
-    return {"episode": "1", "session": "1", **{f"checkin_therapist_{c}": "6" for c in codes}}
+    return {"episode": "1", "session": "new", **{f"checkin_therapist_{c}": "6" for c in codes}}
 
 
 def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dict[str, object]]]:

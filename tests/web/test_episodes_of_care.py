@@ -166,6 +166,10 @@ def test_the_caseload_filters_by_reference_status_and_alert_kind(clinic):
     assert browser.get("/caseload?status=%00&kind=%ff&q=" + "x" * 500).status_code == 200
 
 
+def _rating(value: str) -> dict[str, str]:
+    return {f"checkin_therapist_{c}": value for c in RATING_CODES}
+
+
 def _today(clinic):
     with clinic.db.session() as db:
         return local_today(clinic_zone(db))
@@ -226,3 +230,31 @@ def test_a_nul_character_in_a_note_is_dropped_not_a_server_error(clinic):
     with clinic.db.session() as db:
         notes = db.scalars(select(EpisodeEvent.note).where(EpisodeEvent.action == "ended")).all()
     assert notes == ["movedaway"]
+
+
+def test_ending_an_episode_closes_its_links_and_refuses_new_links_and_ratings(clinic):
+    waiting = issue_link(clinic, 1)
+    assert _post(clinic, "episode/end", {"episode": "1", "reason": "dropout"}).status_code == 303
+    browser = clinic.client()
+    assert browser.get(waiting).status_code == 410, "a link of an ended episode has expired"
+    # A page left open before the end: the forms are refused and store nothing.
+    for action, data in (
+        ("links", {"episode": "1", "session": "new"}),
+        ("sessions", {"episode": "1", "date": str(_today(clinic))}),
+    ):
+        response = _post(clinic, action, data)
+        assert response.status_code == 400 and "this one has ended" in response.text, action
+    rating = _post(clinic, "rating", {"episode": "1", "session": "new", **_rating("7")})
+    assert rating.status_code == 400 and "this one has ended" in rating.text
+    assert clinic.count("link_tokens") == 1 and clinic.count("submissions") == 0
+    assert clinic.count("therapy_sessions") == 1
+
+
+def test_addresses_that_cannot_be_a_client_are_not_found(clinic):
+    browser = clinic.login("clin_a")
+    for path in ("/clients/%00", "/clients/a%00b/episodes/1", "/clients/" + "x" * 500, "/clients/%C2%B2"):
+        assert browser.get(path).status_code == 404, path
+    public_id = clinic.clients["of_a"]
+    for number in ("%00", "99999999999999999999", "%C2%B2", "-1", "0"):
+        assert browser.get(f"/clients/{public_id}/episodes/{number}").status_code == 404, number
+        assert browser.get(f"/clients/{public_id}/sessions/{number}/rating").status_code == 404, number

@@ -63,7 +63,7 @@ def test_two_links_for_one_session_keep_both_sets_and_the_safety_answer(clinic, 
     assert summary.phq9_item9 == [2.0]
     page = clinic.login("clin_a").get(f"/clients/{clinic.clients['of_a']}").text
     assert "Session 1: 2 sets of answers and ratings" in page
-    assert "(earlier answers, kept)" in page and "(counts)" in page
+    assert "(earlier answers, kept)" in page and "(latest)" in page
 
 
 def test_a_late_answer_to_an_older_link_lands_in_its_own_session(clinic):
@@ -75,6 +75,20 @@ def test_a_late_answer_to_an_older_link_lands_in_its_own_session(clinic):
     summary = _summary(clinic)
     assert summary.phq9 == [10.0, 0.0]
     assert summary.phq9_item9 == [2.0, 0.0]
+    # The risk answer came in last but for the earlier session: its safety alert is open.
+    [safety] = [a for a in summary.open_alerts if a.alert.kind == "safety"]
+    assert safety.alert.session == 1
+
+
+def test_a_rating_after_a_new_link_keeps_the_safety_alert_and_rates_the_session_held(clinic):
+    public_id = clinic.clients["of_a"]
+    submit(clinic, issue_link(clinic, 1), RISK)
+    issue_link(clinic, 2)  # the next session's link, waiting
+    page = clinic.login("clin_a").get(f"/clients/{public_id}").text
+    ratings = page.split('id="rating-session"')[1].split("</select>")[0]
+    assert '<option value="1" selected' in ratings and '<option value="2"' not in ratings
+    assert post_rating(clinic, public_id, 1, "8").status_code == 303
+    assert _summary(clinic).has_open_safety
 
 
 def test_a_second_rating_is_refused_and_a_correction_keeps_the_first(clinic):

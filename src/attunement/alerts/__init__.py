@@ -10,4 +10,9 @@ __all__ = [
     "KINDS",
     "OUTLAST_EPISODE",
     "Alert",
-    "for_episode", "RuptureMethod", "alert_table", "current_alerts", "most_urgent_first"]
+    "for_episode",
+    "RuptureMethod",
+    "alert_table",
+    "current_alerts",
+    "most_urgent_first",
+]

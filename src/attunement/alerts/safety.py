@@ -6,13 +6,19 @@ one left blank on a PHQ-9 that was otherwise filled in (its total was recorded);
 because a blank answer is not a "no". Data that hold PHQ-9 totals only, with no item answers at
 all, cannot show item 9: then there is nothing to check, and docs/alerts.md says so. A safety
 alert always ``requires_action``: it cannot be dismissed without a recorded action.
+
+The alert is for the client's latest session with a risk answer, not only the latest session:
+a therapist's rating or calmer answers at a later session (or a late answer to an earlier
+session's link) must not make an endorsed item disappear. Once what was done is recorded for
+that session's alert, it stays shown with its record; a new risk answer at a later session
+raises a new one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from attunement.alerts.fired import Fired, at, join, latest, text
+from attunement.alerts.fired import Fired, at, join, text
 from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
 
@@ -22,15 +28,22 @@ ITEM_MEASURE = {"phq9_9": "phq9_item9"}
 
 def safety_alerts(histories: Histories) -> list[Fired]:
     instrument = get_instrument("phq9")
-    rows, cols = latest(histories)
-    session = cols + 1
-    total = at(histories.score("phq9"), rows, cols)
+    totals = histories.score("phq9")
+    # Only the sessions each client has attended so far count (the arrays may be wider).
+    attended = np.arange(histories.max_session)[None, :] < histories.sessions[:, None]
     fired: list[Fired] = []
     for critical in instrument.scoring.critical_items:
         measure = ITEM_MEASURE.get(critical.item)
         if measure is None or measure not in histories.scores:
             continue
-        value = at(histories.scores[measure], rows, cols)
+        answers = histories.scores[measure]
+        with np.errstate(invalid="ignore"):
+            risk = ((answers >= critical.min_value) | (np.isnan(answers) & ~np.isnan(totals))) & attended
+        rows = np.flatnonzero(risk.any(axis=1))
+        cols = (histories.max_session - 1 - risk[rows, ::-1].argmax(axis=1)).astype(np.int64)
+        session = cols + 1
+        total = at(totals, rows, cols)
+        value = at(answers, rows, cols)
         endorsed = value >= critical.min_value
         skipped = np.isnan(value) & ~np.isnan(total)
         before, _, after = critical.reason.partition("{value}")

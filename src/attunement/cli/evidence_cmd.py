@@ -261,9 +261,7 @@ def _render_checklist(checklist: Checklist) -> None:
 
 @app.command("support")
 def support_cmd(
-    alert: Annotated[
-        str, typer.Option("--alert", "-a", help="Alert kind: " + ", ".join(ALERT_KINDS) + ".")
-    ],
+    alert: Annotated[str, typer.Option("--alert", "-a", help="Alert kind: " + ", ".join(ALERT_KINDS) + ".")],
     reason: Annotated[str, typer.Option("--reason", "-r", help="The alert's reason, in words.")],
     profile: Annotated[
         Path | None,

@@ -329,8 +329,7 @@ def _from_cnip(m: CnipMap, result: ScoreResult, notes: list[str]) -> dict[str, O
             value=value,
             strength="some",
             evidence=(
-                f"the client's C-NIP {key} score was {_num(total)} "
-                f"(mean {_num(per_item)} per item on -3..+3)"
+                f"the client's C-NIP {key} score was {_num(total)} (mean {_num(per_item)} per item on -3..+3)"
             ),
             source=m.instrument,
             status=m.margin.status,

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clock import now
+from attunement.store.episodes import first_episode
 from attunement.store.models import Client, Episode, Measure, Submission, User
+from attunement.store.score_rows import counted_rows
+from attunement.store.settings import clinic_today
 
 GROUP_DEFAULT = "all"
 
@@ -26,8 +29,6 @@ def create_client(
     db: Session, therapist: User, label: str, client_group: str = "", started_on: date | None = None
 ) -> Client:
     """A new client with their first episode of care, started ``started_on`` (default today)."""
-    from attunement.store.episodes import first_episode
-    from attunement.store.settings import clinic_today
 
     label = label.strip()
     problems = []
@@ -91,15 +92,16 @@ def measure_rows(db: Session, episode_ids: Sequence[int]) -> list:
 
 def measures_table(db: Session, episodes: Sequence[Episode]) -> pd.DataFrame:
     """The canonical measures table of these episodes (client_id is the internal id, as text;
-    ``episode_id`` too). Of two submissions for one session, only the later one's forms are
-    kept, as the pages count them; the safety item keeps its highest answer."""
-    from attunement.store.score_rows import counted_rows
-
-    rows = counted_rows(measure_rows(db, [e.id for e in episodes]))
-    frame = pd.DataFrame(rows, columns=[*MEASURE_COLUMNS, "submission_id"]).drop(columns="submission_id")
-    episode_of = {e.client_id: e.id for e in episodes}
+    ``episode_id`` too). Of two submissions of one form in a session, only the later one's rows
+    are kept, as the pages count them."""
+    rows = [
+        (*row[:7], str(episode.id))
+        for episode in episodes
+        for row in counted_rows(measure_rows(db, [episode.id]))
+    ]
+    frame = pd.DataFrame(rows, columns=[*MEASURE_COLUMNS, "episode_id"])
+    frame.insert(1, "episode_id", frame.pop("episode_id"))
     frame["client_id"] = frame["client_id"].astype(str)
-    frame.insert(1, "episode_id", frame["client_id"].map(lambda c: str(episode_of[int(c)])))
     for column in ("value", "score"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     return frame
@@ -130,18 +132,4 @@ def episodes_table(db: Session, episodes: Sequence[Episode], groups: dict[int, s
             "client_group": [groups.get(e.client_id, GROUP_DEFAULT) for e in episodes],
             "sessions_attended": [int(latest.get(e.id) or 0) for e in episodes],
         }
-    )
-
-
-def touch_client(db: Session, client_id: int) -> None:
-    """Raise the client's change counter, first thing in a transaction that changes the client.
-
-    Derived data (the stored summaries) is current only while it carries the latest counter; the
-    row lock this takes also makes two changes to one client run one after the other.
-    """
-    db.execute(
-        update(Client)
-        .where(Client.id == client_id)
-        .values(data_version=Client.data_version + 1)
-        .execution_options(synchronize_session=False)
     )

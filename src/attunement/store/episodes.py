@@ -3,8 +3,9 @@
 A client has at least one episode (the first is opened with the client record) and at most one
 active episode: the latest. Ending and reopening change the episode row and add an
 :class:`EpisodeEvent`, so the earlier state is never lost: a reopened episode still shows when
-and why it had ended. Each change raises the client's change counter first, so the stored
-summary (which holds the current episode's alerts) is recomputed in the same transaction.
+and why it had ended. Ending an episode closes its waiting links, so no answer can arrive in an
+ended episode. Each change raises the client's change counter (after its checks, before it
+writes), so the stored summary, which holds the current episode's alerts, is recomputed.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.store.clients import touch_client
+from attunement.store.changes import touch_client
 from attunement.store.clock import now
-from attunement.store.models import END_REASONS, Client, Episode, EpisodeEvent, User
+from attunement.store.models import END_REASONS, Client, Episode, EpisodeEvent, LinkToken, User
 from attunement.store.settings import clinic_today
 
 #: How each end reason reads on a page.
@@ -81,10 +82,26 @@ def events_of(db: Session, episode_ids: Sequence[int]) -> dict[int, list[Episode
     return out
 
 
+def require_active(episode: Episode, what: str) -> None:
+    """Links, planned sessions and ratings are for an active episode only."""
+    if not episode.active:
+        raise InvalidInputError(
+            what,
+            [
+                FieldProblem(
+                    "episode",
+                    f"episode {episode.number}",
+                    "an active episode: this one has ended (reopen it, or start a new one)",
+                )
+            ],
+        )
+
+
 def end_episode(
     db: Session, episode: Episode, user: User, reason: str, ended_on: date | None, note: str = ""
-) -> None:
-    """End an active episode with its reason and date (today when not given)."""
+) -> int:
+    """End an active episode with its reason and date (today when not given); its waiting links
+    are closed (:func:`close_waiting_links`), and how many is returned."""
     problems = []
     if not episode.active:
         problems.append(
@@ -101,6 +118,21 @@ def end_episode(
     touch_client(db, episode.client_id)
     episode.status, episode.end_reason, episode.ended_on = "ended", reason, ended_on
     _event(db, episode, user, "ended", reason, ended_on, note)
+    return close_waiting_links(db, episode)
+
+
+def close_waiting_links(db: Session, episode: Episode) -> int:
+    """Links of an episode that has ended stop working (a client who opens one is told it has
+    expired and to ask their therapist): answers must never arrive in an episode nobody is
+    watching. Returns how many were closed."""
+    moment = now()
+    closed = db.execute(
+        update(LinkToken)
+        .where(LinkToken.episode_id == episode.id, LinkToken.used_at.is_(None), LinkToken.expires_at > moment)
+        .values(expires_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    return int(closed.rowcount or 0)
 
 
 def reopen_episode(db: Session, episode: Episode, user: User, note: str = "") -> None:

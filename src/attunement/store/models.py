@@ -67,7 +67,6 @@ class Client(Base):
 
 #: How an episode of care may end (FHIR EpisodeOfCare has no fixed list; these are the task's own).
 END_REASONS = ("completed", "dropout", "referred", "other")
-EPISODE_STATUSES = ("active", "ended")
 
 
 class Episode(Base):
@@ -84,6 +83,7 @@ class Episode(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     therapist_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: "active" or "ended".
     status: Mapped[str] = mapped_column(String(20))
     started_on: Mapped[date] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)

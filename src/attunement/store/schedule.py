@@ -4,10 +4,11 @@ A clinician never types a session number. Sessions are numbered 1, 2, ... within
 the order they are created: by planning an appointment, by issuing a link for "the next
 session", or by rating a session that had neither. The rules:
 
-- **Planning** gives a date (and optionally a time) to the earliest session that has neither a
-  date nor any answers yet (a link issued for "the next session" before it was planned), and
-  otherwise creates a session for that date, numbered in date order: planned sessions that
-  nobody has answered yet and that fall later move up one number, with their waiting links.
+- **Planning** gives a date (and optionally a time) to the latest session when it has neither a
+  date nor any answers yet (a link issued for "the next session" before it was planned) and no
+  session is planned later; otherwise it creates a session for that date, numbered in date
+  order: the sessions after it that nobody has answered yet move up one number, with their
+  waiting links, and if one after it has answers the new session simply comes last.
 - **A link** is for one session without client answers: a planned one from today on, or one that
   already has a link waiting (a resend), or a new next session.
 - **A rating** is for a session without a rating of the therapist's yet; changing a rating is a
@@ -26,11 +27,10 @@ from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clock import aware, local_time, local_today, now
+from attunement.store.episodes import require_active
 from attunement.store.models import Episode, LinkToken, Submission, TherapySession, User
 from attunement.store.settings import clinic_today
 
-#: The form value that asks for a new session instead of an existing one.
-NEW = "new"
 #: How far ahead a session may be planned (a project choice: a year covers any course).
 MAX_DAYS_AHEAD = 366
 
@@ -119,35 +119,23 @@ def default_link_choice(choices: Sequence[SessionState], today: date) -> int | N
 
 
 def rating_choices(states: Sequence[SessionState], today: date) -> list[SessionState]:
-    """Sessions the therapist may rate for the first time: not rated yet, and answered by the
-    client, or planned for today or earlier, or undated."""
-    return [
-        s
-        for s in states
-        if not s.is_rated and (s.has_client_answers or s.planned_on is None or s.planned_on <= today)
-    ]
+    """Sessions the therapist may rate for the first time: not rated yet, and held already as far
+    as the app can tell (answered by the client, planned for today or earlier, or undated with no
+    link waiting). A session still to come is not offered."""
+    return [s for s in states if not s.is_rated and _held(s, today)]
+
+
+def _held(state: SessionState, today: date) -> bool:
+    if state.has_client_answers:
+        return True
+    if state.planned_on is not None:
+        return state.planned_on <= today
+    return not state.links_waiting
 
 
 def default_rating_choice(choices: Sequence[SessionState]) -> int | None:
     """The latest session the therapist may rate (the one that has just happened), if any."""
     return choices[-1].number if choices else None
-
-
-def parse_choice(value: str, allowed: Sequence[int], field: str, what: str) -> int | None:
-    """A session number from a form's choice (None for a new session), or an error."""
-    value = (value or "").strip()
-    if value == NEW:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number not in allowed:
-        offered = ", ".join(f"session {n}" for n in allowed)
-        raise InvalidInputError(
-            field, [FieldProblem(field, value, f"{what}: {offered + ' or ' if offered else ''}a new session")]
-        )
-    return number
 
 
 def new_session(
@@ -158,11 +146,7 @@ def new_session(
     planned_time: time | None = None,
 ) -> TherapySession:
     """The episode's next session (numbered here, never by the clinician)."""
-    if not episode.active:
-        raise InvalidInputError(
-            "session",
-            [FieldProblem("episode", f"episode {episode.number}", "an active episode: this one has ended")],
-        )
+    require_active(episode, "session")
     row = TherapySession(
         episode_id=episode.id,
         number=next_number(db, episode.id),
@@ -182,6 +166,13 @@ def session_row(db: Session, episode_id: int, number: int) -> TherapySession | N
     )
 
 
+def session_today(db: Session, episode: Episode, user: User) -> TherapySession:
+    """A session held today that was neither planned nor linked (for a rating given after it),
+    numbered in date order among the planned ones."""
+    require_active(episode, "session")
+    return _place(db, episode, user, session_states(db, episode.id), clinic_today(db), None)
+
+
 def plan_session(
     db: Session, episode: Episode, user: User, planned_on: date, planned_time: time | None
 ) -> TherapySession:
@@ -196,13 +187,17 @@ def plan_session(
                 )
             ],
         )
-    if not episode.active:
-        return new_session(db, episode, user)  # refused there, with the reason
+    require_active(episode, "planning a session")
     states = session_states(db, episode.id)
-    untouched = [s for s in states if not s.client_answered and not s.therapist_rated]
-    undated = [s for s in untouched if s.planned_on is None]
-    if undated:
-        row = session_row(db, episode.id, undated[0].number)
+    last = states[-1] if states else None
+    if (
+        last is not None
+        and last.planned_on is None
+        and not last.client_answered
+        and not last.therapist_rated
+        and all(s.planned_on is None or s.planned_on <= planned_on for s in states)
+    ):
+        row = session_row(db, episode.id, last.number)
         row.planned_on, row.planned_time = planned_on, planned_time
         db.flush()
         return row
@@ -255,28 +250,6 @@ def _place(
     return row
 
 
-def parse_date(value: str, field: str) -> date | None:
-    """An ISO date from a form (None when left empty), or an error naming the field."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInputError(field, [FieldProblem(field, value, "a date such as 2026-12-03")]) from None
-
-
-def parse_time(value: str, field: str) -> time | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        parsed = time.fromisoformat(value)
-    except ValueError:
-        raise InvalidInputError(field, [FieldProblem(field, value, "a time such as 14:30")]) from None
-    return parsed.replace(second=0, microsecond=0, tzinfo=None)
-
-
 @dataclass(frozen=True)
 class EpisodeFacts:
     """What a caseload card says of an episode's dates: the working list's columns."""
@@ -284,7 +257,6 @@ class EpisodeFacts:
     last_answered: datetime | None
     next_planned: date | None
     next_planned_time: time | None
-    next_planned_number: int | None
     links_waiting: int
     #: When the last of the waiting links expires.
     waiting_until: datetime | None
@@ -306,18 +278,13 @@ def episode_facts(db: Session, episode_ids: Sequence[int], zone: ZoneInfo) -> di
             .group_by(Submission.episode_id)
         ).all()
     )
-    upcoming: dict[int, tuple[date, time | None, int]] = {}
-    for episode_id, number, planned_on, planned_time in db.execute(
-        select(
-            TherapySession.episode_id,
-            TherapySession.number,
-            TherapySession.planned_on,
-            TherapySession.planned_time,
-        )
+    upcoming: dict[int, tuple[date, time | None]] = {}
+    for episode_id, planned_on, planned_time in db.execute(
+        select(TherapySession.episode_id, TherapySession.planned_on, TherapySession.planned_time)
         .where(TherapySession.episode_id.in_(ids), TherapySession.planned_on >= today)
         .order_by(TherapySession.planned_on, TherapySession.number)
     ):
-        upcoming.setdefault(episode_id, (planned_on, planned_time, number))
+        upcoming.setdefault(episode_id, (planned_on, planned_time))
     moment = now()
     waiting = {
         episode_id: (count, until)
@@ -330,13 +297,12 @@ def episode_facts(db: Session, episode_ids: Sequence[int], zone: ZoneInfo) -> di
     out = {}
     for episode_id in ids:
         answered = aware(last[episode_id]) if last.get(episode_id) is not None else None
-        planned_on, planned_time, number = upcoming.get(episode_id, (None, None, None))
+        planned_on, planned_time = upcoming.get(episode_id, (None, None))
         count, until = waiting.get(episode_id, (0, None))
         out[episode_id] = EpisodeFacts(
             last_answered=answered,
             next_planned=planned_on,
             next_planned_time=planned_time,
-            next_planned_number=number,
             links_waiting=int(count),
             waiting_until=aware(until) if until is not None else None,
             answered_today=answered is not None and local_time(answered, zone).date() == today,

@@ -25,29 +25,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.store.clients import touch_client
+from attunement.store.changes import lock_client, touch_client
 from attunement.store.clock import aware, local_time, now
+from attunement.store.episodes import require_active
 from attunement.store.intake import IntakeValues, store_intake
 from attunement.store.models import Client, Episode, LinkToken, Measure, Submission, User
 from attunement.store.settings import clinic_zone
 
-MAX_SESSION = 200
-
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def check_session_number(session: object) -> int:
-    try:
-        number = int(str(session).strip())
-    except ValueError:
-        number = 0
-    if not 1 <= number <= MAX_SESSION:
-        raise InvalidInputError(
-            "session", [FieldProblem("session", session, f"a whole number from 1 to {MAX_SESSION}")]
-        )
-    return number
 
 
 def issue_link(
@@ -55,6 +42,7 @@ def issue_link(
 ) -> str:
     """A new single-use token for ``session`` of ``episode``; only its hash is stored, the token
     is shown once."""
+    require_active(episode, "link")
     token = secrets.token_urlsafe(32)
     created = now()
     db.add(
@@ -99,34 +87,55 @@ def open_link(db: Session, token: str) -> OpenedLink:
 AnswerRows = Mapping[str, Mapping[str, float]]
 
 
+@dataclass(frozen=True)
+class Stored:
+    """Where a claimed link's answers were stored."""
+
+    episode_id: int
+    session: int
+
+
 def claim_and_store(
     db: Session,
     link: LinkToken,
     answers: AnswerRows,
     comment: str | None,
     intake: IntakeValues | None = None,
-) -> bool:
+) -> Stored | None:
     """Claim the link and store every answer, in the caller's transaction.
 
-    Returns False (storing nothing) when the link was already used or has expired meanwhile.
+    Returns None (storing nothing) when the link was already used or has expired meanwhile.
+    The client's lock is taken first and the link's episode and session are read as it is
+    claimed, so answers always go to the session the link is for at that moment (a session that
+    moved up one number because an earlier one was planned takes its links with it).
     ``answers`` maps instrument id to {item linkId: value}; ``intake`` holds the intake profile
     answers sent with the same form (stored with the same submission, or not at all).
     """
+    lock_client(db, link.client_id)
     moment = now()
     claimed = db.execute(
         update(LinkToken)
         .where(LinkToken.id == link.id, LinkToken.used_at.is_(None), LinkToken.expires_at > moment)
         .values(used_at=moment)
+        .returning(LinkToken.episode_id, LinkToken.session)
         .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        return False
+    ).first()
+    if claimed is None:
+        return None
+    stored = Stored(claimed.episode_id, claimed.session)
     submission = store_answers(
-        db, link.client_id, link.episode_id, link.session, "client", answers, comment, link_token_id=link.id
+        db,
+        link.client_id,
+        stored.episode_id,
+        stored.session,
+        "client",
+        answers,
+        comment,
+        link_token_id=link.id,
     )
     if intake:
         store_intake(db, link.client_id, submission.id, intake)
-    return True
+    return stored
 
 
 def store_answers(

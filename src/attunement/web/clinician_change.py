@@ -10,6 +10,7 @@ audit log from the :class:`Done` the change returns.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,11 +21,15 @@ from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.audit import record
+from attunement.store.changes import lock_client
 from attunement.store.clients import may_change, may_view
 from attunement.store.episodes import current_episode
 from attunement.store.models import Client, Episode, User
 from attunement.web.client_view import client_context
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
+
+#: What :func:`attunement.store.clients.new_public_id` makes (URL-safe base64), with room to spare.
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,9 @@ class Done:
 
 
 def client_for(db, request: Request, user: User, public_id: str) -> Client:
+    """The client of an address the user may see, else no such page (404, as for no client)."""
+    if not PUBLIC_ID.fullmatch(public_id):  # never send a NUL or a whole essay to the database
+        raise NotFound()
     client = db.scalar(select(Client).where(Client.public_id == public_id))
     if client is None or not may_view(user, client, db.get(User, client.therapist_id)):
         raise NotFound()
@@ -89,6 +97,7 @@ async def clinician_change(request: Request, public_id: str, change: Callable, a
         with database(request).session() as db:
             user = require(request, db, "clinician")
             client = changeable(db, request, user, public_id)
+            lock_client(db, client.id)  # one change to a client at a time, before anything is read
             episode = current_episode(db, client.id)
             try:
                 _check_episode(form, episode)

@@ -105,10 +105,10 @@ async def client_submit(request: Request, token: str):
                 return ("invalid", _forms(instruments, intake), exc.problems)
             comment = form.get(COMMENT_FIELD, "").strip() or None
             stored = claim_and_store(db, opened.link, parsed.answers, comment, intake_values)
-            if stored:
+            if stored is not None:
                 sent = instruments + ([INTAKE] if intake_values else [])
                 refresh_after_answers(
-                    db, opened.client, opened.link.episode_id, opened.link.session, "client", parsed.answers
+                    db, opened.client, stored.episode_id, stored.session, "client", parsed.answers
                 )
                 record(
                     db,
@@ -116,9 +116,9 @@ async def client_submit(request: Request, token: str):
                     "client",
                     "submit_forms",
                     client_id=opened.link.client_id,
-                    detail=f"session {opened.link.session}: {', '.join(sent)}",
+                    detail=f"session {stored.session}: {', '.join(sent)}",
                 )
-            return "stored" if stored else "used"
+            return "stored" if stored is not None else "used"
 
     outcome = await run_in_threadpool(submit)
     if isinstance(outcome, tuple):

@@ -10,29 +10,27 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from attunement.alerts import KINDS as ALERT_KINDS
 from attunement.errors import FieldProblem, InvalidInputError
+from attunement.store.alert_records import record_alert
 from attunement.store.audit import record
-from attunement.store.clients import create_client, touch_client, visible_clients
-from attunement.store.clock import now
+from attunement.store.clients import create_client, visible_clients
 from attunement.store.episodes import current_episode
 from attunement.store.intake import is_first_contact
-from attunement.store.models import AlertRecord, Episode, Measure
+from attunement.store.models import Episode, Measure
 from attunement.store.schedule import (
     link_choices,
     new_session,
-    parse_choice,
-    parse_date,
-    parse_time,
     plan_session,
     rating_choices,
     session_row,
     session_states,
+    session_today,
 )
 from attunement.store.settings import clinic_today, clinic_zone, get_setting, offered_instruments
-from attunement.store.submissions import check_session_number, issue_link, rating_history, store_rating
+from attunement.store.submissions import issue_link, rating_history, store_rating
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
 from attunement.web.clinician_change import Done, changeable, client_for, client_page, clinician_change
+from attunement.web.form_values import parse_choice, parse_date, parse_time, path_number, whole_number
 from attunement.web.intake import INTAKE
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.questionnaires import build_form, parse_answers
@@ -52,7 +50,7 @@ def caseload(request: Request):
 
 
 @router.get("/clients/new")
-def newclient_page(request: Request):
+def new_client_page(request: Request):
     with database(request).session() as db:
         require(request, db, "clinician")
         return render(request, "client_new.html", {"problems": [], "values": {}})
@@ -94,7 +92,7 @@ def episode_page(request: Request, public_id: str, number: str):
         user = require(request, db, "clinician", "supervisor")
         client = client_for(db, request, user, public_id)
         episode = db.scalar(
-            select(Episode).where(Episode.client_id == client.id, Episode.number == _path_number(number))
+            select(Episode).where(Episode.client_id == client.id, Episode.number == path_number(number))
         )
         if episode is None:
             raise NotFound()
@@ -165,7 +163,7 @@ async def plan_next_session(request: Request, public_id: str):
 @router.post("/clients/{public_id}/rating")
 async def rate_session(request: Request, public_id: str):
     def rate(db, user, client, episode, form):
-        replaces = _whole(form.get("replaces", ""), "replaces")
+        replaces = whole_number(form.get("replaces", ""), "replaces", required=False)
         if replaces is None:
             choices = rating_choices(session_states(db, episode.id), clinic_today(db))
             chosen = parse_choice(
@@ -175,13 +173,13 @@ async def rate_session(request: Request, public_id: str):
                 "a session you have not rated yet",
             )
         else:
-            chosen = _whole(form.get("session", ""), "session")
-            if session_row(db, episode.id, chosen or 0) is None:
+            chosen = whole_number(form.get("session", ""), "session")
+            if session_row(db, episode.id, chosen) is None:
                 raise InvalidInputError(
                     "session", [FieldProblem("session", form.get("session", ""), "a session of this episode")]
                 )
         parsed = parse_answers(["checkin_therapist"], form)
-        session = chosen if chosen is not None else new_session(db, episode, user).number
+        session = chosen if chosen is not None else session_today(db, episode, user).number
         note = form.get("checkin_therapist_notes", "").strip()[:MAX_NOTE] or None
         store_rating(db, episode, session, user, parsed.answers, note, replaces)
         refresh_after_answers(db, client, episode.id, session, "therapist", parsed.answers)
@@ -194,7 +192,7 @@ async def rate_session(request: Request, public_id: str):
 @router.get("/clients/{public_id}/sessions/{number}/rating")
 def edit_rating_page(request: Request, public_id: str, number: str):
     """Change a rating: the form filled with the rating that counts now, and its history."""
-    number = _path_number(number)
+    number = path_number(number)
     with database(request).session() as db:
         user = require(request, db, "clinician")
         client = changeable(db, request, user, public_id)
@@ -224,72 +222,23 @@ def edit_rating_page(request: Request, public_id: str, number: str):
         )
 
 
-def _path_number(value: str) -> int:
-    """A small whole number from the path, or no such page (never a database error)."""
-    if not (value.isascii() and value.isdigit()) or len(value) > 6:
-        raise NotFound()
-    return int(value)
-
-
-def _whole(value: str, field: str) -> int | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    if not (value.isascii() and value.isdigit()) or len(value) > 9:
-        raise InvalidInputError(field, [FieldProblem(field, value, "a whole number")])
-    return int(value)
-
-
 @router.post("/clients/{public_id}/alerts")
-async def record_alert(request: Request, public_id: str):
+async def save_alert_record(request: Request, public_id: str):
     """Seen, what was done, what happened next: one record per alert (episode, session, kind)."""
 
     def save(db, user, client, episode, form):
-        problems = []
         kind = form.get("kind", "").strip()
-        if kind not in ALERT_KINDS:
-            problems.append(FieldProblem("kind", kind, "one of " + ", ".join(ALERT_KINDS)))
-        try:
-            session = check_session_number(form.get("session", ""))
-        except InvalidInputError as exc:
-            problems.extend(exc.problems)
-            session = 0
-        action = form.get("action", "").strip()[:MAX_NOTE]
-        outcome = form.get("next_outcome", "").strip()[:MAX_NOTE]
-        if kind == "safety" and form.get("seen") and not action:
-            problems.append(
-                FieldProblem(
-                    "what was done",
-                    "",
-                    "a recorded action: a safety alert cannot be set aside without one",
-                )
-            )
-        if problems:
-            raise InvalidInputError("alert record", problems)
-        touch_client(db, client.id)
-        row = db.scalar(
-            select(AlertRecord).where(
-                AlertRecord.episode_id == episode.id,
-                AlertRecord.session == session,
-                AlertRecord.kind == kind,
-            )
+        session = whole_number(form.get("session", ""), "session")
+        record_alert(
+            db,
+            episode,
+            user,
+            session,
+            kind,
+            seen=bool(form.get("seen")),
+            action=form.get("action", ""),
+            outcome=form.get("next_outcome", ""),
         )
-        moment = now()
-        if row is None:
-            row = AlertRecord(
-                client_id=client.id, episode_id=episode.id, session=session, kind=kind, updated_at=moment
-            )
-            db.add(row)
-        if form.get("seen") and row.seen_at is None:
-            row.seen_at, row.seen_by = moment, user.id
-        if action:
-            row.action = action
-            if row.seen_at is None:
-                row.seen_at, row.seen_by = moment, user.id
-        if outcome:
-            row.next_outcome = outcome
-        row.updated_at = moment
-        db.flush()
         refresh(db, [client])
         return Done("record_alert", f"episode {episode.number} session {session} {kind}")
 

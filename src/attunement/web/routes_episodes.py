@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.episodes import end_episode, new_episode, reopen_episode
-from attunement.store.schedule import parse_date
 from attunement.web.clinician_change import Done, clinician_change
+from attunement.web.form_values import parse_date
 from attunement.web.summary_store import refresh, summaries_for
 
 router = APIRouter()
@@ -22,9 +22,13 @@ router = APIRouter()
 async def end(request: Request, public_id: str):
     def change(db, user, client, episode, form):
         ended_on = parse_date(form.get("date", ""), "end date")
-        end_episode(db, episode, user, form.get("reason", "").strip(), ended_on, form.get("note", ""))
+        closed = end_episode(
+            db, episode, user, form.get("reason", "").strip(), ended_on, form.get("note", "")
+        )
         refresh(db, [client])
-        return Done("end_episode", f"episode {episode.number}: {episode.end_reason}")
+        return Done(
+            "end_episode", f"episode {episode.number}: {episode.end_reason}; {closed} waiting links closed"
+        )
 
     return await clinician_change(request, public_id, change, "episode-h")
 

@@ -24,7 +24,7 @@ def team_page(request: Request):
         user = require(request, db, "supervisor")
         clients = visible_clients(db, user)
         view = caseload_view(db, clients, CaseloadFilter())
-        summaries = {row.client.id: row.summary for row in view.working + view.ended}
+        rows = view.working + view.ended
         therapists = {
             t.id: t
             for t in db.scalars(
@@ -34,7 +34,7 @@ def team_page(request: Request):
             )
         }
         figures = [
-            therapist_figures(t.display_name, [summaries[c.id] for c in clients if c.therapist_id == t.id])
+            therapist_figures(t.display_name, [r.summary for r in rows if r.episode.therapist_id == t.id])
             for t in therapists.values()
         ]
         figures.sort(key=lambda f: -f.clients)

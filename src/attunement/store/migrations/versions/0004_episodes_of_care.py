@@ -8,7 +8,7 @@ link and alert record is attached to that episode, and every session number that
 answered or recorded gets a session row. Answers are no longer unique per session (two links
 answered for one session are both kept), so that constraint goes; alert records become unique
 per episode, session and kind. The client's ``status`` column is dropped: it lives on in the
-episode (and in an "ended" event that says it was migrated).
+episode, and its exact value in the note of the episode's first events.
 
 Revision ID: 0004
 Revises: 0003
