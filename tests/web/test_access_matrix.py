@@ -219,8 +219,8 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         (f"/clients/{a}/rating", _rating(), {**only_a, "clin_a": 303}),
         (
             f"/clients/{a}/alerts",
-            {"episode": "1", "session": "1", "kind": "rupture", "seen": "yes"},
-            {**only_a, "clin_a": 303},
+            {"episode": "1", "alert": "1", "what": "seen"},
+            {**only_a, "clin_a": 400},  # no such alert: refused with a message
         ),
         (f"/clients/{a}/episodes", {"episode": "1"}, {**only_a, "clin_a": 400}),
         (f"/clients/{a}/episode/end", {"episode": "1", "reason": "completed"}, {**only_a, "clin_a": 303}),

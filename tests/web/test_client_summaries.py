@@ -13,18 +13,18 @@ import json
 import numpy as np
 from sqlalchemy import func, select, update
 from test_client_link import ANSWERS, issue, submit
-from web_clinic import csrf, post_rating
+from web_clinic import csrf, post_rating, record_alerts
 
 from attunement.instruments import get_instrument, score
 from attunement.prediction.histories import histories_from_tables
 from attunement.simulation import simulate
 from attunement.store.clients import episodes_table, measures_table
 from attunement.store.episodes import current_episode
-from attunement.store.models import AlertRecord, Client, ClientSummaryRow, Submission
+from attunement.store.models import Client, ClientSummaryRow, Submission
 from attunement.store.score_rows import series_by_client
 from attunement.tables.scores import session_scores
 from attunement.web.alert_source import current_alerts
-from attunement.web.summaries import summarise
+from attunement.web.summaries import ClientSummary, summarise
 from attunement.web.summary_store import basis
 
 RATING = {f"checkin_therapist_{c}": "7" for c in ("heard", "topics", "goals", "respected", "fit", "judged")}
@@ -39,17 +39,17 @@ def _client(session, public_id: str) -> Client:
     return session.scalar(select(Client).where(Client.public_id == public_id))
 
 
-def from_scratch(session, client: Client) -> dict:
-    """The summary computed by the analysis path: canonical tables, pandas histories, alerts."""
+def from_scratch(session, client: Client, alerts: list) -> dict:
+    """The summary computed by the analysis path (canonical tables, pandas histories) with the
+    stored ``alerts``; and a check that those alerts are what fires now on the same histories."""
     episode = current_episode(session, client.id)
     measures = measures_table(session, [episode]).drop(columns="episode_id")
     episodes = episodes_table(session, [episode], {client.id: client.client_group}).drop(columns="episode_id")
     histories = histories_from_tables(measures, episodes)
-    records = {
-        (str(r.client_id), r.session, r.kind): (r.seen_at is not None, r.action)
-        for r in session.scalars(select(AlertRecord).where(AlertRecord.episode_id == episode.id))
-    }
-    return summarise(histories, current_alerts(histories), records)[str(client.id)].to_payload()
+    firing = {(a.kind, a.session, a.reason) for a in current_alerts(histories)[str(client.id)]}
+    waiting = {(a.alert.kind, a.alert.session, a.alert.reason) for a in alerts if a.open}
+    assert waiting <= firing, "every alert waiting for the clinician fires on the histories now"
+    return summarise(histories, {str(client.id): alerts})[str(client.id)].to_payload()
 
 
 def stored(session, client: Client) -> tuple[int, dict]:
@@ -65,8 +65,9 @@ def assert_current(clinic, public_id: str) -> dict:
         version, payload = stored(session, client)
         assert version == client.data_version
         # Through JSON on both sides, so that NaN figures compare equal.
+        alerts = ClientSummary.from_payload(payload).alerts
         assert json.dumps(payload, sort_keys=True) == json.dumps(
-            from_scratch(session, client), sort_keys=True
+            from_scratch(session, client, alerts), sort_keys=True
         )
         return payload
 
@@ -77,7 +78,7 @@ def test_a_client_submission_writes_the_summary_and_its_safety_alert(clinic):
     assert response.status_code == 303
     payload = assert_current(clinic, public_id)
     assert payload["series"]["phq9"] == [10.0]
-    assert payload["alerts"][0]["kind"] == "safety"
+    assert payload["alerts"][0]["alert"]["kind"] == "safety"
     caseload = clinic.login("clin_a").get("/caseload")
     assert "safety" in caseload.text.lower() and "card safety" in caseload.text
 
@@ -128,25 +129,14 @@ def test_later_changes_update_the_stored_summary_in_place_and_stay_equal_to_a_fu
 def test_an_alert_record_closes_the_alert_in_the_stored_summary(clinic):
     public_id = clinic.clients["of_a"]
     submit(clinic, issue(clinic, session=1), {**ANSWERS, "phq9_9": "3"})
-    browser = clinic.login("clin_a")
-    token = csrf(browser, f"/clients/{public_id}")
-    reply = browser.post(
-        f"/clients/{public_id}/alerts",
-        data={
-            "episode": "1",
-            "kind": "safety",
-            "session": "1",
-            "seen": "yes",
-            "action": "Safety plan",
-            "csrf_token": token,
-        },
-        follow_redirects=False,
-    )
+    reply = record_alerts(clinic, public_id, "record", ("safety",), action="Safety plan")
     assert reply.status_code == 303
     payload = assert_current(clinic, public_id)
-    safety = next(a for a in payload["alerts"] if a["kind"] == "safety")
-    assert safety["recorded_action"] == "Safety plan" and safety["seen"] is True
-    assert "card safety" not in browser.get("/caseload").text
+    assert all(a["alert"]["kind"] != "safety" for a in payload["alerts"]), "done: in the history only"
+    page = clinic.login("clin_a").get(f"/clients/{public_id}").text
+    history = page.split('id="alert-log-h"')[1]
+    assert "what was done" in history and "Safety plan" in history
+    assert "card safety" not in clinic.login("clin_a").get("/caseload").text
 
 
 def test_an_out_of_date_summary_is_computed_again_on_the_next_view(clinic):

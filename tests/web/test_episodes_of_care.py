@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from test_client_link import ANSWERS, submit
-from web_clinic import RATING_CODES, issue_link, post_rating
+from web_clinic import RATING_CODES, issue_link, post_rating, record_alerts
 
 from attunement.store.clock import aware, local_today
 from attunement.store.models import Client, Episode, EpisodeEvent, LinkToken, Submission, TherapySession
@@ -93,11 +93,7 @@ def test_an_open_safety_alert_stays_after_the_end_and_blocks_a_new_episode(clini
     assert refused.status_code == 400 and "open safety alert" in refused.text
     assert len(_state(clinic)[1]) == 1
 
-    recorded = _post(
-        clinic,
-        "alerts",
-        {"episode": "1", "session": "1", "kind": "safety", "seen": "yes", "action": "Called"},
-    )
+    recorded = record_alerts(clinic, clinic.clients["of_a"], "record", ("safety",), action="Called")
     assert recorded.status_code == 303
     assert _post(clinic, "episodes", {"episode": "1"}).status_code == 303
     summary, episodes, _ = _state(clinic)

@@ -201,7 +201,7 @@ def test_a_populated_database_migrates_with_every_row_kept(old_database_url):
             "submissions": 3,
             "measures": 4,
             "intake_answers": 1,
-            "alert_records": 1,
+            "alerts": 1,
             "users": 1,
         }.items():
             assert _all(db, f"SELECT COUNT(*) FROM {table}") == [(count,)], table
@@ -219,7 +219,7 @@ def test_a_populated_database_migrates_with_every_row_kept(old_database_url):
         assert as_date == [T0.date(), T0.date(), (T0 + timedelta(days=30)).date()]
         assert date.fromisoformat(str(episodes[1][5])[:10]) == (T0 + timedelta(days=2)).date()
         # Every row that belongs to a client now belongs to that client's episode.
-        for table in ("submissions", "measures", "link_tokens", "alert_records"):
+        for table in ("submissions", "measures", "link_tokens", "alerts"):
             assert _all(
                 db,
                 f"SELECT COUNT(*) FROM {table} JOIN episodes ON episodes.id = {table}.episode_id "
@@ -227,7 +227,13 @@ def test_a_populated_database_migrates_with_every_row_kept(old_database_url):
             ) == _all(db, f"SELECT COUNT(*) FROM {table}"), table
         # The answers keep their values, the record its action, the comment its text.
         assert _all(db, "SELECT value FROM measures WHERE item = 'phq9_9'") == [(2.0,)]
-        assert _all(db, "SELECT action FROM alert_records") == [("called",)]
+        # The alert record became a kept alert with its history: seen, then what was done.
+        assert _all(db, "SELECT kind, status, opened_session FROM alerts") == [("safety", "actioned", 1)]
+        assert _all(db, "SELECT action, note FROM alert_events ORDER BY id") == [
+            ("opened", None),
+            ("acknowledged", None),
+            ("actioned", "called"),
+        ]
         assert _all(db, "SELECT comment FROM submissions WHERE id = 1") == [("fine",)]
         # A session row for each session that was linked or answered.
         assert _all(

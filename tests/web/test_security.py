@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from web_clinic import PASSWORDS, csrf
+from test_client_link import ANSWERS, submit
+from web_clinic import PASSWORDS, csrf, issue_link, record_alerts
 
 from attunement.store.accounts import MAX_FAILURES
 
@@ -66,29 +67,17 @@ def test_the_audit_log_refuses_updates_and_deletes(clinic):
 
 
 def test_a_safety_alert_cannot_be_set_aside_without_an_action(clinic):
-    browser = clinic.login("clin_a")
-    path = f"/clients/{clinic.clients['of_a']}"
-    token = csrf(browser, path)
-    refused = browser.post(
-        f"{path}/alerts",
-        data={"episode": "1", "session": "1", "kind": "safety", "seen": "yes", "csrf_token": token},
-    )
-    assert refused.status_code == 400 and "what was done" in refused.text
-    assert clinic.count("alert_records") == 0
-    saved = browser.post(
-        f"{path}/alerts",
-        data={
-            "episode": "1",
-            "session": "1",
-            "kind": "safety",
-            "seen": "yes",
-            "action": "Called; safety plan",
-            "csrf_token": token,
-        },
-        follow_redirects=False,
-    )
+    public_id = clinic.clients["of_a"]
+    assert submit(clinic, issue_link(clinic, 1), {**ANSWERS, "phq9_9": "2"})[1].status_code == 303
+    before = clinic.count("alert_events")
+    attempts = (("seen", {}), ("set_aside", {"reason": "not needed"}), ("record", {"outcome": "x"}))
+    for what, fields in attempts:
+        refused = record_alerts(clinic, public_id, what, ("safety",), **fields)
+        assert refused.status_code == 400 and "safety alert" in refused.text, what
+    assert clinic.count("alert_events") == before
+    saved = record_alerts(clinic, public_id, "record", ("safety",), action="Called; safety plan")
     assert saved.status_code == 303
-    assert clinic.count("alert_records") == 1
+    assert clinic.count("alert_events") == before + 1
 
 
 def test_an_invalid_therapist_rating_names_the_field_and_stores_nothing(clinic):

@@ -102,3 +102,24 @@ def post_rating(clinic: Clinic, public_id: str, session: int | str, value: str, 
     answers = {f"checkin_therapist_{c}": value for c in RATING_CODES}
     data = {**answers, "episode": episode, "session": form_session, "replaces": replaces, "csrf_token": token}
     return browser.post(f"/clients/{public_id}/rating", data=data, follow_redirects=False)
+
+
+def alert_ids(page: str) -> dict[int, str]:
+    """The current alerts on a client page that can be ticked: id -> kind."""
+    pattern = (
+        r'<article class="alert (\w+) \w+">\s*<h3><label class="check">'
+        r'<input type="checkbox" name="alert" value="(\d+)"'
+    )
+    found = re.findall(pattern, page)
+    return {int(i): kind for kind, i in found}
+
+
+def record_alerts(clinic: Clinic, public_id: str, what: str, kinds: tuple[str, ...] = (), **fields: str):
+    """Record on the client's current alerts of ``kinds`` (all when empty) through the alert form."""
+    browser = clinic.login("clin_a")
+    page = browser.get(f"/clients/{public_id}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    episode = re.search(r'name="episode" value="(\d+)"', page).group(1)
+    ticked = [str(i) for i, kind in alert_ids(page).items() if not kinds or kind in kinds]
+    data = {"csrf_token": token, "episode": episode, "what": what, "alert": ticked, **fields}
+    return browser.post(f"/clients/{public_id}/alerts", data=data, follow_redirects=False)

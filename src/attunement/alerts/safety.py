@@ -20,6 +20,7 @@ import numpy as np
 
 from attunement.alerts.fired import Fired, at, join, text
 from attunement.instruments import get_instrument
+from attunement.instruments.definition import CriticalItem
 from attunement.prediction.histories import Histories
 
 #: The critical item that :class:`Histories` carries, by its linkId.
@@ -47,7 +48,7 @@ def safety_alerts(histories: Histories) -> list[Fired]:
         endorsed = value >= critical.min_value
         skipped = np.isnan(value) & ~np.isnan(total)
         before, _, after = critical.reason.partition("{value}")
-        name = _item_name(before, instrument.short_name, critical.item)
+        name = item_name(critical, instrument.short_name)
         s_end = text(session[endorsed], 0)
         fired.append(
             Fired(
@@ -88,7 +89,8 @@ def safety_alerts(histories: Histories) -> list[Fired]:
     return fired
 
 
-def _item_name(before: str, short_name: str, item: str) -> str:
+def item_name(critical: CriticalItem, short_name: str) -> str:
     """The item's name as the definition's reason words it ("PHQ-9 item 9 (...)")."""
+    before = critical.reason.partition("{value}")[0]
     head = before.removesuffix(" ").removesuffix("answered").strip()
-    return head or f"{short_name} {item}"
+    return head or f"{short_name} {critical.item}"

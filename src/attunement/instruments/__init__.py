@@ -7,6 +7,7 @@ from attunement.instruments.scoring import (
     ScoreResult,
     TooManyMissingError,
     answers_from_sequence,
+    critical_flags,
     score,
 )
 
@@ -18,6 +19,7 @@ __all__ = [
     "Status",
     "TooManyMissingError",
     "answers_from_sequence",
+    "critical_flags",
     "get_instrument",
     "instrument_ids",
     "load_instruments",

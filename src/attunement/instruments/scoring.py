@@ -89,7 +89,7 @@ def score(
     values, texts = _validated(instrument, answers)
     scoring = instrument.scoring
     missing = [i for i in scoring.items if values.get(i) is None]
-    flags = _critical_flags(instrument, values)
+    flags = critical_flags(instrument, values)
     keyed_values = {i: keyed(instrument, i, v) for i, v in values.items() if i in scoring.items}
 
     limit = int(scoring.max_missing.value)
@@ -207,7 +207,9 @@ def _combine(method: Method | None, values: list[float | None]) -> float | None:
     return from_mean(method, sum(present) / len(present), len(values))
 
 
-def _critical_flags(instrument: Instrument, values: Mapping[str, float | None]) -> list[Flag]:
+def critical_flags(instrument: Instrument, values: Mapping[str, float | None]) -> list[Flag]:
+    """A flag for every critical item endorsed, and for every one left unanswered, whatever the
+    rest of the form (so a form too incomplete to score still raises its safety flags)."""
     flags: list[Flag] = []
     for critical in instrument.scoring.critical_items:
         value = values.get(critical.item)

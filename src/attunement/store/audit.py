@@ -5,10 +5,13 @@ Entries carry internal ids and the kind of action only, never scores or answers.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from attunement.store.clock import now
+from attunement.store.clock import aware, now
 from attunement.store.models import AuditEvent
 
 
@@ -22,3 +25,19 @@ def record(
 
 def recent(db: Session, limit: int = 200) -> list[AuditEvent]:
     return list(db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+def last_views(db: Session, actor: str, client_ids: Sequence[int]) -> dict[int, datetime]:
+    """When ``actor`` last opened each client's page (for "new since you last looked")."""
+    if not client_ids:
+        return {}
+    rows = db.execute(
+        select(AuditEvent.client_id, func.max(AuditEvent.at))
+        .where(
+            AuditEvent.actor == actor,
+            AuditEvent.action == "view_client",
+            AuditEvent.client_id.in_(list(client_ids)),
+        )
+        .group_by(AuditEvent.client_id)
+    ).all()
+    return {client_id: aware(at) for client_id, at in rows}

@@ -206,21 +206,46 @@ class IntakeAnswers(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class AlertRecord(Base):
-    """What happened after an alert: seen, what was done, what happened next."""
+class KeptAlert(Base):
+    """An alert as a lasting record of one episode: opened at a session, updated while its
+    condition goes on (``reason`` and ``figures`` are the latest), and closed by a clinician
+    (actioned, set aside with a reason) or, for all but safety, resolved when the condition
+    clears. Every change is an :class:`AlertEvent`; see :mod:`attunement.alerts.lifecycle`."""
 
-    __tablename__ = "alert_records"
+    __tablename__ = "alerts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
-    session: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(40))
-    seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    seen_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    action: Mapped[str | None] = mapped_column(Text, nullable=True)
-    next_outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (UniqueConstraint("episode_id", "session", "kind", name="uq_alert_record_episode"),)
+    #: One of :data:`attunement.alerts.lifecycle.STATUSES`.
+    status: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))
+    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    requires_action: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_session: Mapped[int] = mapped_column(Integer)
+    last_session: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    #: JSON: the numbers behind the latest reason.
+    figures: Mapped[str] = mapped_column(Text, default="{}")
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When the alert last changed (opened, updated, acknowledged, actioned, ...).
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AlertEvent(Base):
+    """One step of an alert's history, kept for good: opened, updated, acknowledged,
+    unacknowledged, actioned (with what was done), outcome (what happened next), set aside (with
+    why) or resolved (with why). ``by_user`` is empty for what the app did itself."""
+
+    __tablename__ = "alert_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    session: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by_user: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
 class ClientSummaryRow(Base):

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from attunement.alerts import KINDS
+from attunement.store.audit import last_views
 from attunement.store.clock import local_today
 from attunement.store.episodes import END_REASON_LABELS, current_episodes
 from attunement.store.models import Client, Episode
 from attunement.store.schedule import EpisodeFacts, episode_facts
 from attunement.store.settings import clinic_zone
-from attunement.web.summaries import ClientSummary
+from attunement.web.summaries import AlertView, ClientSummary
 from attunement.web.summary_store import summaries_for
 
 STATUSES = ("active", "ended", "all")
@@ -61,6 +62,17 @@ class CaseloadRow:
     episode: Episode
     summary: ClientSummary
     facts: EpisodeFacts
+    #: When the person looking last opened this client's page (None: never).
+    last_viewed: datetime | None = None
+
+    def is_new(self, alert: AlertView) -> bool:
+        """Opened or changed since the person looking last opened the client's page."""
+        return self.last_viewed is None or datetime.fromisoformat(alert.changed_at) > self.last_viewed
+
+    @property
+    def handled(self) -> list[AlertView]:
+        """Alerts still firing after something was recorded (done, or set aside)."""
+        return [a for a in self.summary.alerts if not a.open]
 
     @property
     def status_label(self) -> str:
@@ -89,12 +101,20 @@ class CaseloadView:
     today: date
 
 
-def caseload_view(db: Session, clients: Sequence[Client], wanted: CaseloadFilter) -> CaseloadView:
+def caseload_view(
+    db: Session, viewer: str, clients: Sequence[Client], wanted: CaseloadFilter
+) -> CaseloadView:
+    """The working list of ``clients`` for ``viewer`` (the audit actor: alerts changed since they
+    last opened a client's page are marked new)."""
     zone = clinic_zone(db)
     summaries = summaries_for(db, clients)
     episodes = current_episodes(db, [c.id for c in clients])
     facts = episode_facts(db, [e.id for e in episodes.values()], zone)
-    rows = [CaseloadRow(c, episodes[c.id], summaries[c.id], facts[episodes[c.id].id]) for c in clients]
+    viewed = last_views(db, viewer, [c.id for c in clients])
+    rows = [
+        CaseloadRow(c, episodes[c.id], summaries[c.id], facts[episodes[c.id].id], viewed.get(c.id))
+        for c in clients
+    ]
     shown = [r for r in rows if _matches(r, wanted)]
     working = sorted((r for r in shown if r.in_working_list), key=_urgency)
     ended = sorted(

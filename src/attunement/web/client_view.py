@@ -7,6 +7,7 @@ it is opened, read only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,8 @@ from attunement.store.clock import local_today
 from attunement.store.episode_record import episode_record
 from attunement.store.episodes import END_REASON_LABELS, episodes_of, events_of
 from attunement.store.intake import is_first_contact, latest_intake
-from attunement.store.models import END_REASONS, AlertRecord, Client, Episode, Submission, User
+from attunement.store.kept_alerts import alert_history, kept_alerts
+from attunement.store.models import END_REASONS, AlertEvent, Client, Episode, KeptAlert, Submission, User
 from attunement.store.schedule import (
     default_link_choice,
     default_rating_choice,
@@ -31,7 +33,7 @@ from attunement.store.settings import clinic_zone
 from attunement.web.charts_slot import outcome_svg, relationship_svg
 from attunement.web.intake import IntakeView, intake_view
 from attunement.web.questionnaires import build_form
-from attunement.web.summaries import ClientSummary
+from attunement.web.summaries import AlertView, ClientSummary
 from attunement.web.summary_store import episode_summary, histories_of, summaries_for
 
 
@@ -73,10 +75,8 @@ def client_context(
         "sessions": episode_record(db, episode.id),
         "upcoming": [s for s in states if s.planned_on is not None and s.planned_on >= today],
         "comments": _comments(db, episode.id),
-        "records": {
-            (r.session, r.kind): r
-            for r in db.scalars(select(AlertRecord).where(AlertRecord.episode_id == episode.id))
-        },
+        "alert_log": _alert_log(db, episode.id),
+        "support": merged_support(summary.alerts),
         "can_change": can_change and is_current,
         "can_work": changeable,
         "zone": zone,
@@ -96,6 +96,37 @@ def client_context(
         "problems": [],
         "values": {},
     }
+
+
+@dataclass(frozen=True)
+class LoggedAlert:
+    """A kept alert with its whole history, for the episode's alert log."""
+
+    alert: KeptAlert
+    events: list[AlertEvent]
+    people: dict[int, str]
+
+    def by(self, event: AlertEvent) -> str:
+        return "attunement" if event.by_user is None else self.people.get(event.by_user, "a former user")
+
+
+def _alert_log(db: Session, episode_id: int) -> list[LoggedAlert]:
+    """Every alert the episode has had, latest first, each with every step of its history."""
+    alerts = kept_alerts(db, [episode_id])[episode_id]
+    history = alert_history(db, [a.id for a in alerts])
+    ids = {e.by_user for events in history.values() for e in events if e.by_user is not None}
+    people = dict(db.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
+    return [LoggedAlert(a, history[a.id], people) for a in reversed(alerts)]
+
+
+def merged_support(alerts: Sequence[AlertView]) -> list[str]:
+    """The support steps of all the client's alerts in one list, the most urgent alert's first,
+    each step once. Steps that quote their alert's reason quote it as "the alert shown above",
+    so that the steps several alerts share are not listed once per alert."""
+    steps = (
+        step.replace(a.alert.reason, "the alert shown above") for a in alerts for step in a.alert.support
+    )
+    return list(dict.fromkeys(steps))
 
 
 def _comments(db: Session, episode_id: int) -> list[Submission]:

@@ -81,17 +81,22 @@ def client_page(
     return render(request, "client.html", {**context, **extra}, status)
 
 
-async def clinician_change(request: Request, public_id: str, change: Callable, anchor: str):
+async def clinician_change(
+    request: Request, public_id: str, change: Callable, anchor: str, lists: tuple[str, ...] = ()
+):
     """A clinician's change to their own client's current episode, in one transaction.
 
-    ``change(db, user, client, episode, form)`` returns a :class:`Done`; the answer is its
-    response, or the client page at ``anchor``. A form that refers to an episode other than the current one (a
-    page left open while the episode ended or a new one began) is refused, and so is any input
-    the change finds wrong: everything written is rolled back and the client page is shown again
-    with the problems and what was typed.
+    ``change(db, user, client, episode, form, *lists)`` returns a :class:`Done`; the answer is its
+    response, or the client page at ``anchor``. ``lists`` names fields that may be sent several
+    times (ticked boxes); each is passed as a list after the form. A form that names an episode
+    other than the current one (a page left open while a new one began) is refused, and so is
+    any input the change finds wrong: everything written is rolled back and the client page is
+    shown again with the problems and what was typed.
     """
     form = await form_data(request)
     check_csrf(request, form)
+    sent = await request.form()
+    several = [[v.replace("\x00", "") for v in sent.getlist(name) if isinstance(v, str)] for name in lists]
 
     def run():
         with database(request).session() as db:
@@ -101,7 +106,7 @@ async def clinician_change(request: Request, public_id: str, change: Callable, a
             episode = current_episode(db, client.id)
             try:
                 _check_episode(form, episode)
-                done = change(db, user, client, episode, form)
+                done = change(db, user, client, episode, form, *several)
             except InvalidInputError as exc:
                 db.rollback()
                 return client_page(request, db, user, client, status=400, problems=exc.problems, values=form)

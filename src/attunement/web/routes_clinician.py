@@ -11,11 +11,11 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.store.alert_records import record_alert
 from attunement.store.audit import record
 from attunement.store.clients import create_client, visible_clients
 from attunement.store.episodes import current_episode
 from attunement.store.intake import is_first_contact
+from attunement.store.kept_alerts import record_on_alerts
 from attunement.store.models import Episode, Measure
 from attunement.store.schedule import (
     link_choices,
@@ -44,7 +44,9 @@ MAX_NOTE = 2000
 def caseload(request: Request):
     with database(request).session() as db:
         user = require(request, db, "clinician")
-        view = caseload_view(db, visible_clients(db, user), CaseloadFilter.from_query(request.query_params))
+        view = caseload_view(
+            db, actor(user), visible_clients(db, user), CaseloadFilter.from_query(request.query_params)
+        )
         record(db, actor(user), user.role, "view_caseload", detail=f"{view.total} clients")
         return render(request, "caseload.html", {"view": view})
 
@@ -224,22 +226,25 @@ def edit_rating_page(request: Request, public_id: str, number: str):
 
 @router.post("/clients/{public_id}/alerts")
 async def save_alert_record(request: Request, public_id: str):
-    """Seen, what was done, what happened next: one record per alert (episode, session, kind)."""
+    """One record for one or more of the episode's current alerts: seen, what was done and what
+    happened next, or set aside with a reason; each becomes a step of every ticked alert's history."""
 
-    def save(db, user, client, episode, form):
-        kind = form.get("kind", "").strip()
-        session = whole_number(form.get("session", ""), "session")
-        record_alert(
+    def save(db, user, client, episode, form, ticked):
+        ids = [whole_number(value, "alerts") for value in ticked]
+        recorded = record_on_alerts(
             db,
             episode,
             user,
-            session,
-            kind,
-            seen=bool(form.get("seen")),
+            ids,
+            form.get("what", ""),
             action=form.get("action", ""),
-            outcome=form.get("next_outcome", ""),
+            outcome=form.get("outcome", ""),
+            reason=form.get("reason", ""),
         )
         refresh(db, [client])
-        return Done("record_alert", f"episode {episode.number} session {session} {kind}")
+        detail = (
+            f"episode {episode.number}: {recorded.what} on alerts {', '.join(map(str, recorded.alert_ids))}"
+        )
+        return Done("record_alert", detail)
 
-    return await clinician_change(request, public_id, save, "alerts")
+    return await clinician_change(request, public_id, save, "alerts", lists=("alert",))

@@ -23,7 +23,7 @@ def team_page(request: Request):
     with database(request).session() as db:
         user = require(request, db, "supervisor")
         clients = visible_clients(db, user)
-        view = caseload_view(db, clients, CaseloadFilter())
+        view = caseload_view(db, actor(user), clients, CaseloadFilter())
         rows = view.working + view.ended
         therapists = {
             t.id: t

@@ -1,8 +1,9 @@
 """What the caseload and client pages show, computed from a client's histories (pure).
 
 Scores by session, the latest PHQ-9 band, Jacobson & Truax change from the first to the latest
-PHQ-9, and the alerts with whether each still waits for a recorded action. The caseload is
-ordered by urgency: open safety alerts first, then other open alerts by severity, then the rest.
+PHQ-9, and the episode's current alerts as they are kept (:mod:`attunement.store.kept_alerts`),
+each with its status and what was recorded. The caseload is ordered by urgency: open safety
+alerts first, then other open alerts by severity, then the rest.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from attunement.alerts.alert import SEVERITIES, Alert
+from attunement.alerts.alert import SEVERITIES, Alert, urgency
+from attunement.alerts.lifecycle import WAITING
 from attunement.change import assess_change, cutoff_for, threshold_for
 from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
@@ -22,14 +24,25 @@ from attunement.prediction.histories import Histories
 
 @dataclass(frozen=True)
 class AlertView:
-    alert: object
-    recorded_action: str | None
-    seen: bool
+    """A kept alert as the pages show it: the alert at its latest session, its status, when it
+    opened and last changed, and the latest of what was done and what happened next."""
+
+    alert: Alert
+    id: int
+    status: str
+    opened_session: int
+    changed_at: str
+    action: str | None = None
+    outcome: str | None = None
 
     @property
     def open(self) -> bool:
-        """An alert is open until something done about it is recorded."""
-        return not self.recorded_action
+        """Waiting for the clinician: new, or seen with nothing done yet."""
+        return self.status in WAITING
+
+    @property
+    def seen(self) -> bool:
+        return self.status != "open"
 
 
 @dataclass(frozen=True)
@@ -55,10 +68,9 @@ class ClientSummary:
             "change": self.change,
             "alerts": [
                 {
-                    **{k: v for k, v in asdict(_stored(a.alert)).items() if k != "support"},
+                    "alert": {k: v for k, v in asdict(_stored(a.alert)).items() if k != "support"},
                     "support": list(a.alert.support),
-                    "recorded_action": a.recorded_action,
-                    "seen": a.seen,
+                    **{k: v for k, v in asdict(a).items() if k != "alert"},
                 }
                 for a in self.alerts
             ],
@@ -68,9 +80,9 @@ class ClientSummary:
     def from_payload(cls, data: Mapping[str, Any]) -> ClientSummary:
         alerts = []
         for item in data["alerts"]:
-            fields = {k: v for k, v in item.items() if k not in ("recorded_action", "seen")}
-            fields["support"] = tuple(fields.get("support", ()))
-            alerts.append(AlertView(Alert(**fields), item["recorded_action"], item["seen"]))
+            alert = Alert(**item["alert"], support=tuple(item["support"]))
+            rest = {k: v for k, v in item.items() if k not in ("alert", "support")}
+            alerts.append(AlertView(alert, **rest))
         series = data["series"]
         return cls(
             key=data["key"],
@@ -118,12 +130,8 @@ class ClientSummary:
         return (0 if self.has_open_safety else 1, best, -probability)
 
 
-def summarise(
-    histories: Histories,
-    alerts: Mapping[str, list],
-    records: Mapping[tuple[str, int, str], tuple[bool, str | None]],
-) -> dict[str, ClientSummary]:
-    """One summary per client in ``histories``; ``records`` maps (client, session, kind) to (seen, action)."""
+def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> dict[str, ClientSummary]:
+    """One summary per client in ``histories``, with the alerts shown for each (by client key)."""
     phq9 = get_instrument("phq9")
     threshold, cutoff = threshold_for(phq9), cutoff_for(phq9)
     out: dict[str, ClientSummary] = {}
@@ -135,10 +143,6 @@ def summarise(
         change = None
         if not math.isnan(first) and not math.isnan(last) and _count(series["phq9"]) >= 2:
             change = assess_change(first, last, threshold, direction=phq9.direction, cutoff=cutoff).category
-        views = []
-        for alert in alerts.get(key, []):
-            seen, action = records.get((key, alert.session, alert.kind), (False, None))
-            views.append(AlertView(alert, action, seen))
         out[key] = ClientSummary(
             key=key,
             sessions=sessions,
@@ -149,7 +153,7 @@ def summarise(
             phq9_item9=series["phq9_item9"],
             phq9_band=phq9.scoring.bands.classify(last) if not math.isnan(last) else None,
             change=change,
-            alerts=views,
+            alerts=sorted(alerts.get(key, []), key=lambda a: (not a.open, urgency(a.alert))),
         )
     return out
 

@@ -1,7 +1,9 @@
 """The stored client summaries: computed when a client's data changes, read by page views.
 
-A summary is of the client's current (latest) episode: its scores by session, and its alerts,
-which are only the alerts that outlast an episode (safety) once the episode has ended.
+A summary is of the client's current (latest) episode: its scores by session, and its kept
+alerts. Computing it brings the kept alerts up to date with what fires now
+(:mod:`attunement.store.kept_alerts`): course alerts only while the episode is active, safety
+from the critical items of every form (:mod:`attunement.alerts.critical`).
 
 Every change to a client's answers or alert records raises ``Client.data_version`` first thing
 in its transaction (which also makes two changes to one client wait for each other), then
@@ -27,14 +29,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from attunement.alerts import for_episode
+from attunement.alerts import Alert, for_episode
+from attunement.alerts.critical import Form, critical_alerts
+from attunement.alerts.lifecycle import LIVE, WAITING
+from attunement.alerts.support import support_steps
 from attunement.prediction.histories import Histories
 from attunement.profile import Profile
+from attunement.store.changes import lock_client
 from attunement.store.clients import measure_rows
-from attunement.store.clock import now
+from attunement.store.clock import aware, now
 from attunement.store.episodes import current_episodes
 from attunement.store.intake import latest_intake
-from attunement.store.models import AlertRecord, Client, ClientSummaryRow, Episode, Submission
+from attunement.store.kept_alerts import alert_history, keep, kept_alerts, latest_notes
+from attunement.store.models import Client, ClientSummaryRow, Episode, KeptAlert, Submission
 from attunement.store.score_rows import (
     ITEM9,
     MEASURE_OF,
@@ -43,14 +50,14 @@ from attunement.store.score_rows import (
     form_total,
     series_by_client,
 )
-from attunement.web.alert_source import current_alerts, fit_support_to_profiles
+from attunement.web.alert_source import current_alerts
 from attunement.web.forecast_source import forecast_model
 from attunement.web.intake import profile_or_none
-from attunement.web.summaries import STORED_SERIES, ClientSummary, summarise
+from attunement.web.summaries import STORED_SERIES, AlertView, ClientSummary, summarise
 
 log = logging.getLogger("attunement.web")
 #: Raised whenever what a summary holds, or how it is computed, changes: older rows are recomputed.
-SUMMARY_FORMAT = 2
+SUMMARY_FORMAT = 3
 
 
 @cache
@@ -91,51 +98,101 @@ def summaries_for(db: Session, clients: Sequence[Client]) -> dict[int, ClientSum
 
 
 def refresh(db: Session, clients: Sequence[Client]) -> dict[int, ClientSummary]:
-    """Compute and store the summaries of ``clients`` (alerts for all of them in one call)."""
+    """Compute and store the summaries of ``clients`` (alerts for all of them in one call), bringing
+    their kept alerts up to date."""
     clients = sorted(clients, key=lambda c: c.id)  # one lock order for every writer
     ids = [c.id for c in clients]
+    for client_id in ids:  # a page view may recompute too: never two at once for one client
+        lock_client(db, client_id)
     # The counters are read before the data, so a stored version never claims newer data than it holds.
     versions = dict(db.execute(select(Client.id, Client.data_version).where(Client.id.in_(ids))).all())
     episodes = current_episodes(db, ids)
-    return _summarise_and_store(db, clients, versions, episodes, _histories(db, clients, episodes))
-
-
-def _summarise_and_store(
-    db: Session,
-    clients: Sequence[Client],
-    versions: Mapping[int, int],
-    episodes: Mapping[int, Episode],
-    histories: Histories | None,
-) -> dict[int, ClientSummary]:
-    """Alerts for every client of ``histories`` in one call, with their records; stored."""
-    out = _summarise(db, clients, episodes, histories)
+    rows = measure_rows(db, [episodes[c.id].id for c in clients])
+    out = _summarise(db, clients, episodes, _histories(db, clients, episodes, rows), _forms(rows))
     _store(db, [(c.id, versions[c.id], out[c.id]) for c in clients])
     return out
 
 
 def episode_summary(db: Session, client: Client, episode: Episode) -> ClientSummary:
-    """The summary of any one episode of a client (an earlier one, for the client page), computed
-    and not stored."""
+    """The summary of any one episode of a client (an earlier one, for the client page), with its
+    alerts as they were kept; computed and not stored."""
     episodes = {client.id: episode}
-    return _summarise(db, [client], episodes, _histories(db, [client], episodes))[client.id]
+    rows = measure_rows(db, [episode.id])
+    histories = _histories(db, [client], episodes, rows)
+    return _summarise(db, [client], episodes, histories, [], keep_alerts=False)[client.id]
 
 
 def _summarise(
-    db: Session, clients: Sequence[Client], episodes: Mapping[int, Episode], histories: Histories | None
+    db: Session,
+    clients: Sequence[Client],
+    episodes: Mapping[int, Episode],
+    histories: Histories | None,
+    forms: Sequence[Form],
+    *,
+    keep_alerts: bool = True,
 ) -> dict[int, ClientSummary]:
-    """Each client's summary of the given episode: scores, and the alerts that apply, with records."""
-    ids = [c.id for c in clients]
-    episode_ids = [episodes[c.id].id for c in clients]
-    records = {
-        (str(r.client_id), r.session, r.kind): (r.seen_at is not None, r.action)
-        for r in db.scalars(select(AlertRecord).where(AlertRecord.episode_id.in_(episode_ids)))
+    """Each client's summary of the given episode: scores, and its kept alerts, brought up to date
+    with what fires now (course alerts only while the episode is active) unless ``keep_alerts``
+    is False. ``forms`` are the forms whose critical items are checked for safety."""
+    firing = {} if histories is None else current_alerts(histories)
+    risk = critical_alerts(forms)
+    latest = (
+        {} if histories is None else dict(zip(map(str, histories.client_id), histories.sessions, strict=True))
+    )
+    kept = kept_alerts(db, [episodes[c.id].id for c in clients])
+    profiles = _profiles(db, [c.id for c in clients])
+    rows_of = {}
+    for client in clients:
+        key, episode = str(client.id), episodes[client.id]
+        if keep_alerts:
+            now_firing = [a for a in firing.get(key, []) if a.kind != "safety"]
+            now_firing += [risk[key]] if key in risk else []
+            now_firing = for_episode(now_firing, active=episode.active)
+            rows_of[key] = keep(db, episode, now_firing, int(latest.get(key, 0)))
+        else:
+            rows_of[key] = kept[episode.id]
+    history = alert_history(db, [r.id for rows in rows_of.values() for r in rows])
+    views = {
+        key: [_view(row, history[row.id], profiles.get(key)) for row in rows if _shown(row)]
+        for key, rows in rows_of.items()
     }
-    alerts = {} if histories is None else current_alerts(histories)
-    alerts = {key: for_episode(items, active=episodes[int(key)].active) for key, items in alerts.items()}
-    if alerts:
-        alerts = fit_support_to_profiles(alerts, _profiles(db, ids))
-    found = {} if histories is None else summarise(histories, alerts, records)
-    return {c.id: found.get(str(c.id)) or empty_summary(c) for c in clients}
+    found = {} if histories is None else summarise(histories, views)
+    return {c.id: found.get(str(c.id)) or empty_summary(c, views.get(str(c.id), [])) for c in clients}
+
+
+def _shown(row: KeptAlert) -> bool:
+    """A page shows the alerts waiting for the clinician, and those still firing after something
+    was recorded (a finished safety alert and resolved ones are in the history only)."""
+    if row.status in WAITING:
+        return True
+    return row.status in LIVE and row.kind != "safety"
+
+
+def _view(row: KeptAlert, events, profile: Profile | None) -> AlertView:
+    alert = Alert(
+        client_id=str(row.client_id),
+        kind=row.kind,
+        severity=row.severity,
+        session=row.last_session,
+        probability=row.probability,
+        reason=row.reason,
+        figures=json.loads(row.figures or "{}"),
+        support=support_steps(row.kind, row.reason, profile),
+        requires_action=row.requires_action,
+    )
+    action, outcome = latest_notes(events)
+    return AlertView(
+        alert, row.id, row.status, row.opened_session, aware(row.changed_at).isoformat(), action, outcome
+    )
+
+
+def _forms(rows) -> list[Form]:
+    """The client forms among stored rows (one per submission and instrument), for safety."""
+    answers: dict[tuple, dict[str, float | None]] = {}
+    for client_id, session, instrument, rater, item, value, _, submission in rows:
+        if rater == "client" and item is not None:
+            answers.setdefault((client_id, session, instrument, submission), {})[item] = value
+    return [Form(str(c), s, i, a) for (c, s, i, _), a in answers.items()]
 
 
 def refresh_after_answers(
@@ -151,8 +208,10 @@ def refresh_after_answers(
     When the stored summary was current just before this change (its counter one behind, the
     same basis) and the answers are for the current episode, only the new forms are scored: as
     the latest submission they take the place of the session's earlier forms, and the safety
-    item keeps the highest answer given, so the cost does not grow with the length of the
-    history; otherwise the client is computed again from every stored row (:func:`refresh`).
+    item keeps the highest answer given; safety is checked on the new forms (a kept safety alert
+    is never resolved by a calmer answer, so the earlier forms need not be read again). The cost
+    does not grow with the length of the history; otherwise the client is computed again from
+    every stored row (:func:`refresh`).
     """
     version = db.scalar(select(Client.data_version).where(Client.id == client.id))
     episodes = current_episodes(db, [client.id])
@@ -180,9 +239,11 @@ def refresh_after_answers(
         if instrument == ITEM9[0]:
             _put_highest(series["phq9_item9"], session, items.get(ITEM9[1]))
     ref = ClientRef(client.id, client.therapist_id, client.client_group, max(before.sessions, session))
-    return _summarise_and_store(
-        db, [client], {client.id: version}, episodes, build_histories([ref], {client.id: series})
-    )
+    histories = build_histories([ref], {client.id: series})
+    new_forms = [Form(str(client.id), session, i, a) for i, a in answers.items()] if rater == "client" else []
+    out = _summarise(db, [client], episodes, histories, new_forms)
+    _store(db, [(client.id, version, out[client.id])])
+    return out[client.id]
 
 
 def _put(values: dict[int, float], session: int, value: float | None) -> None:
@@ -208,14 +269,17 @@ def histories_of(client: Client, summary: ClientSummary) -> Histories | None:
     return build_histories([ref], {client.id: series})
 
 
-def empty_summary(client: Client) -> ClientSummary:
-    return ClientSummary(str(client.id), 0, [], [], [], [], None, None, [])
+def empty_summary(client: Client, alerts: Sequence[AlertView] = ()) -> ClientSummary:
+    """A client with no scores yet (a safety alert may stand all the same: from a form too
+    incomplete to score)."""
+    return ClientSummary(str(client.id), 0, [], [], [], [], None, None, list(alerts))
 
 
-def _histories(db: Session, clients: Sequence[Client], episodes: Mapping[int, Episode]) -> Histories | None:
-    """The histories of each client's current episode only."""
+def _histories(
+    db: Session, clients: Sequence[Client], episodes: Mapping[int, Episode], rows
+) -> Histories | None:
+    """The histories of the given episode of each client, from its stored ``rows``."""
     episode_ids = [episodes[c.id].id for c in clients]
-    rows = measure_rows(db, episode_ids)
     latest = dict(
         db.execute(
             select(Submission.client_id, func.max(Submission.session))

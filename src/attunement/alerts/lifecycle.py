@@ -1,0 +1,86 @@
+"""How a kept alert lives: opened once, updated while its condition goes on, resolved when it clears.
+
+The rules (:mod:`attunement.alerts.engine`, :mod:`attunement.alerts.critical`) say what fires at
+a client's latest session; a clinician needs an alert that lasts. Given the alerts kept so far
+for one episode and what fires now, :func:`next_steps` says what changes:
+
+- a condition that fires while an alert of its kind is live (open, acknowledged, actioned or
+  set aside) **updates** that alert: its reason shows the latest figures, and what the clinician
+  recorded stays with it, so an action recorded at session 9 is still there at session 10;
+- a condition that fires with no live alert of its kind **opens** a new one;
+- a live alert whose condition no longer fires is **resolved**, with why, except a safety alert:
+  a risk answer is closed only by a clinician recording what was done (its status "actioned").
+  A safety alert that was actioned is finished; a risk answer at a later session than the one it
+  covered opens a new one, and one at a session it covered raises nothing new.
+
+Pure: the store applies the steps and keeps every one as an event of the alert's history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from attunement.alerts.alert import Alert
+
+#: A kept alert's statuses. "open": new, nobody has looked; "acknowledged": seen; "actioned":
+#: something done is recorded; "set_aside": the clinician decided no action is needed, with a
+#: reason; "resolved": the condition cleared (or, for safety, never: see above).
+STATUSES = ("open", "acknowledged", "actioned", "set_aside", "resolved")
+#: Still attached to a condition that may go on (updated rather than opened again).
+LIVE = ("open", "acknowledged", "actioned", "set_aside")
+#: Waiting for the clinician: shown as open alerts on the caseload.
+WAITING = ("open", "acknowledged")
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A stored alert as the lifecycle needs to see it."""
+
+    id: int
+    kind: str
+    status: str
+    opened_session: int
+    last_session: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change: open ``alert``; update kept alert ``kept_id`` with ``alert``; or resolve
+    ``kept_id`` because of ``note``."""
+
+    op: Literal["open", "update", "resolve"]
+    kept_id: int | None
+    alert: Alert | None
+    note: str = ""
+
+
+def next_steps(kept: Sequence[Kept], firing: Iterable[Alert], latest_session: int) -> list[Step]:
+    """What changes for one episode, given its kept alerts and the alerts that fire now."""
+    steps: list[Step] = []
+    now_firing = {alert.kind: alert for alert in firing}
+    live = {k.kind: k for k in sorted(kept, key=lambda k: k.id) if k.status in LIVE}
+    for kind, alert in now_firing.items():
+        held = live.get(kind)
+        if kind == "safety":
+            steps.extend(_safety(kept, held, alert))
+        elif held is None:
+            steps.append(Step("open", None, alert))
+        elif (held.last_session, held.reason) != (alert.session, alert.reason):
+            steps.append(Step("update", held.id, alert))
+    for kind, held in live.items():
+        if kind not in now_firing and kind != "safety":
+            steps.append(Step("resolve", held.id, None, f"no longer fires at session {latest_session}"))
+    return steps
+
+
+def _safety(kept: Sequence[Kept], held: Kept | None, alert: Alert) -> list[Step]:
+    if held is not None and held.status != "actioned":
+        changed = (held.last_session, held.reason) != (alert.session, alert.reason)
+        return [Step("update", held.id, alert)] if changed else []
+    covered = max((k.last_session for k in kept if k.kind == "safety"), default=None)
+    if covered is not None and alert.session <= covered:
+        return []  # a risk answer an earlier safety alert already covered, and that was dealt with
+    return [Step("open", None, alert)]

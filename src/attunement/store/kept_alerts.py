@@ -1,0 +1,206 @@
+"""Kept alerts: what the lifecycle (:mod:`attunement.alerts.lifecycle`) decides, written down, and
+what clinicians record about them (seen, what was done, what happened next, set aside), each as
+an event of the alert's history. Nothing is overwritten: an alert's reason is its latest, and
+every earlier step stays in ``alert_events``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from attunement.alerts import Alert
+from attunement.alerts.lifecycle import LIVE, WAITING, Kept, next_steps
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.store.changes import touch_client
+from attunement.store.clock import now
+from attunement.store.models import AlertEvent, Episode, KeptAlert, User
+
+MAX_TEXT = 2000
+#: What a clinician can record on alerts, and what each needs.
+RECORDS = ("seen", "unsee", "record", "set_aside")
+
+
+def kept_alerts(db: Session, episode_ids: Sequence[int]) -> dict[int, list[KeptAlert]]:
+    """Every kept alert of these episodes, by episode id, oldest first."""
+    out: dict[int, list[KeptAlert]] = defaultdict(list)
+    if episode_ids:
+        query = select(KeptAlert).where(KeptAlert.episode_id.in_(list(episode_ids))).order_by(KeptAlert.id)
+        for row in db.scalars(query):
+            out[row.episode_id].append(row)
+    return out
+
+
+def keep(db: Session, episode: Episode, firing: Sequence[Alert], latest_session: int) -> list[KeptAlert]:
+    """Bring the episode's kept alerts in line with what fires now; returns them all."""
+    rows = kept_alerts(db, [episode.id])[episode.id]
+    by_id = {r.id: r for r in rows}
+    views = [Kept(r.id, r.kind, r.status, r.opened_session, r.last_session, r.reason) for r in rows]
+    moment = now()
+    for step in next_steps(views, firing, latest_session):
+        if step.op == "open":
+            row = KeptAlert(
+                client_id=episode.client_id,
+                episode_id=episode.id,
+                status="open",
+                opened_session=step.alert.session,
+                opened_at=moment,
+                closed_at=None,
+            )
+            _fill(row, step.alert, moment)
+            db.add(row)
+            db.flush()
+            rows.append(row)
+            _event(db, row, "opened", step.alert.session, step.alert.reason, None, moment)
+        elif step.op == "update":
+            row = by_id[step.kept_id]
+            _fill(row, step.alert, moment)
+            _event(db, row, "updated", step.alert.session, step.alert.reason, None, moment)
+        else:
+            row = by_id[step.kept_id]
+            row.status, row.changed_at, row.closed_at = "resolved", moment, moment
+            _event(db, row, "resolved", latest_session, step.note, None, moment)
+    db.flush()
+    return rows
+
+
+def _fill(row: KeptAlert, alert: Alert, moment) -> None:
+    row.kind, row.severity = alert.kind, alert.severity
+    row.probability = None if alert.probability is None else float(alert.probability)
+    row.requires_action = bool(alert.requires_action)
+    row.last_session, row.reason = int(alert.session), alert.reason
+    row.figures = json.dumps(alert.figures, default=_plain, sort_keys=True)
+    row.changed_at = moment
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a clinician's form recorded, for the audit log."""
+
+    what: str
+    alert_ids: tuple[int, ...]
+
+
+def record_on_alerts(
+    db: Session,
+    episode: Episode,
+    user: User,
+    alert_ids: Sequence[int],
+    what: str,
+    *,
+    action: str = "",
+    outcome: str = "",
+    reason: str = "",
+) -> Recorded:
+    """Record one thing on one or more live alerts of the episode (checked whole first: nothing is
+    written when any part is wrong).
+
+    ``what`` is "seen" (acknowledged), "unsee" (back to new), "record" (what was done and/or
+    what happened next) or "set_aside" (no action needed, with ``reason``). A safety alert can
+    be closed only by recording what was done: it cannot be only seen or set aside.
+    """
+    action, outcome, reason = (t.strip()[:MAX_TEXT] for t in (action, outcome, reason))
+    live = {a.id: a for a in kept_alerts(db, [episode.id])[episode.id] if a.status in LIVE}
+    chosen = [live[i] for i in dict.fromkeys(alert_ids) if i in live]
+    problems = []
+    if what not in RECORDS:
+        problems.append(FieldProblem("what to record", what, "seen, what was done, or set aside"))
+    if not chosen or len(chosen) != len(set(alert_ids)):
+        problems.append(FieldProblem("alerts", "", "one or more of this episode's current alerts, ticked"))
+    safety = [a for a in chosen if a.kind == "safety"]
+    if what == "record" and not (action or outcome):
+        problems.append(FieldProblem("what was done", "", "what was done, or what happened next"))
+    if what == "record" and safety and not action:
+        problems.append(
+            FieldProblem(
+                "what was done", "", "a recorded action: a safety alert is closed only by what was done"
+            )
+        )
+    if what == "seen" and safety:
+        problems.append(
+            FieldProblem(
+                "alerts", "safety", "what was done for the safety alert (it cannot be marked only as seen)"
+            )
+        )
+    if what == "set_aside" and safety:
+        problems.append(
+            FieldProblem("alerts", "safety", "alerts other than safety: a safety alert cannot be set aside")
+        )
+    if what == "set_aside" and not reason:
+        problems.append(FieldProblem("why no action is needed", "", "a short reason"))
+    if problems:
+        raise InvalidInputError("alert record", problems)
+    touch_client(db, episode.client_id)
+    moment = now()
+    for alert in chosen:
+        _record(db, alert, user, what, action, outcome, reason, moment)
+    db.flush()
+    return Recorded(what, tuple(a.id for a in chosen))
+
+
+def _record(
+    db, alert: KeptAlert, user: User, what: str, action: str, outcome: str, reason: str, moment
+) -> None:
+    if what == "seen" and alert.status == "open":
+        alert.status = "acknowledged"
+        _event(db, alert, "acknowledged", alert.last_session, None, user, moment)
+    elif what == "unsee" and alert.status == "acknowledged":
+        alert.status = "open"
+        _event(db, alert, "unacknowledged", alert.last_session, None, user, moment)
+    elif what == "set_aside":
+        alert.status = "set_aside"
+        _event(db, alert, "set_aside", alert.last_session, reason, user, moment)
+    elif what == "record":
+        if action:
+            alert.status = "actioned"
+            if alert.kind == "safety":
+                alert.closed_at = moment
+            _event(db, alert, "actioned", alert.last_session, action, user, moment)
+        if outcome:
+            _event(db, alert, "outcome", alert.last_session, outcome, user, moment)
+    alert.changed_at = moment
+
+
+def _event(db, alert: KeptAlert, action: str, session, note, user: User | None, moment) -> None:
+    db.add(
+        AlertEvent(
+            alert_id=alert.id,
+            action=action,
+            session=session,
+            note=note,
+            at=moment,
+            by_user=user.id if user is not None else None,
+        )
+    )
+
+
+def alert_history(db: Session, alert_ids: Sequence[int]) -> dict[int, list[AlertEvent]]:
+    """Each alert's events, oldest first."""
+    out: dict[int, list[AlertEvent]] = defaultdict(list)
+    if alert_ids:
+        query = select(AlertEvent).where(AlertEvent.alert_id.in_(list(alert_ids))).order_by(AlertEvent.id)
+        for event in db.scalars(query):
+            out[event.alert_id].append(event)
+    return out
+
+
+def latest_notes(events: Sequence[AlertEvent]) -> tuple[str | None, str | None]:
+    """The latest "what was done" and "what happened next" of an alert's history."""
+    action = next((e.note for e in reversed(events) if e.action == "actioned"), None)
+    outcome = next((e.note for e in reversed(events) if e.action == "outcome"), None)
+    return action, outcome
+
+
+__all__ = ["WAITING", "keep", "kept_alerts", "record_on_alerts", "alert_history", "latest_notes"]
