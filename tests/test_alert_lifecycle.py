@@ -78,3 +78,9 @@ def test_the_latest_risk_session_stands_and_two_submissions_of_it_keep_the_highe
     ]
     [(key, found)] = critical_alerts(forms).items()
     assert found.session == 2 and found.figures["answer"] == 2.0
+
+
+def test_a_kind_that_cannot_be_judged_yet_is_not_resolved():
+    held = [kept(1, "perception_gap", "actioned", 1, 1)]
+    assert next_steps(held, [], 2, undecided={"perception_gap"}) == []
+    assert ops(next_steps(held, [], 2)) == [("resolve", 1, None)]

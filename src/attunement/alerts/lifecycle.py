@@ -18,11 +18,14 @@ Pure: the store applies the steps and keeps every one as an event of the alert's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from attunement.alerts.alert import Alert
+from attunement.prediction.histories import Histories
 
 #: A kept alert's statuses. "open": new, nobody has looked; "acknowledged": seen; "actioned":
 #: something done is recorded; "set_aside": the clinician decided no action is needed, with a
@@ -57,8 +60,13 @@ class Step:
     note: str = ""
 
 
-def next_steps(kept: Sequence[Kept], firing: Iterable[Alert], latest_session: int) -> list[Step]:
-    """What changes for one episode, given its kept alerts and the alerts that fire now."""
+def next_steps(
+    kept: Sequence[Kept], firing: Iterable[Alert], latest_session: int, undecided: Collection[str] = ()
+) -> list[Step]:
+    """What changes for one episode, given its kept alerts and the alerts that fire now.
+
+    ``undecided`` names kinds that cannot be judged at the latest session yet (see
+    :func:`undecided_kinds`): their live alerts are left as they are rather than resolved."""
     steps: list[Step] = []
     now_firing = {alert.kind: alert for alert in firing}
     live = {k.kind: k for k in sorted(kept, key=lambda k: k.id) if k.status in LIVE}
@@ -71,7 +79,7 @@ def next_steps(kept: Sequence[Kept], firing: Iterable[Alert], latest_session: in
         elif (held.last_session, held.reason) != (alert.session, alert.reason):
             steps.append(Step("update", held.id, alert))
     for kind, held in live.items():
-        if kind not in now_firing and kind != "safety":
+        if kind not in now_firing and kind != "safety" and kind not in undecided:
             steps.append(Step("resolve", held.id, None, f"no longer fires at session {latest_session}"))
     return steps
 
@@ -84,3 +92,23 @@ def _safety(kept: Sequence[Kept], held: Kept | None, alert: Alert) -> list[Step]
     if covered is not None and alert.session <= covered:
         return []  # a risk answer an earlier safety alert already covered, and that was dealt with
     return [Step("open", None, alert)]
+
+
+def undecided_kinds(histories: Histories) -> dict[str, set[str]]:
+    """Per client, the kinds whose rule cannot be judged at the latest session yet. A perception
+    gap compares the client's check-in with the therapist's estimate of the same session: the
+    client answers before the session and the therapist rates after it, so between the two a gap
+    has neither fired nor cleared."""
+    out: dict[str, set[str]] = {}
+    if len(histories) == 0:
+        return out
+    last = np.minimum(histories.sessions, histories.max_session) - 1
+    rows = np.arange(len(histories))
+    ok = last >= 0
+    pair = np.zeros(len(histories), dtype=bool)
+    client, therapist = histories.score("checkin"), histories.score("checkin_therapist")
+    pair[ok] = ~np.isnan(client[rows[ok], last[ok]]) & ~np.isnan(therapist[rows[ok], last[ok]])
+    for key, paired in zip(histories.client_id, pair, strict=True):
+        if not paired:
+            out[str(key)] = {"perception_gap"}
+    return out

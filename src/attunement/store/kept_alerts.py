@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,13 +37,20 @@ def kept_alerts(db: Session, episode_ids: Sequence[int]) -> dict[int, list[KeptA
     return out
 
 
-def keep(db: Session, episode: Episode, firing: Sequence[Alert], latest_session: int) -> list[KeptAlert]:
-    """Bring the episode's kept alerts in line with what fires now; returns them all."""
+def keep(
+    db: Session,
+    episode: Episode,
+    firing: Sequence[Alert],
+    latest_session: int,
+    undecided: Collection[str] = (),
+) -> list[KeptAlert]:
+    """Bring the episode's kept alerts in line with what fires now (``undecided``: kinds that
+    cannot be judged at the latest session yet); returns them all."""
     rows = kept_alerts(db, [episode.id])[episode.id]
     by_id = {r.id: r for r in rows}
     views = [Kept(r.id, r.kind, r.status, r.opened_session, r.last_session, r.reason) for r in rows]
     moment = now()
-    for step in next_steps(views, firing, latest_session):
+    for step in next_steps(views, firing, latest_session, undecided):
         if step.op == "open":
             row = KeptAlert(
                 client_id=episode.client_id,
@@ -170,7 +177,6 @@ def _record(
             _event(db, alert, "actioned", alert.last_session, action, user, moment)
         if outcome:
             _event(db, alert, "outcome", alert.last_session, outcome, user, moment)
-    alert.changed_at = moment
 
 
 def _event(db, alert: KeptAlert, action: str, session, note, user: User | None, moment) -> None:

@@ -228,7 +228,8 @@ class KeptAlert(Base):
     #: JSON: the numbers behind the latest reason.
     figures: Mapped[str] = mapped_column(Text, default="{}")
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    #: When the alert last changed (opened, updated, acknowledged, actioned, ...).
+    #: When the app last changed the alert (opened, updated with new figures, resolved): what a
+    #: clinician has not seen yet is what changed after they last opened the client's page.
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from attunement.alerts import Alert, for_episode
 from attunement.alerts.critical import Form, critical_alerts
-from attunement.alerts.lifecycle import LIVE, WAITING
+from attunement.alerts.lifecycle import LIVE, WAITING, undecided_kinds
 from attunement.alerts.support import support_steps
 from attunement.prediction.histories import Histories
 from attunement.profile import Profile
@@ -140,6 +140,7 @@ def _summarise(
         {} if histories is None else dict(zip(map(str, histories.client_id), histories.sessions, strict=True))
     )
     kept = kept_alerts(db, [episodes[c.id].id for c in clients])
+    undecided = {} if histories is None else undecided_kinds(histories)
     profiles = _profiles(db, [c.id for c in clients])
     rows_of = {}
     for client in clients:
@@ -148,7 +149,7 @@ def _summarise(
             now_firing = [a for a in firing.get(key, []) if a.kind != "safety"]
             now_firing += [risk[key]] if key in risk else []
             now_firing = for_episode(now_firing, active=episode.active)
-            rows_of[key] = keep(db, episode, now_firing, int(latest.get(key, 0)))
+            rows_of[key] = keep(db, episode, now_firing, int(latest.get(key, 0)), undecided.get(key, ()))
         else:
             rows_of[key] = kept[episode.id]
     history = alert_history(db, [r.id for rows in rows_of.values() for r in rows])

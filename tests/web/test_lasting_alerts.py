@@ -1,0 +1,100 @@
+"""Alerts that last, on SQLite and PostgreSQL: a risk answer stays open until what was done is
+recorded, whatever comes after it; what was recorded stays with an alert whose condition goes
+on; a condition that clears resolves its alert; every step is in the alert's history."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from test_client_link import ANSWERS, submit
+from web_clinic import RATING_CODES, alert_ids, issue_link, post_rating, record_alerts
+
+from attunement.store.models import AlertEvent, KeptAlert
+
+CALM = {**ANSWERS, "phq9_9": "0"}
+#: A client check-in of 4 against a therapist estimate of 7.7: a perception gap.
+LOW_CHECKIN = {**CALM, **{f"checkin_{c}": "4" for c in RATING_CODES}, "checkin_judged": "6"}
+
+
+def _kept(clinic, kind: str = "perception_gap") -> list[tuple[str, str, int, int]]:
+    with clinic.db.session() as db:
+        rows = db.scalars(select(KeptAlert).where(KeptAlert.kind == kind).order_by(KeptAlert.id))
+        return [(a.kind, a.status, a.opened_session, a.last_session) for a in rows]
+
+
+def _events(clinic, kind: str) -> list[str]:
+    with clinic.db.session() as db:
+        rows = db.execute(
+            select(AlertEvent.action).join(KeptAlert).where(KeptAlert.kind == kind).order_by(AlertEvent.id)
+        )
+        return [r[0] for r in rows]
+
+
+def test_a_risk_answer_stays_open_after_a_later_rating_and_later_calm_answers(clinic):
+    public_id = clinic.clients["of_a"]
+    submit(clinic, issue_link(clinic, 1), CALM)
+    submit(clinic, issue_link(clinic, 2), {**CALM, "phq9_9": "2"})  # session 2: item 9 answered 2
+    assert post_rating(clinic, public_id, "new", "7").status_code == 303  # today's session, rated
+    submit(clinic, issue_link(clinic, 4), CALM)  # and calmer answers after that
+    assert _kept(clinic, "safety") == [("safety", "open", 2, 2)]
+    page = clinic.login("clin_a").get(f"/clients/{public_id}").text
+    assert "Session 2: PHQ-9 item 9" in page
+    assert "card safety" in clinic.login("clin_a").get("/caseload").text
+    # Recording what was done closes it; the history keeps both steps and who took them.
+    assert (
+        record_alerts(clinic, public_id, "record", ("safety",), action="Phoned, safety plan").status_code
+        == 303
+    )
+    assert _kept(clinic, "safety") == [("safety", "actioned", 2, 2)]
+    assert _events(clinic, "safety") == ["opened", "actioned"]
+    history = clinic.login("clin_a").get(f"/clients/{public_id}").text.split('id="alert-log-h"')[1]
+    assert "Phoned, safety plan" in history and "clin_a" in history
+    # A new risk answer later opens a new safety alert.
+    submit(clinic, issue_link(clinic, 5), {**CALM, "phq9_9": "1"})
+    assert _kept(clinic, "safety") == [("safety", "actioned", 2, 2), ("safety", "open", 5, 5)]
+
+
+def test_what_was_recorded_stays_with_an_alert_whose_condition_goes_on(clinic):
+    public_id = clinic.clients["of_a"]
+    submit(clinic, issue_link(clinic, 1), LOW_CHECKIN)
+    post_rating(clinic, public_id, 1, "9")
+    assert _kept(clinic) == [("perception_gap", "open", 1, 1)]
+    assert (
+        record_alerts(
+            clinic, public_id, "record", ("perception_gap",), action="Talked it through"
+        ).status_code
+        == 303
+    )
+    # The gap goes on at session 2: the same alert, updated, with its action still shown. (Between
+    # the client's answers and the therapist's rating the gap can be judged neither way: kept.)
+    submit(clinic, issue_link(clinic, 2), LOW_CHECKIN)
+    assert _kept(clinic) == [("perception_gap", "actioned", 1, 1)]
+    post_rating(clinic, public_id, 2, "9")
+    assert _kept(clinic) == [("perception_gap", "actioned", 1, 2)]
+    page = clinic.login("clin_a").get(f"/clients/{public_id}").text
+    assert "Done: Talked it through" in page and "(since session 1)" in page
+    # It clears at session 3: resolved, with why; nothing waits any more.
+    submit(clinic, issue_link(clinic, 3), CALM)
+    post_rating(clinic, public_id, 3, "8")
+    assert _kept(clinic) == [("perception_gap", "resolved", 1, 2)]  # it last fired at session 2
+    assert _events(clinic, "perception_gap") == ["opened", "actioned", "updated", "resolved"]
+    shown = alert_ids(clinic.login("clin_a").get(f"/clients/{public_id}").text)
+    assert "perception_gap" not in shown.values()
+
+
+def test_seen_can_be_undone_and_set_aside_needs_a_reason(clinic):
+    public_id = clinic.clients["of_a"]
+    submit(clinic, issue_link(clinic, 1), LOW_CHECKIN)
+    post_rating(clinic, public_id, 1, "9")
+    assert record_alerts(clinic, public_id, "seen", ("perception_gap",)).status_code == 303
+    assert _kept(clinic)[0][1] == "acknowledged"
+    caseload = clinic.login("clin_a").get("/caseload").text
+    assert "seen</span>" in caseload
+    assert record_alerts(clinic, public_id, "unsee", ("perception_gap",)).status_code == 303
+    assert _kept(clinic)[0][1] == "open"
+    refused = record_alerts(clinic, public_id, "set_aside", ("perception_gap",))
+    assert refused.status_code == 400 and "a short reason" in refused.text
+    assert (
+        record_alerts(clinic, public_id, "set_aside", reason="Known; discussed last week").status_code == 303
+    )
+    assert _kept(clinic)[0][1] == "set_aside"
+    assert _events(clinic, "perception_gap") == ["opened", "acknowledged", "unacknowledged", "set_aside"]
