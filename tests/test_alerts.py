@@ -148,6 +148,59 @@ def test_a_missing_latest_checkin_gives_no_rupture_alert():
     assert current_alerts(h)["a"] == []
 
 
+def alerts_at_each_session(h: Histories, kind: str, model=None) -> list[int]:
+    """The sessions at which ``kind`` fires when each session in turn is the latest one."""
+    return [
+        s
+        for s in range(1, h.max_session + 1)
+        if kind in kinds(current_alerts(h.upto(s), model)[h.client_id[0]])
+    ]
+
+
+def test_a_steady_offset_is_not_a_perception_gap_at_every_session():
+    """A therapist who always rates two points higher: the fixed threshold flags the first two
+    sessions; from the third paired rating on, the gap is judged against the pair's own usual
+    difference, which it does not exceed."""
+    h = histories(
+        a={"checkin": [7.0, 7.2, 6.9, 7.1, 7.0, 7.1], "checkin_therapist": [9.0, 9.2, 8.9, 9.1, 9.0, 9.1]}
+    )
+    assert alerts_at_each_session(h, "perception_gap") == [1, 2]
+
+
+def test_a_sudden_widening_is_a_perception_gap_with_the_pairs_own_numbers():
+    own = load_parameters().perception_gap
+    h = histories(
+        steady_then_wider={
+            "checkin": [7.0, 7.2, 6.9, 7.1, 5.5],
+            "checkin_therapist": [9.0, 9.2, 8.9, 9.1, 9.0],
+        },
+        close_then_apart={
+            "checkin": [8.0, 8.2, 8.1, 8.0, 7.0],
+            "checkin_therapist": [8.3, 8.5, 8.4, 8.3, 8.3],
+        },
+        narrower={"checkin": [7.0, 7.2, 6.9, 7.1, 8.5], "checkin_therapist": [9.0, 9.2, 8.9, 9.1, 9.0]},
+    )
+    alerts = {c: [a for a in found if a.kind == "perception_gap"] for c, found in current_alerts(h).items()}
+    [wider] = alerts["steady_then_wider"]
+    assert (wider.kind, wider.session, wider.figures["rule"]) == ("perception_gap", 5, "own_usual_difference")
+    assert wider.figures["usual_gap"] == pytest.approx(2.0)
+    assert wider.figures["widening"] == pytest.approx(1.5)
+    assert "this pair's usual difference is 2 points (mean of 4 earlier paired ratings)" in wider.reason
+    assert f"widened by 1.5 points (alert from {own.widening_points.value:g})" in wider.reason
+    assert wider.severity == "medium"  # a gap of 3.5 points
+    [apart] = alerts["close_then_apart"]  # a gap of 1.3: under the fixed threshold, but new for this pair
+    assert apart.figures["gap"] == pytest.approx(1.3) and apart.figures["rule"] == "own_usual_difference"
+    assert alerts["narrower"] == []
+
+
+def test_before_three_paired_ratings_the_fixed_threshold_applies_and_says_so():
+    """Sessions without both ratings are not pairs: three sessions, two of them paired."""
+    h = histories(a={"checkin": [8.0, NAN, 7.0], "checkin_therapist": [8.2, 9.0, 9.0]})
+    [alert] = current_alerts(h)["a"]
+    assert alert.figures["rule"] == "fixed_threshold" and alert.figures["earlier_pairs"] == 1
+    assert "fewer than 3 paired ratings so far, so the fixed threshold applies" in alert.reason
+
+
 def test_perception_gap_fires_only_when_the_therapist_sees_it_clearly_better():
     gap = load_parameters().perception_gap.gap_points.value
     h = histories(
@@ -188,8 +241,12 @@ def test_a_worsening_client_is_not_on_track_with_the_expected_range_in_the_reaso
     high = band.high[0, 3]
     assert alert.severity == "high" and alert.session == 4
     assert (
-        "PHQ-9 of 25 at session 4 is above the range expected for clients who started at 15" in alert.reason
+        "PHQ-9 of 25 at session 4 is above the range expected at that session for clients who started at 15"
+        in alert.reason
     )
+    threshold = model.outcomes["deterioration"].alert.threshold
+    assert f"reliable deterioration by the end of treatment is {alert.probability * 100:.0f}%" in alert.reason
+    assert f"at or above the alert threshold of {threshold * 100:.0f}%" in alert.reason
     assert f"to {high:.0f})" in alert.reason and alert.figures["expected_high"] == pytest.approx(
         high, abs=0.01
     )
@@ -259,3 +316,96 @@ def test_the_table_keeps_the_figures_of_every_alert():
     assert table.loc["endorsed", "safety_answer"] == 2
     assert table.loc["skipped", "safety_answer"] == "not answered"
     assert list(table.index) == ["endorsed", "skipped"]
+
+
+def test_no_not_on_track_with_one_phq9_or_none(model):
+    """The model flags all three (a PHQ-9 and GAD-7 of 0 give a 98% chance of no reliable
+    improvement; a rising GAD-7 a high chance of deterioration), but one PHQ-9 is only the intake
+    and without a PHQ-9 there is no outcome score: no not-on-track alert."""
+    from attunement.forecast import predict_alerts, predict_risks
+
+    h = histories(
+        first_form={"phq9": [0], "gad7": [0]},
+        no_phq9={"gad7": [8, 12, 16, 20], "checkin": [8, 8, 8, 8]},
+        one_late_phq9={"phq9": [NAN, NAN, NAN, 24], "gad7": [8, 12, 16, 20]},
+    )
+    flags = predict_alerts(model, predict_risks(model, h))
+    assert (flags["deterioration"] | flags["no_improvement"]).all(), "the model alone would alert"
+    alerts = current_alerts(h, model)
+    assert all("not_on_track" not in kinds(alerts[c]) for c in h.client_id)
+
+
+def test_no_no_improvement_signal_below_caseness_but_deterioration_still_alerts(model):
+    from attunement.forecast import predict_alerts, predict_risks
+
+    h = histories(
+        low_and_flat={"phq9": [6, 7, 8, 8], "gad7": [5, 5, 6, 6], "checkin": [8] * 4},
+        low_and_worse={"phq9": [4, 9, 12, 14], "gad7": [4, 8, 11, 13], "checkin": [8] * 4},
+    )
+    flags = predict_alerts(model, predict_risks(model, h))
+    assert flags["no_improvement"][0], "the model alone would flag no improvement"
+    alerts = current_alerts(h, model)
+    assert "not_on_track" not in kinds(alerts["low_and_flat"])
+    [worse] = [a for a in alerts["low_and_worse"] if a.kind == "not_on_track"]
+    assert worse.severity == "high" and "no_improvement" not in str(worse.figures["fired_by"])
+    assert (
+        "ending without reliable improvement is not judged: "
+        "the first PHQ-9 (4) was below the caseness cut-off of 10" in worse.reason
+    )
+
+
+def test_a_score_within_the_range_says_what_fired(model):
+    """A probability alone fired it while the score is within the expected range: the reason says
+    so plainly, with the probability against its threshold."""
+    h = histories(within={"phq9": [13, 11, 12, NAN, 14], "gad7": [10] * 5, "checkin": [8] * 5})
+    [alert] = [a for a in current_alerts(h, model)["within"] if a.kind == "not_on_track"]
+    threshold = model.outcomes["no_improvement"].alert.threshold
+    assert "PHQ-9 of 14 at session 5 is within the range expected at that session" in alert.reason
+    assert (
+        ", but the estimated chance of ending without reliable improvement is "
+        f"{alert.probability * 100:.0f}%, at or above the alert threshold of {threshold * 100:.0f}%"
+        in alert.reason
+    )
+    assert alert.figures["fired_by"] == "no_improvement"
+
+
+def test_a_phq9_above_the_expected_range_twice_is_not_on_track_without_the_models_alert(model):
+    """PHQ-9 18-21 for nine sessions while GAD-7 falls: the model expects a reliable improvement
+    (on GAD-7) and stays silent; the plain rule does not. Above the range at the last session
+    only is not enough."""
+    from attunement.forecast import predict_alerts, predict_risks
+
+    falling = [12, 11, 10, 9, 8, 7, 6, 5, 4]
+    h = histories(
+        stuck={"phq9": [18, 20, 19, 21, 19, 20, 19, 21, 20], "gad7": falling, "checkin": [8] * 9},
+        once={"phq9": [18, 18, 17, 17, 18, 17, 16, 17, 20], "gad7": falling, "checkin": [8] * 9},
+    )
+    flags = predict_alerts(model, predict_risks(model, h))
+    assert not (flags["deterioration"] | flags["no_improvement"]).any()
+    alerts = current_alerts(h, model)
+    [stuck] = [a for a in alerts["stuck"] if a.kind == "not_on_track"]
+    assert (stuck.severity, stuck.probability, stuck.figures["fired_by"]) == (
+        "medium",
+        None,
+        "above_expected_range",
+    )
+    assert (
+        "it has been above the expected range at each of the last 2 recorded PHQ-9s (since session 8)"
+        in stuck.reason
+    )
+    assert "(alert threshold" in stuck.reason  # the model's figures are still shown, below their thresholds
+    assert "not_on_track" not in kinds(alerts["once"])
+
+
+def test_the_reason_says_when_the_model_was_fitted_on_simulated_clients(model):
+    from dataclasses import replace
+
+    from attunement.forecast.model import fitted_on_simulated
+
+    h = histories(worse={"phq9": [15, 18, 22, 25], "gad7": [12, 14, 16, 18], "checkin": [8, 8, 8.1, 8]})
+    own = replace(model, trained_on={**model.trained_on, "simulated": False})
+    assert fitted_on_simulated(model) and not fitted_on_simulated(own)
+    simulated = [a for a in current_alerts(h, model)["worse"] if a.kind in ("not_on_track", "dropout_risk")]
+    theirs = [a for a in current_alerts(h, own)["worse"] if a.kind in ("not_on_track", "dropout_risk")]
+    assert simulated and all("fitted on simulated clients" in a.reason for a in simulated)
+    assert theirs and not any("simulated" in a.reason for a in theirs)

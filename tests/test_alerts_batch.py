@@ -155,15 +155,16 @@ def write(folder, measures, episodes, suffix):
 
 def returning_client(items=False):
     """Client r's first course (ended) had a high, steady relationship check-in; the second
-    (ongoing) a steady one of about 7 with the therapist seeing 9. Read on its own, the second
-    course has a perception gap and no rupture; read against the first course's level of 9.5,
-    its check-ins would look like a rupture. Client s has one episode and a dip. With ``items``,
+    (ongoing) a steady one of about 7, the therapist seeing 8 and, at the latest session, 9. Read
+    on its own, the second course has a perception gap (widened against the pair's usual
+    difference of 1 point) and no rupture; read against the first course's level of 9.5, its
+    check-ins would look like a rupture. Client s has one episode and a dip. With ``items``,
     PHQ-9 item 9 was answered 2 at the first course's last session (session 5) and 0 throughout
     the second, which has four sessions."""
     first = score_rows("r", "1", "checkin", "client", [9.5, 9.6, 9.4, 9.5, 9.6])
     first += score_rows("r", "1", "checkin_therapist", "therapist", [9.5] * 5)
     second = score_rows("r", "2", "checkin", "client", [7.0, 7.1, 6.9, 7.0])
-    second += score_rows("r", "2", "checkin_therapist", "therapist", [9.0] * 4)
+    second += score_rows("r", "2", "checkin_therapist", "therapist", [8.0, 8.1, 7.9, 9.0])
     if items:
         first += phq9_rows("r", "1", [0, 0, 0, 0, 2])
         second += phq9_rows("r", "2", [0, 0, 0, 0])

@@ -68,3 +68,56 @@ def test_the_latest_session_walk_agrees_with_the_full_walk(cohort):
     np.testing.assert_array_equal(now.state, full.state[rows, last])
     np.testing.assert_allclose(now.z, full.z[rows, last])
     np.testing.assert_array_equal(now.onset, full.onset[rows, last])
+
+
+def test_every_not_on_track_reason_says_what_fired_and_where_the_score_lies(cohort):
+    """On a simulated caseload with the bundled model: the position named in the reason agrees
+    with the numbers, a score within or below the expected range is followed by the probability
+    that fired the alert, each part that fired is named with its threshold, and nothing fires
+    with fewer than two PHQ-9 scores or for no improvement below caseness."""
+    from attunement.alerts.forecast_alerts import at_caseness
+    from attunement.forecast import default_model
+
+    h, _ = cohort
+    table = alert_table(h, default_model())
+    rows = table[table["kind"] == "not_on_track"]
+    assert len(rows) > 100
+    wording = {
+        "deterioration": "the estimated chance of reliable deterioration by the end of treatment is ",
+        "no_improvement": "the estimated chance of ending without reliable improvement is ",
+        "above_expected_range": "it has been above the expected range at each of the last 2 recorded PHQ-9s",
+    }
+    seen = set()
+    for row in rows.itertuples():
+        fired = set(row.not_on_track_fired_by.split("+"))
+        score, low, high = (
+            row.not_on_track_phq9,
+            row.not_on_track_expected_low,
+            row.not_on_track_expected_high,
+        )
+        position = "above" if score > high else "below" if score < low else "within"
+        seen.add(position)
+        assert f"is {position} the range expected at that session" in row.reason
+        if position != "above":
+            assert ", but the estimated chance of " in row.reason and "above_expected_range" not in fired
+        for part, words in wording.items():
+            assert (part in fired) == (words in row.reason), (part, row.reason)
+        assert row.reason.count("at or above the alert threshold of") == len(fired - {"above_expected_range"})
+        assert row.not_on_track_phq9_scores >= 2
+        if not at_caseness(np.array([row.not_on_track_phq9_first]))[0]:
+            assert "no_improvement" not in fired and "is not judged" in row.reason
+        assert "fitted on simulated clients" in row.reason
+    assert {"above", "within"} <= seen
+
+
+def test_the_latest_session_gap_agrees_with_the_full_course(cohort):
+    from attunement.alerts.perception import gap_course, gap_now
+
+    h, _ = cohort
+    client, therapist = h.score("checkin"), h.score("checkin_therapist")
+    last = np.minimum(h.sessions, h.max_session) - 1
+    full, now = gap_course(client, therapist), gap_now(client, therapist, last)
+    rows = np.arange(len(h))
+    assert now.own.any() and now.fires.any()
+    for name in ("gap", "pairs", "usual", "widening", "own", "fires"):
+        np.testing.assert_allclose(getattr(now, name), getattr(full, name)[rows, last], err_msg=name)

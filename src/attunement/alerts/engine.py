@@ -66,7 +66,7 @@ def current_alerts(histories: Histories, model: Any | None = None) -> dict[str, 
                     kind=fired.kind,
                     severity=str(fired.severity[k]),
                     session=int(fired.session[k]),
-                    probability=None if fired.probability is None else float(fired.probability[k]),
+                    probability=_probability(fired, k),
                     reason=reason,
                     figures={name: _plain(values[k]) for name, values in fired.figures.items()},
                     support=support_steps(fired.kind, reason),
@@ -134,6 +134,14 @@ def withhold_after_ending(fired: list[Fired], ended: np.ndarray | None) -> list[
     if ended is None or not np.any(ended):
         return fired
     return [f if f.kind in OUTLAST_EPISODE else f.keep(~ended[f.rows]) for f in fired]
+
+
+def _probability(fired: Fired, k: int) -> float | None:
+    """The alert's probability, or None when no probability fired it (a rule without a model
+    part, such as a not-on-track alert raised by the expected range alone)."""
+    if fired.probability is None or np.isnan(fired.probability[k]):
+        return None
+    return float(fired.probability[k])
 
 
 def _plain(value: Any) -> float | int | str:

@@ -77,3 +77,30 @@ def join(*parts: pa.Array | str) -> pa.Array:
 
 def choose(condition: np.ndarray, when_true: pa.Array, otherwise: pa.Array) -> pa.Array:
     return pc.if_else(pa.array(np.asarray(condition, dtype=bool)), when_true, otherwise)
+
+
+def when(condition: np.ndarray, words: pa.Array | str) -> pa.Array:
+    """``words`` where ``condition`` holds and empty text elsewhere, for optional parts of a reason.
+
+    Empty text rather than a missing value, because Arrow's join that skips missing parts drops
+    rows in which every part is missing (pyarrow 26), and a reason must never lose its row.
+    """
+    condition = np.asarray(condition, dtype=bool)
+    if isinstance(words, str):
+        words = pa.array(np.full(len(condition), words, dtype=object), type=pa.string())
+    return choose(condition, words, pa.array(np.full(len(condition), "", dtype=object), type=pa.string()))
+
+
+def prefixed(separator: str, *parts: tuple[np.ndarray, pa.Array | str]) -> pa.Array:
+    """The parts whose condition holds, in order, each preceded by ``separator``."""
+    return join(
+        *(
+            when(condition, separator + words if isinstance(words, str) else join(separator, words))
+            for condition, words in parts
+        )
+    )
+
+
+def listed(separator: str, *parts: tuple[np.ndarray, pa.Array | str]) -> pa.Array:
+    """The parts whose condition holds, in order, joined by ``separator`` (empty when none holds)."""
+    return pc.utf8_slice_codeunits(prefixed(separator, *parts), len(separator))

@@ -1,4 +1,5 @@
-"""The relationship alerts' thresholds, read from ``parameters.json`` with their source and status."""
+"""The alerts' own thresholds (relationship and not on track), read from ``parameters.json`` with
+their source and status."""
 
 from __future__ import annotations
 
@@ -30,12 +31,20 @@ class RuptureParameters(_Strict):
 class PerceptionGapParameters(_Strict):
     gap_points: CitedNumber
     gap_points_high: CitedNumber
+    own_difference_pairs: CitedNumber
+    widening_points: CitedNumber
+
+
+class NotOnTrackParameters(_Strict):
+    minimum_phq9_scores: CitedNumber
+    above_range_scores: CitedNumber
 
 
 class AlertParameters(_Strict):
     description: str
     rupture: RuptureParameters
     perception_gap: PerceptionGapParameters
+    not_on_track: NotOnTrackParameters
 
 
 @cache

@@ -70,7 +70,11 @@ def fit_cmd(
                 bar.update(task, description=step, completed=done, total=total)
 
             source = f"attunement fit --history {history.name}"
-            model = fit_model(histories, labels, source=source, settings=settings, progress=progress)
+            # The simulator writes its truth tables next to the measures; a service's export has none.
+            simulated = table_path(history, "truth", required=False) is not None
+            model = fit_model(
+                histories, labels, source=source, settings=settings, progress=progress, simulated=simulated
+            )
         save_model(model, out)
     except AttunementError as exc:
         fail(str(exc), as_json)

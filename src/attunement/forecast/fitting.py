@@ -47,8 +47,16 @@ def fit_model(
     source: str = "reference cohort",
     settings: ForecastSettings | None = None,
     progress: Progress | None = None,
+    simulated: bool | None = None,
 ) -> ForecastModel:
-    """Fit, calibrate and validate the forecast on reference clients with known outcomes."""
+    """Fit, calibrate and validate the forecast on reference clients with known outcomes.
+
+    ``simulated`` records whether the reference clients were simulated (alert reasons say so);
+    when not given, labels carrying the simulator's latent classes mean simulated, and anything
+    else is recorded as unknown (None).
+    """
+    if simulated is None and labels.latent_class is not None:
+        simulated = True
     settings = settings or load_settings()
     _check_reference(histories, labels)
     cap = int(settings.session_cap.value)
@@ -72,6 +80,7 @@ def fit_model(
         progress("done", len(FORECAST_OUTCOMES), len(FORECAST_OUTCOMES))
     trained_on = {
         "source": source,
+        "simulated": simulated,
         "clients": int(len(histories)),
         "clients_by_part": {
             name: int((part == i).sum()) for i, name in enumerate(("train", "calibrate", "validate"))

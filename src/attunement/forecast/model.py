@@ -152,6 +152,21 @@ def default_model() -> ForecastModel:
     return load_model(DEFAULT_MODEL_FILE)
 
 
+def fitted_on_simulated(model: ForecastModel) -> bool:
+    """Whether the model learnt from simulated clients rather than a service's own history.
+
+    A model file records it in ``trained_on["simulated"]`` (``attunement fit`` sets it when the
+    history folder holds the simulator's truth tables). Files written before that was recorded
+    are the bundled default model, which was fitted on a simulated clinic, or a service's own:
+    the bundled one is recognised by its ``trained_on`` record. Alerts say so in their reasons,
+    because a model that knows only the simulated clinic may not describe this clinic's clients.
+    """
+    recorded = model.trained_on.get("simulated")
+    if recorded is not None:
+        return bool(recorded)
+    return model is default_model() or model.trained_on == default_model().trained_on
+
+
 def _check_consistent(model: ForecastModel, context: str) -> None:
     from attunement.forecast.features import FEATURES
 
