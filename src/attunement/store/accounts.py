@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -48,6 +49,7 @@ def create_user(
     *,
     display_name: str = "",
     team_id: int | None = None,
+    email: str = "",
 ) -> User:
     """Add a user after checking every field; all problems are reported together."""
     username = username.strip().lower()
@@ -66,6 +68,8 @@ def create_user(
         problems.append(FieldProblem("team", team_id, "an existing team"))
     if role == "supervisor" and team_id is None:
         problems.append(FieldProblem("team", None, "a team for a supervisor"))
+    email = email.strip()
+    problems += email_problems(email)
     if problems:
         raise InvalidInputError("user", problems)
     user = User(
@@ -77,10 +81,20 @@ def create_user(
         active=True,
         session_epoch=0,
         created_at=now(),
+        email=email or None,
     )
     db.add(user)
     db.flush()
     return user
+
+
+def email_problems(email: str) -> list[FieldProblem]:
+    """An e-mail address is optional; when given it must look like one (name@host, no spaces)."""
+    if not email:
+        return []
+    if len(email) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        return [FieldProblem("e-mail", email[:60], "an address such as name@clinic.example, or nothing")]
+    return []
 
 
 class Throttled(Exception):

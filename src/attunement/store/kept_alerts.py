@@ -21,6 +21,7 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.changes import touch_client
 from attunement.store.clock import now
 from attunement.store.models import AlertEvent, Episode, KeptAlert, User
+from attunement.store.notifications import notify_safety
 
 MAX_TEXT = 2000
 #: What a clinician can record on alerts, and what each needs.
@@ -65,6 +66,8 @@ def keep(
             db.flush()
             rows.append(row)
             _event(db, row, "opened", step.alert.session, step.alert.reason, None, moment)
+            if row.kind == "safety":
+                notify_safety(db, episode, row)
         elif step.op == "update":
             row = by_id[step.kept_id]
             _fill(row, step.alert, moment)

@@ -50,6 +50,8 @@ class User(Base):
     #: Raised on log-out: every session cookie issued before then stops working.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Where safety notices are e-mailed (optional; they always show in the app).
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
 
 class Client(Base):
@@ -247,6 +249,22 @@ class AlertEvent(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     by_user: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class Notification(Base):
+    """A notice to one clinician that a client answered a risk question: shown on every page of
+    the app until the clinician opens the client's page, and e-mailed (with no client data, only
+    a sign-in link) when the clinic has an SMTP server and the clinician an address."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    emailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ClientSummaryRow(Base):

@@ -17,6 +17,12 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clock import local_today
 from attunement.store.models import Setting
 
+#: Names no country or service on purpose: the clinic replaces it with its own (admin page).
+CRISIS_DEFAULT = (
+    "If you might act on thoughts of harming yourself, or you feel unsafe right now, call your local "
+    "emergency number or go to the nearest emergency department. You can also contact your "
+    "therapist or clinic, or a crisis line."
+)
 #: Questionnaires a client link may offer. PHQ-9 is always offered: it carries the safety item.
 LINK_INSTRUMENTS = ("phq9", "gad7", "checkin")
 ALWAYS_OFFERED = ("phq9",)
@@ -26,6 +32,10 @@ DEFAULTS = {
     "link_valid_days": "7",
     #: The clinic's time zone (IANA name): planned sessions, "today" and every time shown are in it.
     "timezone": "UTC",
+    #: The user name of a clinician told of every risk answer besides the client's own (optional).
+    "duty_clinician": "",
+    #: Shown to a client who has just answered a risk question; the clinic writes its own services.
+    "crisis_text": CRISIS_DEFAULT,
 }
 
 

@@ -24,7 +24,9 @@ from typing import Literal
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from attunement.alerts.critical import Form, form_flags
 from attunement.errors import FieldProblem, InvalidInputError
+from attunement.instruments import Flag
 from attunement.store.changes import lock_client, touch_client
 from attunement.store.clock import aware, local_time, now
 from attunement.store.episodes import require_active
@@ -258,3 +260,17 @@ def store_rating(
         submitted_by=therapist.id,
         supersedes_id=replaces,
     )
+
+
+def link_flags(db: Session, link_id: int) -> list[Flag]:
+    """The critical-item flags of the answers sent through a link (for the thank-you page)."""
+    forms: dict[str, dict[str, float | None]] = {}
+    for instrument, item, value in db.execute(
+        select(Measure.instrument, Measure.item, Measure.value)
+        .join(Submission, Submission.id == Measure.submission_id)
+        .where(Submission.link_token_id == link_id, Measure.item.is_not(None))
+    ):
+        forms.setdefault(instrument, {})[item] = value
+    return [
+        flag for instrument, answers in forms.items() for flag in form_flags(Form(0, 0, instrument, answers))
+    ]

@@ -25,6 +25,7 @@ from attunement.store.changes import lock_client
 from attunement.store.clients import may_change, may_view
 from attunement.store.episodes import current_episode
 from attunement.store.models import Client, Episode, User
+from attunement.store.notifications import mark_opened
 from attunement.web.client_view import client_context
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 
@@ -70,6 +71,11 @@ def client_page(
     **extra,
 ):
     context = client_context(db, user, client, episode, can_change=may_change(user, client))
+    # After the page's data (which may open an alert and its notice): the notices are now seen.
+    mark_opened(db, user.id, client.id)
+    request.state.notices = [
+        n for n in getattr(request.state, "notices", []) if n.client_public_id != client.public_id
+    ]
     record(
         db,
         actor(user),

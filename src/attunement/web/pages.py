@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from attunement.store import Database
 from attunement.store.models import User
+from attunement.store.notifications import unopened
 from attunement.web import filters
 from attunement.web.security import CSRF_FIELD, SESSION_COOKIE, csrf_token, csrf_valid
 
@@ -72,6 +73,7 @@ def require(request: Request, db: Session, *roles: str) -> User:
     if user.role not in roles:
         raise Forbidden()
     request.state.user = SignedIn(user.id, user.username, user.display_name, user.role)
+    request.state.notices = unopened(db, user.id) if user.role == "clinician" else []
     return user
 
 
@@ -91,6 +93,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     values = {
         "csrf_token": csrf_token(request),
         "user": getattr(request.state, "user", None),
+        "notices": getattr(request.state, "notices", []),
         "homes": HOMES,
         **(context or {}),
     }

@@ -11,20 +11,24 @@ from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import load_instruments
-from attunement.store.accounts import create_team, create_user
+from attunement.store.accounts import create_team, create_user, email_problems
 from attunement.store.audit import recent, record
 from attunement.store.models import ROLES, Team, User
 from attunement.store.settings import (
     ALWAYS_OFFERED,
+    CRISIS_DEFAULT,
     LINK_INSTRUMENTS,
     check_zone,
     get_setting,
     offered_instruments,
     set_setting,
 )
+from attunement.web.form_values import path_number
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 
 router = APIRouter()
+#: The crisis text a client sees is kept short enough to read in one go.
+MAX_CRISIS = 1000
 
 
 def _admin_page(request: Request, db, *, status: int = 200, **extra):
@@ -69,6 +73,7 @@ async def add_user(request: Request):
                     form.get("role", ""),
                     display_name=form.get("display_name", ""),
                     team_id=team_id,
+                    email=form.get("email", ""),
                 )
             except InvalidInputError as exc:
                 return _admin_page(request, db, status=400, problems=exc.problems, values=form)
@@ -104,6 +109,30 @@ async def set_active(request: Request, user_id: int):
             return redirect("/admin#users")
 
     return await run_in_threadpool(toggle)
+
+
+@router.post("/admin/users/{user_id}/email")
+async def set_email(request: Request, user_id: str):
+    """Where a user's safety notices are e-mailed (empty: in the app only)."""
+    form = await form_data(request)
+    check_csrf(request, form)
+    number = path_number(user_id)
+
+    def save():
+        with database(request).session() as db:
+            admin = require(request, db, "admin")
+            user = db.get(User, number)
+            if user is None:
+                raise NotFound()
+            email = form.get("email", "").strip()
+            problems = email_problems(email)
+            if problems:
+                return _admin_page(request, db, status=400, problems=problems)
+            user.email = email or None
+            record(db, actor(admin), admin.role, "set_user_email", detail=f"user {user.id}")
+            return redirect("/admin#users")
+
+    return await run_in_threadpool(save)
 
 
 @router.post("/admin/teams")
@@ -143,6 +172,8 @@ def _instruments_page(request: Request, db, status: int = 200, problems=()):
             "progress": get_setting(db, "client_progress_chart") == "yes",
             "valid_days": get_setting(db, "link_valid_days"),
             "timezone": get_setting(db, "timezone"),
+            "duty_clinician": get_setting(db, "duty_clinician"),
+            "crisis_text": get_setting(db, "crisis_text"),
             "problems": list(problems),
         },
         status,
@@ -167,6 +198,15 @@ async def save_instruments(request: Request):
                 zone = check_zone(zone).key
             except InvalidInputError as exc:
                 problems.extend(exc.problems)
+            duty = form.get("duty_clinician", "").strip().lower()
+            if (
+                duty
+                and db.scalar(select(User).where(User.username == duty, User.role == "clinician")) is None
+            ):
+                problems.append(
+                    FieldProblem("duty clinician", duty, "the user name of a clinician, or nothing")
+                )
+            crisis = " ".join(form.get("crisis_text", "").split())[:MAX_CRISIS] or CRISIS_DEFAULT
             if problems:
                 return _instruments_page(request, db, 400, problems)
             offered = [i for i in LINK_INSTRUMENTS if i in chosen or i in ALWAYS_OFFERED]
@@ -174,6 +214,8 @@ async def save_instruments(request: Request):
             set_setting(db, "client_progress_chart", "yes" if form.get("client_progress_chart") else "no")
             set_setting(db, "link_valid_days", str(int(days)))
             set_setting(db, "timezone", zone)
+            set_setting(db, "duty_clinician", duty)
+            set_setting(db, "crisis_text", crisis)
             record(db, actor(admin), admin.role, "change_settings", detail=",".join(offered))
             return redirect("/admin/instruments")
 

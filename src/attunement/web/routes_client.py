@@ -18,8 +18,9 @@ from attunement.errors import InvalidInputError
 from attunement.instruments import instrument_ids
 from attunement.store.audit import record
 from attunement.store.clock import aware, now
+from attunement.store.notifications import deliver
 from attunement.store.settings import get_setting
-from attunement.store.submissions import claim_and_store, open_link
+from attunement.store.submissions import claim_and_store, link_flags, open_link
 from attunement.web.intake import INTAKE, intake_form, parse_intake
 from attunement.web.pages import check_csrf, database, form_data, message_page, redirect, render
 from attunement.web.progress import client_progress
@@ -121,6 +122,8 @@ async def client_submit(request: Request, token: str):
             return "stored" if stored is not None else "used"
 
     outcome = await run_in_threadpool(submit)
+    if outcome == "stored":
+        await run_in_threadpool(_deliver_notices, request)
     if isinstance(outcome, tuple):
         _, forms, problems = outcome
         return render(
@@ -131,10 +134,19 @@ async def client_submit(request: Request, token: str):
     return _closed(request, outcome)
 
 
+def _deliver_notices(request: Request) -> None:
+    """E-mail any safety notice these answers raised, after they are safely stored (a mail server
+    that is slow or down must never cost a client their answers)."""
+    with database(request).session() as db:
+        deliver(db)
+
+
 def _thanks(request: Request, db, opened, *, already: bool):
     progress = None
     recent = opened.link.used_at is not None and now() - aware(opened.link.used_at) < PROGRESS_VISIBLE
     if recent and get_setting(db, "client_progress_chart") == "yes":
         progress = client_progress(db, opened.link.client_id)
         record(db, f"link:{opened.link.id}", "client", "view_own_progress", client_id=opened.link.client_id)
-    return render(request, "client_thanks.html", {"progress": progress})
+    risk = link_flags(db, opened.link.id)
+    crisis = get_setting(db, "crisis_text") if risk else None
+    return render(request, "client_thanks.html", {"progress": progress, "crisis": crisis})
