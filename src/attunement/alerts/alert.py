@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: Alert kinds, in the order of urgency used to break ties between alerts of equal severity.
-KINDS = ("safety", "rupture", "not_on_track", "dropout_risk", "perception_gap")
+from attunement.alerts.kinds import alert_kinds
+
+#: Alert kinds, in the order of urgency used to break ties between alerts of equal severity
+#: (``kinds.json``).
+KINDS = tuple(k.id for k in alert_kinds())
 SEVERITIES = ("high", "medium", "low")
-#: Kinds that outlast the end of an episode of care. The others (not on track, rupture, dropout
-#: risk, perception gap) are about a course in progress and are not raised once it has ended; a
-#: risk answer is never dropped, so a safety alert stays until something done is recorded.
-OUTLAST_EPISODE = ("safety",)
+#: Kinds that outlast the end of an episode of care (safety: a risk answer is never dropped).
+#: The others are about a course in progress and are not raised once it has ended.
+OUTLAST_EPISODE = tuple(k.id for k in alert_kinds() if k.outlasts_episode)
+#: Kinds closed only by a recorded action: never resolved by themselves, never only seen or set aside.
+NEEDS_ACTION = tuple(k.id for k in alert_kinds() if k.needs_action)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 
-from attunement.alerts.alert import Alert
+from attunement.alerts.alert import NEEDS_ACTION, Alert
 from attunement.prediction.histories import Histories
 
 #: A kept alert's statuses. "open": new, nobody has looked; "acknowledged": seen; "actioned":
@@ -72,23 +72,23 @@ def next_steps(
     live = {k.kind: k for k in sorted(kept, key=lambda k: k.id) if k.status in LIVE}
     for kind, alert in now_firing.items():
         held = live.get(kind)
-        if kind == "safety":
-            steps.extend(_safety(kept, held, alert))
+        if kind in NEEDS_ACTION:
+            steps.extend(_needs_action(kept, held, alert))
         elif held is None:
             steps.append(Step("open", None, alert))
         elif (held.last_session, held.reason) != (alert.session, alert.reason):
             steps.append(Step("update", held.id, alert))
     for kind, held in live.items():
-        if kind not in now_firing and kind != "safety" and kind not in undecided:
+        if kind not in now_firing and kind not in NEEDS_ACTION and kind not in undecided:
             steps.append(Step("resolve", held.id, None, f"no longer fires at session {latest_session}"))
     return steps
 
 
-def _safety(kept: Sequence[Kept], held: Kept | None, alert: Alert) -> list[Step]:
+def _needs_action(kept: Sequence[Kept], held: Kept | None, alert: Alert) -> list[Step]:
     if held is not None and held.status != "actioned":
         changed = (held.last_session, held.reason) != (alert.session, alert.reason)
         return [Step("update", held.id, alert)] if changed else []
-    covered = max((k.last_session for k in kept if k.kind == "safety"), default=None)
+    covered = max((k.last_session for k in kept if k.kind == alert.kind), default=None)
     if covered is not None and alert.session <= covered:
         return []  # a risk answer an earlier safety alert already covered, and that was dealt with
     return [Step("open", None, alert)]

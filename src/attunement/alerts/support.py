@@ -2,25 +2,21 @@
 
 Without a profile the checklist for an alert kind is the same for every client except for the
 alert's reason, so it is built once per kind (with a marker in place of the reason) and the
-reason is put in afterwards; this keeps thousands of alerts cheap. A perception gap is a view of
-the relationship that differs between client and therapist, so it uses the rupture checklist.
+reason is put in afterwards; this keeps thousands of alerts cheap. Which checklist a kind brings
+is in ``kinds.json``.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
+from attunement.alerts.kinds import alert_kinds
 from attunement.profile.model import Profile
 from attunement.tailoring.support import SupportContext, support_checklist
 
 _MARK = "\x00reason\x00"
-CHECKLIST_FOR_KIND = {
-    "safety": "safety",
-    "rupture": "rupture",
-    "perception_gap": "rupture",
-    "not_on_track": "not_on_track",
-    "dropout_risk": "dropout_risk",
-}
+#: The support checklist each kind brings (``kinds.json``).
+CHECKLIST_FOR_KIND = {k.id: k.checklist for k in alert_kinds()}
 
 
 @cache

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from attunement.alerts import Alert
+from attunement.alerts.alert import NEEDS_ACTION
 from attunement.alerts.lifecycle import LIVE, WAITING, Kept, next_steps
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.changes import touch_client
@@ -129,7 +130,7 @@ def record_on_alerts(
         problems.append(FieldProblem("what to record", what, "seen, what was done, or set aside"))
     if not chosen or len(chosen) != len(set(alert_ids)):
         problems.append(FieldProblem("alerts", "", "one or more of this episode's current alerts, ticked"))
-    safety = [a for a in chosen if a.kind == "safety"]
+    safety = [a for a in chosen if a.kind in NEEDS_ACTION]
     if what == "record" and not (action or outcome):
         problems.append(FieldProblem("what was done", "", "what was done, or what happened next"))
     if what == "record" and safety and not action:
@@ -175,7 +176,7 @@ def _record(
     elif what == "record":
         if action:
             alert.status = "actioned"
-            if alert.kind == "safety":
+            if alert.kind in NEEDS_ACTION:
                 alert.closed_at = moment
             _event(db, alert, "actioned", alert.last_session, action, user, moment)
         if outcome:

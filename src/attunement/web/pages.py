@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from attunement.alerts.kinds import alert_kinds
 from attunement.store import Database
 from attunement.store.models import User
 from attunement.store.notifications import unopened
@@ -23,6 +24,7 @@ TEMPLATES.env.filters["proportion"] = filters.proportion
 TEMPLATES.env.filters["day"] = filters.day
 TEMPLATES.env.filters["moment"] = filters.moment
 TEMPLATES.env.filters["clock"] = filters.clock
+TEMPLATES.env.globals["alert_labels"] = {k.id: k.label for k in alert_kinds()}
 HOMES = {"clinician": "/caseload", "supervisor": "/team", "admin": "/admin"}
 
 

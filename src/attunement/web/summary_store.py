@@ -30,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from attunement.alerts import Alert, for_episode
+from attunement.alerts.alert import NEEDS_ACTION
 from attunement.alerts.critical import Form, critical_alerts
 from attunement.alerts.lifecycle import LIVE, WAITING, undecided_kinds
 from attunement.alerts.support import support_steps
@@ -166,7 +167,7 @@ def _shown(row: KeptAlert) -> bool:
     was recorded (a finished safety alert and resolved ones are in the history only)."""
     if row.status in WAITING:
         return True
-    return row.status in LIVE and row.kind != "safety"
+    return row.status in LIVE and row.kind not in NEEDS_ACTION
 
 
 def _view(row: KeptAlert, events, profile: Profile | None) -> AlertView:
