@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.store.clock import now
@@ -61,23 +61,45 @@ def notify_safety(db: Session, episode: Episode, alert: KeptAlert) -> list[Notif
 
 @dataclass(frozen=True)
 class Notice:
-    """An unopened notice as the page header shows it."""
+    """A client with unopened notices, as the page header shows it."""
 
     client_public_id: str
     client_label: str
-    created_at: object
+    latest: object
 
 
-def unopened(db: Session, user_id: int, limit: int = 5) -> list[Notice]:
-    """The user's notices not yet opened, newest first."""
+@dataclass(frozen=True)
+class Notices:
+    """The clients the user has unopened notices about (the most recent few) and how many in all."""
+
+    shown: list[Notice]
+    total: int
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def without(self, public_id: str) -> Notices:
+        """The notices once the user has opened this client's page."""
+        kept = [n for n in self.shown if n.client_public_id != public_id]
+        return Notices(kept, self.total - (len(self.shown) - len(kept)))
+
+
+def unopened(db: Session, user_id: int, limit: int = 5) -> Notices:
+    """The clients the user has notices about that they have not opened, most recent first."""
+    where = (Notification.user_id == user_id, Notification.opened_at.is_(None))
+    total = db.scalar(select(func.count(func.distinct(Notification.client_id))).where(*where)) or 0
+    if not total:
+        return Notices([], 0)
+    latest = func.max(Notification.created_at)
     rows = db.execute(
-        select(Client.public_id, Client.label, Notification.created_at)
+        select(Client.public_id, Client.label, latest)
         .join(Client, Client.id == Notification.client_id)
-        .where(Notification.user_id == user_id, Notification.opened_at.is_(None))
-        .order_by(Notification.id.desc())
+        .where(*where)
+        .group_by(Client.id, Client.public_id, Client.label)
+        .order_by(latest.desc())
         .limit(limit)
     ).all()
-    return [Notice(*row) for row in rows]
+    return Notices([Notice(*row) for row in rows], int(total))
 
 
 def mark_opened(db: Session, user_id: int, client_id: int) -> None:

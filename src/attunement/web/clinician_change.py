@@ -73,9 +73,8 @@ def client_page(
     context = client_context(db, user, client, episode, can_change=may_change(user, client))
     # After the page's data (which may open an alert and its notice): the notices are now seen.
     mark_opened(db, user.id, client.id)
-    request.state.notices = [
-        n for n in getattr(request.state, "notices", []) if n.client_public_id != client.public_id
-    ]
+    if getattr(request.state, "notices", None):
+        request.state.notices = request.state.notices.without(client.public_id)
     record(
         db,
         actor(user),

@@ -75,7 +75,7 @@ def require(request: Request, db: Session, *roles: str) -> User:
     if user.role not in roles:
         raise Forbidden()
     request.state.user = SignedIn(user.id, user.username, user.display_name, user.role)
-    request.state.notices = unopened(db, user.id) if user.role == "clinician" else []
+    request.state.notices = unopened(db, user.id) if user.role == "clinician" else None
     return user
 
 
@@ -95,7 +95,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     values = {
         "csrf_token": csrf_token(request),
         "user": getattr(request.state, "user", None),
-        "notices": getattr(request.state, "notices", []),
+        "notices": getattr(request.state, "notices", None),
         "homes": HOMES,
         **(context or {}),
     }
