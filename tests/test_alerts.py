@@ -186,7 +186,8 @@ def test_a_sudden_widening_is_a_perception_gap_with_the_pairs_own_numbers():
     assert wider.figures["usual_gap"] == pytest.approx(2.0)
     assert wider.figures["widening"] == pytest.approx(1.5)
     assert "this pair's usual difference is 2 points (mean of 4 earlier paired ratings)" in wider.reason
-    assert f"widened by 1.5 points (alert from {own.widening_points.value:g})" in wider.reason
+    assert "widened by 1.5 points (alert threshold 1 point)" in wider.reason
+    assert own.widening_points.value == 1
     assert wider.severity == "medium"  # a gap of 3.5 points
     [apart] = alerts["close_then_apart"]  # a gap of 1.3: under the fixed threshold, but new for this pair
     assert apart.figures["gap"] == pytest.approx(1.3) and apart.figures["rule"] == "own_usual_difference"
@@ -198,7 +199,10 @@ def test_before_three_paired_ratings_the_fixed_threshold_applies_and_says_so():
     h = histories(a={"checkin": [8.0, NAN, 7.0], "checkin_therapist": [8.2, 9.0, 9.0]})
     [alert] = current_alerts(h)["a"]
     assert alert.figures["rule"] == "fixed_threshold" and alert.figures["earlier_pairs"] == 1
-    assert "fewer than 3 paired ratings so far, so the fixed threshold applies" in alert.reason
+    assert (
+        "(the fixed alert threshold of 1.5 points applies until this pair has 3 paired ratings)"
+        in alert.reason
+    )
 
 
 def test_perception_gap_fires_only_when_the_therapist_sees_it_clearly_better():

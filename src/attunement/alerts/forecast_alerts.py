@@ -4,7 +4,7 @@ The model gives calibrated probabilities for the latest session and its own aler
 (chosen on reference clients and recorded in the model file). Without a model there are no
 alerts of these two kinds; the other kinds do not need one.
 
-``not_on_track`` fires for any of three parts (:func:`not_on_track_now`), and only once the
+``not_on_track`` fires for any of three parts (:func:`not_on_track`), and only once the
 episode has at least ``minimum_phq9_scores`` PHQ-9 scores (``parameters.json``): at the first
 questionnaire the model has nothing but the intake score, so its probability describes the
 intake, not the course.
@@ -127,8 +127,9 @@ def course_facts(histories, model, rows, cols, params: NotOnTrackParameters) -> 
     seen = ~np.isnan(phq9) & (np.arange(width)[None, :] <= cols[:, None])
     intake = histories.first("phq9")[rows]
     index = np.arange(len(rows))
+    scores = seen.sum(axis=1)
     # The recorded PHQ-9s from the latest backwards, one column per step (-1: no more).
-    recent, remaining = [], seen.copy()
+    recent, remaining = [], seen
     for _ in range(max(int(params.above_range_scores.value), 1)):
         has = remaining.any(axis=1)
         col = np.where(has, width - 1 - remaining[:, ::-1].argmax(axis=1), -1)
@@ -147,7 +148,7 @@ def course_facts(histories, model, rows, cols, params: NotOnTrackParameters) -> 
         intake=intake,
         low=low,
         high=high,
-        scores=seen.sum(axis=1),
+        scores=scores,
         above_run=above_run,
         above_since=recent[-1] + 1,
     )

@@ -105,14 +105,16 @@ def perception_gap_alerts(
     """``rupture_now`` (one bool per client) marks a rupture alert at the latest session."""
     p = params or load_parameters().perception_gap
     rows, cols = latest(histories)
-    client_all = histories.score("checkin")[rows]
-    therapist_all = histories.score("checkin_therapist")[rows]
-    now = gap_now(client_all, therapist_all, cols, p)
-    pick = np.flatnonzero(now.fires)
-    c = cols[pick]
+    client_all, therapist_all = histories.score("checkin"), histories.score("checkin_therapist")
+    # Whole arrays (no copy of the attended rows); a client without a session is never picked.
+    col_of = np.zeros(len(histories), dtype=np.int64)
+    col_of[rows] = cols
+    now = gap_now(client_all, therapist_all, col_of, p)
+    pick = rows[now.fires[rows]]
+    c = col_of[pick]
     gap, own, usual, widening = now.gap[pick], now.own[pick], now.usual[pick], now.widening[pick]
     client, therapist, earlier = client_all[pick, c], therapist_all[pick, c], now.pairs[pick] - 1
-    strained = np.zeros(len(pick), dtype=bool) if rupture_now is None else rupture_now[rows[pick]]
+    strained = np.zeros(len(pick), dtype=bool) if rupture_now is None else rupture_now[pick]
     high = (gap >= p.gap_points_high.value - 1e-9) | strained
     session = c + 1
     reason = join(
@@ -121,15 +123,15 @@ def perception_gap_alerts(
         " the therapist rated the relationship ",
         text(therapist),
         ", ",
-        text(gap),
-        " points higher than the client's own check-in of ",
+        _points(gap),
+        " higher than the client's own check-in of ",
         text(client),
         choose(own, _own_rule_words(usual, widening, earlier, p), _fixed_rule_words(len(pick), p)),
         pa.array(np.where(strained, ", at a session where the client's check-in dropped", "")),
     )
     return Fired(
         kind="perception_gap",
-        rows=rows[pick],
+        rows=pick,
         session=session,
         severity=np.where(high, "medium", "low").astype(object),
         reason=reason,
@@ -147,10 +149,10 @@ def perception_gap_alerts(
 
 
 def _fixed_rule_words(n: int, p: PerceptionGapParameters) -> pa.Array:
-    """Why the fixed threshold was used, and what it is."""
+    """Which rule applied and why: the fixed threshold, until the pair has enough paired ratings."""
     words = (
-        f" (at least {p.gap_points.value:g} points; fewer than {p.own_difference_pairs.value:g} paired"
-        " ratings so far, so the fixed threshold applies)"
+        f" (the fixed alert threshold of {_point_words(p.gap_points.value)} applies until this pair"
+        f" has {p.own_difference_pairs.value:g} paired ratings)"
     )
     return pa.array(np.full(n, words, dtype=object), type=pa.string())
 
@@ -161,10 +163,21 @@ def _own_rule_words(
     """The widening against this pair's usual difference, with the numbers it rests on."""
     return join(
         "; this pair's usual difference is ",
-        text(usual),
-        " points (mean of ",
+        _points(usual),
+        " (mean of ",
         text(earlier, 0),
         " earlier paired ratings), so the gap has widened by ",
-        text(widening),
-        f" points (alert from {p.widening_points.value:g})",
+        _points(widening),
+        f" (alert threshold {_point_words(p.widening_points.value)})",
     )
+
+
+def _points(values: np.ndarray) -> pa.Array:
+    """ "2 points", "1 point": numbers of check-in points as they read in a sentence."""
+    shown = text(values)
+    one = pa.array(np.where(np.round(values, 1) == 1, " point", " points"), type=pa.string())
+    return join(shown, one)
+
+
+def _point_words(value: float) -> str:
+    return f"{value:g} point" if value == 1 else f"{value:g} points"
