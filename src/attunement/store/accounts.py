@@ -31,8 +31,10 @@ def hash_password(password: str) -> str:
 
 def create_team(db: Session, name: str) -> Team:
     name = name.strip()
-    if not name:
-        raise InvalidInputError("team", [FieldProblem("name", name, "a team name")])
+    if not name or len(name) > 120:
+        raise InvalidInputError(
+            "team", [FieldProblem("name", name[:60], "a team name of 1 to 120 characters")]
+        )
     if db.scalar(select(Team).where(Team.name == name)) is not None:
         raise InvalidInputError("team", [FieldProblem("name", name, "a name no other team has")])
     team = Team(name=name, created_at=now())
@@ -54,14 +56,16 @@ def create_user(
     """Add a user after checking every field; all problems are reported together."""
     username = username.strip().lower()
     problems: list[FieldProblem] = []
-    if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        problems.append(FieldProblem("username", username, "letters, digits, '.', '-' or '_'"))
+    if not re.fullmatch(r"[a-z0-9._-]{1,80}", username):
+        problems.append(FieldProblem("username", username[:60], "1 to 80 letters, digits, '.', '-' or '_'"))
     elif db.scalar(select(User).where(User.username == username)) is not None:
         problems.append(FieldProblem("username", username, "a user name nobody else has"))
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(
             FieldProblem("password", f"{len(password)} characters", f"at least {MIN_PASSWORD_LENGTH}")
         )
+    if len(display_name.strip()) > 120:
+        problems.append(FieldProblem("display name", display_name[:60], "a name of at most 120 characters"))
     if role not in ROLES:
         problems.append(FieldProblem("role", role, "one of " + ", ".join(ROLES)))
     if team_id is not None and db.get(Team, team_id) is None:

@@ -4,6 +4,9 @@ An acknowledged client submission must survive a crash of the server, so every w
 before the response is sent, and SQLite runs in WAL mode with ``synchronous=FULL`` (each commit
 is on disk before it returns). PostgreSQL is durable by default (``fsync`` and
 ``synchronous_commit`` on).
+
+Statement parameters are never put into error messages (``hide_parameters``): they hold client
+answers, comments and password hashes, and error messages end up in logs.
 """
 
 from __future__ import annotations
@@ -64,11 +67,13 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
     """Connect, and bring the schema up to date unless ``migrate`` is False."""
     url = normalise_url(url or default_database_url())
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
     if migrate:
         upgrade(engine)
     return Database(engine, sessionmaker(engine, expire_on_commit=False))

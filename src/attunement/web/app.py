@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
@@ -66,14 +66,7 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
         started = time.perf_counter()
         response = await call_next(request)
         attach_csrf_cookie(request, response)
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
-            "frame-ancestors 'none'"
-        )
+        secure_headers(response)
         route = request.scope.get("route")
         pattern = getattr(route, "path", "unmatched")
         log.info(
@@ -107,4 +100,35 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
             403,
         )
 
+    @app.exception_handler(Exception)
+    async def _failed(request: Request, exc: Exception):
+        # Only the kind of error and the route pattern reach the log: an error's message may quote
+        # what a client or a user typed.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error("%s %s failed: %s", request.method, route, type(exc).__name__)
+        response = HTMLResponse(FAILED_PAGE, status_code=500)
+        return secure_headers(response)
+
     return app
+
+
+#: The page for an error the app did not expect: plain, with nothing from the request in it.
+FAILED_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Something went wrong</title>'
+    '<link rel="stylesheet" href="/static/style.css"></head><body><main><h1>Something went wrong</h1>'
+    "<p>Nothing you sent was stored by this request. Please go back and try again; if it happens "
+    "again, tell the clinic.</p></main></body></html>"
+)
+
+
+def secure_headers(response):
+    """The headers every response carries, error pages included."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+    return response

@@ -84,14 +84,15 @@ async def add_user(request: Request):
 
 
 @router.post("/admin/users/{user_id}/active")
-async def set_active(request: Request, user_id: int):
+async def set_active(request: Request, user_id: str):
     form = await form_data(request)
     check_csrf(request, form)
+    number = path_number(user_id)
 
     def toggle():
         with database(request).session() as db:
             admin = require(request, db, "admin")
-            user = db.get(User, user_id)
+            user = db.get(User, number)
             if user is None:
                 raise NotFound()
             if user.id == admin.id:
