@@ -1,6 +1,7 @@
 """The ``attunement`` command line. Each command lives in its own module and registers on ``app``."""
 
 from attunement.cli import (  # noqa: F401  (importing a module registers its commands)
+    admin_cmd,
     alerts_cmd,
     change_cmd,
     demo_cmd,

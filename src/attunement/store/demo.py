@@ -36,7 +36,7 @@ from attunement.store.models import (
     TherapySession,
     User,
 )
-from attunement.store.settings import clinic_today, clinic_zone, get_setting, offered_instruments
+from attunement.store.settings import clinic_today, clinic_zone, get_setting, offered_instruments, set_setting
 from attunement.store.submissions import token_hash
 
 
@@ -70,7 +70,11 @@ def is_empty(db: Session) -> bool:
 
 
 def seed_demo(db: Session, clients: int = DEMO_CLIENTS, seed: int = DEMO_SEED) -> int:
-    """Seed the demo clinic; returns the number of clients. The caller checks the database is empty."""
+    """Seed the demo clinic; returns the number of clients. The caller checks the database is empty.
+
+    The database is marked as a demo clinic's: every page says so, and no real administrator can
+    be created in it."""
+    set_setting(db, "demo_data", "yes")
     team = create_team(db, "Demo team")
     clinicians = []
     for login in DEMO_LOGINS:

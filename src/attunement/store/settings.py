@@ -36,6 +36,8 @@ DEFAULTS = {
     "duty_clinician": "",
     #: Shown to a client who has just answered a risk question; the clinic writes its own services.
     "crisis_text": CRISIS_DEFAULT,
+    #: "yes" in a database seeded by ``serve --demo``: simulated clients and published passwords.
+    "demo_data": "no",
 }
 
 

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from attunement.store import Database, open_database
-from attunement.store.settings import signing_secret
+from attunement.store.settings import get_setting, signing_secret
 from attunement.web import (
     routes_admin,
     routes_auth,
@@ -39,8 +39,11 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
     db = database or open_database(database_url)
     with db.session() as session:
         secret = signing_secret(session)
+        demo = get_setting(session, "demo_data") == "yes"
     app = FastAPI(title="attunement", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.database = db
+    #: A demo clinic's database (simulated clients, published passwords): every page says so.
+    app.state.demo = demo
     app.state.signer = SessionSigner(secret)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (

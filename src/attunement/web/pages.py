@@ -96,6 +96,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "csrf_token": csrf_token(request),
         "user": getattr(request.state, "user", None),
         "notices": getattr(request.state, "notices", None),
+        "demo": getattr(request.app.state, "demo", False),
         "homes": HOMES,
         **(context or {}),
     }
