@@ -93,8 +93,14 @@ def test_a_risk_answer_reaches_the_clinician_in_the_app_and_by_e_mail(clinic, sm
     clin_a.get(f"/clients/{clinic.clients['of_a']}")
     assert "answered a question about their safety" not in clin_a.get("/caseload").text
     assert _notices(clinic)[0][1] is True
-    # The duty clinician still has theirs (they may not open the client: not their caseload).
-    assert "answered a question about their safety" in clinic.login("clin_b").get("/caseload").text
+    # The duty clinician still has theirs; the notice lets them open the client, read only.
+    clin_b = clinic.login("clin_b")
+    assert "answered a question about their safety" in clin_b.get("/caseload").text
+    page = clin_b.get(f"/clients/{clinic.clients['of_a']}")
+    assert page.status_code == 200 and 'name="alert"' not in page.text
+    assert "answered a question about their safety" not in clin_b.get("/caseload").text
+    # Without a notice, another clinician's client stays out of reach.
+    assert clinic.login("clin_b").get(f"/clients/{clinic.clients['of_other']}").status_code == 404
 
 
 def test_a_mail_server_that_is_down_costs_no_answers_and_the_e_mail_is_sent_later(clinic, monkeypatch):
@@ -106,7 +112,7 @@ def test_a_mail_server_that_is_down_costs_no_answers_and_the_e_mail_is_sent_late
     assert clinic.count("submissions") == 1
     assert _notices(clinic) == [("clin_a", False, False)]
     with clinic.db.session() as db:
-        assert db.scalar(select(Notification.email_attempts)) == 1
+        assert db.scalar(select(Notification.email_attempts)) == 1, "tried once, in the background"
     # The server comes back: the next delivery sends it.
     inbox = Inbox()
     port = _free_port()
@@ -114,8 +120,7 @@ def test_a_mail_server_that_is_down_costs_no_answers_and_the_e_mail_is_sent_late
     controller.start()
     try:
         monkeypatch.setenv("ATTUNEMENT_SMTP_PORT", str(port))
-        with clinic.db.session() as db:
-            assert deliver(db) == 1
+        assert deliver(clinic.db) == 1
         assert len(inbox.messages) == 1 and _notices(clinic) == [("clin_a", False, True)]
     finally:
         controller.stop()

@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.store.clock import now
+from attunement.store.database import Database
 from attunement.store.models import Client, Episode, KeptAlert, Notification, User
 from attunement.store.settings import get_setting
 
@@ -38,8 +39,9 @@ SUBJECT = "attunement: a client's answers need your attention"
 
 
 def notify_safety(db: Session, episode: Episode, alert: KeptAlert) -> list[Notification]:
-    """Notices for a safety alert that has just opened: the client's clinician, and the duty
-    clinician when the clinic has named one."""
+    """Notices for a new risk answer: the client's clinician, and the duty clinician when the
+    clinic has named one (a notice lets its holder open the client's page, read only:
+    :func:`has_notice`)."""
     client = db.get(Client, episode.client_id)
     people = [client.therapist_id]
     duty = get_setting(db, "duty_clinician").strip()
@@ -102,6 +104,17 @@ def unopened(db: Session, user_id: int, limit: int = 5) -> Notices:
     return Notices([Notice(*row) for row in rows], int(total))
 
 
+def has_notice(db: Session, user_id: int, client_id: int) -> bool:
+    """Whether the user was told about this client's risk answer (a duty clinician may then open
+    the client's page, read only, whatever their caseload)."""
+    found = db.scalar(
+        select(Notification.id)
+        .where(Notification.user_id == user_id, Notification.client_id == client_id)
+        .limit(1)
+    )
+    return found is not None
+
+
 def mark_opened(db: Session, user_id: int, client_id: int) -> None:
     """The user has opened the client's page: their notices about this client are opened."""
     db.execute(
@@ -133,9 +146,13 @@ class MailSettings:
         host = env.get("ATTUNEMENT_SMTP_HOST", "").strip()
         if not host:
             return None
+        port = env.get("ATTUNEMENT_SMTP_PORT", "25").strip() or "25"
+        if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            log.error("ATTUNEMENT_SMTP_PORT is not a port number: notices are not e-mailed")
+            return None
         return cls(
             host=host,
-            port=int(env.get("ATTUNEMENT_SMTP_PORT", "25") or 25),
+            port=int(port),
             sender=env.get("ATTUNEMENT_SMTP_FROM", "attunement@localhost"),
             user=env.get("ATTUNEMENT_SMTP_USER") or None,
             password=env.get("ATTUNEMENT_SMTP_PASSWORD") or None,
@@ -144,44 +161,62 @@ class MailSettings:
         )
 
 
-def deliver(db: Session, settings: MailSettings | None = None) -> int:
+def deliver(database: Database, settings: MailSettings | None = None) -> int:
     """E-mail the notices not yet e-mailed, to users with an address; returns how many were sent.
 
-    Call it outside the transaction that stored the answers. Each sent notice is marked in the
-    caller's transaction; a failure counts an attempt and is logged by its kind only."""
-    settings = settings or MailSettings.from_environment()
+    Runs outside any request's transaction (in the background after the response): each notice
+    is first claimed in a short transaction of its own (an attempt counted only where nobody
+    else counted it), then sent with no database lock held, then marked sent; so a slow or dead
+    mail server never holds up clients or pages, and two deliveries at once never send one
+    notice twice. A failure is logged by its kind only and tried again at a later delivery, up
+    to :data:`MAX_ATTEMPTS` tries in all.
+    """
+    settings = settings if settings is not None else MailSettings.from_environment()
     if settings is None:
         return 0
-    pending = db.execute(
-        select(Notification, User.email)
-        .join(User, User.id == Notification.user_id)
-        .where(
-            Notification.emailed_at.is_(None),
-            Notification.email_attempts < MAX_ATTEMPTS,
-            User.email.is_not(None),
-            User.active.is_(True),
-        )
-        .order_by(Notification.id)
-    ).all()
+    with database.session() as db:
+        pending = db.execute(
+            select(Notification.id, Notification.email_attempts, User.email)
+            .join(User, User.id == Notification.user_id)
+            .where(
+                Notification.emailed_at.is_(None),
+                Notification.email_attempts < MAX_ATTEMPTS,
+                User.email.is_not(None),
+                User.active.is_(True),
+            )
+            .order_by(Notification.id)
+        ).all()
     sent = 0
-    for notice, address in pending:
-        notice.email_attempts += 1
+    for notice_id, attempts, address in pending:
+        with database.session() as db:
+            claimed = db.execute(
+                update(Notification)
+                .where(
+                    Notification.id == notice_id,
+                    Notification.emailed_at.is_(None),
+                    Notification.email_attempts == attempts,
+                )
+                .values(email_attempts=attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+        if claimed.rowcount != 1:
+            continue  # another delivery has it
         try:
             _send(settings, address, _message(settings))
-        except (OSError, smtplib.SMTPException) as exc:
-            log.warning("notice e-mail %s not sent: %s", notice.id, type(exc).__name__)
+        except (OSError, smtplib.SMTPException, UnicodeError, ValueError) as exc:
+            log.warning("notice e-mail %s not sent: %s", notice_id, type(exc).__name__)
             continue
-        notice.emailed_at = now()
+        with database.session() as db:
+            db.execute(update(Notification).where(Notification.id == notice_id).values(emailed_at=now()))
         sent += 1
-    db.flush()
     return sent
 
 
 def _message(settings: MailSettings) -> str:
     where = f"Sign in to see it: {settings.public_url}/login" if settings.public_url else "Sign in to see it."
     return (
-        "A client of yours has answered a question about their safety in a way that needs your "
-        f"attention.\n\n{where}\n\nThis message holds no client information on purpose.\n"
+        "A client has answered a question about their safety in a way that needs attention, and "
+        f"you are among those told.\n\n{where}\n\nThis message holds no client information on purpose.\n"
     )
 
 

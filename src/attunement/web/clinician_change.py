@@ -25,7 +25,7 @@ from attunement.store.changes import lock_client
 from attunement.store.clients import may_change, may_view
 from attunement.store.episodes import current_episode
 from attunement.store.models import Client, Episode, User
-from attunement.store.notifications import mark_opened
+from attunement.store.notifications import has_notice, mark_opened
 from attunement.web.client_view import client_context
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 
@@ -48,7 +48,11 @@ def client_for(db, request: Request, user: User, public_id: str) -> Client:
     if not PUBLIC_ID.fullmatch(public_id):  # never send a NUL or a whole essay to the database
         raise NotFound()
     client = db.scalar(select(Client).where(Client.public_id == public_id))
-    if client is None or not may_view(user, client, db.get(User, client.therapist_id)):
+    if client is None:
+        raise NotFound()
+    if not may_view(user, client, db.get(User, client.therapist_id)) and not (
+        user.role == "clinician" and has_notice(db, user.id, client.id)
+    ):  # a duty clinician told of a risk answer may open that client, read only
         raise NotFound()
     return client
 

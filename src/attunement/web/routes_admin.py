@@ -192,7 +192,7 @@ async def save_instruments(request: Request):
             admin = require(request, db, "admin")
             days = form.get("link_valid_days", "").strip()
             problems = []
-            if not (days.isascii() and days.isdigit()) or not 1 <= int(days) <= 60:
+            if not (days.isascii() and days.isdigit() and len(days) <= 2) or not 1 <= int(days) <= 60:
                 problems.append(FieldProblem("link_valid_days", days, "a whole number of days from 1 to 60"))
             zone = form.get("timezone", "").strip() or "UTC"
             try:
@@ -207,7 +207,8 @@ async def save_instruments(request: Request):
                 problems.append(
                     FieldProblem("duty clinician", duty, "the user name of a clinician, or nothing")
                 )
-            crisis = " ".join(form.get("crisis_text", "").split())[:MAX_CRISIS] or CRISIS_DEFAULT
+            crisis = "\n".join(" ".join(line.split()) for line in form.get("crisis_text", "").splitlines())
+            crisis = crisis.strip()[:MAX_CRISIS] or CRISIS_DEFAULT
             if problems:
                 return _instruments_page(request, db, 400, problems)
             offered = [i for i in LINK_INSTRUMENTS if i in chosen or i in ALWAYS_OFFERED]

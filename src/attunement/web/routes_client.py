@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import InvalidInputError
@@ -122,23 +123,17 @@ async def client_submit(request: Request, token: str):
             return "stored" if stored is not None else "used"
 
     outcome = await run_in_threadpool(submit)
-    if outcome == "stored":
-        await run_in_threadpool(_deliver_notices, request)
     if isinstance(outcome, tuple):
         _, forms, problems = outcome
         return render(
             request, "client_form.html", {"forms": forms, "values": form, "problems": problems}, 400
         )
     if outcome in ("stored", "used"):
-        return redirect(f"/c/{token}")
+        response = redirect(f"/c/{token}")
+        if outcome == "stored":  # any notice these answers raised is e-mailed after the answer
+            response.background = BackgroundTask(deliver, database(request))
+        return response
     return _closed(request, outcome)
-
-
-def _deliver_notices(request: Request) -> None:
-    """E-mail any safety notice these answers raised, after they are safely stored (a mail server
-    that is slow or down must never cost a client their answers)."""
-    with database(request).session() as db:
-        deliver(db)
 
 
 def _thanks(request: Request, db, opened, *, already: bool):
@@ -147,6 +142,7 @@ def _thanks(request: Request, db, opened, *, already: bool):
     if recent and get_setting(db, "client_progress_chart") == "yes":
         progress = client_progress(db, opened.link.client_id)
         record(db, f"link:{opened.link.id}", "client", "view_own_progress", client_id=opened.link.client_id)
-    risk = link_flags(db, opened.link.id)
-    crisis = get_setting(db, "crisis_text") if risk else None
+    # Like the progress chart, shown only for a while after answering (a link may be opened on a
+    # shared device later); the crisis line below the thanks is always there.
+    crisis = get_setting(db, "crisis_text") if recent and link_flags(db, opened.link.id) else None
     return render(request, "client_thanks.html", {"progress": progress, "crisis": crisis})

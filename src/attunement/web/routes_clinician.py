@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -17,6 +18,7 @@ from attunement.store.episodes import current_episode
 from attunement.store.intake import is_first_contact
 from attunement.store.kept_alerts import record_on_alerts
 from attunement.store.models import Episode, Measure
+from attunement.store.notifications import deliver
 from attunement.store.schedule import (
     link_choices,
     new_session,
@@ -48,7 +50,10 @@ def caseload(request: Request):
             db, actor(user), visible_clients(db, user), CaseloadFilter.from_query(request.query_params)
         )
         record(db, actor(user), user.role, "view_caseload", detail=f"{view.total} clients")
-        return render(request, "caseload.html", {"view": view})
+        response = render(request, "caseload.html", {"view": view})
+    # Notices raised while the caseload was brought up to date, and any the mail server missed.
+    response.background = BackgroundTask(deliver, database(request))
+    return response
 
 
 @router.get("/clients/new")
