@@ -14,6 +14,13 @@ A row of the histories is a course of treatment: a client, or, when the tables c
 ``end_reason`` is anything but ``ongoing`` keeps only its safety alerts
 (:func:`attunement.alerts.engine.withhold_after_ending`).
 
+Safety comes from the item rows themselves, by the rule the web app applies to the forms it
+stores (:mod:`attunement.alerts.critical_answers`): every instrument that declares critical
+items, every session including session 0, scored or not. It is computed once for every course,
+on the rows' integer codes, and handed to each block. An optional ``actions`` table says what
+clinicians recorded (:mod:`attunement.alerts.actions`): an action closes the safety alerts it
+covers and marks the other alerts it was recorded for.
+
 The fast path trusts the measures table as :mod:`attunement.tables` would check it; it does not
 re-check every row (``attunement.tables.read_measures`` does, for smaller files).
 """
@@ -33,12 +40,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from attunement.alerts.actions import RecordedActions, match_actions, no_actions
+from attunement.alerts.alert import KINDS
 from attunement.alerts.batch_courses import EpisodeTable, RowCourses, read_episode_table, row_courses
+from attunement.alerts.critical_answers import Answers, critical_fired, declares_critical
 from attunement.alerts.engine import alert_table
+from attunement.alerts.fired import Fired
+from attunement.alerts.lifecycle import covered
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.forecast.compiled_trees import default_threads
-from attunement.prediction.histories import NO_GROUP, Histories, histories_from_tables
-from attunement.tables import EPISODE_ID, ended_episodes, read_episodes, read_measures, session_scores
+from attunement.prediction.histories import NO_GROUP, Histories, histories_from_tables, measures_by_course
+from attunement.tables import (
+    EPISODE_ID,
+    ended_episodes,
+    read_actions,
+    read_episodes,
+    read_measures,
+    session_scores,
+)
 
 #: (measure name in Histories, instrument, rater) for score rows.
 SCORE_MEASURES = (
@@ -51,8 +70,8 @@ COLUMNS = ["client_id", EPISODE_ID, "session", "instrument", "rater", "item", "v
 BLOCK = 50_000
 
 Progress = Callable[[int, int], None]
-#: A block of courses, and whether each one's episode has ended.
-Block = tuple[Histories, np.ndarray]
+#: A block of courses, whether each one's episode has ended, and their course codes.
+Block = tuple[Histories, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -60,12 +79,17 @@ class BatchResult:
     clients: int
     measure_rows: int
     alerts: pd.DataFrame
-    #: Whether the tables hold PHQ-9 item 9 answers; with totals only, safety items cannot be checked.
+    #: Whether the tables hold item answers of an instrument with critical items (PHQ-9 item 9,
+    #: CORE-10 item 6, ...); with totals only, safety items cannot be checked.
     safety_item_recorded: bool = True
     #: Courses of treatment (episodes of care; one per client when the tables have no episode_id).
     episodes: int = 0
     #: Episodes that have ended, which therefore keep only their safety alerts.
     ended_episodes: int = 0
+    #: Rows of the actions table (None when the folder has none).
+    actions: int | None = None
+    #: Safety alerts not output because an action recorded for them covers them.
+    closed_by_action: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,6 +99,20 @@ class _Opened:
     courses: int
     clients: int
     ended: int
+    #: Every course's safety alert from the item rows (rows are course codes).
+    safety: Fired
+    #: Whether any item row belongs to an instrument with critical items.
+    checkable: bool
+    actions: RecordedActions
+    actions_read: int | None
+
+
+def _in_block(fired: Fired, chosen: np.ndarray, courses: int) -> Fired:
+    """The alerts of the courses ``chosen`` (codes), renumbered as the block's rows."""
+    local = np.full(courses, -1, dtype=np.int64)
+    local[chosen] = np.arange(len(chosen))
+    mine = fired.keep(local[fired.rows] >= 0)
+    return replace(mine, rows=local[mine.rows])
 
 
 def table_file(folder: Path, name: str, required: bool = True) -> Path | None:
@@ -108,20 +146,28 @@ def batch_alerts(
     ``workers``, and at most ``workers`` blocks are held at once."""
     opened = _open(Path(folder), block)
     workers = default_threads() if workers is None else max(1, workers)
-    parts, done, item9 = [], 0, False
-    for (histories, _), table in _in_order(opened.blocks, lambda b: alert_table(b[0], model, b[1]), workers):
-        item9 |= "phq9_item9" in histories.scores
+
+    def work(b: Block) -> pd.DataFrame:
+        histories, ended, chosen = b
+        safety = _in_block(opened.safety, chosen, opened.courses)
+        return alert_table(histories, model, ended, safety, opened.actions.subset(chosen))
+
+    parts, done = [], 0
+    for (histories, _, _), table in _in_order(opened.blocks, work, workers):
         parts.append(table)
         done += len(histories)
         if progress is not None:
             progress(done, opened.courses)
+    up_to = opened.actions.covered_up_to[opened.safety.kind][opened.safety.rows]
     return BatchResult(
         clients=opened.clients,
         measure_rows=opened.measure_rows,
         alerts=pd.concat(parts, ignore_index=True),
-        safety_item_recorded=item9,
+        safety_item_recorded=opened.checkable,
         episodes=opened.courses,
         ended_episodes=opened.ended,
+        actions=opened.actions_read,
+        closed_by_action=int(covered(opened.safety.session, up_to).sum()),
     )
 
 
@@ -147,9 +193,12 @@ def _in_order(
 
 def _open(folder: Path, block: int | None) -> _Opened:
     """Blocks of course histories (all courses in one block when ``block`` is None), with the
-    number of measure rows, courses, clients and ended episodes."""
+    number of measure rows, courses, clients and ended episodes, every course's safety alert
+    and the recorded actions."""
     measures_path = table_file(folder, "measures")
     episodes_path = table_file(folder, "episodes", required=False)
+    actions_path = table_file(folder, "actions", required=False)
+    actions = read_actions(actions_path, KINDS) if actions_path is not None else None
     if measures_path.suffix == ".csv":
         measures = read_measures(measures_path)
         episodes = read_episodes(episodes_path) if episodes_path is not None else None
@@ -158,23 +207,64 @@ def _open(folder: Path, block: int | None) -> _Opened:
         if episodes is not None:  # the histories' rows are the episodes table's, in its order
             ended = ended_episodes(episodes["end_reason"])
         clients = len(pd.unique(histories.clients()))
-        blocks = _slices(histories, ended, block or max(len(histories), 1))
-        return _Opened(blocks, len(measures), len(histories), clients, int(ended.sum()))
+        answers = _table_answers(measures, episodes, histories.client_id)
+        recorded = _recorded(actions, histories.clients(), histories.episodes())
+        return _Opened(
+            _slices(histories, ended, block or max(len(histories), 1)),
+            len(measures),
+            len(histories),
+            clients,
+            int(ended.sum()),
+            critical_fired(answers),
+            declares_critical(answers),
+            recorded,
+            None if actions is None else len(actions),
+        )
     rows = _read_parquet(measures_path, episodes_path)
     if rows.items is not None:
         histories = rows.histories(np.arange(len(rows.ids)), width=rows.width)
-        _item_scores(rows.items, rows.ids, histories.max_session, histories.scores, rows.item_courses)
+        _item_scores(rows.items, rows.ids, rows.width, histories.scores, rows.item_courses)
         histories = _with_attended(histories, rows.sessions)
         blocks = _slices(histories, rows.ended, block or max(len(histories), 1))
     else:
         blocks = rows.blocks(block or max(len(rows.ids), 1))
-    return _Opened(blocks, rows.count, len(rows.ids), rows.clients_count, int(rows.ended.sum()))
+    return _Opened(
+        blocks,
+        rows.count,
+        len(rows.ids),
+        rows.clients_count,
+        int(rows.ended.sum()),
+        critical_fired(rows.answers),
+        declares_critical(rows.answers),
+        _recorded(actions, rows.ids if rows.clients is None else rows.clients, rows.episodes),
+        None if actions is None else len(actions),
+    )
+
+
+def _recorded(
+    actions: pd.DataFrame | None, clients: np.ndarray, episodes: np.ndarray | None
+) -> RecordedActions:
+    """The actions matched to the courses (none without an actions table)."""
+    return no_actions(len(clients)) if actions is None else match_actions(actions, clients, episodes)
+
+
+def _table_answers(measures: pd.DataFrame, episodes: pd.DataFrame | None, keys: np.ndarray) -> Answers:
+    """The client's item answers of checked tables, by course (rows of the histories, ``keys``)."""
+    by_course = measures_by_course(measures, episodes)
+    items = by_course[by_course["item"].notna() & (by_course["rater"] == "client")]
+    return Answers.from_text(
+        pd.Index(keys).get_indexer(items["client_id"].astype(str)),
+        items["session"].to_numpy(dtype=np.int64),
+        items["instrument"].to_numpy(dtype=object),
+        items["item"].to_numpy(dtype=object),
+        items["value"].to_numpy(dtype=float),
+    )
 
 
 def _slices(h: Histories, ended: np.ndarray, block: int) -> Iterator[Block]:
     for start in range(0, max(len(h), 1), block):
         rows = slice(start, min(start + block, len(h)))
-        yield h.subset(rows), ended[rows]
+        yield h.subset(rows), ended[rows], np.arange(rows.start, rows.stop)
 
 
 @dataclass(frozen=True)
@@ -187,8 +277,8 @@ class _Rows:
     rule uses, e.g. item rows or other instruments); ``first_row``/``row_count`` locate each
     course's rows; ``sessions`` is each course's sessions attended (the episodes table's count, at
     least the last session with a usable measure); ``ended`` whether its episode has ended;
-    ``items`` the item rows, which need the scoring path, and ``item_courses`` their courses
-    (None when a course is a client, whose id the item rows already hold).
+    ``items`` the item rows, which need the scoring path, and ``item_courses`` their courses;
+    ``answers`` the client's item answers by course, for safety.
     """
 
     ids: np.ndarray
@@ -207,6 +297,7 @@ class _Rows:
     ended: np.ndarray
     clients_count: int
     item_courses: np.ndarray | None
+    answers: Answers
 
     def histories(self, clients: np.ndarray, width: int | None = None) -> Histories:
         """These clients (codes) as histories, straight from their rows.
@@ -229,6 +320,8 @@ class _Rows:
                 values = np.full(n * width, np.nan)
                 values[cell[pick]] = score[pick]
                 scores[name] = values.reshape(n, width)
+        if not scores:  # no score row the rules read (e.g. item rows only): arrays all missing
+            scores[SCORE_MEASURES[0][0]] = np.full((n, width), np.nan)
         return Histories(
             client_id=self.ids[clients],
             therapist_id=np.full(n, "", dtype=object),
@@ -244,7 +337,7 @@ class _Rows:
         order = np.argsort(self.sessions, kind="stable")
         for first in range(0, max(len(order), 1), block):
             chosen = order[first : first + block]
-            yield self.histories(chosen), self.ended[chosen]
+            yield self.histories(chosen), self.ended[chosen], chosen
 
 
 def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
@@ -291,7 +384,8 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
         measure[unscored] = -1
 
     items = table.filter(pa.array(has_item)) if has_item is not None else None
-    item_courses = codes[has_item] if has_item is not None and courses.clients is not None else None
+    item_courses = codes[has_item] if has_item is not None else None
+    answers = _item_answers(items, item_courses)
     if codes.size and np.any(codes[1:] < codes[:-1]):
         order = np.argsort(codes, kind="stable")
         codes, session, measure, score = codes[order], session[order], measure[order], score[order]
@@ -321,6 +415,33 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
         ended=courses.ended,
         clients_count=courses.distinct_clients,
         item_courses=item_courses,
+        answers=answers,
+    )
+
+
+def _item_answers(items: pa.Table | None, courses: np.ndarray | None) -> Answers:
+    """The client's item answers by course, on the columns' codes (no text per row); a row
+    without a rater is the client's, as the canonical reader has it."""
+    if items is None or courses is None:
+        return Answers.from_text(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, object, object, float)))
+    instrument, item = _coded(items.column("instrument")), _coded(items.column("item"))
+    session = np.asarray(items.column("session").to_numpy(zero_copy_only=False), dtype=np.int64)
+    value = _floats(items, "value", items.num_rows)
+    if "rater" in items.column_names:
+        rater = _coded(items.column("rater"))
+        client = (rater.codes < 0) | rater.equals("client")
+        if not client.all():
+            courses, session, value = courses[client], session[client], value[client]
+            instrument = _Coded(instrument.codes[client], instrument.dictionary)
+            item = _Coded(item.codes[client], item.dictionary)
+    return Answers(
+        course=courses,
+        session=session,
+        instrument=instrument.codes,
+        instruments=instrument.dictionary,
+        item=item.codes,
+        items=item.dictionary,
+        value=value,
     )
 
 
@@ -405,20 +526,22 @@ def _scatter(n: int, width: int, codes: np.ndarray, session: np.ndarray, values:
 
 
 def _item_scores(
-    items: pa.Table, ids: np.ndarray, width: int, scores: dict[str, np.ndarray], courses: np.ndarray | None
+    items: pa.Table, ids: np.ndarray, width: int, scores: dict[str, np.ndarray], courses: np.ndarray
 ) -> None:
     """Score item rows with the instrument definitions (pandas path) and add PHQ-9 item 9.
 
-    ``courses`` gives each item row's course when courses are episodes (their keys then stand in
-    for the client id, so each episode's forms are scored as its own)."""
+    ``courses`` gives each item row's course (the course keys stand in for the client id, so
+    each episode's forms are scored as its own)."""
     frame = items.to_pandas()
     for column in ("client_id", "instrument", "rater", "item"):
         if column in frame:
             frame[column] = frame[column].astype(object)
-    if courses is not None:
-        frame["client_id"] = ids[courses]
+    frame["client_id"] = ids[courses]
     if "rater" not in frame:
         frame["rater"] = "client"
+    for column in ("value", "score"):  # optional columns of a table of item rows only
+        if column not in frame:
+            frame[column] = np.nan
     index = pd.Index(ids)
     for name, inst, who in SCORE_MEASURES:
         subset = frame[(frame["instrument"] == inst) & (frame["rater"] == who)]

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from attunement.alerts.actions import RecordedActions
 from attunement.alerts.alert import KINDS, OUTLAST_EPISODE, SEVERITIES, Alert, most_urgent_first
-from attunement.alerts.fired import Fired
+from attunement.alerts.fired import Fired, plain
 from attunement.alerts.forecast_alerts import forecast_alerts
 from attunement.alerts.perception import perception_gap_alerts
 from attunement.alerts.rupture_alerts import rupture_alerts
@@ -34,15 +35,19 @@ BASE_COLUMNS = (
     "severity",
     "probability",
     "requires_action",
+    "action_recorded",
     "reason",
 )
 
 
-def fired_alerts(histories: Histories, model: Any | None = None) -> list[Fired]:
-    """Every rule's alerts for the latest session of each client (safety first)."""
+def fired_alerts(histories: Histories, model: Any | None = None, safety: Fired | None = None) -> list[Fired]:
+    """Every rule's alerts for the latest session of each client (safety first).
+
+    ``safety`` gives the safety alerts when the caller has the answers themselves (the batch, from
+    the item rows); otherwise they come from what the session arrays show."""
     rupture, rupture_now = rupture_alerts(histories)
     return [
-        *safety_alerts(histories),
+        *(safety_alerts(histories) if safety is None else [safety]),
         rupture,
         *forecast_alerts(histories, model),
         perception_gap_alerts(histories, rupture_now),
@@ -68,7 +73,7 @@ def current_alerts(histories: Histories, model: Any | None = None) -> dict[str, 
                     session=int(fired.session[k]),
                     probability=_probability(fired, k),
                     reason=reason,
-                    figures={name: _plain(values[k]) for name, values in fired.figures.items()},
+                    figures={name: plain(values[k]) for name, values in fired.figures.items()},
                     support=support_steps(fired.kind, reason),
                     requires_action=fired.requires_action,
                 )
@@ -77,23 +82,34 @@ def current_alerts(histories: Histories, model: Any | None = None) -> dict[str, 
 
 
 def alert_table(
-    histories: Histories, model: Any | None = None, ended: np.ndarray | None = None
+    histories: Histories,
+    model: Any | None = None,
+    ended: np.ndarray | None = None,
+    safety: Fired | None = None,
+    actions: RecordedActions | None = None,
 ) -> pd.DataFrame:
     """All current alerts as one table (one row per alert), clients in the order of ``histories``,
     each client's alerts most urgent first.
 
     ``client_id`` is the client's own id and ``episode_id`` the episode of care (None when the
     tables name none). ``ended`` marks the rows of ``histories`` whose episode has ended: they
-    keep only the kinds of :data:`OUTLAST_EPISODE`. Figures become columns named
+    keep only the kinds of :data:`OUTLAST_EPISODE`. ``safety`` replaces the safety alerts the
+    session arrays show (:func:`fired_alerts`). ``actions`` (by row of ``histories``) withholds
+    the alerts an action covers and fills ``action_recorded``
+    (:class:`~attunement.alerts.actions.RecordedActions`). Figures become columns named
     ``<kind>_<figure>`` (empty for the other kinds); support steps are not repeated per row (they
     depend only on the kind and the reason). The columns are assembled as whole arrays and sorted
     once, because a national batch holds hundreds of thousands of alerts.
     """
-    parts = [fired for fired in withhold_after_ending(fired_alerts(histories, model), ended) if len(fired)]
+    fired = withhold_after_ending(fired_alerts(histories, model, safety), ended)
+    if actions is not None:
+        fired = actions.withhold_covered(fired)
+    parts = [f for f in fired if len(f)]
     if not parts:
         return pd.DataFrame(columns=list(BASE_COLUMNS))
     rows = np.concatenate([f.rows for f in parts])
     kind = np.concatenate([np.full(len(f), KINDS.index(f.kind), dtype=np.int8) for f in parts])
+    session = np.concatenate([f.session for f in parts])
     severity = np.concatenate([f.severity for f in parts])
     rank = pd.Series(severity).map({s: i for i, s in enumerate(SEVERITIES)}).to_numpy(dtype=np.int8)
     probability = np.concatenate(
@@ -103,11 +119,14 @@ def alert_table(
     columns: dict[str, Any] = {
         "client_id": histories.clients()[rows],
         "episode_id": histories.episodes()[rows],
-        "session": np.concatenate([f.session for f in parts]),
+        "session": session,
         "kind": np.asarray(KINDS, dtype=object)[kind],
         "severity": severity,
         "probability": probability,
         "requires_action": np.concatenate([np.full(len(f), f.requires_action) for f in parts]),
+        "action_recorded": np.zeros(len(rows), dtype=bool)
+        if actions is None
+        else actions.recorded(rows, kind, session),
         "reason": pa.concat_arrays([f.reason.cast(pa.large_string()) for f in parts]),
     }
     offsets = np.cumsum([0] + [len(f) for f in parts])
@@ -142,11 +161,3 @@ def _probability(fired: Fired, k: int) -> float | None:
     if fired.probability is None or np.isnan(fired.probability[k]):
         return None
     return float(fired.probability[k])
-
-
-def _plain(value: Any) -> float | int | str:
-    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value)
-    return str(value)

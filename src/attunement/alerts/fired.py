@@ -9,6 +9,7 @@ the end.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -52,6 +53,15 @@ def latest(histories: Histories) -> tuple[np.ndarray, np.ndarray]:
     rows = np.flatnonzero(histories.sessions >= 1)
     cols = np.minimum(histories.sessions[rows], histories.max_session) - 1
     return rows, cols.astype(np.int64)
+
+
+def plain(value: Any) -> float | int | str:
+    """A figure as a plain Python number or text (for an :class:`Alert`'s figures)."""
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value)
+    return str(value)
 
 
 def at(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

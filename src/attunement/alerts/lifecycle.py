@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from attunement.alerts.alert import NEEDS_ACTION, Alert
 from attunement.prediction.histories import Histories
@@ -88,10 +89,25 @@ def _needs_action(kept: Sequence[Kept], held: Kept | None, alert: Alert) -> list
     if held is not None and held.status != "actioned":
         changed = (held.last_session, held.reason) != (alert.session, alert.reason)
         return [Step("update", held.id, alert)] if changed else []
-    covered = max((k.last_session for k in kept if k.kind == alert.kind), default=None)
-    if covered is not None and alert.session <= covered:
+    dealt_with = max((k.last_session for k in kept if k.kind == alert.kind), default=None)
+    if covered(alert.session, dealt_with):
         return []  # a risk answer an earlier safety alert already covered, and that was dealt with
     return [Step("open", None, alert)]
+
+
+def covered(session: ArrayLike, action_session: ArrayLike | None) -> np.ndarray:
+    """Whether an alert of a kind that needs an action, raised at ``session``, is covered by an
+    action recorded for an alert of its kind at ``action_session`` (None or NaN: none).
+
+    An action covers the risk answers up to the session it was recorded for: the alert it closed
+    was for the latest risk answer then, so the same or an earlier one raises nothing new, while
+    a risk answer at a later session is news and needs its own action. The web app's kept alerts
+    and the batch's actions table (:mod:`attunement.alerts.actions`) both go by this; it works on
+    single sessions and on whole arrays.
+    """
+    recorded = np.asarray(np.nan if action_session is None else action_session, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(session) <= recorded  # NaN (nothing recorded) compares False
 
 
 def undecided_kinds(histories: Histories) -> dict[str, set[str]]:

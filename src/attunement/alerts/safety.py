@@ -1,96 +1,52 @@
-"""Safety: an endorsed or skipped critical item (PHQ-9 item 9) always gives a high alert.
+"""Safety from a history's session arrays: what :class:`Histories` can show of the one rule.
 
-The rule, the item's name and the wording come from the instrument definition's
-``critical_items`` (the same ones :mod:`attunement.instruments.scoring` flags). A skipped item is
-one left blank on a PHQ-9 that was otherwise filled in (its total was recorded); it is flagged
-because a blank answer is not a "no". Data that hold PHQ-9 totals only, with no item answers at
-all, cannot show item 9: then there is nothing to check, and docs/alerts.md says so. A safety
-alert always ``requires_action``: it cannot be dismissed without a recorded action.
+The rule is :mod:`attunement.alerts.critical_answers` (every critical item, endorsed or left
+blank on a form that was sent, the latest such session per course). A :class:`Histories` keeps
+only PHQ-9 item 9 and the PHQ-9 total of sessions 1 and up, so this is the rule applied to what
+it holds: at each attended session, a PHQ-9 was sent when its item 9 or its total was recorded,
+and its item 9 is endorsed, answered below the cut-off or blank. Data that hold PHQ-9 totals
+only cannot show item 9: nothing is flagged, and docs/alerts.md says so.
 
-The alert is for the client's latest session with a risk answer, not only the latest session:
-a therapist's rating or calmer answers at a later session (or a late answer to an earlier
-session's link) must not make an endorsed item disappear. Once what was done is recorded for
-that session's alert, it stays shown with its record; a new risk answer at a later session
-raises a new one.
+Callers with the answers themselves use them instead: the web app its stored forms
+(:func:`attunement.alerts.critical.critical_alerts`), the batch the item rows of the measures
+table, which hold every instrument and session 0 too (:mod:`attunement.alerts.batch`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from attunement.alerts.fired import Fired, at, join, text
-from attunement.instruments import get_instrument
-from attunement.instruments.definition import CriticalItem
+from attunement.alerts.critical_answers import Answers, critical_fired
+from attunement.alerts.fired import Fired
 from attunement.prediction.histories import Histories
 
-#: The critical item that :class:`Histories` carries, by its linkId.
-ITEM_MEASURE = {"phq9_9": "phq9_item9"}
+#: The instrument and critical item whose answers :class:`Histories` carries, and under what name.
+INSTRUMENT, ITEM, MEASURE = "phq9", "phq9_9", "phq9_item9"
+#: Stands for the rest of a form whose total was recorded (it was sent).
+TOTAL = "total"
 
 
 def safety_alerts(histories: Histories) -> list[Fired]:
-    instrument = get_instrument("phq9")
-    totals = histories.score("phq9")
-    # Only the sessions each client has attended so far count (the arrays may be wider).
+    """The safety alerts the session arrays show (rows index ``histories``)."""
+    answers = history_answers(histories)
+    return [] if answers is None else [critical_fired(answers)]
+
+
+def history_answers(histories: Histories) -> Answers | None:
+    """PHQ-9 forms of the attended sessions, as answers: item 9 as recorded, and the total (when
+    there is one) standing for the other items; None when the arrays hold no item 9 at all."""
+    if MEASURE not in histories.scores:
+        return None
+    item9, totals = histories.scores[MEASURE], histories.score(INSTRUMENT)
     attended = np.arange(histories.max_session)[None, :] < histories.sessions[:, None]
-    fired: list[Fired] = []
-    for critical in instrument.scoring.critical_items:
-        measure = ITEM_MEASURE.get(critical.item)
-        if measure is None or measure not in histories.scores:
-            continue
-        answers = histories.scores[measure]
-        with np.errstate(invalid="ignore"):
-            risk = ((answers >= critical.min_value) | (np.isnan(answers) & ~np.isnan(totals))) & attended
-        rows = np.flatnonzero(risk.any(axis=1))
-        cols = (histories.max_session - 1 - risk[rows, ::-1].argmax(axis=1)).astype(np.int64)
-        session = cols + 1
-        total = at(totals, rows, cols)
-        value = at(answers, rows, cols)
-        endorsed = value >= critical.min_value
-        skipped = np.isnan(value) & ~np.isnan(total)
-        before, _, after = critical.reason.partition("{value}")
-        name = item_name(critical, instrument.short_name)
-        s_end = text(session[endorsed], 0)
-        fired.append(
-            Fired(
-                kind="safety",
-                rows=rows[endorsed],
-                session=session[endorsed],
-                severity=np.full(int(endorsed.sum()), "high", dtype=object),
-                reason=join("Session ", s_end, ": ", before, text(value[endorsed], 0), after),
-                requires_action=True,
-                figures={
-                    "item": np.full(int(endorsed.sum()), critical.item, dtype=object),
-                    "answer": value[endorsed],
-                    "flag": np.full(int(endorsed.sum()), critical.flag, dtype=object),
-                },
-            )
-        )
-        s_skip = text(session[skipped], 0)
-        fired.append(
-            Fired(
-                kind="safety",
-                rows=rows[skipped],
-                session=session[skipped],
-                severity=np.full(int(skipped.sum()), "high", dtype=object),
-                reason=join(
-                    "Session ",
-                    s_skip,
-                    f": {name} was left unanswered on an otherwise completed {instrument.short_name}"
-                    " (a safety item; a blank is not a no): ask directly",
-                ),
-                requires_action=True,
-                figures={
-                    "item": np.full(int(skipped.sum()), critical.item, dtype=object),
-                    "answer": np.full(int(skipped.sum()), "not answered", dtype=object),
-                    "flag": np.full(int(skipped.sum()), "critical_item_unanswered", dtype=object),
-                },
-            )
-        )
-    return fired
-
-
-def item_name(critical: CriticalItem, short_name: str) -> str:
-    """The item's name as the definition's reason words it ("PHQ-9 item 9 (...)")."""
-    before = critical.reason.partition("{value}")[0]
-    head = before.removesuffix(" ").removesuffix("answered").strip()
-    return head or f"{short_name} {critical.item}"
+    rows, cols = np.nonzero((~np.isnan(item9) | ~np.isnan(totals)) & attended)
+    n = len(rows)
+    return Answers(
+        course=np.repeat(rows, 2).astype(np.int64),
+        session=np.repeat(cols + 1, 2).astype(np.int64),
+        instrument=np.zeros(2 * n, dtype=np.int64),
+        instruments=[INSTRUMENT],
+        item=np.tile([0, 1], n),
+        items=[ITEM, TOTAL],
+        value=np.column_stack((item9[rows, cols], totals[rows, cols])).reshape(-1),
+    )

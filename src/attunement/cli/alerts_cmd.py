@@ -24,7 +24,10 @@ SHOWN = 20
 def alerts_cmd(
     batch: Annotated[
         Path,
-        typer.Option("--batch", help="Folder with the canonical tables (measures, and episodes if any)."),
+        typer.Option(
+            "--batch",
+            help="Folder with the canonical tables: measures, and episodes and actions if any.",
+        ),
     ],
     model: Annotated[
         Path | None,
@@ -41,7 +44,9 @@ def alerts_cmd(
 ) -> None:
     """Current alerts (safety, rupture, perception gap; with a model also not on track and
     dropout risk) for the latest session of every client's course of treatment. An episode of
-    care that has ended (end_reason other than ongoing) keeps only its safety alerts."""
+    care that has ended (end_reason other than ongoing) keeps only its safety alerts. An actions
+    table closes the safety alerts an action covers and marks the other alerts it was recorded
+    for (action_recorded)."""
     try:
         forecast = _load_model(model) if model is not None else None
         progress = Progress(
@@ -82,6 +87,9 @@ def alerts_cmd(
         "clients_with_alerts": int(table["client_id"].nunique()),
         "requires_action": int(table["requires_action"].sum()),
         "safety_item_recorded": result.safety_item_recorded,
+        "actions": result.actions,
+        "closed_by_action": result.closed_by_action,
+        "action_recorded": int(table["action_recorded"].sum()) if len(table) else 0,
         "by_kind": counts,
         "forecast_model": str(model) if model is not None else None,
         "seconds": round(seconds, 2),
@@ -99,8 +107,13 @@ def alerts_cmd(
             console.print(f"{result.ended_episodes:,} episodes have ended: only their safety alerts are kept")
         if not result.safety_item_recorded:
             console.print(
-                "PHQ-9 item 9 answers are not in these tables (totals only): "
-                "safety items could not be checked"
+                "these tables hold no item answers of a questionnaire with safety items (such as PHQ-9 "
+                "item 9; totals only): safety items could not be checked"
+            )
+        if result.actions is not None:
+            console.print(
+                f"{result.actions:,} recorded actions: {result.closed_by_action:,} safety alerts closed, "
+                f"{summary['action_recorded']:,} alerts still shown with their action recorded"
             )
         if model is None:
             console.print("not on track and dropout risk need --model: not computed")
@@ -133,10 +146,33 @@ def _load_model(path: Path) -> Any:
     return default_model() if str(path) == "default" else load_model(path)
 
 
-def _write(frame, path: Path) -> None:
+def _write(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
-        frame.to_parquet(path, index=False)
+        _text_where_mixed(frame).to_parquet(path, index=False)
     elif path.suffix == ".csv":
         frame.to_csv(path, index=False)
     else:
         raise typer.BadParameter(f"--out must end in .csv or .parquet, got {path.suffix!r}")
+
+
+def _text_where_mixed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with every column that mixes numbers and words written as text, which Parquet
+    needs (a safety alert's answer is a number, or "not answered" for a blank item)."""
+    mixed = [
+        name
+        for name in frame.columns
+        if frame[name].dtype == object
+        and pd.api.types.infer_dtype(frame[name], skipna=True).startswith("mixed")
+    ]
+    if not mixed:
+        return frame
+    out = frame.copy()
+    for name in mixed:
+        out[name] = out[name].map(_as_text, na_action="ignore")
+    return out
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -156,6 +156,13 @@ def histories_from_tables(measures: pd.DataFrame, episodes: pd.DataFrame | None 
     )
 
 
+def measures_by_course(measures: pd.DataFrame, episodes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The measures rows :func:`histories_from_tables` uses, with ``client_id`` replaced by each
+    row's course key (the ``client_id`` of the histories' rows), for a caller that needs the
+    rows themselves, such as the item answers a safety check reads."""
+    return _by_course(measures, episodes)[0]
+
+
 def _by_course(
     measures: pd.DataFrame, episodes: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray | None]:

@@ -1,8 +1,10 @@
-"""The canonical long tables (``measures`` and ``episodes``): checking, reading, writing, scoring."""
+"""The canonical long tables (``measures``, ``episodes`` and ``actions``): checking, reading, writing,
+scoring."""
 
 from attunement.tables.courses import course_keys, course_of_rows, has_episode_ids
-from attunement.tables.files import read_episodes, read_measures, write_episodes, write_measures
+from attunement.tables.files import read_actions, read_episodes, read_measures, write_episodes, write_measures
 from attunement.tables.schema import (
+    ACTIONS_COLUMNS,
     END_REASONS,
     EPISODE_DATES,
     EPISODE_ID,
@@ -11,12 +13,14 @@ from attunement.tables.schema import (
     ONGOING,
     RATERS,
     ended_episodes,
+    normalise_actions,
     normalise_episodes,
     normalise_measures,
 )
 from attunement.tables.scores import instruments_in, session_scores
 
 __all__ = [
+    "ACTIONS_COLUMNS",
     "END_REASONS",
     "EPISODES_COLUMNS",
     "EPISODE_DATES",
@@ -29,8 +33,10 @@ __all__ = [
     "ended_episodes",
     "has_episode_ids",
     "instruments_in",
+    "normalise_actions",
     "normalise_episodes",
     "normalise_measures",
+    "read_actions",
     "read_episodes",
     "read_measures",
     "session_scores",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.tables.schema import normalise_episodes, normalise_measures
+from attunement.tables.schema import normalise_actions, normalise_episodes, normalise_measures
 
 SUFFIXES = (".csv", ".parquet")
 
@@ -16,7 +16,7 @@ def read_table(path: Path) -> pd.DataFrame:
     """Read any table (CSV or Parquet, by suffix) as it is, without checking its columns."""
     path = Path(path)
     if path.suffix == ".csv":
-        text = ("client_id", "episode_id", "therapist_id", "item")
+        text = ("client_id", "episode_id", "therapist_id", "item", "kind", "action")
         return pd.read_csv(path, dtype=dict.fromkeys(text, "string"))
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
@@ -54,3 +54,8 @@ def read_episodes(path: str | Path) -> pd.DataFrame:
 def write_episodes(frame: pd.DataFrame, path: str | Path) -> Path:
     """Check an episodes table and write it."""
     return _write(normalise_episodes(frame), Path(path))
+
+
+def read_actions(path: str | Path, kinds: tuple[str, ...]) -> pd.DataFrame:
+    """Read and check an actions table (``kinds``: the alert kinds an action may be for)."""
+    return normalise_actions(read_table(Path(path)), kinds)

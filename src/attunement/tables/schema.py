@@ -1,10 +1,13 @@
-"""The canonical long data format: a ``measures`` table and an ``episodes`` table.
+"""The canonical long data format: a ``measures`` table, an ``episodes`` table and an ``actions`` table.
 
 ``measures`` has one row per answered item (``item`` + ``value``) or per already-computed score
 (``score``, with ``item`` empty), keyed by client, session, instrument and rater. ``episodes`` has
 one row per course of treatment: one per client, or several per client told apart by
 ``episode_id`` (a client who comes back for a second course). Extra columns are kept as they are,
 so a service can carry its own fields (for example a client group for fairness checks).
+
+``actions`` (read by ``attunement alerts --batch``) has one row per action a clinician recorded
+for an alert: which course, the alert's kind and session, and what was done.
 
 The episode columns (``episode_id``, ``start_date``, ``end_date``) are optional and appear in the
 checked table only when the input has them, so a table without them comes back exactly as before.
@@ -21,6 +24,7 @@ from attunement.errors import FieldProblem, InvalidInputError
 MEASURES_COLUMNS = ["client_id", "session", "date", "instrument", "rater", "item", "value", "score"]
 MEASURES_REQUIRED = ["client_id", "session", "instrument"]
 EPISODES_COLUMNS = ["client_id", "therapist_id", "end_reason"]
+ACTIONS_COLUMNS = ["client_id", "kind", "session", "action"]
 #: Optional episode columns, in the order they take when present.
 EPISODE_ID = "episode_id"
 EPISODE_DATES = ["start_date", "end_date"]
@@ -97,6 +101,30 @@ def normalise_episodes(frame: pd.DataFrame) -> pd.DataFrame:
     _episode_dates(out, problems)
     _raise(problems, "episodes")
     return _ordered(out, ["client_id", EPISODE_ID, *EPISODES_COLUMNS[1:], *EPISODE_DATES])
+
+
+def normalise_actions(frame: pd.DataFrame, kinds: tuple[str, ...]) -> pd.DataFrame:
+    """Check an actions table: one row per action a clinician recorded for an alert.
+
+    ``client_id`` and optional ``episode_id`` name the course, ``kind`` the alert's kind (one of
+    ``kinds``: the tables know no alert rules, the caller says which kinds there are),
+    ``session`` the session of the alert the action was recorded for, ``action`` what was done
+    (text) and optional ``date`` when. Raises :class:`InvalidInputError` naming the row, the
+    column, the value and what was expected.
+    """
+    require_columns(frame, ACTIONS_COLUMNS, "actions")
+    out = frame.copy()
+    problems: list[FieldProblem] = []
+    out["client_id"] = _text(out["client_id"], "client_id", problems, required=True)
+    if EPISODE_ID in out.columns:
+        out[EPISODE_ID] = _text(out[EPISODE_ID], EPISODE_ID, problems, required=False)
+    _one_of(out["kind"], kinds, "kind", problems)
+    out["session"] = _whole_numbers(out["session"], "session", problems)
+    out["action"] = _text(out["action"], "action", problems, required=True, expected="what was done, as text")
+    if "date" in out.columns:
+        out["date"] = _dates(out["date"], "date", problems)
+    _raise(problems, "actions")
+    return _ordered(out, ["client_id", EPISODE_ID, *ACTIONS_COLUMNS[1:], "date"])
 
 
 def ended_episodes(end_reason: pd.Series) -> np.ndarray:
@@ -190,13 +218,15 @@ def _where(frame: pd.DataFrame, row: int, column: str) -> str:
     return f"row {frame.index.get_loc(row) + 1}, column {column}"
 
 
-def _text(series: pd.Series, column: str, problems: list[FieldProblem], *, required: bool) -> pd.Series:
+def _text(
+    series: pd.Series, column: str, problems: list[FieldProblem], *, required: bool, expected: str = "a value"
+) -> pd.Series:
     text = series.astype("string").str.strip()
     text = text.mask(text == "")
     if required:
         for row in series.index[text.isna()][:MAX_REPORTED]:
             problems.append(
-                FieldProblem(f"row {series.index.get_loc(row) + 1}, column {column}", None, "a value")
+                FieldProblem(f"row {series.index.get_loc(row) + 1}, column {column}", None, expected)
             )
     return text.astype(object).where(text.notna(), None)
 
