@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from attunement.alerts.alert import KINDS, NEEDS_ACTION
-from attunement.alerts.fired import Fired
+from attunement.alerts.fired import Fired, positions_in
 from attunement.alerts.lifecycle import covered
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.tables.schema import EPISODE_ID, MAX_REPORTED
@@ -45,12 +45,11 @@ class RecordedActions:
     def subset(self, chosen: np.ndarray) -> RecordedActions:
         """The actions of the courses ``chosen`` (codes), renumbered 0..len(chosen)-1 as a block
         of the batch numbers them."""
-        local = np.full(len(next(iter(self.covered_up_to.values()))), -1, dtype=np.int64)
-        local[chosen] = np.arange(len(chosen))
-        mine = local[self.course] >= 0
+        local = positions_in(self.course, chosen)
+        mine = local >= 0
         return RecordedActions(
             covered_up_to={k: up_to[chosen] for k, up_to in self.covered_up_to.items()},
-            course=local[self.course[mine]],
+            course=local[mine],
             kind=self.kind[mine],
             session=self.session[mine],
         )

@@ -45,7 +45,7 @@ from attunement.alerts.alert import KINDS
 from attunement.alerts.batch_courses import EpisodeTable, RowCourses, read_episode_table, row_courses
 from attunement.alerts.critical_answers import Answers, critical_fired, declares_critical
 from attunement.alerts.engine import alert_table
-from attunement.alerts.fired import Fired
+from attunement.alerts.fired import Fired, positions_in
 from attunement.alerts.lifecycle import covered
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.forecast.compiled_trees import default_threads
@@ -107,12 +107,11 @@ class _Opened:
     actions_read: int | None
 
 
-def _in_block(fired: Fired, chosen: np.ndarray, courses: int) -> Fired:
+def _in_block(fired: Fired, chosen: np.ndarray) -> Fired:
     """The alerts of the courses ``chosen`` (codes), renumbered as the block's rows."""
-    local = np.full(courses, -1, dtype=np.int64)
-    local[chosen] = np.arange(len(chosen))
-    mine = fired.keep(local[fired.rows] >= 0)
-    return replace(mine, rows=local[mine.rows])
+    local = positions_in(fired.rows, chosen)
+    mine = local >= 0
+    return replace(fired.keep(mine), rows=local[mine])
 
 
 def table_file(folder: Path, name: str, required: bool = True) -> Path | None:
@@ -149,7 +148,7 @@ def batch_alerts(
 
     def work(b: Block) -> pd.DataFrame:
         histories, ended, chosen = b
-        safety = _in_block(opened.safety, chosen, opened.courses)
+        safety = _in_block(opened.safety, chosen)
         return alert_table(histories, model, ended, safety, opened.actions.subset(chosen))
 
     parts, done = [], 0
@@ -385,7 +384,7 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
 
     items = table.filter(pa.array(has_item)) if has_item is not None else None
     item_courses = codes[has_item] if has_item is not None else None
-    answers = _item_answers(items, item_courses)
+    answers = _item_answers(items, item_courses, instrument, rater, has_item)
     if codes.size and np.any(codes[1:] < codes[:-1]):
         order = np.argsort(codes, kind="stable")
         codes, session, measure, score = codes[order], session[order], measure[order], score[order]
@@ -419,25 +418,30 @@ def _read_parquet(measures_path: Path, episodes_path: Path | None) -> _Rows:
     )
 
 
-def _item_answers(items: pa.Table | None, courses: np.ndarray | None) -> Answers:
-    """The client's item answers by course, on the columns' codes (no text per row); a row
+def _item_answers(
+    items: pa.Table | None,
+    courses: np.ndarray | None,
+    instrument: _Coded,
+    rater: _Coded,
+    has_item: np.ndarray | None,
+) -> Answers:
+    """The client's item answers by course, on the columns' codes (no text per row; the
+    instrument and rater codes are the whole table's, ``has_item`` picks the item rows); a row
     without a rater is the client's, as the canonical reader has it."""
-    if items is None or courses is None:
+    if items is None or courses is None or has_item is None:
         return Answers.from_text(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, object, object, float)))
-    instrument, item = _coded(items.column("instrument")), _coded(items.column("item"))
+    item = _coded(items.column("item"))
     session = np.asarray(items.column("session").to_numpy(zero_copy_only=False), dtype=np.int64)
     value = _floats(items, "value", items.num_rows)
-    if "rater" in items.column_names:
-        rater = _coded(items.column("rater"))
-        client = (rater.codes < 0) | rater.equals("client")
-        if not client.all():
-            courses, session, value = courses[client], session[client], value[client]
-            instrument = _Coded(instrument.codes[client], instrument.dictionary)
-            item = _Coded(item.codes[client], item.dictionary)
+    instrument_code, rater_code = instrument.codes[has_item], rater.codes[has_item]
+    client = (rater_code < 0) | (_Coded(rater_code, rater.dictionary).equals("client"))
+    if not client.all():
+        courses, session, value = courses[client], session[client], value[client]
+        instrument_code, item = instrument_code[client], _Coded(item.codes[client], item.dictionary)
     return Answers(
         course=courses,
         session=session,
-        instrument=instrument.codes,
+        instrument=instrument_code,
         instruments=instrument.dictionary,
         item=item.codes,
         items=item.dictionary,

@@ -48,6 +48,18 @@ class Fired:
         )
 
 
+def positions_in(rows: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Where each of ``rows`` stands in ``chosen`` (-1 when it is not there): how a batch renumbers
+    course codes as the rows of one block, in time that grows with the block, not with the
+    millions of courses of the whole table."""
+    order = np.argsort(chosen, kind="stable")
+    ordered = chosen[order]
+    if not len(ordered):
+        return np.full(len(rows), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(ordered, rows), len(ordered) - 1)
+    return np.where(ordered[at] == rows, order[at], -1).astype(np.int64)
+
+
 def latest(histories: Histories) -> tuple[np.ndarray, np.ndarray]:
     """Rows of clients with at least one session, and the 0-based column of their latest one."""
     rows = np.flatnonzero(histories.sessions >= 1)

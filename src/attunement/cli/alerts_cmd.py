@@ -107,7 +107,7 @@ def alerts_cmd(
             console.print(f"{result.ended_episodes:,} episodes have ended: only their safety alerts are kept")
         if not result.safety_item_recorded:
             console.print(
-                "these tables hold no item answers of a questionnaire with safety items (such as PHQ-9 "
+                "These tables hold no item answers of a questionnaire with safety items (such as PHQ-9 "
                 "item 9; totals only): safety items could not be checked"
             )
         if result.actions is not None:
