@@ -32,9 +32,9 @@ def test_a_new_condition_opens_and_a_continuing_one_updates_the_same_alert():
 def test_a_condition_that_clears_resolves_its_alert_and_a_later_one_opens_afresh():
     steps = next_steps([kept(1, "perception_gap", "acknowledged", 3, 4)], [], 5)
     assert ops(steps) == [("resolve", 1, None)] and "session 5" in steps[0].note
-    assert ops(next_steps([kept(1, "perception_gap", "resolved", 3, 4)], [alert("perception_gap", 7)], 7)) == [
-        ("open", None, 7)
-    ]
+    assert ops(
+        next_steps([kept(1, "perception_gap", "resolved", 3, 4)], [alert("perception_gap", 7)], 7)
+    ) == [("open", None, 7)]
 
 
 def test_a_safety_alert_is_never_resolved_by_itself():
@@ -84,3 +84,19 @@ def test_a_kind_that_cannot_be_judged_yet_is_not_resolved():
     held = [kept(1, "perception_gap", "actioned", 1, 1)]
     assert next_steps(held, [], 2, undecided={"perception_gap"}) == []
     assert ops(next_steps(held, [], 2)) == [("resolve", 1, None)]
+
+
+def test_two_live_alerts_of_one_kind_leave_one_and_an_ended_episode_resolves_course_alerts():
+    both = [kept(1, "rupture", "acknowledged", 1, 1), kept(2, "rupture", "open", 2, 2)]
+    steps = next_steps(both, [alert("rupture", 3)], 3)
+    assert ops(steps) == [("resolve", 1, None), ("update", 2, 3)]
+    ended = next_steps([kept(1, "perception_gap", "open", 1, 1)], [], 1, {"perception_gap"}, ended=True)
+    assert ops(ended) == [("resolve", 1, None)] and "ended" in ended[0].note
+
+
+def test_with_numbered_answers_news_is_what_came_after_the_action_whatever_its_session():
+    done = [Kept(1, "safety", "actioned", 2, 2, "r", through=40)]
+    late = Alert("c", "safety", "high", 1, None, "r", figures={"through_submission": 41})
+    old = Alert("c", "safety", "high", 2, None, "r", figures={"through_submission": 40})
+    assert ops(next_steps(done, [late], 2)) == [("open", None, 1)]
+    assert next_steps(done, [old], 2) == []

@@ -4,11 +4,13 @@ on; a condition that clears resolves its alert; every step is in the alert's his
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+
+from sqlalchemy import func, select, update
 from test_client_link import ANSWERS, submit
 from web_clinic import RATING_CODES, alert_ids, issue_link, post_rating, record_alerts
 
-from attunement.store.models import AlertEvent, KeptAlert
+from attunement.store.models import AlertEvent, Client, KeptAlert, Notification
 
 CALM = {**ANSWERS, "phq9_9": "0"}
 #: A client check-in of 4 against a therapist estimate of 7.7: a perception gap.
@@ -98,3 +100,75 @@ def test_seen_can_be_undone_and_set_aside_needs_a_reason(clinic):
     )
     assert _kept(clinic)[0][1] == "set_aside"
     assert _events(clinic, "perception_gap") == ["opened", "acknowledged", "unacknowledged", "set_aside"]
+
+
+def _safety_reasons(clinic) -> list[tuple[str, int, str]]:
+    with clinic.db.session() as db:
+        rows = db.scalars(select(KeptAlert).where(KeptAlert.kind == "safety").order_by(KeptAlert.id))
+        return [(a.status, a.last_session, a.reason) for a in rows]
+
+
+def _notices(clinic) -> int:
+    with clinic.db.session() as db:
+        return db.scalar(select(func.count()).select_from(Notification))
+
+
+def test_a_late_answer_to_an_earlier_link_after_an_action_is_news(clinic):
+    public_id = clinic.clients["of_a"]
+    first = issue_link(clinic, 1)
+    submit(clinic, issue_link(clinic, 2), {**CALM, "phq9_9": "1"})
+    assert record_alerts(clinic, public_id, "record", ("safety",), action="Phoned").status_code == 303
+    submit(clinic, first, {**CALM, "phq9_9": "3"})  # session 1, answered after the action
+    reasons = _safety_reasons(clinic)
+    assert [(s, n) for s, n, _ in reasons] == [("actioned", 2), ("open", 1)]
+    assert "answered 3 of 3" in reasons[1][2]
+    assert _notices(clinic) == 2
+
+
+def test_a_second_link_for_a_session_answered_after_an_action_is_news(clinic):
+    public_id = clinic.clients["of_a"]
+    first, resend = issue_link(clinic, 1), issue_link(clinic, 1)
+    submit(clinic, first, {**CALM, "phq9_9": "1"})
+    record_alerts(clinic, public_id, "record", ("safety",), action="Phoned")
+    submit(clinic, resend, {**CALM, "phq9_9": "2"})
+    assert [(s, n) for s, n, _ in _safety_reasons(clinic)] == [("actioned", 1), ("open", 1)]
+
+
+def test_every_risk_answer_not_yet_dealt_with_is_in_the_reason_and_each_tells_the_clinician(clinic):
+    first = issue_link(clinic, 1)
+    submit(clinic, issue_link(clinic, 2), {**CALM, "phq9_9": "2"})
+    assert _notices(clinic) == 1
+    submit(clinic, first, {**CALM, "phq9_9": "3"})  # a late answer while the alert is open
+    [(status, session, reason)] = _safety_reasons(clinic)
+    assert status == "open" and session == 2
+    assert reason.startswith("Session 2:") and "not yet dealt with either: Session 1:" in reason
+    assert _notices(clinic) == 2, "the further risk answer tells the clinician again"
+
+
+def test_the_quick_update_and_the_full_computation_agree_on_a_session_answered_twice(clinic):
+    first, resend = issue_link(clinic, 1), issue_link(clinic, 1)
+    submit(clinic, first, {**CALM, "phq9_9": "3"})
+    submit(clinic, resend, {**CALM, "phq9_9": "1"})
+    quick = _safety_reasons(clinic)
+    assert "answered 3 of 3" in quick[0][2]
+    with clinic.db.session() as db:  # force every summary to be computed again from all rows
+        db.execute(update(Client).values(data_version=Client.data_version + 1))
+    clinic.login("clin_a").get("/caseload")
+    assert _safety_reasons(clinic) == quick
+    assert _events(clinic, "safety") == ["opened"], "no flip-flopping updates"
+
+
+def test_ending_an_episode_resolves_its_course_alerts_saying_why(clinic):
+    submit(clinic, issue_link(clinic, 1), LOW_CHECKIN)
+    post_rating(clinic, clinic.clients["of_a"], 1, "9")
+    browser = clinic.login("clin_a")
+    page = browser.get(f"/clients/{clinic.clients['of_a']}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    browser.post(
+        f"/clients/{clinic.clients['of_a']}/episode/end",
+        data={"episode": "1", "reason": "completed", "csrf_token": token},
+    )
+    assert _kept(clinic) == [("perception_gap", "resolved", 1, 1)]
+    with clinic.db.session() as db:
+        note = db.scalar(select(AlertEvent.note).where(AlertEvent.action == "resolved"))
+    assert "the episode has ended" in note

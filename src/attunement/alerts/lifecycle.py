@@ -48,6 +48,9 @@ class Kept:
     opened_session: int
     last_session: int
     reason: str
+    #: For a kind that needs an action, the last stored answer it covers (when the caller numbers
+    #: answers in the order they came in, as the web app does; None otherwise).
+    through: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,15 +65,28 @@ class Step:
 
 
 def next_steps(
-    kept: Sequence[Kept], firing: Iterable[Alert], latest_session: int, undecided: Collection[str] = ()
+    kept: Sequence[Kept],
+    firing: Iterable[Alert],
+    latest_session: int,
+    undecided: Collection[str] = (),
+    *,
+    ended: bool = False,
 ) -> list[Step]:
     """What changes for one episode, given its kept alerts and the alerts that fire now.
 
     ``undecided`` names kinds that cannot be judged at the latest session yet (see
-    :func:`undecided_kinds`): their live alerts are left as they are rather than resolved."""
+    :func:`undecided_kinds`): their live alerts are left as they are rather than resolved, unless
+    the episode has ``ended`` (then every course alert is resolved, saying so)."""
     steps: list[Step] = []
     now_firing = {alert.kind: alert for alert in firing}
-    live = {k.kind: k for k in sorted(kept, key=lambda k: k.id) if k.status in LIVE}
+    live: dict[str, Kept] = {}
+    for k in sorted(kept, key=lambda k: k.id):
+        if k.status not in LIVE:
+            continue
+        earlier = live.get(k.kind)
+        if earlier is not None and k.kind not in NEEDS_ACTION:  # two live alerts of one kind: one stays
+            steps.append(Step("resolve", earlier.id, None, "a later alert of the same kind carries it on"))
+        live[k.kind] = k
     for kind, alert in now_firing.items():
         held = live.get(kind)
         if kind in NEEDS_ACTION:
@@ -80,7 +96,13 @@ def next_steps(
         elif (held.last_session, held.reason) != (alert.session, alert.reason):
             steps.append(Step("update", held.id, alert))
     for kind, held in live.items():
-        if kind not in now_firing and kind not in NEEDS_ACTION and kind not in undecided:
+        if kind in now_firing or kind in NEEDS_ACTION:
+            continue
+        if ended:
+            steps.append(
+                Step("resolve", held.id, None, "the episode has ended: course alerts are not kept after it")
+            )
+        elif kind not in undecided:
             steps.append(Step("resolve", held.id, None, f"no longer fires at session {latest_session}"))
     return steps
 
@@ -89,6 +111,12 @@ def _needs_action(kept: Sequence[Kept], held: Kept | None, alert: Alert) -> list
     if held is not None and held.status != "actioned":
         changed = (held.last_session, held.reason) != (alert.session, alert.reason)
         return [Step("update", held.id, alert)] if changed else []
+    through = alert.figures.get("through_submission")
+    if through is not None:  # answers numbered as they came in: news is what came after the action
+        done = max(
+            (k.through or 0 for k in kept if k.kind == alert.kind and k.status == "actioned"), default=0
+        )
+        return [Step("open", None, alert)] if int(through) > done else []
     dealt_with = max((k.last_session for k in kept if k.kind == alert.kind), default=None)
     if covered(alert.session, dealt_with):
         return []  # a risk answer an earlier safety alert already covered, and that was dealt with

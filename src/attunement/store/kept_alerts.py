@@ -50,9 +50,21 @@ def keep(
     cannot be judged at the latest session yet); returns them all."""
     rows = kept_alerts(db, [episode.id])[episode.id]
     by_id = {r.id: r for r in rows}
-    views = [Kept(r.id, r.kind, r.status, r.opened_session, r.last_session, r.reason) for r in rows]
+    views = [
+        Kept(
+            r.id,
+            r.kind,
+            r.status,
+            r.opened_session,
+            r.last_session,
+            r.reason,
+            json.loads(r.figures or "{}").get("through_submission"),
+        )
+        for r in rows
+    ]
     moment = now()
-    for step in next_steps(views, firing, latest_session, undecided):
+    through = {v.id: v.through or 0 for v in views}
+    for step in next_steps(views, firing, latest_session, undecided, ended=not episode.active):
         if step.op == "open":
             row = KeptAlert(
                 client_id=episode.client_id,
@@ -67,12 +79,17 @@ def keep(
             db.flush()
             rows.append(row)
             _event(db, row, "opened", step.alert.session, step.alert.reason, None, moment)
-            if row.kind == "safety":
+            if row.kind in NEEDS_ACTION:
                 notify_safety(db, episode, row)
         elif step.op == "update":
             row = by_id[step.kept_id]
             _fill(row, step.alert, moment)
             _event(db, row, "updated", step.alert.session, step.alert.reason, None, moment)
+            if (
+                row.kind in NEEDS_ACTION
+                and int(step.alert.figures.get("through_submission", 0)) > through[row.id]
+            ):
+                notify_safety(db, episode, row)  # a further risk answer while the alert is open
         else:
             row = by_id[step.kept_id]
             row.status, row.changed_at, row.closed_at = "resolved", moment, moment

@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from attunement.alerts import Alert, for_episode
 from attunement.alerts.alert import NEEDS_ACTION
-from attunement.alerts.critical import Form, critical_alerts
 from attunement.alerts.lifecycle import LIVE, WAITING, undecided_kinds
 from attunement.alerts.support import support_steps
 from attunement.prediction.histories import Histories
@@ -43,6 +42,8 @@ from attunement.store.episodes import current_episodes
 from attunement.store.intake import latest_intake
 from attunement.store.kept_alerts import alert_history, keep, kept_alerts, latest_notes
 from attunement.store.models import Client, ClientSummaryRow, Episode, KeptAlert, Submission
+from attunement.store.risk import dealt_with, open_risk
+from attunement.store.risk import risk_forms as _risk_forms
 from attunement.store.score_rows import (
     ITEM9,
     MEASURE_OF,
@@ -109,7 +110,7 @@ def refresh(db: Session, clients: Sequence[Client]) -> dict[int, ClientSummary]:
     versions = dict(db.execute(select(Client.id, Client.data_version).where(Client.id.in_(ids))).all())
     episodes = current_episodes(db, ids)
     rows = measure_rows(db, [episodes[c.id].id for c in clients])
-    out = _summarise(db, clients, episodes, _histories(db, clients, episodes, rows), _forms(rows))
+    out = _summarise(db, clients, episodes, _histories(db, clients, episodes, rows))
     _store(db, [(c.id, versions[c.id], out[c.id]) for c in clients])
     return out
 
@@ -120,7 +121,7 @@ def episode_summary(db: Session, client: Client, episode: Episode) -> ClientSumm
     episodes = {client.id: episode}
     rows = measure_rows(db, [episode.id])
     histories = _histories(db, [client], episodes, rows)
-    return _summarise(db, [client], episodes, histories, [], keep_alerts=False)[client.id]
+    return _summarise(db, [client], episodes, histories, keep_alerts=False)[client.id]
 
 
 def _summarise(
@@ -128,27 +129,27 @@ def _summarise(
     clients: Sequence[Client],
     episodes: Mapping[int, Episode],
     histories: Histories | None,
-    forms: Sequence[Form],
     *,
     keep_alerts: bool = True,
 ) -> dict[int, ClientSummary]:
     """Each client's summary of the given episode: scores, and its kept alerts, brought up to date
-    with what fires now (course alerts only while the episode is active) unless ``keep_alerts``
-    is False. ``forms`` are the forms whose critical items are checked for safety."""
+    with what fires now (course alerts only while the episode is active; safety from the risk
+    answers not yet dealt with) unless ``keep_alerts`` is False."""
     firing = {} if histories is None else current_alerts(histories)
-    risk = critical_alerts(forms)
     latest = (
         {} if histories is None else dict(zip(map(str, histories.client_id), histories.sessions, strict=True))
     )
     kept = kept_alerts(db, [episodes[c.id].id for c in clients])
+    forms = _risk_forms(db, [episodes[c.id].id for c in clients]) if keep_alerts else {}
     undecided = {} if histories is None else undecided_kinds(histories)
     profiles = _profiles(db, [c.id for c in clients])
     rows_of = {}
     for client in clients:
         key, episode = str(client.id), episodes[client.id]
         if keep_alerts:
-            now_firing = [a for a in firing.get(key, []) if a.kind != "safety"]
-            now_firing += [risk[key]] if key in risk else []
+            now_firing = [a for a in firing.get(key, []) if a.kind not in NEEDS_ACTION]
+            risk = open_risk(forms.get(episode.id, []), dealt_with(kept[episode.id]))
+            now_firing += [risk] if risk is not None else []
             now_firing = for_episode(now_firing, active=episode.active)
             rows_of[key] = keep(db, episode, now_firing, int(latest.get(key, 0)), undecided.get(key, ()))
         else:
@@ -188,15 +189,6 @@ def _view(row: KeptAlert, events, profile: Profile | None) -> AlertView:
     )
 
 
-def _forms(rows) -> list[Form]:
-    """The client forms among stored rows (one per submission and instrument), for safety."""
-    answers: dict[tuple, dict[str, float | None]] = {}
-    for client_id, session, instrument, rater, item, value, _, submission in rows:
-        if rater == "client" and item is not None:
-            answers.setdefault((client_id, session, instrument, submission), {})[item] = value
-    return [Form(str(c), s, i, a) for (c, s, i, _), a in answers.items()]
-
-
 def refresh_after_answers(
     db: Session,
     client: Client,
@@ -210,10 +202,10 @@ def refresh_after_answers(
     When the stored summary was current just before this change (its counter one behind, the
     same basis) and the answers are for the current episode, only the new forms are scored: as
     the latest submission they take the place of the session's earlier forms, and the safety
-    item keeps the highest answer given; safety is checked on the new forms (a kept safety alert
-    is never resolved by a calmer answer, so the earlier forms need not be read again). The cost
-    does not grow with the length of the history; otherwise the client is computed again from
-    every stored row (:func:`refresh`).
+    item keeps the highest answer given; safety is judged on the episode's risk answers not yet
+    dealt with, read by one small query of the forms that carry critical items, exactly as the
+    full computation does. The cost of the scores does not grow with the length of the history;
+    otherwise the client is computed again from every stored row (:func:`refresh`).
     """
     version = db.scalar(select(Client.data_version).where(Client.id == client.id))
     episodes = current_episodes(db, [client.id])
@@ -242,8 +234,7 @@ def refresh_after_answers(
             _put_highest(series["phq9_item9"], session, items.get(ITEM9[1]))
     ref = ClientRef(client.id, client.therapist_id, client.client_group, max(before.sessions, session))
     histories = build_histories([ref], {client.id: series})
-    new_forms = [Form(str(client.id), session, i, a) for i, a in answers.items()] if rater == "client" else []
-    out = _summarise(db, [client], episodes, histories, new_forms)
+    out = _summarise(db, [client], episodes, histories)
     _store(db, [(client.id, version, out[client.id])])
     return out[client.id]
 

@@ -1,0 +1,94 @@
+"""The risk answers of an episode not yet dealt with: what its safety alert is about.
+
+A clinician deals with risk answers by recording what was done for the safety alert that showed
+them. Every risk answer stored before then (stored answers are numbered in the order they came
+in) is dealt with; one stored after it is news, whichever session it is for: a later session,
+a late answer to an earlier session's link, or a second link for a session already answered.
+The safety alert names the latest session's risk answers first, then any other not yet dealt
+with, so nothing waiting is left out of what the clinician reads before acting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from attunement.alerts import Alert
+from attunement.alerts.alert import NEEDS_ACTION
+from attunement.alerts.critical import Form, critical_alerts, form_flags
+from attunement.instruments import get_instrument, instrument_ids
+from attunement.store.models import KeptAlert, Measure
+
+#: The figure of a safety alert that says up to which stored answer it covers.
+THROUGH = "through_submission"
+
+
+@dataclass(frozen=True)
+class RiskForm:
+    form: Form
+    submission: int
+
+
+def _critical_instruments() -> list[str]:
+    return [i for i in instrument_ids() if get_instrument(i).scoring.critical_items]
+
+
+def risk_forms(db: Session, episode_ids: Sequence[int]) -> dict[int, list[RiskForm]]:
+    """The client forms of these episodes whose instrument has critical items, by episode (one
+    small query: only those items' rows)."""
+    if not episode_ids:
+        return {}
+    answers: dict[tuple[int, int, int, str], dict[str, float | None]] = defaultdict(dict)
+    for episode_id, session, instrument, item, value, submission in db.execute(
+        select(
+            Measure.episode_id,
+            Measure.session,
+            Measure.instrument,
+            Measure.item,
+            Measure.value,
+            Measure.submission_id,
+        ).where(
+            Measure.episode_id.in_(list(episode_ids)),
+            Measure.rater == "client",
+            Measure.item.is_not(None),
+            Measure.instrument.in_(_critical_instruments()),
+        )
+    ):
+        answers[(episode_id, submission or 0, session, instrument)][item] = value
+    out: dict[int, list[RiskForm]] = defaultdict(list)
+    for (episode_id, submission, session, instrument), given in answers.items():
+        out[episode_id].append(RiskForm(Form(episode_id, session, instrument, given), submission))
+    return out
+
+
+def dealt_with(kept: Sequence[KeptAlert]) -> int:
+    """The last stored answer that a recorded action on a safety alert covers (0: none yet)."""
+    return max(
+        (
+            int(json.loads(k.figures or "{}").get(THROUGH, 0))
+            for k in kept
+            if k.kind in NEEDS_ACTION and k.status == "actioned"
+        ),
+        default=0,
+    )
+
+
+def open_risk(forms: Sequence[RiskForm], dealt: int) -> Alert | None:
+    """The safety alert for the risk answers stored after ``dealt``, or None when there are none."""
+    news = [f for f in forms if f.submission > dealt and form_flags(f.form)]
+    if not news:
+        return None
+    by_session: dict[int, list[Form]] = defaultdict(list)
+    for f in news:
+        by_session[f.form.session].append(f.form)
+    found = {s: next(iter(critical_alerts(forms_of).values())) for s, forms_of in by_session.items()}
+    latest = found[max(found)]
+    earlier = [found[s].reason for s in sorted(found, reverse=True)[1:]]
+    reason = latest.reason + (f"; not yet dealt with either: {'; '.join(earlier)}" if earlier else "")
+    figures = {**latest.figures, THROUGH: max(f.submission for f in news)}
+    return replace(latest, reason=reason, figures=figures)
