@@ -11,12 +11,12 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from attunement.alerts import Alert
 from attunement.alerts.alert import NEEDS_ACTION
+from attunement.alerts.fired import plain
 from attunement.alerts.lifecycle import LIVE, WAITING, Kept, next_steps
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.changes import touch_client
@@ -103,14 +103,8 @@ def _fill(row: KeptAlert, alert: Alert, moment) -> None:
     row.probability = None if alert.probability is None else float(alert.probability)
     row.requires_action = bool(alert.requires_action)
     row.last_session, row.reason = int(alert.session), alert.reason
-    row.figures = json.dumps(alert.figures, default=_plain, sort_keys=True)
+    row.figures = json.dumps(alert.figures, default=plain, sort_keys=True)
     row.changed_at = moment
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 @dataclass(frozen=True)

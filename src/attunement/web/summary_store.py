@@ -23,7 +23,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from functools import cache
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from attunement.alerts import Alert, for_episode
 from attunement.alerts.alert import NEEDS_ACTION
+from attunement.alerts.fired import plain
 from attunement.alerts.lifecycle import LIVE, WAITING, undecided_kinds
 from attunement.alerts.support import support_steps
 from attunement.prediction.histories import Histories
@@ -302,7 +302,7 @@ def _store(db: Session, rows: list[tuple[int, int, ClientSummary]]) -> None:
             "client_id": client_id,
             "version": version,
             "basis": current,
-            "payload": json.dumps(summary.to_payload(), default=_plain, separators=(",", ":")),
+            "payload": json.dumps(summary.to_payload(), default=plain, separators=(",", ":")),
             "updated_at": moment,
         }
         for client_id, version, summary in rows
@@ -316,9 +316,3 @@ def _store(db: Session, rows: list[tuple[int, int, ClientSummary]]) -> None:
         | (ClientSummaryRow.basis != statement.excluded.basis),
     )
     db.execute(statement)
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
