@@ -141,7 +141,8 @@ def test_every_risk_answer_not_yet_dealt_with_is_in_the_reason_and_each_tells_th
     submit(clinic, first, {**CALM, "phq9_9": "3"})  # a late answer while the alert is open
     [(status, session, reason)] = _safety_reasons(clinic)
     assert status == "open" and session == 2
-    assert reason.startswith("Session 2:") and "not yet dealt with either: Session 1:" in reason
+    assert reason.startswith("Session 2:")
+    assert "Earlier risk answers not yet dealt with: session 1 (PHQ-9 item 9: 3)" in reason
     assert _notices(clinic) == 2, "the further risk answer tells the clinician again"
 
 

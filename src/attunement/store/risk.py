@@ -86,9 +86,27 @@ def open_risk(forms: Sequence[RiskForm], dealt: int) -> Alert | None:
     by_session: dict[int, list[Form]] = defaultdict(list)
     for f in news:
         by_session[f.form.session].append(f.form)
-    found = {s: next(iter(critical_alerts(forms_of).values())) for s, forms_of in by_session.items()}
-    latest = found[max(found)]
-    earlier = [found[s].reason for s in sorted(found, reverse=True)[1:]]
-    reason = latest.reason + (f"; not yet dealt with either: {'; '.join(earlier)}" if earlier else "")
+    latest_session = max(by_session)
+    latest = next(iter(critical_alerts(by_session[latest_session]).values()))
+    earlier = [f"session {s} ({_brief(by_session[s])})" for s in sorted(by_session, reverse=True)[1:]]
+    reason = latest.reason + (
+        f". Earlier risk answers not yet dealt with: {', '.join(earlier)}" if earlier else ""
+    )
     figures = {**latest.figures, THROUGH: max(f.submission for f in news)}
     return replace(latest, reason=reason, figures=figures)
+
+
+def _brief(forms: Sequence[Form]) -> str:
+    """A session's risk answers in a few words: "PHQ-9 item 9: 3" (the highest of two forms)."""
+    best: dict[tuple[str, str], float | None] = {}
+    for form in forms:
+        for flag in form_flags(form):
+            key = (form.instrument, flag.item)
+            value = flag.value
+            held = best.get(key, value)
+            best[key] = value if held is None or (value is not None and value >= held) else held
+    return "; ".join(
+        f"{get_instrument(i).short_name} item {item.rsplit('_', 1)[-1]}: "
+        + ("not answered" if v is None else f"{v:g}")
+        for (i, item), v in sorted(best.items())
+    )
