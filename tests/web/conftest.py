@@ -7,6 +7,7 @@ root, because initdb refuses root), on a free port in a temporary folder, and re
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 import pytest
@@ -19,6 +20,9 @@ from attunement.store.clients import create_client
 from attunement.store.clock import now
 from attunement.store.models import User
 from attunement.web import create_app
+
+#: A clinic's own database needs a signing key from the environment (a demo clinic's does not).
+os.environ.setdefault("ATTUNEMENT_SECRET_KEY", "test-signing-key-" + "k" * 40)
 
 
 @pytest.fixture(scope="session")

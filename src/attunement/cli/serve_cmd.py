@@ -67,7 +67,15 @@ def serve(
                 console.print(f"Seeded a demo clinic with {count} simulated clients.")
             else:
                 console.print("The database already holds users: no demo data added.")
-    app_ = create_app(database=db) if workers == 1 else None
+    from attunement.store.settings import MissingSecret, signing_keys
+
+    try:
+        with db.session() as session:
+            signing_keys(session)  # refuse to start, saying why, before any worker does
+        app_ = create_app(database=db) if workers == 1 else None
+    except MissingSecret as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
     shown = normalise_url(url).split("@")[-1] if "@" in url else url
     console.print(f"Database: {shown}")
     console.print(f"attunement is running at [bold]http://{host}:{port}/[/bold]  (Ctrl+C to stop)")

@@ -1,19 +1,19 @@
-"""Clinic-wide settings and the secret that signs session cookies, kept in the database.
-
-Keeping the secret in the database means sessions survive a restart and every server process
-that shares the database signs alike, without a secret in a config file.
-"""
+"""Clinic-wide settings, kept in the database, and the keys that sign session cookies, which are
+not: they come from the environment (a demo clinic's excepted)."""
 
 from __future__ import annotations
 
+import os
 import secrets
+from collections.abc import Mapping
 from datetime import date
 from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy.orm import Session
 
-from attunement.errors import FieldProblem, InvalidInputError
+from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.store.clock import local_today
 from attunement.store.models import Setting
 
@@ -88,8 +88,57 @@ def offered_instruments(db: Session) -> list[str]:
     return [i for i in LINK_INSTRUMENTS if i in chosen]
 
 
-def signing_secret(db: Session) -> str:
-    """The cookie-signing secret, created on first use."""
+class MissingSecret(AttunementError):
+    """The app cannot sign sessions: no key in the environment outside a demo clinic."""
+
+
+#: The key that signs session cookies, from the environment (or a file it names), never from the
+#: database: anyone who reads a copy or a backup of the database must not be able to sign in.
+ENV_KEY, ENV_KEY_FILE, ENV_OLD_KEYS = (
+    "ATTUNEMENT_SECRET_KEY",
+    "ATTUNEMENT_SECRET_KEY_FILE",
+    "ATTUNEMENT_OLD_SECRET_KEYS",
+)
+MIN_KEY_LENGTH = 32
+
+
+def signing_keys(db: Session, env: Mapping[str, str] | None = None) -> list[str]:
+    """The keys that sign session cookies, oldest first: the last signs, all of them verify.
+
+    ``ATTUNEMENT_SECRET_KEY`` (or the first line of the file ``ATTUNEMENT_SECRET_KEY_FILE``
+    names) is the current key; ``ATTUNEMENT_OLD_SECRET_KEYS`` (comma-separated) are the keys it
+    replaced, still accepted for the cookies they signed (sessions last 8 hours), so a key can be
+    rotated without signing everybody out. Without a key only a demo clinic runs, on a key kept
+    in its database; a clinic's own database is refused with a message that says what to set.
+    A key found in a clinic's database (written by an earlier version) is removed.
+    """
+    env = os.environ if env is None else env
+    current = env.get(ENV_KEY, "").strip()
+    if not current and env.get(ENV_KEY_FILE):
+        try:
+            current = Path(env[ENV_KEY_FILE]).read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, IndexError):
+            raise MissingSecret(f"{ENV_KEY_FILE} names a file that cannot be read or is empty") from None
+    if current:
+        if len(current) < MIN_KEY_LENGTH:
+            raise MissingSecret(f"{ENV_KEY} is too short: use at least {MIN_KEY_LENGTH} random characters")
+        stored = db.get(Setting, "secret_key")
+        if stored is not None and get_setting(db, "demo_data") != "yes":
+            db.delete(stored)
+        old = [k.strip() for k in env.get(ENV_OLD_KEYS, "").split(",") if k.strip()]
+        return [*old, current]
+    if get_setting(db, "demo_data") == "yes":
+        return [_demo_key(db)]
+    raise MissingSecret(
+        f"{ENV_KEY} is not set. A clinic's database needs a key to sign sessions, kept outside the "
+        "database: set it to a long random value (for example the output of "
+        "python -c 'import secrets; print(secrets.token_urlsafe(48))'), or name a file holding it "
+        f"in {ENV_KEY_FILE}. Only the demo clinic (--demo) runs without one."
+    )
+
+
+def _demo_key(db: Session) -> str:
+    """The demo clinic's key, kept in its database (its passwords are published anyway)."""
     row = db.get(Setting, "secret_key")
     if row is None:
         row = Setting(key="secret_key", value=secrets.token_urlsafe(48))

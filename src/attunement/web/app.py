@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from attunement.store import Database, open_database
-from attunement.store.settings import get_setting, signing_secret
+from attunement.store.settings import get_setting, signing_keys
 from attunement.web import (
     routes_admin,
     routes_auth,
@@ -38,13 +38,13 @@ STATIC_DIR = Path(__file__).with_name("static")
 def create_app(database_url: str | None = None, *, database: Database | None = None) -> FastAPI:
     db = database or open_database(database_url)
     with db.session() as session:
-        secret = signing_secret(session)
+        keys = signing_keys(session)
         demo = get_setting(session, "demo_data") == "yes"
     app = FastAPI(title="attunement", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.database = db
     #: A demo clinic's database (simulated clients, published passwords): every page says so.
     app.state.demo = demo
-    app.state.signer = SessionSigner(secret)
+    app.state.signer = SessionSigner(keys)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (
         routes_auth,

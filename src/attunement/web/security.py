@@ -1,7 +1,8 @@
 """Signed session cookies and CSRF tokens.
 
 The session cookie holds only a user id and the user's session epoch, signed and time-stamped
-with the clinic's secret; raising the epoch (log-out) voids every earlier cookie. It is HttpOnly,
+with the clinic's key (from the environment, :func:`attunement.store.settings.signing_keys`);
+raising the epoch (log-out) voids every earlier cookie. It is HttpOnly,
 SameSite=Lax, and Secure whenever the request came over HTTPS (or when forced by
 ``ATTUNEMENT_SECURE_COOKIES=1``, for a server behind a TLS proxy that does not say so).
 
@@ -34,8 +35,9 @@ class SessionClaim:
 
 
 class SessionSigner:
-    def __init__(self, secret: str):
-        self._serializer = URLSafeTimedSerializer(secret, salt="attunement-session")
+    def __init__(self, keys: list[str]):
+        """``keys`` oldest first: the last signs new cookies, every one verifies (key rotation)."""
+        self._serializer = URLSafeTimedSerializer(keys, salt="attunement-session")
 
     def dump(self, user_id: int, epoch: int) -> str:
         return self._serializer.dumps({"u": user_id, "e": epoch})
