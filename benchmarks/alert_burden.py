@@ -27,7 +27,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from rich.progress import Progress
 
 from attunement.prediction.histories import histories_from_tables
@@ -38,7 +37,8 @@ from attunement.store.accounts import create_team, create_user
 from attunement.store.clients import create_client, visible_clients
 from attunement.store.demo import seed_demo
 from attunement.store.episodes import current_episode, end_episode
-from attunement.store.models import KeptAlert, Measure, Submission, TherapySession, User
+from attunement.store.models import KeptAlert, Submission, TherapySession, User
+from attunement.store.submissions import store_table_rows
 from attunement.web.client_view import merged_support
 from attunement.web.summary_store import refresh, summaries_for
 
@@ -165,26 +165,7 @@ def _store_session(session, client, episode, number, part, moment) -> None:
     if part is None or part.empty:
         return
     for rater, answers in part.groupby("rater"):
-        submission = Submission(
-            client_id=client.id, episode_id=episode.id, session=number, rater=str(rater), submitted_at=moment
-        )
-        session.add(submission)
-        session.flush()
-        session.add_all(
-            Measure(
-                client_id=client.id,
-                episode_id=episode.id,
-                submission_id=submission.id,
-                session=number,
-                instrument=str(r.instrument),
-                rater=str(r.rater),
-                item=None if pd.isna(r.item) else str(r.item),
-                value=None if pd.isna(r.value) else float(r.value),
-                score=None if pd.isna(r.score) else float(r.score),
-                recorded_at=moment,
-            )
-            for r in answers.itertuples()
-        )
+        store_table_rows(session, episode, number, str(rater), answers, moment)
     session.flush()
 
 

@@ -37,7 +37,7 @@ from attunement.store.models import (
     User,
 )
 from attunement.store.settings import clinic_today, clinic_zone, get_setting, offered_instruments, set_setting
-from attunement.store.submissions import token_hash
+from attunement.store.submissions import store_table_rows, token_hash
 
 
 @dataclass(frozen=True)
@@ -253,32 +253,7 @@ class _Seeder:
         when: datetime,
         supersedes: int | None = None,
     ) -> Submission:
-        submission = Submission(
-            client_id=client.id,
-            episode_id=episode.id,
-            session=session,
-            rater=rater,
-            submitted_at=when,
-            supersedes_id=supersedes,
-        )
-        self.db.add(submission)
-        self.db.flush()
-        self.db.add_all(
-            Measure(
-                client_id=client.id,
-                episode_id=episode.id,
-                submission_id=submission.id,
-                session=session,
-                instrument=str(row.instrument),
-                rater=str(row.rater),
-                item=None if pd.isna(row.item) else str(row.item),
-                value=None if pd.isna(row.value) else float(row.value),
-                score=None if pd.isna(row.score) else float(row.score),
-                recorded_at=when,
-            )
-            for row in answers.itertuples()
-        )
-        return submission
+        return store_table_rows(self.db, episode, session, rater, answers, when, supersedes)
 
     def _answered_twice(self, client: Client, episode: Episode) -> None:
         """A second set of answers for the latest answered session (a resent link answered too)

@@ -18,9 +18,10 @@ import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
+import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
@@ -274,3 +275,42 @@ def link_flags(db: Session, link_id: int) -> list[Flag]:
     return [
         flag for instrument, answers in forms.items() for flag in form_flags(Form(0, 0, instrument, answers))
     ]
+
+
+def store_table_rows(
+    db: Session,
+    episode: Episode,
+    session: int,
+    rater: str,
+    rows: pd.DataFrame,
+    when: datetime,
+    supersedes_id: int | None = None,
+) -> Submission:
+    """One submission made of canonical measures rows (item rows or ready-made scores) as an
+    import, a simulation or the demo clinic has them, stored as the app stores a form."""
+    submission = Submission(
+        client_id=episode.client_id,
+        episode_id=episode.id,
+        session=session,
+        rater=rater,
+        submitted_at=when,
+        supersedes_id=supersedes_id,
+    )
+    db.add(submission)
+    db.flush()
+    db.add_all(
+        Measure(
+            client_id=episode.client_id,
+            episode_id=episode.id,
+            submission_id=submission.id,
+            session=session,
+            instrument=str(row.instrument),
+            rater=str(row.rater),
+            item=None if pd.isna(row.item) else str(row.item),
+            value=None if pd.isna(row.value) else float(row.value),
+            score=None if pd.isna(row.score) else float(row.score),
+            recorded_at=when,
+        )
+        for row in rows.itertuples()
+    )
+    return submission
