@@ -131,3 +131,14 @@ def test_without_a_mail_server_the_notice_stays_in_the_app(clinic, monkeypatch):
     submit(clinic, issue_link(clinic, 1), RISK)
     assert _notices(clinic) == [("clin_a", False, False)]
     assert "answered a question about their safety" in clinic.login("clin_a").get("/caseload").text
+
+
+def test_progress_and_the_crisis_box_show_only_in_the_browser_that_answered(clinic, monkeypatch):
+    monkeypatch.delenv("ATTUNEMENT_SMTP_HOST", raising=False)
+    path = issue_link(clinic, 1)
+    browser, response = submit(clinic, path, RISK)
+    mine = browser.get(response.headers["location"]).text
+    assert "If you need help now" in mine and "Your progress so far" in mine
+    someone_else = clinic.client().get(path).text
+    assert "Thank you" in someone_else
+    assert "If you need help now" not in someone_else and "Your progress so far" not in someone_else

@@ -29,7 +29,7 @@ from attunement.web import (
     routes_supervisor,
 )
 from attunement.web.pages import CsrfRejected, Forbidden, NotFound, NotSignedIn, message_page, redirect
-from attunement.web.security import SessionSigner, attach_csrf_cookie
+from attunement.web.security import AnsweredMark, SessionSigner, attach_csrf_cookie
 
 log = logging.getLogger("attunement.web")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -45,6 +45,7 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
     #: A demo clinic's database (simulated clients, published passwords): every page says so.
     app.state.demo = demo
     app.state.signer = SessionSigner(keys)
+    app.state.answered = AnsweredMark(keys)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (
         routes_auth,

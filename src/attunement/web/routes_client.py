@@ -18,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 from attunement.errors import InvalidInputError
 from attunement.instruments import instrument_ids
 from attunement.store.audit import record
-from attunement.store.clock import aware, now
 from attunement.store.notifications import deliver
 from attunement.store.settings import get_setting
 from attunement.store.submissions import claim_and_store, link_flags, open_link
@@ -31,6 +30,7 @@ from attunement.web.summary_store import refresh_after_answers
 router = APIRouter()
 #: Project choice: the client may look at their progress for a day after answering.
 PROGRESS_VISIBLE = timedelta(hours=24)
+SECONDS_VISIBLE = int(PROGRESS_VISIBLE.total_seconds())
 COMMENT_FIELD = "checkin_different"
 
 
@@ -132,17 +132,27 @@ async def client_submit(request: Request, token: str):
         response = redirect(f"/c/{token}")
         if outcome == "stored":  # any notice these answers raised is e-mailed after the answer
             response.background = BackgroundTask(deliver, database(request))
+            link_id = await run_in_threadpool(_link_id, request, token)
+            if link_id is not None:
+                request.app.state.answered.set(response, request, token, link_id, SECONDS_VISIBLE)
         return response
     return _closed(request, outcome)
 
 
+def _link_id(request: Request, token: str) -> int | None:
+    with database(request).session() as db:
+        opened = open_link(db, token)
+        return opened.link.id if opened.link is not None else None
+
+
 def _thanks(request: Request, db, opened, *, already: bool):
     progress = None
-    recent = opened.link.used_at is not None and now() - aware(opened.link.used_at) < PROGRESS_VISIBLE
+    # Only in the browser that sent the answers, for a day: the address of a used link may end up
+    # on a shared device, or in someone else's hands.
+    recent = request.app.state.answered.holds(request, opened.link.id, SECONDS_VISIBLE)
     if recent and get_setting(db, "client_progress_chart") == "yes":
         progress = client_progress(db, opened.link.client_id)
         record(db, f"link:{opened.link.id}", "client", "view_own_progress", client_id=opened.link.client_id)
-    # Like the progress chart, shown only for a while after answering (a link may be opened on a
-    # shared device later); the crisis line below the thanks is always there.
+    # Like the progress chart; the short crisis line below the thanks is always there.
     crisis = get_setting(db, "crisis_text") if recent and link_flags(db, opened.link.id) else None
     return render(request, "client_thanks.html", {"progress": progress, "crisis": crisis})

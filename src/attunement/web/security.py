@@ -93,3 +93,35 @@ def attach_csrf_cookie(request: Request, response: Response) -> None:
         response.set_cookie(
             CSRF_COOKIE, token, httponly=True, samesite="lax", secure=cookies_secure(request), path="/"
         )
+
+
+ANSWERED_COOKIE = "attunement_answered"
+
+
+class AnsweredMark:
+    """Marks the browser that sent a link's answers (a signed cookie for that link's address
+    only), so that the client's own progress and the crisis box show in that browser alone, and
+    not to anyone else who later holds the link's address."""
+
+    def __init__(self, keys: list[str]):
+        self._serializer = URLSafeTimedSerializer(keys, salt="attunement-answered")
+
+    def set(self, response: Response, request: Request, token: str, link_id: int, seconds: int) -> None:
+        response.set_cookie(
+            ANSWERED_COOKIE,
+            self._serializer.dumps(link_id),
+            max_age=seconds,
+            httponly=True,
+            samesite="lax",
+            secure=cookies_secure(request),
+            path=f"/c/{token}",
+        )
+
+    def holds(self, request: Request, link_id: int, seconds: int) -> bool:
+        cookie = request.cookies.get(ANSWERED_COOKIE)
+        if not cookie:
+            return False
+        try:
+            return self._serializer.loads(cookie, max_age=seconds) == link_id
+        except BadSignature:
+            return False
