@@ -2,25 +2,61 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 from test_client_link import ANSWERS, submit
 from web_clinic import PASSWORDS, csrf, issue_link, record_alerts
 
-from attunement.store.accounts import MAX_FAILURES
+from attunement.store.accounts import ADDRESS_FAILURES, MAX_FAILURES
+from attunement.store.models import LoginAttempt
 
 
-def test_login_is_throttled_after_repeated_failures(clinic):
+def _sign_in(browser, token: str, username: str, password: str):
+    return browser.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def _age_attempts(clinic, seconds: int) -> None:
+    with clinic.db.session() as db:
+        for attempt_id, at in db.execute(select(LoginAttempt.id, LoginAttempt.at)).all():
+            db.execute(
+                update(LoginAttempt)
+                .where(LoginAttempt.id == attempt_id)
+                .values(at=at - timedelta(seconds=seconds))
+            )
+
+
+def test_repeated_failures_make_the_next_attempt_wait_but_never_lock_the_right_password_out(clinic):
     browser = clinic.client()
     token = csrf(browser, "/login")
     for _ in range(MAX_FAILURES):
-        wrong = browser.post("/login", data={"username": "clin_a", "password": "wrong", "csrf_token": token})
-        assert wrong.status_code == 401
-    right = browser.post(
-        "/login", data={"username": "clin_a", "password": PASSWORDS["clin_a"], "csrf_token": token}
-    )
-    assert right.status_code == 429
-    assert "Too many failed attempts" in right.text
+        assert _sign_in(browser, token, "clin_a", "wrong").status_code == 401
+    right = _sign_in(browser, token, "clin_a", PASSWORDS["clin_a"])
+    assert right.status_code == 429 and "Please wait 1 seconds" in right.text
+    # Someone keeps guessing: each failure doubles the wait, up to a minute and no more.
+    for _ in range(10):
+        _age_attempts(clinic, 61)
+        assert _sign_in(browser, token, "clin_a", "wrong").status_code == 401
+    refused = _sign_in(browser, token, "clin_a", PASSWORDS["clin_a"])
+    assert refused.status_code == 429 and "Please wait 60 seconds" in refused.text
+    _age_attempts(clinic, 61)  # a minute later the right password works
+    assert _sign_in(browser, token, "clin_a", PASSWORDS["clin_a"]).status_code == 200
+    with clinic.db.session() as db:
+        actions = [r[0] for r in db.execute(text("SELECT action FROM audit_events ORDER BY id"))]
+        details = [
+            r[0] for r in db.execute(text("SELECT detail FROM audit_events WHERE action != 'view_caseload'"))
+        ]
+    assert actions.count("sign_in_failed") == MAX_FAILURES + 10 and "sign_in_refused" in actions
+    assert all("testclient" in d for d in details), "the source address is audited"
+
+
+def test_guessing_across_user_names_from_one_address_is_slowed(clinic):
+    browser = clinic.client()
+    token = csrf(browser, "/login")
+    for n in range(ADDRESS_FAILURES):
+        assert _sign_in(browser, token, f"nobody{n}", "wrong").status_code == 401
+    assert _sign_in(browser, token, "someone-else", "wrong").status_code == 429
 
 
 def test_session_cookie_is_httponly_and_secure_over_https(clinic):

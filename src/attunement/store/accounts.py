@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -11,15 +12,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.store.clock import now
+from attunement.store.clock import aware, now
 from attunement.store.models import ROLES, LoginAttempt, Team, User
 
 _hasher = PasswordHasher()
 
-#: Project choice: at most this many failed log-ins per user name within the window, to slow
-#: password guessing without locking a person out for long.
+#: Project choices for slowing password guessing without letting anyone lock a person out. Within
+#: the window, failures beyond the free ones make the next attempt wait, the wait doubling with
+#: each further failure: for a user name up to a minute (so the right password always works
+#: again within a minute, however many wrong ones someone else sends), for a network address up
+#: to the whole window (guessing across many user names from one place).
 MAX_FAILURES = 5
+ADDRESS_FAILURES = 10
 FAILURE_WINDOW = timedelta(minutes=15)
+ACCOUNT_WAIT_CAP = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 10
 #: Verified against when the user name is unknown, so both cases take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -102,31 +108,77 @@ def email_problems(email: str) -> list[FieldProblem]:
 
 
 class Throttled(Exception):
-    """Too many failed log-ins for this user name recently."""
+    """Too many recent failures for this user name or from this address: wait ``seconds``."""
+
+    def __init__(self, seconds: int, by: str):
+        self.seconds, self.by = seconds, by
+        super().__init__(f"wait {seconds} s ({by})")
 
 
-def authenticate(db: Session, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None; records the attempt.
+@dataclass(frozen=True)
+class SignInCheck:
+    """What a sign-in needs from the database before the password is checked (outside any
+    transaction: hashing takes tens of milliseconds and must not hold the database's lock)."""
 
-    Raises :class:`Throttled` (without checking the password) after too many recent failures.
-    """
+    username: str
+    user_id: int | None
+    password_hash: str
+    active: bool
+
+
+def before_sign_in(db: Session, username: str, address: str | None) -> SignInCheck:
+    """Raise :class:`Throttled` while this user name or address must wait; else what to check."""
     username = username.strip().lower()[:80]
-    since = now() - FAILURE_WINDOW
-    failures = db.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.username == username, LoginAttempt.at >= since, ~LoginAttempt.success)
-    )
-    if failures >= MAX_FAILURES:
-        raise Throttled(username)
+    _wait(db, LoginAttempt.username == username, MAX_FAILURES, ACCOUNT_WAIT_CAP, "user name")
+    if address:
+        _wait(db, LoginAttempt.address == address, ADDRESS_FAILURES, FAILURE_WINDOW, "address")
     user = db.scalar(select(User).where(User.username == username))
-    ok = False
+    if user is None:
+        return SignInCheck(username, None, _DUMMY_HASH, False)
+    return SignInCheck(username, user.id, user.password_hash, user.active)
+
+
+def _wait(db: Session, who, free: int, cap: timedelta, by: str) -> None:
+    since = now() - FAILURE_WINDOW
+    failures, last = db.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            who, LoginAttempt.at >= since, ~LoginAttempt.success
+        )
+    ).one()
+    if failures < free or last is None:
+        return
+    wait = min(timedelta(seconds=2 ** min(failures - free, 20)), cap)
+    remaining = aware(last) + wait - now()
+    if remaining > timedelta(0):
+        raise Throttled(max(1, int(remaining.total_seconds() + 0.999)), by)
+
+
+def password_matches(check: SignInCheck, password: str) -> bool:
+    """Verify without the database (the same work whether or not the user name exists)."""
     try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = _hasher.verify(check.password_hash, password)
     except (VerificationError, InvalidHashError):
         ok = False
-    ok = ok and user is not None and user.active
-    db.add(LoginAttempt(username=username, at=now(), success=ok))
-    if ok and _hasher.check_needs_rehash(user.password_hash):
+    return ok and check.user_id is not None and check.active
+
+
+def after_sign_in(
+    db: Session, check: SignInCheck, ok: bool, address: str | None, password: str
+) -> User | None:
+    """Record the attempt (and upgrade the hash when its parameters changed); the user when ok."""
+    db.add(LoginAttempt(username=check.username, at=now(), success=ok, address=(address or None)))
+    if not ok:
+        return None
+    user = db.get(User, check.user_id)
+    if user is None or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return user if ok else None
+    return user
+
+
+def authenticate(db: Session, username: str, password: str, address: str | None = None) -> User | None:
+    """The active user with these credentials, or None; records the attempt (in one transaction:
+    for scripts and tests; the web app splits it so that no lock is held while hashing)."""
+    check = before_sign_in(db, username, address)
+    return after_sign_in(db, check, password_matches(check, password), address, password)

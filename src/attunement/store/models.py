@@ -304,6 +304,8 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(80), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     success: Mapped[bool] = mapped_column(Boolean)
+    #: Where the attempt came from (the network address), for throttling by address.
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class Setting(Base):

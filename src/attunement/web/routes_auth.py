@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from attunement.store.accounts import Throttled, authenticate
+from attunement.store.accounts import Throttled, after_sign_in, before_sign_in, password_matches
 from attunement.store.audit import record
 from attunement.web.pages import (
     HOMES,
@@ -39,25 +39,42 @@ async def login(request: Request):
     check_csrf(request, form)
     username, password = form.get("username", ""), form.get("password", "")
 
+    address = request.client.host if request.client else None
+
     def attempt():
+        # Three steps, so that the password is hashed with no database transaction open (on
+        # SQLite a write transaction locks the whole database for everyone else).
         with database(request).session() as db:
             try:
-                user = authenticate(db, username, password)
-            except Throttled:
-                return "throttled", None
+                check = before_sign_in(db, username, address)
+            except Throttled as wait:
+                record(
+                    db,
+                    "anonymous",
+                    "",
+                    "sign_in_refused",
+                    detail=f"wait {wait.seconds} s ({wait.by}) from {address}",
+                )
+                return "throttled", wait
+        ok = password_matches(check, password)
+        with database(request).session() as db:
+            user = after_sign_in(db, check, ok, address, password)
             if user is None:
+                record(db, "anonymous", "", "sign_in_failed", detail=f"from {address}")
                 return "wrong", None
-            record(db, f"user:{user.id}", user.role, "sign_in")
+            record(db, f"user:{user.id}", user.role, "sign_in", detail=f"from {address}")
             return "ok", (user.id, user.session_epoch, user.role)
 
     outcome, who = await run_in_threadpool(attempt)
     if outcome == "throttled":
+        seconds = who.seconds
+        wait = f"{seconds} seconds" if seconds < 120 else f"{(seconds + 59) // 60} minutes"
         return render(
             request,
             "login.html",
             {
-                "error": "Too many failed attempts for this user name. Wait 15 minutes and try again, "
-                "or ask an administrator.",
+                "error": f"Too many failed attempts. Please wait {wait} and try again; "
+                "an administrator can also help.",
                 "username": username,
             },
             429,
