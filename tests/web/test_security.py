@@ -127,3 +127,32 @@ def test_an_invalid_therapist_rating_names_the_field_and_stores_nothing(clinic):
     assert response.status_code == 400
     assert "question 2" in response.text
     assert clinic.count("measures") == 0
+
+
+def test_a_session_ends_when_left_idle_and_after_a_working_day_whatever_is_done(clinic, monkeypatch):
+    import itsdangerous.timed as timed
+
+    from attunement.web.security import SESSION_COOKIE, SESSION_SECONDS
+
+    browser = clinic.login("clin_a")
+    assert browser.get("/caseload", follow_redirects=False).status_code == 200
+    cookie = browser.cookies.get(SESSION_COOKIE)
+    signer = clinic.app.state.signer
+    claim = signer.load(cookie)
+    real = timed.time.time
+    # Signed (last used) 31 minutes ago: idle too long.
+    monkeypatch.setattr(timed.time, "time", lambda: real() - 31 * 60)
+    stale = signer.dump(claim.user_id, claim.epoch, claim.issued)
+    monkeypatch.setattr(timed.time, "time", real)
+    idle = clinic.client()
+    idle.cookies.set(SESSION_COOKIE, stale)
+    assert idle.get("/caseload", follow_redirects=False).headers["location"] == "/login"
+    # Used a moment ago, but begun more than eight hours ago: over.
+    old = clinic.client()
+    old.cookies.set(
+        SESSION_COOKIE, signer.dump(claim.user_id, claim.epoch, claim.issued - SESSION_SECONDS - 60)
+    )
+    assert old.get("/caseload", follow_redirects=False).headers["location"] == "/login"
+    # Activity keeps a session alive: each page signs the cookie again.
+    response = browser.get("/caseload", follow_redirects=False)
+    assert any(SESSION_COOKIE in c for c in response.headers.get_list("set-cookie"))

@@ -29,7 +29,13 @@ from attunement.web import (
     routes_supervisor,
 )
 from attunement.web.pages import CsrfRejected, Forbidden, NotFound, NotSignedIn, message_page, redirect
-from attunement.web.security import AnsweredMark, SessionSigner, attach_csrf_cookie
+from attunement.web.security import (
+    SESSION_COOKIE,
+    AnsweredMark,
+    SessionSigner,
+    attach_csrf_cookie,
+    set_session_cookie,
+)
 
 log = logging.getLogger("attunement.web")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -70,6 +76,9 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
         started = time.perf_counter()
         response = await call_next(request)
         attach_csrf_cookie(request, response)
+        refreshed = getattr(request.state, "session_refresh", None)
+        if refreshed and not any(SESSION_COOKIE in c for c in response.headers.getlist("set-cookie")):
+            set_session_cookie(response, request, refreshed)
         secure_headers(response)
         route = request.scope.get("route")
         pattern = getattr(route, "path", "unmatched")

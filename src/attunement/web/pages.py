@@ -65,6 +65,8 @@ def signed_in_user(request: Request, db: Session) -> User | None:
     user = db.get(User, claim.user_id)
     if user is None or not user.active or user.session_epoch != claim.epoch:
         return None
+    # Activity: the cookie is signed again on the way out (the idle limit starts over).
+    request.state.session_refresh = request.app.state.signer.dump(user.id, user.session_epoch, claim.issued)
     return user
 
 

@@ -105,6 +105,7 @@ async def logout(request: Request):
                 record(db, f"user:{user.id}", user.role, "sign_out")
 
     await run_in_threadpool(sign_out)
+    request.state.session_refresh = None  # signed out: nothing to keep alive
     response = redirect("/login")
     clear_session_cookie(response, request)
     return response

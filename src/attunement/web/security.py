@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import time
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -24,32 +25,54 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 SESSION_COOKIE = "attunement_session"
 CSRF_COOKIE = "attunement_csrf"
 CSRF_FIELD = "csrf_token"
-#: Project choice: a working day; a clinician logs in again after eight hours.
+#: Project choice: a working day; a clinician signs in again after eight hours, whatever they do.
 SESSION_SECONDS = 8 * 3600
+#: A session left unused this long ends too (a screen left open in a consulting room); the
+#: clinic sets it with ``ATTUNEMENT_IDLE_MINUTES``.
+IDLE_MINUTES_DEFAULT = 30
+
+
+def idle_seconds() -> int:
+    value = os.environ.get("ATTUNEMENT_IDLE_MINUTES", "").strip()
+    minutes = (
+        int(value)
+        if value.isascii() and value.isdigit() and 0 < int(value) <= 24 * 60
+        else IDLE_MINUTES_DEFAULT
+    )
+    return minutes * 60
 
 
 @dataclass(frozen=True)
 class SessionClaim:
     user_id: int
     epoch: int
+    #: When the session began (seconds since the epoch): it ends SESSION_SECONDS after.
+    issued: int
 
 
 class SessionSigner:
-    def __init__(self, keys: list[str]):
+    """The session cookie: signed again on every page a user opens, so its signing time is the
+    last activity (the idle limit), while the time it began travels inside (the absolute limit)."""
+
+    def __init__(self, keys: list[str], idle: int | None = None):
         """``keys`` oldest first: the last signs new cookies, every one verifies (key rotation)."""
         self._serializer = URLSafeTimedSerializer(keys, salt="attunement-session")
+        self.idle = idle_seconds() if idle is None else idle
 
-    def dump(self, user_id: int, epoch: int) -> str:
-        return self._serializer.dumps({"u": user_id, "e": epoch})
+    def dump(self, user_id: int, epoch: int, issued: int | None = None) -> str:
+        return self._serializer.dumps(
+            {"u": user_id, "e": epoch, "i": int(time.time()) if issued is None else issued}
+        )
 
     def load(self, cookie: str | None) -> SessionClaim | None:
         if not cookie:
             return None
         try:
-            data = self._serializer.loads(cookie, max_age=SESSION_SECONDS)
-            return SessionClaim(int(data["u"]), int(data["e"]))
+            data = self._serializer.loads(cookie, max_age=self.idle)
+            claim = SessionClaim(int(data["u"]), int(data["e"]), int(data["i"]))
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
+        return claim if time.time() - claim.issued <= SESSION_SECONDS else None
 
 
 def cookies_secure(request: Request) -> bool:
