@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -156,3 +157,42 @@ def test_a_session_ends_when_left_idle_and_after_a_working_day_whatever_is_done(
     # Activity keeps a session alive: each page signs the cookie again.
     response = browser.get("/caseload", follow_redirects=False)
     assert any(SESSION_COOKIE in c for c in response.headers.get_list("set-cookie"))
+
+
+def test_a_form_sent_from_another_site_is_refused_even_with_the_token(clinic):
+    browser = clinic.login("clin_a")
+    token = csrf(browser, "/clients/new")
+    forged = browser.post(
+        "/clients", data={"label": "X-1", "csrf_token": token}, headers={"Origin": "https://evil.example"}
+    )
+    assert forged.status_code == 403
+    same = browser.post(
+        "/clients",
+        data={"label": "X-2", "csrf_token": token},
+        headers={"Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    assert same.status_code == 303
+
+
+def test_links_use_the_public_address_hsts_over_https_and_only_the_clinic_hosts(clinic, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from attunement.web import create_app
+
+    monkeypatch.setenv("ATTUNEMENT_PUBLIC_URL", "https://attunement.clinic.example")
+    monkeypatch.setenv("ATTUNEMENT_SECURE_COOKIES", "1")
+    monkeypatch.setenv("ATTUNEMENT_ALLOWED_HOSTS", "testserver,attunement.clinic.example")
+    app = create_app(database=clinic.db)
+    browser = TestClient(app, base_url="https://testserver")  # secure cookies travel over HTTPS only
+    token = csrf(browser, "/login")
+    browser.post("/login", data={"username": "clin_a", "password": PASSWORDS["clin_a"], "csrf_token": token})
+    page = browser.get(f"/clients/{clinic.clients['of_a']}")
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    issued = browser.post(
+        f"/clients/{clinic.clients['of_a']}/links",
+        data={"episode": "1", "session": "new", "csrf_token": token},
+    )
+    assert 'value="https://attunement.clinic.example/c/' in issued.text
+    assert TestClient(app, base_url="http://evil.example").get("/login").status_code == 400

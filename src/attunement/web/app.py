@@ -9,6 +9,7 @@ identifiers never reach a log.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from attunement.store import Database, open_database
 from attunement.store.settings import get_setting, signing_keys
@@ -34,6 +36,7 @@ from attunement.web.security import (
     AnsweredMark,
     SessionSigner,
     attach_csrf_cookie,
+    cookies_secure,
     set_session_cookie,
 )
 
@@ -53,6 +56,9 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
     app.state.signer = SessionSigner(keys)
     app.state.answered = AnsweredMark(keys)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    hosts = [h.strip() for h in os.environ.get("ATTUNEMENT_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    if hosts:  # answer only to the clinic's own host names (a forged Host header gets 400)
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     routers = (
         routes_auth,
         routes_client,
@@ -79,7 +85,7 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
         refreshed = getattr(request.state, "session_refresh", None)
         if refreshed and not any(SESSION_COOKIE in c for c in response.headers.getlist("set-cookie")):
             set_session_cookie(response, request, refreshed)
-        secure_headers(response)
+        secure_headers(response, cookies_secure(request))
         route = request.scope.get("route")
         pattern = getattr(route, "path", "unmatched")
         log.info(
@@ -134,8 +140,10 @@ FAILED_PAGE = (
 )
 
 
-def secure_headers(response):
-    """The headers every response carries, error pages included."""
+def secure_headers(response, https: bool = False):
+    """The headers every response carries, error pages included (HSTS over HTTPS)."""
+    if https:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"

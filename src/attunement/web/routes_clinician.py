@@ -36,6 +36,7 @@ from attunement.web.form_values import parse_choice, parse_date, parse_time, pat
 from attunement.web.intake import INTAKE
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.questionnaires import build_form, parse_answers
+from attunement.web.security import public_url
 from attunement.web.summary_store import refresh, refresh_after_answers
 
 router = APIRouter()
@@ -126,7 +127,7 @@ async def issue_client_link(request: Request, public_id: str):
         detail = f"episode {episode.number} session {session}" + (
             " with intake profile" if with_intake else ""
         )
-        url = str(request.base_url).rstrip("/") + f"/c/{token}"
+        url = (public_url() or str(request.base_url).rstrip("/")) + f"/c/{token}"
         page = render(
             request,
             "link_issued.html",

@@ -17,6 +17,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -106,8 +107,29 @@ def csrf_token(request: Request) -> str:
 
 
 def csrf_valid(request: Request, submitted: str | None) -> bool:
+    """The form's token matches the browser's cookie, and the form came from this site: a browser
+    says where a form was sent from (Origin, else Referer); one from another site is refused."""
     cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(cookie and submitted) and hmac.compare_digest(cookie, submitted or "")
+    if not (cookie and submitted and hmac.compare_digest(cookie, submitted)):
+        return False
+    return same_site(request)
+
+
+def same_site(request: Request) -> bool:
+    """Whether the request's Origin (or Referer) names this site; a request without either (not
+    sent by a browser form) passes, since the token already ties it to this site's cookie."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin or origin == "null":
+        return not origin
+    sent_from = urlsplit(origin)
+    here = urlsplit(public_url() or str(request.base_url))
+    return (sent_from.scheme, sent_from.netloc) == (here.scheme, here.netloc)
+
+
+def public_url() -> str:
+    """The address clients and clinicians reach the app at (``ATTUNEMENT_PUBLIC_URL``), when set:
+    links are built from it rather than from what a request's Host header claims."""
+    return os.environ.get("ATTUNEMENT_PUBLIC_URL", "").strip().rstrip("/")
 
 
 def attach_csrf_cookie(request: Request, response: Response) -> None:
