@@ -89,7 +89,7 @@ def issue_link(
     assert issued.status_code == 200, issued.text
     if session != "new":
         assert f"session {session}</h1>" in issued.text, "the link is not for the expected session"
-    return re.search(r'value="http://testserver(/c/[^"]+)"', issued.text).group(1)
+    return re.search(r'value="https?://[^/"]+(/c/[^"]+)"', issued.text).group(1)
 
 
 def post_rating(clinic: Clinic, public_id: str, session: int | str, value: str, *, replaces: str = ""):

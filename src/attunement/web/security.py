@@ -116,11 +116,14 @@ def csrf_valid(request: Request, submitted: str | None) -> bool:
 
 
 def same_site(request: Request) -> bool:
-    """Whether the request's Origin (or Referer) names this site; a request without either (not
-    sent by a browser form) passes, since the token already ties it to this site's cookie."""
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if not origin or origin == "null":
-        return not origin
+    """Whether the request's Origin (or Referer) names this site. A request that names neither
+    passes: the token already ties it to this site's cookie, which browsers do not send with a
+    form posted from another site (SameSite=Lax)."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":  # browsers send "null" under this app's no-referrer policy
+        origin = request.headers.get("referer")
+    if not origin:
+        return True
     sent_from = urlsplit(origin)
     here = urlsplit(public_url() or str(request.base_url))
     return (sent_from.scheme, sent_from.netloc) == (here.scheme, here.netloc)
