@@ -23,7 +23,7 @@ from attunement.store.settings import (
     offered_instruments,
     set_setting,
 )
-from attunement.web.form_values import path_number
+from attunement.web.form_values import path_number, whole_number
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 
 router = APIRouter()
@@ -58,12 +58,12 @@ async def add_user(request: Request):
     def add():
         with database(request).session() as db:
             admin = require(request, db, "admin")
-            team = form.get("team_id", "").strip()
+            team = form.get("team_id", "")
             try:
-                team_id = int(team) if team else None
-            except ValueError:
+                team_id = whole_number(team, "team", required=False)
+            except InvalidInputError:
                 return _admin_page(
-                    request, db, status=400, problems=[FieldProblem("team", team, "a team")], values=form
+                    request, db, status=400, problems=[FieldProblem("team", team[:40], "a team")], values=form
                 )
             try:
                 user = create_user(

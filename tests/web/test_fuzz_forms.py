@@ -1,0 +1,97 @@
+"""No input gives a 5xx: Hypothesis sends odd values (NUL and other control characters, other
+scripts' digits, huge numbers, long text, empty) to every field of every form and to the path
+numbers, as the signed-in clinician or administrator, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from web_clinic import csrf
+
+ODD = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=200),
+    st.sampled_from(["", "\x00", "0", "-1", "²", "١٢", "99999999999999999999", "new", "x" * 5000, " 1 "]),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+)
+#: Every form field the clinician's and administrator's forms send (the matrix checks who may).
+CLINICIAN_FORMS = {
+    "links": ("episode", "session", "intake"),
+    "sessions": ("episode", "date", "time"),
+    "rating": ("episode", "session", "replaces", "checkin_therapist_heard", "checkin_therapist_notes"),
+    "alerts": ("episode", "alert", "what", "action", "outcome", "reason"),
+    "episode/end": ("episode", "reason", "date", "note"),
+    "episode/reopen": ("episode", "note"),
+    "episodes": ("episode", "date", "note"),
+}
+ADMIN_FORMS = {
+    "/admin/users": ("username", "display_name", "password", "role", "team_id", "email"),
+    "/admin/teams": ("name",),
+    "/admin/instruments": ("link_valid_days", "timezone", "duty_clinician", "crisis_text", "offer"),
+    "/admin/users/1/email": ("email",),
+    "/admin/users/1/active": ("active",),
+}
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _token(browser, path: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', browser.get(path).text).group(1)
+
+
+@FUZZ
+@given(action=st.sampled_from(sorted(CLINICIAN_FORMS)), values=st.lists(ODD, min_size=7, max_size=7))
+def test_no_clinician_form_input_gives_a_server_error(clinic, action, values):
+    browser = _browsers(clinic)["clin_a"]
+    public_id = clinic.clients["of_a"]
+    data = dict(zip(CLINICIAN_FORMS[action], values, strict=False))
+    data["csrf_token"] = _token(browser, f"/clients/{public_id}")
+    response = browser.post(f"/clients/{public_id}/{action}", data=data, follow_redirects=False)
+    assert response.status_code < 500, (action, data)
+
+
+@FUZZ
+@given(path=st.sampled_from(sorted(ADMIN_FORMS)), values=st.lists(ODD, min_size=6, max_size=6))
+def test_no_admin_form_input_gives_a_server_error(clinic, path, values):
+    browser = _browsers(clinic)["admin"]
+    data = dict(zip(ADMIN_FORMS[path], values, strict=False))
+    data["csrf_token"] = _token(browser, "/admin")
+    assert browser.post(path, data=data, follow_redirects=False).status_code < 500, (path, data)
+
+
+@FUZZ
+@given(number=ODD, q=ODD)
+def test_no_path_number_or_query_gives_a_server_error(clinic, number, q):
+    browser = _browsers(clinic)["clin_a"]
+    number = quote(number, safe="")  # as a browser would send it
+    public_id = clinic.clients["of_a"]
+    for path in (
+        f"/clients/{public_id}/episodes/{number}",
+        f"/clients/{public_id}/sessions/{number}/rating",
+        f"/clients/{number}",
+        f"/c/{number}",
+    ):
+        assert browser.get(path, follow_redirects=False).status_code < 500, path
+    assert browser.get("/caseload", params={"q": q, "status": q, "kind": q}).status_code < 500
+
+
+def test_a_signed_in_login_form_accepts_odd_user_names(clinic):
+    browser = clinic.client()
+    token = csrf(browser, "/login")
+    for name in ("\x00", "x" * 5000, "١٢", "admin'--"):
+        response = browser.post("/login", data={"username": name, "password": "p", "csrf_token": token})
+        assert response.status_code < 500
+
+
+_SIGNED_IN: dict[int, dict] = {}
+
+
+def _browsers(clinic) -> dict:
+    """One signed-in browser per role for the whole test (signing in hashes a password)."""
+    key = id(clinic)
+    if key not in _SIGNED_IN:
+        _SIGNED_IN.clear()
+        _SIGNED_IN[key] = {"clin_a": clinic.login("clin_a"), "admin": clinic.login("admin")}
+    return _SIGNED_IN[key]
