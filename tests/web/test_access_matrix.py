@@ -164,6 +164,17 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
             },
         ),
         (
+            "/account",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 200,
+                "clin_b": 200,
+                "clin_other": 200,
+                "super_a": 200,
+                "admin": 200,
+            },
+        ),
+        (
             "/admin/audit",
             {
                 "anonymous": LOGIN,
@@ -228,12 +239,26 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         ("/admin/teams", {"name": "Team X"}, admin_only),
         (
             "/admin/users",
-            {"username": "newuser", "password": "long-enough-pass", "role": "clinician"},
-            admin_only,
+            {"username": "newuser", "role": "clinician"},
+            {**admin_only, "admin": 200},  # the new user's set-your-password link, shown once
+        ),
+        (
+            "/account/password",
+            {"current": "wrong", "password": "x", "again": "y"},
+            {
+                "anonymous": LOGIN,
+                "clin_a": 400,
+                "clin_b": 400,
+                "clin_other": 400,
+                "super_a": 400,
+                "admin": 400,
+            },
         ),
         ("/admin/instruments", {"offer": "gad7", "link_valid_days": "5"}, admin_only),
         ("/admin/users/3/email", {"email": "clin.other@clinic.example"}, admin_only),
-        ("/admin/users/3/active", {"active": "yes"}, admin_only),  # last: it signs clin_other out
+        ("/admin/users/3/active", {"active": "yes"}, admin_only),  # it signs clin_other out
+        # Last: clin_b gets a new link (clin_other was signed out by the row before).
+        ("/admin/users/2/reset", {}, {**admin_only, "clin_other": LOGIN, "admin": 200}),
     ]
 
 
@@ -304,6 +329,8 @@ ELSEWHERE = {
     ("POST", "/c/{token}"): "a client link: the token is the access (test_client_link.py)",
     ("POST", "/login"): "signing in (test_security.py)",
     ("POST", "/logout"): "signing out (test_security.py)",
+    ("GET", "/set-password/{token}"): "a set-your-password link: the token is the access (test_accounts.py)",
+    ("POST", "/set-password/{token}"): "a set-your-password link: the token is the access (test_accounts.py)",
 }
 
 

@@ -33,6 +33,7 @@ ADMIN_FORMS = {
     "/admin/instruments": ("link_valid_days", "timezone", "duty_clinician", "crisis_text", "offer"),
     "/admin/users/1/email": ("email",),
     "/admin/users/1/active": ("active",),
+    "/admin/users/2/reset": ("x",),
 }
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

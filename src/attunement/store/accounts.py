@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clock import aware, now
-from attunement.store.models import ROLES, LoginAttempt, Team, User
+from attunement.store.models import ROLES, LoginAttempt, PasswordLink, Team, User
 
 _hasher = PasswordHasher()
 
@@ -52,24 +54,26 @@ def create_team(db: Session, name: str) -> Team:
 def create_user(
     db: Session,
     username: str,
-    password: str,
+    password: str | None,
     role: str,
     *,
     display_name: str = "",
     team_id: int | None = None,
     email: str = "",
 ) -> User:
-    """Add a user after checking every field; all problems are reported together."""
+    """Add a user after checking every field; all problems are reported together.
+
+    With ``password`` None the account has no password and so no access until its owner sets
+    one through a link (:func:`password_link`): how an administrator adds people without ever
+    knowing a password that opens client records."""
     username = username.strip().lower()
     problems: list[FieldProblem] = []
     if not re.fullmatch(r"[a-z0-9._-]{1,80}", username):
         problems.append(FieldProblem("username", username[:60], "1 to 80 letters, digits, '.', '-' or '_'"))
     elif db.scalar(select(User).where(User.username == username)) is not None:
         problems.append(FieldProblem("username", username, "a user name nobody else has"))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(
-            FieldProblem("password", f"{len(password)} characters", f"at least {MIN_PASSWORD_LENGTH}")
-        )
+    if password is not None:
+        problems += password_problems(password)
     if len(display_name.strip()) > 120:
         problems.append(FieldProblem("display name", display_name[:60], "a name of at most 120 characters"))
     if role not in ROLES:
@@ -82,20 +86,126 @@ def create_user(
     problems += email_problems(email)
     if problems:
         raise InvalidInputError("user", problems)
+    moment = now()
     user = User(
         username=username,
         display_name=display_name.strip() or username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password is not None else NO_PASSWORD,
         role=role,
         team_id=team_id,
         active=True,
         session_epoch=0,
-        created_at=now(),
+        created_at=moment,
         email=email or None,
+        password_set_at=moment if password is not None else None,
     )
     db.add(user)
     db.flush()
     return user
+
+
+#: Stored instead of a hash for an account whose owner has not set a password: no password matches.
+NO_PASSWORD = "!not-set"
+#: A set-your-password link works this long (a project choice: long enough to reach a new colleague).
+PASSWORD_LINK_DAYS = 3
+
+
+def password_problems(password: str, again: str | None = None) -> list[FieldProblem]:
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(
+            FieldProblem("password", f"{len(password)} characters", f"at least {MIN_PASSWORD_LENGTH}")
+        )
+    elif len(password) > 1000:
+        problems.append(FieldProblem("password", f"{len(password)} characters", "at most 1000"))
+    if again is not None and again != password:
+        problems.append(FieldProblem("password again", "", "the same password typed twice"))
+    return problems
+
+
+def password_link(db: Session, user: User, by: User | None) -> str:
+    """A new single-use link token for ``user`` to set their password; earlier unused links of
+    theirs stop working. Only the token's hash is stored; the token is shown once."""
+    moment = now()
+    db.execute(
+        update(PasswordLink)
+        .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
+        .values(expires_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    token = secrets.token_urlsafe(32)
+    db.add(
+        PasswordLink(
+            user_id=user.id,
+            token_hash=_digest(token),
+            created_by=by.id if by is not None else None,
+            created_at=moment,
+            expires_at=moment + timedelta(days=PASSWORD_LINK_DAYS),
+        )
+    )
+    db.flush()
+    return token
+
+
+def reset_password(db: Session, user: User, by: User) -> str:
+    """A reset: the current password stops working, every session of the user ends, and a new
+    set-your-password link is made (for a forgotten or possibly known password)."""
+    user.password_hash, user.password_set_at = NO_PASSWORD, None
+    user.session_epoch += 1
+    return password_link(db, user, by)
+
+
+def open_password_link(db: Session, token: str) -> tuple[PasswordLink, User] | None:
+    """The link and its user while the link is unused and unexpired, else None."""
+    link = db.scalar(select(PasswordLink).where(PasswordLink.token_hash == _digest(token))) if token else None
+    if link is None or link.used_at is not None or aware(link.expires_at) <= now():
+        return None
+    user = db.get(User, link.user_id)
+    return (link, user) if user is not None and user.active else None
+
+
+def set_password(db: Session, token: str, password: str, again: str) -> User:
+    """Set the password through a link (used once), signing out every earlier session."""
+    opened = open_password_link(db, token)
+    if opened is None:
+        raise InvalidInputError(
+            "link", [FieldProblem("link", "", "a set-your-password link that is new and unused")]
+        )
+    problems = password_problems(password, again)
+    if problems:
+        raise InvalidInputError("password", problems)
+    link, user = opened
+    claimed = db.execute(
+        update(PasswordLink)
+        .where(PasswordLink.id == link.id, PasswordLink.used_at.is_(None))
+        .values(used_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise InvalidInputError(
+            "link", [FieldProblem("link", "", "a set-your-password link that is new and unused")]
+        )
+    user.password_hash, user.password_set_at = hash_password(password), now()
+    user.session_epoch += 1
+    return user
+
+
+def change_password(db: Session, user: User, current: str, password: str, again: str) -> None:
+    """A signed-in user's change of their own password (the current one first)."""
+    try:
+        ok = _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    problems = [] if ok else [FieldProblem("current password", "", "your current password")]
+    problems += password_problems(password, again)
+    if problems:
+        raise InvalidInputError("password", problems)
+    user.password_hash, user.password_set_at = hash_password(password), now()
+    user.session_epoch += 1
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def email_problems(email: str) -> list[FieldProblem]:

@@ -52,6 +52,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: Where safety notices are e-mailed (optional; they always show in the app).
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    #: When the user last set their own password (None: never, so the account has no access yet).
+    password_set_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Client(Base):
@@ -306,6 +308,21 @@ class LoginAttempt(Base):
     success: Mapped[bool] = mapped_column(Boolean)
     #: Where the attempt came from (the network address), for throttling by address.
     address: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+
+
+class PasswordLink(Base):
+    """A single-use, expiring link with which a user sets their own password: for a new account
+    (created by an administrator, who never learns the password) or after a reset. Only the
+    token's hash is stored."""
+
+    __tablename__ = "password_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Setting(Base):

@@ -11,7 +11,14 @@ from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import load_instruments
-from attunement.store.accounts import create_team, create_user, email_problems
+from attunement.store.accounts import (
+    PASSWORD_LINK_DAYS,
+    create_team,
+    create_user,
+    email_problems,
+    password_link,
+    reset_password,
+)
 from attunement.store.audit import recent, record
 from attunement.store.models import ROLES, Team, User
 from attunement.store.settings import (
@@ -25,6 +32,7 @@ from attunement.store.settings import (
 )
 from attunement.web.form_values import path_number, whole_number
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
+from attunement.web.security import public_url
 
 router = APIRouter()
 #: The crisis text a client sees is kept short enough to read in one go.
@@ -69,7 +77,7 @@ async def add_user(request: Request):
                 user = create_user(
                     db,
                     form.get("username", ""),
-                    form.get("password", ""),
+                    None,  # the owner sets it through the link: no administrator ever knows it
                     form.get("role", ""),
                     display_name=form.get("display_name", ""),
                     team_id=team_id,
@@ -77,10 +85,45 @@ async def add_user(request: Request):
                 )
             except InvalidInputError as exc:
                 return _admin_page(request, db, status=400, problems=exc.problems, values=form)
+            token = password_link(db, user, admin)
             record(db, actor(admin), admin.role, "create_user", detail=f"user {user.id} ({user.role})")
-            return redirect("/admin#users")
+            return _password_link_page(request, user, token, new=True)
 
     return await run_in_threadpool(add)
+
+
+@router.post("/admin/users/{user_id}/reset")
+async def reset(request: Request, user_id: str):
+    """A new set-your-password link for a user; their current password stops working."""
+    form = await form_data(request)
+    check_csrf(request, form)
+    number = path_number(user_id)
+
+    def make():
+        with database(request).session() as db:
+            admin = require(request, db, "admin")
+            user = db.get(User, number)
+            if user is None:
+                raise NotFound()
+            if user.id == admin.id:
+                problem = FieldProblem(
+                    "user", user.username, "another user: change your own password on your account page"
+                )
+                return _admin_page(request, db, status=400, problems=[problem])
+            token = reset_password(db, user, admin)
+            record(db, actor(admin), admin.role, "reset_password", detail=f"user {user.id}")
+            return _password_link_page(request, user, token, new=False)
+
+    return await run_in_threadpool(make)
+
+
+def _password_link_page(request: Request, user: User, token: str, *, new: bool):
+    base = public_url() or str(request.base_url).rstrip("/")
+    return render(
+        request,
+        "password_link.html",
+        {"person": user, "url": f"{base}/set-password/{token}", "days": PASSWORD_LINK_DAYS, "new": new},
+    )
 
 
 @router.post("/admin/users/{user_id}/active")

@@ -5,15 +5,26 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from attunement.store.accounts import Throttled, after_sign_in, before_sign_in, password_matches
+from attunement.errors import InvalidInputError
+from attunement.store.accounts import (
+    Throttled,
+    after_sign_in,
+    before_sign_in,
+    change_password,
+    open_password_link,
+    password_matches,
+    set_password,
+)
 from attunement.store.audit import record
 from attunement.web.pages import (
     HOMES,
     check_csrf,
     database,
     form_data,
+    message_page,
     redirect,
     render,
+    require,
     signed_in_user,
 )
 from attunement.web.security import clear_session_cookie, set_session_cookie
@@ -109,3 +120,88 @@ async def logout(request: Request):
     response = redirect("/login")
     clear_session_cookie(response, request)
     return response
+
+
+@router.get("/set-password/{token}")
+def set_password_page(request: Request, token: str):
+    with database(request).session() as db:
+        opened = open_password_link(db, token)
+        if opened is None:
+            return _link_closed(request)
+        return render(request, "set_password.html", {"person": opened[1], "problems": []})
+
+
+@router.post("/set-password/{token}")
+async def set_own_password(request: Request, token: str):
+    form = await form_data(request)
+    check_csrf(request, form)
+
+    def save():
+        with database(request).session() as db:
+            opened = open_password_link(db, token)
+            if opened is None:
+                return _link_closed(request)
+            try:
+                user = set_password(db, token, form.get("password", ""), form.get("again", ""))
+            except InvalidInputError as exc:
+                db.rollback()
+                return render(
+                    request, "set_password.html", {"person": opened[1], "problems": exc.problems}, 400
+                )
+            record(db, f"user:{user.id}", user.role, "set_password")
+            return render(
+                request,
+                "login.html",
+                {
+                    "error": None,
+                    "notice": "Your password is set. Sign in with it now.",
+                    "username": user.username,
+                },
+            )
+
+    return await run_in_threadpool(save)
+
+
+def _link_closed(request: Request):
+    return message_page(
+        request,
+        "This link no longer works",
+        "A set-your-password link works once and for a few days. Ask an administrator for a new one.",
+        410,
+    )
+
+
+@router.get("/account")
+def account_page(request: Request):
+    with database(request).session() as db:
+        require(request, db, "clinician", "supervisor", "admin")
+        return render(request, "account.html", {"problems": [], "done": False})
+
+
+@router.post("/account/password")
+async def change_own_password(request: Request):
+    form = await form_data(request)
+    check_csrf(request, form)
+
+    def save():
+        with database(request).session() as db:
+            user = require(request, db, "clinician", "supervisor", "admin")
+            try:
+                change_password(
+                    db, user, form.get("current", ""), form.get("password", ""), form.get("again", "")
+                )
+            except InvalidInputError as exc:
+                db.rollback()
+                return render(request, "account.html", {"problems": exc.problems, "done": False}, 400), None
+            record(db, f"user:{user.id}", user.role, "change_password")
+            # Every earlier session of the user has ended; this one goes on with a new cookie.
+            return render(request, "account.html", {"problems": [], "done": True}), (
+                user.id,
+                user.session_epoch,
+            )
+
+    page, kept = await run_in_threadpool(save)
+    if kept is not None:
+        request.state.session_refresh = None
+        set_session_cookie(page, request, request.app.state.signer.dump(*kept))
+    return page

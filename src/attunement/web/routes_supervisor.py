@@ -48,6 +48,9 @@ def team_page(request: Request):
                 "alerting": [r for r in view.working if r.summary.open_alerts],
                 "view": view,
                 "therapists": therapists,
+                "members": list(
+                    db.scalars(select(User).where(User.team_id == user.team_id).order_by(User.display_name))
+                ),
                 "figures": figures,
                 "links": links,
                 "outcomes_svg": therapist_outcomes_svg(figures),
