@@ -3,6 +3,7 @@
 from attunement.cli import (  # noqa: F401  (importing a module registers its commands)
     admin_cmd,
     alerts_cmd,
+    audit_cmd,
     change_cmd,
     demo_cmd,
     evaluate_cmd,

@@ -288,7 +288,8 @@ class ClientSummaryRow(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: a database trigger refuses updates and deletes."""
+    """Append-only: database triggers refuse updates, deletes, replacing inserts and (on
+    PostgreSQL) truncation; :class:`AuditSeal` rows make any later change to a sealed entry show."""
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -298,6 +299,20 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     client_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     detail: Mapped[str] = mapped_column(String(400), default="")
+
+
+class AuditSeal(Base):
+    """A link of the audit log's hash chain: ``chain`` is the SHA-256 of the previous seal's chain
+    and every entry after the previous seal up to ``last_event_id``, in order. Append-only like
+    the log; each seal names its predecessor once (two sealers at once cannot fork the chain)."""
+
+    __tablename__ = "audit_seals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The seal before (0 for the first): unique, so two sealers at once cannot both extend it.
+    previous_id: Mapped[int] = mapped_column(Integer, unique=True)
+    last_event_id: Mapped[int] = mapped_column(Integer)
+    chain: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class LoginAttempt(Base):

@@ -12,7 +12,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.store.audit import record
+from attunement.store import Database
+from attunement.store.audit import record, seal
 from attunement.store.clients import create_client, visible_clients
 from attunement.store.episodes import current_episode
 from attunement.store.intake import is_first_contact
@@ -52,9 +53,16 @@ def caseload(request: Request):
         )
         record(db, actor(user), user.role, "view_caseload", detail=f"{view.total} clients")
         response = render(request, "caseload.html", {"view": view})
-    # Notices raised while the caseload was brought up to date, and any the mail server missed.
-    response.background = BackgroundTask(deliver, database(request))
+    # Notices raised while the caseload was brought up to date, any the mail server missed, and
+    # a new seal of the audit log.
+    response.background = BackgroundTask(_after_caseload, database(request))
     return response
+
+
+def _after_caseload(db: Database) -> None:
+    deliver(db)
+    with db.session() as session:
+        seal(session)
 
 
 @router.get("/clients/new")
