@@ -257,7 +257,9 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         ("/admin/instruments", {"offer": "gad7", "link_valid_days": "5"}, admin_only),
         ("/admin/users/3/email", {"email": "clin.other@clinic.example"}, admin_only),
         ("/admin/users/3/active", {"active": "yes"}, admin_only),  # it signs clin_other out
-        # Last: clin_b gets a new link (clin_other was signed out by the row before).
+        ("/admin/users/3/role", {"role": "clinician", "team_id": "2"}, {**admin_only, "clin_other": LOGIN}),
+        ("/admin/users/3/reassign", {"to": "1"}, {**admin_only, "clin_other": LOGIN}),
+        # Last: clin_b gets a new link (clin_other was signed out by the rows before).
         ("/admin/users/2/reset", {}, {**admin_only, "clin_other": LOGIN, "admin": 200}),
     ]
 

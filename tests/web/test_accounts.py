@@ -98,3 +98,28 @@ def test_a_user_changes_their_own_password_and_other_sessions_end(clinic):
     assert here.get("/caseload", follow_redirects=False).status_code == 200, "this session goes on"
     assert elsewhere.get("/caseload", follow_redirects=False).headers["location"] == "/login"
     assert _sign_in(clinic, "clin_a", NEW_PASSWORD)[1].status_code == 303
+
+
+def test_a_departing_clinicians_clients_move_and_then_their_role_can_change(clinic):
+    # clin_b (user 2) holds client B-1; they cannot stop being a clinician while they do.
+    refused = _admin_post(clinic, "/admin/users/2/role", {"role": "supervisor", "team_id": "1"})
+    assert refused.status_code == 400 and "reassigned" in refused.text
+    moved = _admin_post(clinic, "/admin/users/2/reassign", {"to": "1"})
+    assert moved.status_code == 303
+    browser = clinic.login("clin_a")
+    assert browser.get(f"/clients/{clinic.clients['of_b']}").status_code == 200, "clin_a has B-1 now"
+    with clinic.db.session() as db:
+        from attunement.store.models import Client, Episode
+
+        client = db.scalar(select(Client).where(Client.public_id == clinic.clients["of_b"]))
+        assert client.therapist_id == 1
+        assert db.scalar(select(Episode.therapist_id).where(Episode.client_id == client.id)) == 1
+    signed_in = clinic.login("clin_b")
+    assert (
+        _admin_post(clinic, "/admin/users/2/role", {"role": "supervisor", "team_id": "1"}).status_code == 303
+    )
+    assert signed_in.get("/caseload", follow_redirects=False).headers["location"] == "/login", "signed out"
+    assert clinic.login("clin_b").get("/team").status_code == 200
+    # Clients go only to an active clinician, never to an administrator or to nobody.
+    assert _admin_post(clinic, "/admin/users/1/reassign", {"to": "5"}).status_code == 400
+    assert _admin_post(clinic, "/admin/users/1/reassign", {"to": "999"}).status_code == 400

@@ -34,6 +34,8 @@ ADMIN_FORMS = {
     "/admin/users/1/email": ("email",),
     "/admin/users/1/active": ("active",),
     "/admin/users/2/reset": ("x",),
+    "/admin/users/1/role": ("role", "team_id"),
+    "/admin/users/1/reassign": ("to",),
 }
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clock import aware, now
-from attunement.store.models import ROLES, LoginAttempt, PasswordLink, Team, User
+from attunement.store.models import ROLES, Client, LoginAttempt, PasswordLink, Team, User
 
 _hasher = PasswordHasher()
 
@@ -292,3 +292,27 @@ def authenticate(db: Session, username: str, password: str, address: str | None 
     for scripts and tests; the web app splits it so that no lock is held while hashing)."""
     check = before_sign_in(db, username, address)
     return after_sign_in(db, check, password_matches(check, password), address, password)
+
+
+def change_role(db: Session, user: User, role: str, team_id: int | None) -> None:
+    """A user's new role and team; they are signed out so the new access applies at once. A
+    clinician who still has clients keeps the clinician role until they are reassigned."""
+    problems = []
+    if role not in ROLES:
+        problems.append(FieldProblem("role", role, "one of " + ", ".join(ROLES)))
+    if team_id is not None and db.get(Team, team_id) is None:
+        problems.append(FieldProblem("team", team_id, "an existing team"))
+    if role == "supervisor" and team_id is None:
+        problems.append(FieldProblem("team", None, "a team for a supervisor"))
+    if user.role == "clinician" and role != "clinician":
+        held = db.scalar(select(func.count()).select_from(Client).where(Client.therapist_id == user.id))
+        if held:
+            problems.append(
+                FieldProblem(
+                    "role", role, f"clinician until their {held} clients are reassigned to another clinician"
+                )
+            )
+    if problems:
+        raise InvalidInputError("role and team", problems)
+    user.role, user.team_id = role, team_id
+    user.session_epoch += 1

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
+from attunement.store.changes import touch_client
 from attunement.store.clock import now
 from attunement.store.episodes import first_episode
 from attunement.store.models import Client, Episode, Measure, Submission, User
@@ -133,3 +134,27 @@ def episodes_table(db: Session, episodes: Sequence[Episode], groups: dict[int, s
             "sessions_attended": [int(latest.get(e.id) or 0) for e in episodes],
         }
     )
+
+
+def reassign_clients(db: Session, source: User, target: User) -> int:
+    """Move every client of ``source`` to ``target`` (an active clinician); the active episodes
+    go with them, ended episodes keep the therapist they had. Returns how many clients moved."""
+    problems = []
+    if target.role != "clinician" or not target.active:
+        problems.append(FieldProblem("to", target.username, "an active clinician"))
+    if target.id == source.id:
+        problems.append(FieldProblem("to", target.username, "another clinician"))
+    if problems:
+        raise InvalidInputError("reassigning clients", problems)
+    clients = list(db.scalars(select(Client).where(Client.therapist_id == source.id)))
+    for client in clients:
+        touch_client(db, client.id)
+        client.therapist_id = target.id
+    if clients:
+        db.execute(
+            update(Episode)
+            .where(Episode.client_id.in_([c.id for c in clients]), Episode.status == "active")
+            .values(therapist_id=target.id)
+            .execution_options(synchronize_session=False)
+        )
+    return len(clients)

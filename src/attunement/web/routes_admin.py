@@ -13,6 +13,7 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import load_instruments
 from attunement.store.accounts import (
     PASSWORD_LINK_DAYS,
+    change_role,
     create_team,
     create_user,
     email_problems,
@@ -20,6 +21,7 @@ from attunement.store.accounts import (
     reset_password,
 )
 from attunement.store.audit import recent, record
+from attunement.store.clients import reassign_clients
 from attunement.store.models import ROLES, Team, User
 from attunement.store.settings import (
     ALWAYS_OFFERED,
@@ -124,6 +126,80 @@ def _password_link_page(request: Request, user: User, token: str, *, new: bool):
         "password_link.html",
         {"person": user, "url": f"{base}/set-password/{token}", "days": PASSWORD_LINK_DAYS, "new": new},
     )
+
+
+@router.post("/admin/users/{user_id}/role")
+async def set_role(request: Request, user_id: str):
+    """A user's role and team; the user is signed out so the new access applies at once."""
+    form = await form_data(request)
+    check_csrf(request, form)
+    number = path_number(user_id)
+
+    def save():
+        with database(request).session() as db:
+            admin = require(request, db, "admin")
+            user = db.get(User, number)
+            if user is None:
+                raise NotFound()
+            try:
+                if user.id == admin.id:
+                    raise InvalidInputError(
+                        "role",
+                        [FieldProblem("user", user.username, "another user: your own role stays admin")],
+                    )
+                team_id = whole_number(form.get("team_id", ""), "team", required=False)
+                before = f"{user.role}/{user.team_id}"
+                change_role(db, user, form.get("role", "").strip(), team_id)
+            except InvalidInputError as exc:
+                db.rollback()
+                return _admin_page(request, db, status=400, problems=exc.problems)
+            record(
+                db,
+                actor(admin),
+                admin.role,
+                "change_role",
+                detail=f"user {user.id}: {before} -> {user.role}/{user.team_id}",
+            )
+            return redirect("/admin#users")
+
+    return await run_in_threadpool(save)
+
+
+@router.post("/admin/users/{user_id}/reassign")
+async def reassign(request: Request, user_id: str):
+    """All of a clinician's clients to another clinician (the administrator sees no client, only
+    how many moved)."""
+    form = await form_data(request)
+    check_csrf(request, form)
+    number = path_number(user_id)
+
+    def move():
+        with database(request).session() as db:
+            admin = require(request, db, "admin")
+            source = db.get(User, number)
+            if source is None or source.role != "clinician":
+                raise NotFound()
+            try:
+                target_id = whole_number(form.get("to", ""), "to")
+                target = db.get(User, target_id)
+                if target is None:
+                    raise InvalidInputError(
+                        "reassign", [FieldProblem("to", form.get("to", ""), "a clinician")]
+                    )
+                moved = reassign_clients(db, source, target)
+            except InvalidInputError as exc:
+                db.rollback()
+                return _admin_page(request, db, status=400, problems=exc.problems)
+            record(
+                db,
+                actor(admin),
+                admin.role,
+                "reassign_clients",
+                detail=f"{moved} clients from user {source.id} to user {target.id}",
+            )
+            return redirect("/admin#users")
+
+    return await run_in_threadpool(move)
 
 
 @router.post("/admin/users/{user_id}/active")
