@@ -69,3 +69,21 @@ def test_seals_chain_the_log_and_verify_finds_a_changed_entry(clinic):
         ],
     )
     assert result.exit_code == 1 and '"ok": false' in result.stdout
+
+
+def test_a_list_page_audits_which_clients_it_showed(clinic):
+    from attunement.store.clients import create_client
+    from attunement.store.models import User
+
+    with clinic.db.session() as db:
+        clin_a = db.execute(text("SELECT id FROM users WHERE username = 'clin_a'")).scalar_one()
+        user = db.get(User, clin_a)
+        made = [create_client(db, user, f"Many-{i:03d}").id for i in range(120)]
+    clinic.login("clin_a").get("/caseload")
+    with clinic.db.session() as db:
+        details = [
+            r[0] for r in db.execute(text("SELECT detail FROM audit_events WHERE action = 'view_caseload'"))
+        ]
+    listed = {int(i) for d in details for i in d.split(": ", 1)[1].split()}
+    assert len(details) > 1 and all(len(d) <= 400 for d in details)
+    assert set(made) <= listed

@@ -30,6 +30,18 @@ def record(
     )
 
 
+def record_list(db: Session, actor: str, role: str, action: str, client_ids: Sequence[int]) -> None:
+    """A list page: which clients it showed, by internal id, in as many entries as it takes."""
+    ids = [str(i) for i in client_ids]
+    chunk: list[str] = []
+    for client_id in ids:
+        if len(" ".join([*chunk, client_id])) > 360:
+            record(db, actor, role, action, detail=f"{len(ids)} clients: {' '.join(chunk)}")
+            chunk = []
+        chunk.append(client_id)
+    record(db, actor, role, action, detail=f"{len(ids)} clients: {' '.join(chunk)}")
+
+
 def recent(db: Session, limit: int = 200) -> list[AuditEvent]:
     return list(db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
 

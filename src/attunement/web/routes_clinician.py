@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store import Database
-from attunement.store.audit import record, seal
+from attunement.store.audit import record, record_list, seal
 from attunement.store.clients import create_client, visible_clients
 from attunement.store.episodes import current_episode
 from attunement.store.intake import is_first_contact
@@ -51,7 +51,8 @@ def caseload(request: Request):
         view = caseload_view(
             db, actor(user), visible_clients(db, user), CaseloadFilter.from_query(request.query_params)
         )
-        record(db, actor(user), user.role, "view_caseload", detail=f"{view.total} clients")
+        shown = [row.client.id for row in view.working + view.ended]
+        record_list(db, actor(user), user.role, "view_caseload", shown)
         response = render(request, "caseload.html", {"view": view})
     # Notices raised while the caseload was brought up to date, any the mail server missed, and
     # a new seal of the audit log.

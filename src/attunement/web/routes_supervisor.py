@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 
-from attunement.store.audit import record
+from attunement.store.audit import record_list
 from attunement.store.clients import visible_clients
 from attunement.store.clock import now
 from attunement.store.models import LinkToken, Team, User
@@ -39,7 +39,7 @@ def team_page(request: Request):
         ]
         figures.sort(key=lambda f: -f.clients)
         links = _link_counts(db, [c.id for c in clients])
-        record(db, actor(user), user.role, "view_team", detail=f"{len(clients)} clients")
+        record_list(db, actor(user), user.role, "view_team", [c.id for c in clients])
         return render(
             request,
             "team.html",
