@@ -5,6 +5,8 @@ An administrator manages accounts and settings and sees no client data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +34,7 @@ from attunement.store.settings import (
     offered_instruments,
     set_setting,
 )
+from attunement.web.clinician_change import Done
 from attunement.web.form_values import path_number, whole_number
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.security import public_url
@@ -94,29 +97,46 @@ async def add_user(request: Request):
     return await run_in_threadpool(add)
 
 
-@router.post("/admin/users/{user_id}/reset")
-async def reset(request: Request, user_id: str):
-    """A new set-your-password link for a user; their current password stops working."""
+async def user_change(request: Request, user_id: str, change: Callable):
+    """An administrator's change to one user, in one transaction: the form and its CSRF token,
+    the user from the path (404 when none), ``change(db, admin, user, form)`` returning a
+    :class:`Done`; wrong input rolls everything back and shows the admin page with the problems."""
     form = await form_data(request)
     check_csrf(request, form)
     number = path_number(user_id)
 
-    def make():
+    def run():
         with database(request).session() as db:
             admin = require(request, db, "admin")
             user = db.get(User, number)
             if user is None:
                 raise NotFound()
-            if user.id == admin.id:
-                problem = FieldProblem(
-                    "user", user.username, "another user: change your own password on your account page"
-                )
-                return _admin_page(request, db, status=400, problems=[problem])
-            token = reset_password(db, user, admin)
-            record(db, actor(admin), admin.role, "reset_password", detail=f"user {user.id}")
-            return _password_link_page(request, user, token, new=False)
+            try:
+                done = change(db, admin, user, form)
+            except InvalidInputError as exc:
+                db.rollback()
+                return _admin_page(request, db, status=400, problems=exc.problems)
+            record(db, actor(admin), admin.role, done.action, detail=done.detail)
+            return done.response or redirect("/admin#users")
 
-    return await run_in_threadpool(make)
+    return await run_in_threadpool(run)
+
+
+def _not_yourself(admin: User, user: User, what: str) -> None:
+    if user.id == admin.id:
+        raise InvalidInputError("user", [FieldProblem("user", user.username, what)])
+
+
+@router.post("/admin/users/{user_id}/reset")
+async def reset(request: Request, user_id: str):
+    """A new set-your-password link for a user; their current password stops working."""
+
+    def change(db, admin, user, form):
+        _not_yourself(admin, user, "another user: change your own password on your account page")
+        token = reset_password(db, user, admin)
+        return Done("reset_password", f"user {user.id}", _password_link_page(request, user, token, new=False))
+
+    return await user_change(request, user_id, change)
 
 
 def _password_link_page(request: Request, user: User, token: str, *, new: bool):
@@ -131,128 +151,58 @@ def _password_link_page(request: Request, user: User, token: str, *, new: bool):
 @router.post("/admin/users/{user_id}/role")
 async def set_role(request: Request, user_id: str):
     """A user's role and team; the user is signed out so the new access applies at once."""
-    form = await form_data(request)
-    check_csrf(request, form)
-    number = path_number(user_id)
 
-    def save():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            user = db.get(User, number)
-            if user is None:
-                raise NotFound()
-            try:
-                if user.id == admin.id:
-                    raise InvalidInputError(
-                        "role",
-                        [FieldProblem("user", user.username, "another user: your own role stays admin")],
-                    )
-                team_id = whole_number(form.get("team_id", ""), "team", required=False)
-                before = f"{user.role}/{user.team_id}"
-                change_role(db, user, form.get("role", "").strip(), team_id)
-            except InvalidInputError as exc:
-                db.rollback()
-                return _admin_page(request, db, status=400, problems=exc.problems)
-            record(
-                db,
-                actor(admin),
-                admin.role,
-                "change_role",
-                detail=f"user {user.id}: {before} -> {user.role}/{user.team_id}",
-            )
-            return redirect("/admin#users")
+    def change(db, admin, user, form):
+        _not_yourself(admin, user, "another user: your own role stays admin")
+        team_id = whole_number(form.get("team_id", ""), "team", required=False)
+        before = f"{user.role}/{user.team_id}"
+        change_role(db, user, form.get("role", "").strip(), team_id)
+        return Done("change_role", f"user {user.id}: {before} -> {user.role}/{user.team_id}")
 
-    return await run_in_threadpool(save)
+    return await user_change(request, user_id, change)
 
 
 @router.post("/admin/users/{user_id}/reassign")
 async def reassign(request: Request, user_id: str):
     """All of a clinician's clients to another clinician (the administrator sees no client, only
     how many moved)."""
-    form = await form_data(request)
-    check_csrf(request, form)
-    number = path_number(user_id)
 
-    def move():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            source = db.get(User, number)
-            if source is None or source.role != "clinician":
-                raise NotFound()
-            try:
-                target_id = whole_number(form.get("to", ""), "to")
-                target = db.get(User, target_id)
-                if target is None:
-                    raise InvalidInputError(
-                        "reassign", [FieldProblem("to", form.get("to", ""), "a clinician")]
-                    )
-                moved = reassign_clients(db, source, target)
-            except InvalidInputError as exc:
-                db.rollback()
-                return _admin_page(request, db, status=400, problems=exc.problems)
-            record(
-                db,
-                actor(admin),
-                admin.role,
-                "reassign_clients",
-                detail=f"{moved} clients from user {source.id} to user {target.id}",
-            )
-            return redirect("/admin#users")
+    def change(db, admin, user, form):
+        if user.role != "clinician":
+            raise InvalidInputError("reassign", [FieldProblem("user", user.username, "a clinician")])
+        target = db.get(User, whole_number(form.get("to", ""), "to"))
+        if target is None:
+            raise InvalidInputError("reassign", [FieldProblem("to", form.get("to", "")[:40], "a clinician")])
+        moved = reassign_clients(db, user, target)
+        return Done("reassign_clients", f"{moved} clients from user {user.id} to user {target.id}")
 
-    return await run_in_threadpool(move)
+    return await user_change(request, user_id, change)
 
 
 @router.post("/admin/users/{user_id}/active")
 async def set_active(request: Request, user_id: str):
-    form = await form_data(request)
-    check_csrf(request, form)
-    number = path_number(user_id)
+    def change(db, admin, user, form):
+        _not_yourself(admin, user, "another user: you cannot switch yourself off")
+        user.active = form.get("active") == "yes"
+        user.session_epoch += 1  # sign the user out everywhere
+        return Done("set_user_active", f"user {user.id} {user.active}")
 
-    def toggle():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            user = db.get(User, number)
-            if user is None:
-                raise NotFound()
-            if user.id == admin.id:
-                return _admin_page(
-                    request,
-                    db,
-                    status=400,
-                    problems=[
-                        FieldProblem("user", user.username, "another user: you cannot switch yourself off")
-                    ],
-                )
-            user.active = form.get("active") == "yes"
-            user.session_epoch += 1  # sign the user out everywhere
-            record(db, actor(admin), admin.role, "set_user_active", detail=f"user {user.id} {user.active}")
-            return redirect("/admin#users")
-
-    return await run_in_threadpool(toggle)
+    return await user_change(request, user_id, change)
 
 
 @router.post("/admin/users/{user_id}/email")
 async def set_email(request: Request, user_id: str):
     """Where a user's safety notices are e-mailed (empty: in the app only)."""
-    form = await form_data(request)
-    check_csrf(request, form)
-    number = path_number(user_id)
 
-    def save():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            user = db.get(User, number)
-            if user is None:
-                raise NotFound()
-            email = form.get("email", "").strip()
-            problems = email_problems(email)
-            if problems:
-                return _admin_page(request, db, status=400, problems=problems)
-            user.email = email or None
-            record(db, actor(admin), admin.role, "set_user_email", detail=f"user {user.id}")
-            return redirect("/admin#users")
+    def change(db, admin, user, form):
+        email = form.get("email", "").strip()
+        problems = email_problems(email)
+        if problems:
+            raise InvalidInputError("e-mail", problems)
+        user.email = email or None
+        return Done("set_user_email", f"user {user.id}")
 
-    return await run_in_threadpool(save)
+    return await user_change(request, user_id, change)
 
 
 @router.post("/admin/teams")
