@@ -36,6 +36,9 @@ STATUSES = ("open", "acknowledged", "actioned", "set_aside", "resolved")
 LIVE = ("open", "acknowledged", "actioned", "set_aside")
 #: Waiting for the clinician: shown as open alerts on the caseload.
 WAITING = ("open", "acknowledged")
+#: The figure of a safety alert that says up to which stored answer (by submission order) it
+#: covers: news is what came in after it.
+THROUGH = "through_submission"
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def _needs_action(kept: Sequence[Kept], held: Kept | None, alert: Alert) -> list
     if held is not None and held.status != "actioned":
         changed = (held.last_session, held.reason) != (alert.session, alert.reason)
         return [Step("update", held.id, alert)] if changed else []
-    through = alert.figures.get("through_submission")
+    through = alert.figures.get(THROUGH)
     if through is not None:  # answers numbered as they came in: news is what came after the action
         done = max(
             (k.through or 0 for k in kept if k.kind == alert.kind and k.status == "actioned"), default=0

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from attunement.alerts import Alert
 from attunement.alerts.alert import NEEDS_ACTION
 from attunement.alerts.fired import plain
-from attunement.alerts.lifecycle import LIVE, WAITING, Kept, next_steps
+from attunement.alerts.lifecycle import LIVE, THROUGH, Kept, next_steps
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.changes import touch_client
 from attunement.store.clock import now
@@ -58,7 +58,7 @@ def keep(
             r.opened_session,
             r.last_session,
             r.reason,
-            json.loads(r.figures or "{}").get("through_submission"),
+            json.loads(r.figures or "{}").get(THROUGH),
         )
         for r in rows
     ]
@@ -85,10 +85,7 @@ def keep(
             row = by_id[step.kept_id]
             _fill(row, step.alert, moment)
             _event(db, row, "updated", step.alert.session, step.alert.reason, None, moment)
-            if (
-                row.kind in NEEDS_ACTION
-                and int(step.alert.figures.get("through_submission", 0)) > through[row.id]
-            ):
+            if row.kind in NEEDS_ACTION and int(step.alert.figures.get(THROUGH, 0)) > through[row.id]:
                 notify_safety(db, episode, row)  # a further risk answer while the alert is open
         else:
             row = by_id[step.kept_id]
@@ -222,6 +219,3 @@ def latest_notes(events: Sequence[AlertEvent]) -> tuple[str | None, str | None]:
     action = next((e.note for e in reversed(events) if e.action == "actioned"), None)
     outcome = next((e.note for e in reversed(events) if e.action == "outcome"), None)
     return action, outcome
-
-
-__all__ = ["WAITING", "keep", "kept_alerts", "record_on_alerts", "alert_history", "latest_notes"]

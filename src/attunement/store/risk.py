@@ -21,11 +21,9 @@ from sqlalchemy.orm import Session
 from attunement.alerts import Alert
 from attunement.alerts.alert import NEEDS_ACTION
 from attunement.alerts.critical import Form, critical_alerts, form_flags
+from attunement.alerts.lifecycle import THROUGH
 from attunement.instruments import get_instrument, instrument_ids
 from attunement.store.models import KeptAlert, Measure
-
-#: The figure of a safety alert that says up to which stored answer it covers.
-THROUGH = "through_submission"
 
 
 @dataclass(frozen=True)
