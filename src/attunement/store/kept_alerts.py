@@ -42,13 +42,15 @@ def kept_alerts(db: Session, episode_ids: Sequence[int]) -> dict[int, list[KeptA
 def keep(
     db: Session,
     episode: Episode,
+    kept: Sequence[KeptAlert],
     firing: Sequence[Alert],
     latest_session: int,
     undecided: Collection[str] = (),
 ) -> list[KeptAlert]:
-    """Bring the episode's kept alerts in line with what fires now (``undecided``: kinds that
-    cannot be judged at the latest session yet); returns them all."""
-    rows = kept_alerts(db, [episode.id])[episode.id]
+    """Bring the episode's kept alerts (``kept``, as :func:`kept_alerts` read them) in line with
+    what fires now (``undecided``: kinds that cannot be judged at the latest session yet);
+    returns them all, the newly opened last."""
+    rows = list(kept)
     by_id = {r.id: r for r in rows}
     views = [
         Kept(

@@ -151,7 +151,9 @@ def _summarise(
             risk = open_risk(forms.get(episode.id, []), dealt_with(kept[episode.id]))
             now_firing += [risk] if risk is not None else []
             now_firing = for_episode(now_firing, active=episode.active)
-            rows_of[key] = keep(db, episode, now_firing, int(latest.get(key, 0)), undecided.get(key, ()))
+            rows_of[key] = keep(
+                db, episode, kept[episode.id], now_firing, int(latest.get(key, 0)), undecided.get(key, ())
+            )
         else:
             rows_of[key] = kept[episode.id]
     history = alert_history(db, [r.id for rows in rows_of.values() for r in rows])
