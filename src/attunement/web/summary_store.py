@@ -135,13 +135,14 @@ def _summarise(
     """Each client's summary of the given episode: scores, and its kept alerts, brought up to date
     with what fires now (course alerts only while the episode is active; safety from the risk
     answers not yet dealt with) unless ``keep_alerts`` is False."""
-    firing = {} if histories is None else current_alerts(histories)
+    judged = keep_alerts and histories is not None  # only kept alerts need what fires now
+    firing = current_alerts(histories) if judged else {}
     latest = (
         {} if histories is None else dict(zip(map(str, histories.client_id), histories.sessions, strict=True))
     )
     kept = kept_alerts(db, [episodes[c.id].id for c in clients])
     forms = _risk_forms(db, [episodes[c.id].id for c in clients]) if keep_alerts else {}
-    undecided = {} if histories is None else undecided_kinds(histories)
+    undecided = undecided_kinds(histories) if judged else {}
     profiles = _profiles(db, [c.id for c in clients])
     rows_of = {}
     for client in clients:
