@@ -173,3 +173,30 @@ def test_ending_an_episode_resolves_its_course_alerts_saying_why(clinic):
     with clinic.db.session() as db:
         note = db.scalar(select(AlertEvent.note).where(AlertEvent.action == "resolved"))
     assert "the episode has ended" in note
+
+
+def test_an_action_from_a_page_opened_before_a_new_risk_answer_is_refused(clinic):
+    """Recording what was done from a page that did not show the latest risk answer would count
+    that answer as dealt with unseen: the record is refused, stores nothing, and the page shows it."""
+    public_id = clinic.clients["of_a"]
+    submit(clinic, issue_link(clinic, 1), {**CALM, "phq9_9": "1"})
+    browser = clinic.login("clin_a")
+    old_page = browser.get(f"/clients/{public_id}").text
+    submit(clinic, issue_link(clinic, 2), {**CALM, "phq9_9": "3"})  # came in while the page was open
+    token = re.search(r'name="csrf_token" value="([^"]+)"', old_page).group(1)
+    episode = re.search(r'name="episode" value="(\d+)"', old_page).group(1)
+    shown = dict(re.findall(r'name="(through-\d+)" value="(\d+)"', old_page))
+    ticked = [str(i) for i, kind in alert_ids(old_page).items() if kind == "safety"]
+    assert len(ticked) == 1 and len(shown) == 1
+    data = {"csrf_token": token, "episode": episode, "what": "record", "alert": ticked, "action": "Phoned"}
+    refused = browser.post(f"/clients/{public_id}/alerts", data={**data, **shown}, follow_redirects=False)
+    assert refused.status_code == 400
+    assert "a new one came in after this page was opened" in refused.text
+    assert "Session 2: PHQ-9 item 9" in refused.text and ">Phoned</textarea>" in refused.text
+    assert _kept(clinic, "safety") == [("safety", "open", 1, 2)]
+    assert _events(clinic, "safety") == ["opened", "updated"]
+    # A form that does not say what it showed is refused the same way.
+    assert browser.post(f"/clients/{public_id}/alerts", data=data, follow_redirects=False).status_code == 400
+    # From the page that shows it, the record is taken.
+    assert record_alerts(clinic, public_id, "record", ("safety",), action="Phoned").status_code == 303
+    assert _kept(clinic, "safety") == [("safety", "actioned", 1, 2)]

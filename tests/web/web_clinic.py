@@ -121,5 +121,6 @@ def record_alerts(clinic: Clinic, public_id: str, what: str, kinds: tuple[str, .
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     episode = re.search(r'name="episode" value="(\d+)"', page).group(1)
     ticked = [str(i) for i, kind in alert_ids(page).items() if not kinds or kind in kinds]
-    data = {"csrf_token": token, "episode": episode, "what": what, "alert": ticked, **fields}
+    shown = dict(re.findall(r'name="(through-\d+)" value="(\d+)"', page))
+    data = {"csrf_token": token, "episode": episode, "what": what, "alert": ticked, **shown, **fields}
     return browser.post(f"/clients/{public_id}/alerts", data=data, follow_redirects=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -124,6 +124,7 @@ def record_on_alerts(
     action: str = "",
     outcome: str = "",
     reason: str = "",
+    seen_through: Mapping[int, int] | None = None,
 ) -> Recorded:
     """Record one thing on one or more live alerts of the episode (checked whole first: nothing is
     written when any part is wrong).
@@ -131,6 +132,11 @@ def record_on_alerts(
     ``what`` is "seen" (acknowledged), "unsee" (back to new), "record" (what was done and/or
     what happened next) or "set_aside" (no action needed, with ``reason``). A safety alert can
     be closed only by recording what was done: it cannot be only seen or set aside.
+
+    ``seen_through``: for each safety alert, the last stored answer the clinician's page showed
+    (its :data:`THROUGH` figure). A risk answer that came in after the page was opened updates
+    the open alert; recording an action from the older page would count that answer as dealt
+    with unseen, so the record is refused and the page shows the new answer.
     """
     action, outcome, reason = (t.strip()[:MAX_TEXT] for t in (action, outcome, reason))
     live = {a.id: a for a in kept_alerts(db, [episode.id])[episode.id] if a.status in LIVE}
@@ -149,6 +155,17 @@ def record_on_alerts(
                 "what was done", "", "a recorded action: a safety alert is closed only by what was done"
             )
         )
+    if what == "record" and action and seen_through is not None:
+        newer = [a for a in safety if _through(a) > seen_through.get(a.id, 0)]
+        if newer:
+            problems.append(
+                FieldProblem(
+                    "alerts",
+                    "safety",
+                    "a record made after reading the latest risk answers: a new one came in after "
+                    "this page was opened and is shown now",
+                )
+            )
     if what == "seen" and safety:
         problems.append(
             FieldProblem(
@@ -169,6 +186,11 @@ def record_on_alerts(
         _record(db, alert, user, what, action, outcome, reason, moment)
     db.flush()
     return Recorded(what, tuple(a.id for a in chosen))
+
+
+def _through(row: KeptAlert) -> int:
+    """The last stored answer a safety alert covers (0 when it does not say)."""
+    return int(json.loads(row.figures or "{}").get(THROUGH, 0))
 
 
 def _record(

@@ -246,6 +246,7 @@ async def save_alert_record(request: Request, public_id: str):
 
     def save(db, user, client, episode, form, ticked):
         ids = [whole_number(value, "alerts") for value in ticked]
+        shown = {i: whole_number(form.get(f"through-{i}", ""), "alerts", required=False) for i in ids}
         recorded = record_on_alerts(
             db,
             episode,
@@ -255,6 +256,7 @@ async def save_alert_record(request: Request, public_id: str):
             action=form.get("action", ""),
             outcome=form.get("outcome", ""),
             reason=form.get("reason", ""),
+            seen_through={i: n for i, n in shown.items() if n is not None},
         )
         refresh(db, [client])
         detail = (
