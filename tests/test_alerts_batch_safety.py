@@ -437,3 +437,18 @@ def test_rows_in_any_order_give_the_same_alerts():
         return dict(zip(f.rows.tolist(), f.reason.to_pylist(), strict=True))
 
     assert fired(rows) == fired(rows.sample(frac=1.0, random_state=1)) != {}
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+@pytest.mark.parametrize("episode", [None, "e1"], ids=["no episode ids", "episode ids"])
+def test_a_client_the_episodes_table_does_not_list_keeps_their_risk_answers(tmp_path, suffix, episode):
+    """Rows naming no episode of a client missing from the episodes table are an ongoing course
+    of their own (:mod:`attunement.tables.courses`), on both paths: their risk answer is kept."""
+    forms = [Form(("a", episode), 1, "phq9", phq9(item9=1.0)), Form(("b", None), 2, "phq9", phq9(item9=3.0))]
+    episodes = pd.DataFrame(
+        {"client_id": ["a"], "episode_id": [episode], "therapist_id": ["t1"], "end_reason": ["ongoing"]}
+    )
+    result = run(tmp_path, suffix, forms, episodes=episodes)
+    got = safety_of(result.alerts)
+    assert got == expected_safety(forms) and set(got) == {course("a", episode), "b"}
+    assert result.ended_episodes == 0

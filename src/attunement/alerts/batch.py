@@ -201,10 +201,10 @@ def _open(folder: Path, block: int | None) -> _Opened:
     if measures_path.suffix == ".csv":
         measures = read_measures(measures_path)
         episodes = read_episodes(episodes_path) if episodes_path is not None else None
-        histories = histories_from_tables(measures, episodes)
+        histories = histories_from_tables(measures, episodes, unlisted=True)
         ended = np.zeros(len(histories), dtype=bool)
-        if episodes is not None:  # the histories' rows are the episodes table's, in its order
-            ended = ended_episodes(episodes["end_reason"])
+        if episodes is not None:  # the episodes table's rows first, in its order; unlisted are ongoing
+            ended[: len(episodes)] = ended_episodes(episodes["end_reason"])
         clients = len(pd.unique(histories.clients()))
         answers = _table_answers(measures, episodes, histories.client_id)
         recorded = _recorded(actions, histories.clients(), histories.episodes())
@@ -249,7 +249,7 @@ def _recorded(
 
 def _table_answers(measures: pd.DataFrame, episodes: pd.DataFrame | None, keys: np.ndarray) -> Answers:
     """The client's item answers of checked tables, by course (rows of the histories, ``keys``)."""
-    by_course = measures_by_course(measures, episodes)
+    by_course = measures_by_course(measures, episodes, unlisted=True)
     items = by_course[by_course["item"].notna() & (by_course["rater"] == "client")]
     return Answers.from_text(
         pd.Index(keys).get_indexer(items["client_id"].astype(str)),

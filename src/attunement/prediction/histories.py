@@ -116,18 +116,22 @@ class Histories:
         return _first_observed(self.score(name)[:, ::-1])
 
 
-def histories_from_tables(measures: pd.DataFrame, episodes: pd.DataFrame | None = None) -> Histories:
+def histories_from_tables(
+    measures: pd.DataFrame, episodes: pd.DataFrame | None = None, *, unlisted: bool = False
+) -> Histories:
     """Build the arrays from canonical ``measures`` and ``episodes`` tables.
 
     Clients are ordered as in ``episodes`` when given (clients without measures get an empty
-    history, and measures of clients it does not list are left out), otherwise by client id.
+    history), otherwise by client id. Measures of clients the episodes table does not list are
+    left out (a fit or an evaluation needs each course's outcome), or with ``unlisted`` kept as
+    ongoing courses after the listed ones, ordered by key (alerts: no answer is dropped).
     ``episodes`` may carry ``client_group`` (used for fairness figures) and ``sessions_attended``;
     without the latter a client's last recorded session is taken as the number of sessions
     attended. When either table carries ``episode_id`` each episode of care is a row of its own,
     keyed as :class:`Histories` says, and the measures rows are matched to the episodes by the
     rules of :mod:`attunement.tables.courses`.
     """
-    measures, ids, clients, episode = _by_course(measures, episodes)
+    measures, ids, clients, episode = _by_course(measures, episodes, unlisted)
     if len(set(ids)) != len(ids):
         raise InvalidInputError(
             "episodes table",
@@ -139,7 +143,7 @@ def histories_from_tables(measures: pd.DataFrame, episodes: pd.DataFrame | None 
     last_recorded = recorded.reindex(index).fillna(0).to_numpy(dtype=np.int64)
     sessions = last_recorded
     if episodes is not None and "sessions_attended" in episodes.columns:
-        attended = pd.to_numeric(episodes["sessions_attended"], errors="coerce").to_numpy()
+        attended = _padded(pd.to_numeric(episodes["sessions_attended"], errors="coerce").to_numpy(), len(ids))
         sessions = np.where(np.isnan(attended), last_recorded, np.maximum(attended, last_recorded)).astype(
             np.int64
         )
@@ -156,24 +160,30 @@ def histories_from_tables(measures: pd.DataFrame, episodes: pd.DataFrame | None 
     )
 
 
-def measures_by_course(measures: pd.DataFrame, episodes: pd.DataFrame | None = None) -> pd.DataFrame:
+def measures_by_course(
+    measures: pd.DataFrame, episodes: pd.DataFrame | None = None, *, unlisted: bool = False
+) -> pd.DataFrame:
     """The measures rows :func:`histories_from_tables` uses, with ``client_id`` replaced by each
     row's course key (the ``client_id`` of the histories' rows), for a caller that needs the
     rows themselves, such as the item answers a safety check reads."""
-    return _by_course(measures, episodes)[0]
+    return _by_course(measures, episodes, unlisted)[0]
 
 
 def _by_course(
-    measures: pd.DataFrame, episodes: pd.DataFrame | None
+    measures: pd.DataFrame, episodes: pd.DataFrame | None, unlisted: bool = False
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """The measures with ``client_id`` replaced by each row's course key, the row keys of the
     histories, and (with episodes of care) each row's client and episode id.
 
-    Tables without ``episode_id`` are returned as they are: one course per client.
+    Tables without ``episode_id`` are returned as they are: one course per client. With
+    ``unlisted``, the courses of clients the episodes table does not list follow its rows.
     """
     if not has_episode_ids(measures, episodes):
         if episodes is not None:
             ids = episodes["client_id"].astype(str).to_numpy(dtype=object)
+            if unlisted:
+                extra = np.setdiff1d(measures["client_id"].astype(str).unique(), ids)
+                ids = np.concatenate([ids, extra.astype(object)])
         else:
             ids = np.array(sorted(measures["client_id"].astype(str).unique()), dtype=object)
         return measures, ids, None, None
@@ -183,6 +193,15 @@ def _by_course(
         episode = episode_ids(episodes).to_numpy(dtype=object)
         ids = course_keys(clients, episode)
         keys = names_of(ids, courses.listed)
+        extra = np.flatnonzero(courses.listed < 0) if unlisted else np.empty(0, dtype=np.int64)
+        if extra.size:
+            extra_clients = names.clients[courses.client[extra]]
+            extra_episodes = names_of(names.episodes, courses.episode[extra])
+            keys[extra] = course_keys(extra_clients, extra_episodes)
+            order = extra[np.argsort(keys[extra], kind="stable")]
+            ids = np.concatenate([ids, keys[order]])
+            clients = np.concatenate([clients, names.clients[courses.client[order]]])
+            episode = np.concatenate([episode, names_of(names.episodes, courses.episode[order])])
     else:
         clients = names.clients[courses.client]
         episode = names_of(names.episodes, courses.episode)
@@ -228,10 +247,19 @@ def _wide(table: pd.DataFrame, index: pd.Index, width: int) -> np.ndarray:
 
 
 def _column(episodes: pd.DataFrame | None, name: str, index: pd.Index, default: str) -> np.ndarray:
+    """An episodes column for the histories' rows: the table's rows first, ``default`` for the
+    courses it does not list."""
     if episodes is None or name not in episodes.columns:
         return np.full(len(index), default, dtype=object)
     values = episodes[name].astype(object).where(episodes[name].notna(), default)
-    return values.astype(str).to_numpy(dtype=object)
+    return _padded(values.astype(str).to_numpy(dtype=object), len(index), default)
+
+
+def _padded(values: np.ndarray, length: int, fill: object = np.nan) -> np.ndarray:
+    """``values`` followed by ``fill`` up to ``length`` (the unlisted courses after the listed)."""
+    if len(values) >= length:
+        return values
+    return np.concatenate([values, np.full(length - len(values), fill, dtype=values.dtype)])
 
 
 def _pad(values: np.ndarray, width: int) -> np.ndarray:

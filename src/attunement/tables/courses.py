@@ -9,8 +9,9 @@ of the earlier one. The rules that tie the two tables together:
   episode for that client;
 - a row that names no episode belongs to the client's only episode; a client with several
   episodes needs the episode on every row;
-- a client the episodes table does not list keeps one course per episode its rows name (a row
-  naming none is a course of its own) -- as without an episodes table at all.
+- the rows of a client the episodes table does not list that name no episode are a course of
+  their own (an alert batch keeps it, ongoing, so that no answer is dropped); a row naming an
+  episode of such a client is refused, as for any episode the table does not list.
 
 Tables without ``episode_id`` have one course per client, as always. A course is keyed by its
 client id, followed by ``/`` and its episode id when it has one (:func:`course_keys`).
