@@ -4,6 +4,7 @@ the client sees the clinic's crisis information. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import socket
 from email import message_from_bytes, policy
 
@@ -13,6 +14,7 @@ from sqlalchemy import select, update
 from test_client_link import ANSWERS, submit
 from web_clinic import issue_link
 
+from attunement.store.clients import create_client
 from attunement.store.models import Notification, User
 from attunement.store.notifications import deliver
 from attunement.store.settings import set_setting
@@ -142,3 +144,21 @@ def test_progress_and_the_crisis_box_show_only_in_the_browser_that_answered(clin
     someone_else = clinic.client().get(path).text
     assert "Thank you" in someone_else
     assert "If you need help now" not in someone_else and "Your progress so far" not in someone_else
+
+
+def test_opening_a_client_beyond_the_five_listed_takes_them_off_the_count(clinic):
+    with clinic.db.session() as db:
+        clin_a = db.scalar(select(User).where(User.username == "clin_a"))
+        for n in range(2, 7):
+            clinic.clients[f"a{n}"] = create_client(db, clin_a, f"A-{n}").public_id
+    mine = ["of_a", *(f"a{n}" for n in range(2, 7))]
+    for key in mine:
+        submit(clinic, issue_link(clinic, 1, client=key), RISK)
+    browser = clinic.login("clin_a")
+    caseload = browser.get("/caseload").text
+    assert "6 clients have answered a question about their safety" in caseload
+    listed = set(re.findall(r'<li><a href="/clients/([^"#]+)#alerts">', caseload))
+    [beyond] = [clinic.clients[k] for k in mine if clinic.clients[k] not in listed]
+    page = browser.get(f"/clients/{beyond}").text
+    assert "5 clients have answered a question about their safety" in page
+    assert "and 1 more" not in page

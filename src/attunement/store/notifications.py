@@ -80,11 +80,6 @@ class Notices:
     def __bool__(self) -> bool:
         return self.total > 0
 
-    def without(self, public_id: str) -> Notices:
-        """The notices once the user has opened this client's page."""
-        kept = [n for n in self.shown if n.client_public_id != public_id]
-        return Notices(kept, self.total - (len(self.shown) - len(kept)))
-
 
 def unopened(db: Session, user_id: int, limit: int = 5) -> Notices:
     """The clients the user has notices about that they have not opened, most recent first."""

@@ -25,7 +25,7 @@ from attunement.store.changes import lock_client
 from attunement.store.clients import may_change, may_view
 from attunement.store.episodes import current_episode
 from attunement.store.models import Client, Episode, User
-from attunement.store.notifications import has_notice, mark_opened
+from attunement.store.notifications import has_notice, mark_opened, unopened
 from attunement.web.client_view import client_context
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 
@@ -77,8 +77,8 @@ def client_page(
     context = client_context(db, user, client, episode, can_change=may_change(user, client))
     # After the page's data (which may open an alert and its notice): the notices are now seen.
     mark_opened(db, user.id, client.id)
-    if getattr(request.state, "notices", None):
-        request.state.notices = request.state.notices.without(client.public_id)
+    if getattr(request.state, "notices", None):  # read again: this client may be beyond those shown
+        request.state.notices = unopened(db, user.id)
     record(
         db,
         actor(user),
