@@ -8,6 +8,7 @@ was corrected both appear, with when they were given, beside the set that counts
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from attunement.store.clock import aware
 from attunement.store.models import Measure, Submission
-from attunement.store.schedule import session_states
+from attunement.store.schedule import SessionState
 from attunement.store.score_rows import ITEM9, form_total
 
 
@@ -58,8 +59,9 @@ class SessionRecord:
         return len(self.client) > 1 or len(self.therapist) > 1
 
 
-def episode_record(db: Session, episode_id: int) -> list[SessionRecord]:
-    """Every session of the episode in order, each with all its submissions (latest first)."""
+def episode_record(db: Session, episode_id: int, states: Sequence[SessionState]) -> list[SessionRecord]:
+    """Every session of the episode in order (``states``, as :func:`session_states` read them),
+    each with all its submissions (latest first)."""
     answers: dict[int, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     given: dict[int, dict[str, float]] = defaultdict(dict)
     for submission_id, instrument, item, value, score in db.execute(
@@ -103,5 +105,5 @@ def episode_record(db: Session, episode_id: int) -> list[SessionRecord]:
             client=by_session.get((state.number, "client"), []),
             therapist=by_session.get((state.number, "therapist"), []),
         )
-        for state in session_states(db, episode_id)
+        for state in states
     ]

@@ -25,7 +25,6 @@ from attunement.store.schedule import (
     default_link_choice,
     default_rating_choice,
     link_choices,
-    next_number,
     rating_choices,
     session_states,
 )
@@ -72,7 +71,7 @@ def client_context(
         "end_reasons": [(r, END_REASON_LABELS[r]) for r in END_REASONS],
         "end_labels": END_REASON_LABELS,
         "summary": summary,
-        "sessions": episode_record(db, episode.id),
+        "sessions": episode_record(db, episode.id, states),
         "upcoming": [s for s in states if s.planned_on is not None and s.planned_on >= today],
         "comments": _comments(db, episode.id),
         "alert_log": _alert_log(db, episode.id),
@@ -85,7 +84,7 @@ def client_context(
         "link_default": default_link_choice(links, today),
         "rating_choices": ratings,
         "rating_default": default_rating_choice(ratings),
-        "new_number": next_number(db, episode.id),
+        "new_number": states[-1].number + 1 if states else 1,  # states: every session, in order
         "rating_form": build_form("checkin_therapist"),
         "instrument_names": {i: get_instrument(i).short_name for i in instrument_ids()},
         "intake": _intake_view(db, client),
