@@ -19,13 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from attunement.alerts.alert import Alert
-from attunement.alerts.critical_answers import UNANSWERED, Answers, critical_fired
+from attunement.alerts.critical_answers import Answers, critical_fired
 from attunement.alerts.fired import plain
 from attunement.alerts.support import support_steps
 from attunement.errors import UnknownInstrumentError
 from attunement.instruments import Flag, critical_flags, get_instrument
 
-__all__ = ["UNANSWERED", "Form", "critical_alerts", "form_flags"]
+__all__ = ["Form", "critical_alerts", "form_flags"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clock import aware, now
 from attunement.store.models import ROLES, Client, LoginAttempt, PasswordLink, Team, User
+from attunement.store.submissions import token_hash
 
 _hasher = PasswordHasher()
 
@@ -137,7 +137,7 @@ def password_link(db: Session, user: User, by: User | None) -> str:
     db.add(
         PasswordLink(
             user_id=user.id,
-            token_hash=_digest(token),
+            token_hash=token_hash(token),
             created_by=by.id if by is not None else None,
             created_at=moment,
             expires_at=moment + timedelta(days=PASSWORD_LINK_DAYS),
@@ -157,7 +157,9 @@ def reset_password(db: Session, user: User, by: User) -> str:
 
 def open_password_link(db: Session, token: str) -> tuple[PasswordLink, User] | None:
     """The link and its user while the link is unused and unexpired, else None."""
-    link = db.scalar(select(PasswordLink).where(PasswordLink.token_hash == _digest(token))) if token else None
+    if not token:
+        return None
+    link = db.scalar(select(PasswordLink).where(PasswordLink.token_hash == token_hash(token)))
     if link is None or link.used_at is not None or aware(link.expires_at) <= now():
         return None
     user = db.get(User, link.user_id)
@@ -202,10 +204,6 @@ def change_password(db: Session, user: User, current: str, password: str, again:
         raise InvalidInputError("password", problems)
     user.password_hash, user.password_set_at = hash_password(password), now()
     user.session_epoch += 1
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def email_problems(email: str) -> list[FieldProblem]:
