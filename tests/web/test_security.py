@@ -175,6 +175,27 @@ def test_a_form_sent_from_another_site_is_refused_even_with_the_token(clinic):
     assert same.status_code == 303
 
 
+
+def test_the_csrf_token_belongs_to_the_session(clinic):
+    browser = clinic.client()
+    before = csrf(browser, "/login")  # the browser's own token, before anyone signs in
+    assert _sign_in(browser, before, "clin_a", PASSWORDS["clin_a"]).status_code == 200
+    during = csrf(browser, "/clients/new")
+    assert during != before
+    assert browser.post("/clients", data={"label": "X-3", "csrf_token": before}).status_code == 403
+    # Another user's token, even one signed in from this very browser, is worth nothing here.
+    other = clinic.login("clin_b")
+    theirs = csrf(other, "/clients/new")
+    assert browser.post("/clients", data={"label": "X-4", "csrf_token": theirs}).status_code == 403
+    # A new session (signing out and in again) draws a new token; the old one stops working.
+    browser.post("/logout", data={"csrf_token": during})
+    again = csrf(browser, "/login")
+    assert _sign_in(browser, again, "clin_a", PASSWORDS["clin_a"]).status_code == 200
+    assert browser.post("/clients", data={"label": "X-5", "csrf_token": during}).status_code == 403
+    fresh = csrf(browser, "/clients/new")
+    created = browser.post("/clients", data={"label": "X-6", "csrf_token": fresh}, follow_redirects=False)
+    assert created.status_code == 303
+
 def test_links_use_the_public_address_hsts_over_https_and_only_the_clinic_hosts(clinic, monkeypatch):
     from fastapi.testclient import TestClient
 

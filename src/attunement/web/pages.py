@@ -16,7 +16,7 @@ from attunement.store import Database
 from attunement.store.models import User
 from attunement.store.notifications import unopened
 from attunement.web import filters
-from attunement.web.security import CSRF_FIELD, SESSION_COOKIE, csrf_token, csrf_valid
+from attunement.web.security import CSRF_FIELD, csrf_token, csrf_valid, session_claim
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.filters["num"] = filters.num
@@ -59,14 +59,16 @@ def database(request: Request) -> Database:
 
 
 def signed_in_user(request: Request, db: Session) -> User | None:
-    claim = request.app.state.signer.load(request.cookies.get(SESSION_COOKIE))
+    claim = session_claim(request)
     if claim is None:
         return None
     user = db.get(User, claim.user_id)
     if user is None or not user.active or user.session_epoch != claim.epoch:
         return None
     # Activity: the cookie is signed again on the way out (the idle limit starts over).
-    request.state.session_refresh = request.app.state.signer.dump(user.id, user.session_epoch, claim.issued)
+    request.state.session_refresh = request.app.state.signer.dump(
+        user.id, user.session_epoch, claim.issued, claim.csrf
+    )
     return user
 
 

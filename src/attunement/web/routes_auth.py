@@ -27,7 +27,7 @@ from attunement.web.pages import (
     require,
     signed_in_user,
 )
-from attunement.web.security import clear_session_cookie, set_session_cookie
+from attunement.web.security import clear_session_cookie, csrf_token, set_session_cookie
 
 router = APIRouter()
 
@@ -203,5 +203,6 @@ async def change_own_password(request: Request):
     page, kept = await run_in_threadpool(save)
     if kept is not None:
         request.state.session_refresh = None
-        set_session_cookie(page, request, request.app.state.signer.dump(*kept))
+        # The same browser session goes on, so the forms on the page keep their token.
+        set_session_cookie(page, request, request.app.state.signer.dump(*kept, csrf=csrf_token(request)))
     return page

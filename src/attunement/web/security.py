@@ -6,8 +6,11 @@ raising the epoch (log-out) voids every earlier cookie. It is HttpOnly,
 SameSite=Lax, and Secure whenever the request came over HTTPS (or when forced by
 ``ATTUNEMENT_SECURE_COOKIES=1``, for a server behind a TLS proxy that does not say so).
 
-CSRF protection is a double-submit token: a random value in an HttpOnly cookie that every form
-repeats in a hidden field; a POST whose field does not match the cookie is refused.
+CSRF protection: every form repeats a token in a hidden field, and a POST whose token does not
+match is refused. For a signed-in user the token belongs to the session: a random value drawn at
+sign-in and carried inside the signed session cookie, so a token from another session (another
+user, or before signing in) is worth nothing. Before sign-in (the sign-in page, a client's link) it
+is a double-submit token: a random value in an HttpOnly cookie.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class SessionClaim:
     epoch: int
     #: When the session began (seconds since the epoch): it ends SESSION_SECONDS after.
     issued: int
+    #: The session's CSRF token, drawn at sign-in.
+    csrf: str
 
 
 class SessionSigner:
@@ -60,9 +65,15 @@ class SessionSigner:
         self._serializer = URLSafeTimedSerializer(keys, salt="attunement-session")
         self.idle = idle_seconds() if idle is None else idle
 
-    def dump(self, user_id: int, epoch: int, issued: int | None = None) -> str:
+    def dump(self, user_id: int, epoch: int, issued: int | None = None, csrf: str | None = None) -> str:
+        """A cookie for a session; a new session (no ``issued``) draws a new CSRF token."""
         return self._serializer.dumps(
-            {"u": user_id, "e": epoch, "i": int(time.time()) if issued is None else issued}
+            {
+                "u": user_id,
+                "e": epoch,
+                "i": int(time.time()) if issued is None else issued,
+                "c": secrets.token_urlsafe(32) if csrf is None else csrf,
+            }
         )
 
     def load(self, cookie: str | None) -> SessionClaim | None:
@@ -70,7 +81,7 @@ class SessionSigner:
             return None
         try:
             data = self._serializer.loads(cookie, max_age=self.idle)
-            claim = SessionClaim(int(data["u"]), int(data["e"]), int(data["i"]))
+            claim = SessionClaim(int(data["u"]), int(data["e"]), int(data["i"]), str(data["c"]))
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
         return claim if time.time() - claim.issued <= SESSION_SECONDS else None
@@ -97,7 +108,11 @@ def clear_session_cookie(response: Response, request: Request) -> None:
 
 
 def csrf_token(request: Request) -> str:
-    """The token for this browser: from its cookie, or a new one (set on the response)."""
+    """The token a form on this page carries: the session's own while a session cookie is valid,
+    else this browser's (from its cookie, or a new one set on the response)."""
+    claim = session_claim(request)
+    if claim is not None:
+        return claim.csrf
     token = getattr(request.state, "csrf", None)
     if token is None:
         existing = request.cookies.get(CSRF_COOKIE, "")
@@ -106,11 +121,21 @@ def csrf_token(request: Request) -> str:
     return token
 
 
+def session_claim(request: Request) -> SessionClaim | None:
+    """The request's session cookie, read once per request (its signature and time limits checked;
+    whether the user is still active with this epoch is for the page's access check)."""
+    if not hasattr(request.state, "claim"):
+        request.state.claim = request.app.state.signer.load(request.cookies.get(SESSION_COOKIE))
+    return request.state.claim
+
+
 def csrf_valid(request: Request, submitted: str | None) -> bool:
-    """The form's token matches the browser's cookie, and the form came from this site: a browser
-    says where a form was sent from (Origin, else Referer); one from another site is refused."""
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if not (cookie and submitted and hmac.compare_digest(cookie, submitted)):
+    """The form's token is the one this page would carry (the session's, or the browser's cookie),
+    and the form came from this site: a browser says where a form was sent from (Origin, else
+    Referer); one from another site is refused."""
+    claim = session_claim(request)
+    expected = claim.csrf if claim is not None else request.cookies.get(CSRF_COOKIE)
+    if not (expected and submitted and hmac.compare_digest(expected.encode(), submitted.encode())):
         return False
     return same_site(request)
 
