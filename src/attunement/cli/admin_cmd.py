@@ -84,3 +84,47 @@ def create(
     emit(
         made, as_json, lambda: console.print(f"Administrator {made['username']} created. Sign in at /login.")
     )
+
+
+@admin_app.command("grants")
+def grants(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role the app connects as.")],
+    database: Annotated[
+        str | None,
+        typer.Option("--database", help="The database URL, as its owner (with --apply)."),
+    ] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Run the statements, not print them.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """The PostgreSQL grants for the role that runs the app: all its pages need, and only read and
+    append on the audit log. Printed, or run as the database's owner with --apply (after the
+    migrations; again after an upgrade that adds tables)."""
+    from sqlalchemy import text
+
+    from attunement.store import default_database_url, open_database
+    from attunement.store.grants import app_role_grants
+
+    try:
+        statements = app_role_grants(role)
+        if apply:
+            db = open_database(database or default_database_url())
+            try:
+                if db.is_sqlite:
+                    raise InvalidInputError(
+                        "grants", [FieldProblem("database", "SQLite", "a PostgreSQL database")]
+                    )
+                with db.session() as session:
+                    for statement in statements:
+                        session.execute(text(statement))
+            finally:
+                db.dispose()
+    except AttunementError as exc:
+        fail(str(exc), as_json)
+        return
+    emit(
+        {"role": role, "statements": statements, "applied": apply},
+        as_json,
+        lambda: console.print(
+            f"Granted to {role}." if apply else ";\n".join(statements) + ";", highlight=False, soft_wrap=True
+        ),
+    )
