@@ -256,6 +256,7 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         ),
         ("/admin/instruments", {"offer": "gad7", "link_valid_days": "5"}, admin_only),
         ("/admin/users/3/email", {"email": "clin.other@clinic.example"}, admin_only),
+        ("/admin/users/3/unlock", {}, admin_only),
         ("/admin/users/3/active", {"active": "yes"}, admin_only),  # it signs clin_other out
         ("/admin/users/3/role", {"role": "clinician", "team_id": "2"}, {**admin_only, "clin_other": LOGIN}),
         ("/admin/users/3/reassign", {"to": "1"}, {**admin_only, "clin_other": LOGIN}),

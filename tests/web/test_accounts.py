@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from web_clinic import PASSWORDS, csrf
 
-from attunement.store.models import PasswordLink, User
+from attunement.store.accounts import MAX_FAILURES
+from attunement.store.models import AuditEvent, PasswordLink, User
 
 NEW_PASSWORD = "a-password-of-my-own"
 
@@ -123,3 +124,23 @@ def test_a_departing_clinicians_clients_move_and_then_their_role_can_change(clin
     # Clients go only to an active clinician, never to an administrator or to nobody.
     assert _admin_post(clinic, "/admin/users/1/reassign", {"to": "5"}).status_code == 400
     assert _admin_post(clinic, "/admin/users/1/reassign", {"to": "999"}).status_code == 400
+
+
+def test_an_administrator_clears_a_users_sign_in_waits(clinic):
+    browser = clinic.client()
+    token = csrf(browser, "/login")
+    for _ in range(MAX_FAILURES):
+        browser.post("/login", data={"username": "clin_a", "password": "wrong", "csrf_token": token})
+    right = {"username": "clin_a", "password": PASSWORDS["clin_a"], "csrf_token": token}
+    assert browser.post("/login", data=right).status_code == 429
+    admin = clinic.login("admin")
+    page = admin.get("/admin").text
+    assert f"{MAX_FAILURES} failed sign-ins in the last 15 minutes" in page
+    with clinic.db.session() as db:
+        clin_a = db.scalar(select(User.id).where(User.username == "clin_a"))
+    assert _admin_post(clinic, f"/admin/users/{clin_a}/unlock", {}).status_code == 303
+    assert "failed sign-in" not in admin.get("/admin").text
+    assert browser.post("/login", data=right, follow_redirects=False).status_code == 303
+    with clinic.db.session() as db:
+        detail = db.scalar(select(AuditEvent.detail).where(AuditEvent.action == "clear_sign_in_waits"))
+    assert detail == f"user {clin_a}: {MAX_FAILURES} failed attempts"

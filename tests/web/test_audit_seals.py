@@ -71,6 +71,30 @@ def test_seals_chain_the_log_and_verify_finds_a_changed_entry(clinic):
     assert result.exit_code == 1 and '"ok": false' in result.stdout
 
 
+def test_the_source_address_is_sealed_with_the_entry(clinic):
+    from attunement.store.audit import source_address
+
+    token = source_address.set("192.0.2.7")
+    try:
+        _entries(clinic, 2)
+    finally:
+        source_address.reset(token)
+    _entries(clinic, 1)  # the app's own work: no address, hashed as entries always were
+    with clinic.db.session() as db:
+        assert seal(db, grace=timedelta(0)) is not None
+        addresses = [r[0] for r in db.execute(text("SELECT address FROM audit_events ORDER BY id"))]
+        assert verify(db).ok
+    assert addresses == ["192.0.2.7", "192.0.2.7", None]
+    with clinic.db.session() as db:
+        if clinic.db.engine.dialect.name == "sqlite":
+            db.execute(text("DROP TRIGGER audit_events_no_update"))
+        else:
+            db.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+        db.execute(text("UPDATE audit_events SET address = '198.51.100.1' WHERE address IS NOT NULL"))
+    with clinic.db.session() as db:
+        assert not verify(db).ok
+
+
 def test_a_list_page_audits_which_clients_it_showed(clinic):
     from attunement.store.clients import create_client
     from attunement.store.models import User

@@ -85,3 +85,29 @@ def test_an_unexpected_error_page_carries_the_security_headers(clinic, monkeypat
     assert "RuntimeError" in caplog.text and "CLIENT-TEXT-MARKER" not in caplog.text
     for header in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Cache-Control"):
         assert header in response.headers
+
+
+def test_a_body_past_the_cap_is_refused_before_any_route_reads_it(clinic):
+    from attunement.web.body_limit import MAX_BODY_BYTES
+
+    browser = clinic.client()
+    path = issue_link(clinic)
+    token = csrf(browser, path)
+    huge = browser.post(
+        path, data={**ANSWERS, "checkin_different": "x" * MAX_BODY_BYTES, "csrf_token": token}
+    )
+    assert huge.status_code == 413 and "Too much was sent" in huge.text
+    assert huge.headers["X-Frame-Options"] == "DENY", "the refusal carries the security headers"
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(MAX_BODY_BYTES // 1024 + 2):
+            yield b"a" * 1024
+
+    streamed = browser.post("/login", content=chunks(), headers={"Content-Type": "text/plain"})
+    assert streamed.status_code == 413
+    with clinic.db.session() as db:
+        assert db.execute(text("SELECT count(*) FROM submissions")).scalar_one() == 0
+    # The same link still takes a normal submission.
+    assert (
+        browser.post(path, data={**ANSWERS, "csrf_token": token}, follow_redirects=False).status_code == 303
+    )

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -259,6 +259,24 @@ def _wait(db: Session, who, free: int, cap: timedelta, by: str) -> None:
     remaining = aware(last) + wait - now()
     if remaining > timedelta(0):
         raise Throttled(max(1, int(remaining.total_seconds() + 0.999)), by)
+
+
+def recent_failures(db: Session) -> dict[str, int]:
+    """Failed sign-ins per user name within the window that sets the waits (for the admin page)."""
+    rows = db.execute(
+        select(LoginAttempt.username, func.count())
+        .where(LoginAttempt.at >= now() - FAILURE_WINDOW, ~LoginAttempt.success)
+        .group_by(LoginAttempt.username)
+    ).all()
+    return {username: int(n) for username, n in rows}
+
+
+def clear_sign_in_waits(db: Session, user: User) -> int:
+    """An administrator's unlock: forget the user name's failed sign-ins, so neither it nor the
+    addresses they came from wait on them any more (the audit log keeps that they happened)."""
+    return db.execute(
+        delete(LoginAttempt).where(LoginAttempt.username == user.username, ~LoginAttempt.success)
+    ).rowcount
 
 
 def password_matches(check: SignInCheck, password: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,12 +22,24 @@ from sqlalchemy.orm import Session
 from attunement.store.clock import aware, now
 from attunement.store.models import AuditEvent, AuditSeal
 
+#: The network address of the request being served; the web app sets it for each request, so
+#: every entry says where it came from without each caller passing it along.
+source_address: ContextVar[str | None] = ContextVar("audit_source_address", default=None)
+
 
 def record(
     db: Session, actor: str, role: str, action: str, *, client_id: int | None = None, detail: str = ""
 ) -> None:
     db.add(
-        AuditEvent(at=now(), actor=actor, role=role, action=action, client_id=client_id, detail=detail[:400])
+        AuditEvent(
+            at=now(),
+            actor=actor,
+            role=role,
+            action=action,
+            client_id=client_id,
+            detail=detail[:400],
+            address=(source_address.get() or None),
+        )
     )
 
 
@@ -71,7 +84,17 @@ SEAL_BATCH = 50_000
 
 def _entry(event: AuditEvent) -> bytes:
     at = aware(event.at).astimezone(UTC).isoformat(timespec="microseconds")
-    fields = (event.id, at, event.actor, event.role, event.action, event.client_id or "", event.detail or "")
+    fields: tuple[object, ...] = (
+        event.id,
+        at,
+        event.actor,
+        event.role,
+        event.action,
+        event.client_id or "",
+        event.detail or "",
+    )
+    if event.address:  # entries from before addresses were kept hash as they always did
+        fields += (event.address,)
     return ("\x1f".join(str(f) for f in fields) + "\n").encode("utf-8")
 
 

@@ -299,6 +299,8 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     client_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     detail: Mapped[str] = mapped_column(String(400), default="")
+    #: The network address of the request that did it (None for the app's own work and commands).
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AuditSeal(Base):

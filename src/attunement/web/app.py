@@ -17,9 +17,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from attunement.store import Database, open_database
+from attunement.store.audit import source_address
 from attunement.store.settings import get_setting, signing_keys
 from attunement.web import (
     routes_admin,
@@ -30,7 +32,16 @@ from attunement.web import (
     routes_evidence,
     routes_supervisor,
 )
-from attunement.web.pages import CsrfRejected, Forbidden, NotFound, NotSignedIn, message_page, redirect
+from attunement.web.body_limit import BodyLimit
+from attunement.web.pages import (
+    CsrfRejected,
+    Forbidden,
+    NotFound,
+    NotSignedIn,
+    audit_refusal,
+    message_page,
+    redirect,
+)
 from attunement.web.security import (
     SESSION_COOKIE,
     AnsweredMark,
@@ -59,6 +70,8 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
     hosts = [h.strip() for h in os.environ.get("ATTUNEMENT_ALLOWED_HOSTS", "").split(",") if h.strip()]
     if hosts:  # answer only to the clinic's own host names (a forged Host header gets 400)
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    # Inside the headers middleware below, so that a 413 carries the security headers too.
+    app.add_middleware(BodyLimit)
     routers = (
         routes_auth,
         routes_client,
@@ -80,7 +93,12 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
     @app.middleware("http")
     async def headers_and_log(request: Request, call_next):
         started = time.perf_counter()
-        response = await call_next(request)
+        # Every audit entry this request writes says where it came from.
+        address = source_address.set(request.client.host if request.client else None)
+        try:
+            response = await call_next(request)
+        finally:
+            source_address.reset(address)
         attach_csrf_cookie(request, response)
         refreshed = getattr(request.state, "session_refresh", None)
         if refreshed and not any(SESSION_COOKIE in c for c in response.headers.getlist("set-cookie")):
@@ -103,14 +121,17 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, _exc: Forbidden):
+        await run_in_threadpool(audit_refusal, request, "role")
         return message_page(request, "Not allowed", "Your role does not give access to this page.", 403)
 
     @app.exception_handler(NotFound)
     async def _missing(request: Request, _exc: NotFound):
+        await run_in_threadpool(audit_refusal, request, "not found or not theirs")
         return message_page(request, "Not found", "There is nothing here, or it is not yours to see.", 404)
 
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, _exc: CsrfRejected):
+        await run_in_threadpool(audit_refusal, request, "form token or origin")
         return message_page(
             request,
             "Form expired",

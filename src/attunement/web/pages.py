@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from attunement.alerts.kinds import alert_kinds
 from attunement.store import Database
+from attunement.store.audit import record
 from attunement.store.models import User
 from attunement.store.notifications import unopened
 from attunement.web import filters
@@ -76,11 +77,22 @@ def require(request: Request, db: Session, *roles: str) -> User:
     user = signed_in_user(request, db)
     if user is None:
         raise NotSignedIn()
+    request.state.user = SignedIn(user.id, user.username, user.display_name, user.role)
     if user.role not in roles:
         raise Forbidden()
-    request.state.user = SignedIn(user.id, user.username, user.display_name, user.role)
     request.state.notices = unopened(db, user.id) if user.role == "clinician" else None
     return user
+
+
+def audit_refusal(request: Request, why: str) -> None:
+    """A refused request goes into the audit log: who (as far as the request says), what route
+    (its pattern: no ids) and why; repeated refusals are how probing shows."""
+    user = getattr(request.state, "user", None)
+    claim = session_claim(request) if user is None else None
+    actor = f"user:{user.id}" if user else f"user:{claim.user_id}" if claim else "anonymous"
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    with database(request).session() as db:
+        record(db, actor, user.role if user else "", "refused", detail=f"{why}: {request.method} {route}")
 
 
 def check_csrf(request: Request, form: dict[str, str]) -> None:

@@ -14,12 +14,15 @@ from starlette.concurrency import run_in_threadpool
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import load_instruments
 from attunement.store.accounts import (
+    FAILURE_WINDOW,
     PASSWORD_LINK_DAYS,
     change_role,
+    clear_sign_in_waits,
     create_team,
     create_user,
     email_problems,
     password_link,
+    recent_failures,
     reset_password,
 )
 from attunement.store.audit import recent, record
@@ -48,6 +51,8 @@ def _admin_page(request: Request, db, *, status: int = 200, **extra):
     context = {
         "users": list(db.scalars(select(User).order_by(User.role, User.username))),
         "teams": list(db.scalars(select(Team).order_by(Team.name))),
+        "failures": recent_failures(db),
+        "failure_minutes": int(FAILURE_WINDOW.total_seconds() // 60),
         "roles": ROLES,
         "problems": [],
         "values": {},
@@ -146,6 +151,18 @@ def _password_link_page(request: Request, user: User, token: str, *, new: bool):
         "password_link.html",
         {"person": user, "url": f"{base}/set-password/{token}", "days": PASSWORD_LINK_DAYS, "new": new},
     )
+
+
+@router.post("/admin/users/{user_id}/unlock")
+async def unlock(request: Request, user_id: str):
+    """Forget a user's failed sign-ins, so they need not wait (after a colleague mistyped, or
+    someone guessed at their user name)."""
+
+    def change(db, admin, user, form):
+        cleared = clear_sign_in_waits(db, user)
+        return Done("clear_sign_in_waits", f"user {user.id}: {cleared} failed attempts")
+
+    return await user_change(request, user_id, change)
 
 
 @router.post("/admin/users/{user_id}/role")

@@ -64,16 +64,16 @@ async def login(request: Request):
                     "anonymous",
                     "",
                     "sign_in_refused",
-                    detail=f"wait {wait.seconds} s ({wait.by}) from {address}",
+                    detail=f"wait {wait.seconds} s ({wait.by})",
                 )
                 return "throttled", wait
         ok = password_matches(check, password)
         with database(request).session() as db:
             user = after_sign_in(db, check, ok, address, password)
             if user is None:
-                record(db, "anonymous", "", "sign_in_failed", detail=f"from {address}")
+                record(db, "anonymous", "", "sign_in_failed")
                 return "wrong", None
-            record(db, f"user:{user.id}", user.role, "sign_in", detail=f"from {address}")
+            record(db, f"user:{user.id}", user.role, "sign_in")
             return "ok", (user.id, user.session_epoch, user.role)
 
     outcome, who = await run_in_threadpool(attempt)
