@@ -34,7 +34,7 @@ def test_repeated_failures_make_the_next_attempt_wait_but_never_lock_the_right_p
     for _ in range(MAX_FAILURES):
         assert _sign_in(browser, token, "clin_a", "wrong").status_code == 401
     right = _sign_in(browser, token, "clin_a", PASSWORDS["clin_a"])
-    assert right.status_code == 429 and "Please wait 1 seconds" in right.text
+    assert right.status_code == 429 and "Please wait 1 second and" in right.text
     # Someone keeps guessing: each failure doubles the wait, up to a minute and no more.
     for _ in range(10):
         _age_attempts(clinic, 61)

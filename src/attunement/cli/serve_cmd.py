@@ -48,6 +48,7 @@ def serve(
     from attunement.store.database import ENV_URL, normalise_url
     from attunement.store.demo import DEMO_LOGINS, is_empty, seed_demo
     from attunement.store.models import Client
+    from attunement.store.settings import MissingSecret, get_setting, signing_keys
     from attunement.web import create_app
     from attunement.web.summary_store import refresh
 
@@ -67,7 +68,8 @@ def serve(
                 console.print(f"Seeded a demo clinic with {count} simulated clients.")
             else:
                 console.print("The database already holds users: no demo data added.")
-    from attunement.store.settings import MissingSecret, signing_keys
+            # The published demo passwords are shown only for a demo clinic's own database.
+            demo = get_setting(session, "demo_data") == "yes"
 
     try:
         with db.session() as session:

@@ -79,7 +79,10 @@ async def login(request: Request):
     outcome, who = await run_in_threadpool(attempt)
     if outcome == "throttled":
         seconds = who.seconds
-        wait = f"{seconds} seconds" if seconds < 120 else f"{(seconds + 59) // 60} minutes"
+        if seconds < 120:
+            wait = "1 second" if seconds == 1 else f"{seconds} seconds"
+        else:
+            wait = f"{(seconds + 59) // 60} minutes"
         return render(
             request,
             "login.html",
