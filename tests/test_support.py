@@ -154,3 +154,33 @@ def test_items_can_be_recorded_as_used_without_changing_the_original():
 def test_bad_input_is_refused_with_the_field_named(kind, reason, field):
     with pytest.raises(InvalidInputError, match=field):
         support_checklist(kind, PROFILE, SupportContext(reason=reason))
+
+
+#: What each kind's rationale must be about: its own kind of alert, never another's evidence.
+RATIONALE_ABOUT = {
+    "not_on_track": ("clients not on track", ("dropout", "Rupture", "Safety")),
+    "rupture": ("Rupture repair", ("feedback", "Safety")),
+    "dropout_risk": ("dropout", ("not on track", "Rupture", "Safety")),
+    "safety": ("Safety guidance (not an effect-size estimate)", ("feedback", "r = ", "OR = ")),
+}
+
+
+@pytest.mark.parametrize("kind", ALERT_KINDS)
+def test_each_checklist_cites_evidence_about_its_own_kind_of_alert(kind):
+    about, never = RATIONALE_ABOUT[kind]
+    evidence = support_checklist(kind, PROFILE, SupportContext(reason=REASON)).evidence
+    assert about in evidence
+    assert not [word for word in never if word in evidence], evidence
+
+
+def test_a_checklist_without_evidence_or_with_half_a_reference_is_refused():
+    from pydantic import ValidationError
+
+    from attunement.tailoring.support import EvidenceRef, KindSpec
+
+    with pytest.raises(ValidationError):
+        KindSpec(label="x", sections=["safety"])  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="either a registry entry"):
+        EvidenceRef(entry="client_feedback")
+    with pytest.raises(ValidationError, match="either a registry entry"):
+        EvidenceRef(entry="client_feedback", estimate="tf2011_pcoms", guidance="also this")

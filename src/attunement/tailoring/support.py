@@ -60,20 +60,36 @@ class SectionSpec(_Strict):
     items: list[ItemSpec] = Field(min_length=1)
 
 
+class EvidenceRef(_Strict):
+    """Why a kind's checklist is worth working through: a registry estimate about that very kind
+    of alert (``entry`` and ``estimate``), or, where effect sizes do not apply (a risk answer),
+    guidance labelled as such (``label``, ``guidance``, ``source``, ``status``)."""
+
+    entry: str | None = None
+    estimate: str | None = None
+    label: str | None = None
+    guidance: str | None = None
+    source: str | None = None
+    status: Status | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> EvidenceRef:
+        estimate = [v is not None for v in (self.entry, self.estimate)]
+        guidance = [v is not None for v in (self.label, self.guidance, self.source, self.status)]
+        if not ((all(estimate) and not any(guidance)) or (all(guidance) and not any(estimate))):
+            raise ValueError("evidence is either a registry entry and estimate, or labelled guidance")
+        return self
+
+
 class KindSpec(_Strict):
     label: str
     sections: list[str] = Field(min_length=1)
-
-
-class EvidenceRef(_Strict):
-    entry: str
-    estimate: str
+    evidence: EvidenceRef
 
 
 class ChecklistSpec(_Strict):
     version: str
     description: str
-    evidence: EvidenceRef
     alert_kinds: dict[AlertKind, KindSpec]
     sections: dict[str, SectionSpec]
 
@@ -94,9 +110,13 @@ def checklist_problems(spec: ChecklistSpec, registry: Registry) -> list[str]:
     """Registry ids that do not exist, and placeholders an item's conditions do not guarantee."""
     entries = registry.by_id()
     problems: list[str] = []
-    evidence = entries.get(spec.evidence.entry)
-    if evidence is None or spec.evidence.estimate not in {e.id for e in evidence.estimates}:
-        problems.append(f"evidence {spec.evidence.entry}.{spec.evidence.estimate} is not in the registry")
+    for kind_id, kind in spec.alert_kinds.items():
+        ref = kind.evidence
+        if ref.entry is None:
+            continue
+        evidence = entries.get(ref.entry)
+        if evidence is None or ref.estimate not in {e.id for e in evidence.estimates}:
+            problems.append(f"{kind_id}: evidence {ref.entry}.{ref.estimate} is not in the registry")
     for sid, section in spec.sections.items():
         problems.extend(
             f"section {sid}: unknown registry entry {e!r}" for e in section.entries if e not in entries
@@ -217,18 +237,25 @@ def support_checklist(
             evidence = [f"{entries[e].name}: {entries[e].strength_text()}" for e in section.entries]
             sections.append(ChecklistSection(sid, section.title, basis, evidence, items))
 
-    feedback = entries[spec.evidence.entry]
-    estimate = next(e for e in feedback.estimates if e.id == spec.evidence.estimate)
     return Checklist(
         alert_kind=alert_kind,
         alert_label=kind.label,
         reason=context.reason.strip(),
         client_id=profile.client_id or context.client_id,
         session=context.session,
-        evidence=f"{estimate.label}: {estimate.render()} ({registry.citations[estimate.source].render()})",
+        evidence=_evidence(kind.evidence, registry),
         sections=sections,
         recommendations=[r.id for r in recs],
     )
+
+
+def _evidence(ref: EvidenceRef, registry: Registry) -> str:
+    """The rationale line: the estimate with its citation, or the guidance with its label."""
+    if ref.entry is None:
+        return f"{ref.label}: {ref.guidance} Source: {ref.source}" + _tag(ref.status)  # type: ignore[arg-type]
+    entry = registry.by_id()[ref.entry]
+    estimate = next(e for e in entry.estimates if e.id == ref.estimate)
+    return f"{estimate.label}: {estimate.render()} ({registry.citations[estimate.source].render()})"
 
 
 def record_use(checklist: Checklist, item_ids: list[str]) -> Checklist:
