@@ -369,3 +369,25 @@ def test_definitions_and_recommendations_are_written_for_attunement():
     for entry in REGISTRY.entries:
         for text in [entry.definition, *entry.practice]:
             assert text.rstrip(".") not in cells, (entry.id, text)
+
+
+def test_the_2018_element_ratings_add_up_to_the_verified_counts_of_the_abstract():
+    """Which element got which 2018 rating is recalled, but how many got each is verified
+    (Norcross & Lambert 2018, abstract: 9 demonstrably effective, 7 probably, 1 promising)."""
+    from collections import Counter
+
+    registry = load_registry()
+    counts = Counter(
+        str(r.level)
+        for e in registry.entries
+        if e.kind == "element"
+        for r in e.ratings
+        if r.task_force == "2018"
+    )
+    assert counts == {
+        "demonstrably effective": 9,
+        "probably effective": 7,
+        "promising but insufficient research": 1,
+    }
+    note = registry.citations["norcross_lambert_2018"].note
+    assert "9 relationship elements demonstrably effective, 7 probably effective and 1 promising" in note

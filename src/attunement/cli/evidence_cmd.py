@@ -91,7 +91,8 @@ def evidence(
 ) -> None:
     """The evidence registry: relationship elements, adaptations and what does not work, with effect sizes."""
     if name is None:
-        entries = load_registry().entries
+        registry = load_registry()
+        entries = registry.entries
         rows = [_entry_row(e) for e in entries]
 
         def render_list() -> None:
@@ -109,6 +110,10 @@ def evidence(
                         else "not rated"
                     )
                     _say(f"  {e.id}  {e.name}. {ratings}")
+            _say("About the task forces", "bold")
+            for citation in registry.citations.values():
+                if citation.note and citation.reference.startswith("Norcross"):
+                    _say(f"  {citation.reference}: {citation.note}")
             _say(
                 "Values and ratings marked [unverified: ...] have not been checked against the source.", "dim"
             )
