@@ -32,6 +32,17 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
             },
         ),
         (
+            "/approaches",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 200,
+                "clin_b": 200,
+                "clin_other": 200,
+                "super_a": 403,
+                "admin": 403,
+            },
+        ),
+        (
             "/clients/new",
             {
                 "anonymous": LOGIN,

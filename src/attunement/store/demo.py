@@ -22,10 +22,14 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from attunement.errors import InvalidInputError
+from attunement.instruments.registry import get_instrument
+from attunement.profile import Profile, build_profile
 from attunement.simulation import simulate
 from attunement.store.accounts import create_team, create_user
 from attunement.store.clients import new_public_id
 from attunement.store.clock import aware, now
+from attunement.store.intake import store_intake
 from attunement.store.models import (
     Client,
     Episode,
@@ -90,7 +94,10 @@ def seed_demo(db: Session, clients: int = DEMO_CLIENTS, seed: int = DEMO_SEED) -
             clinicians.append(user)
     # One course more than clients: the first episode of the client who came back.
     clinic = simulate(clients + 1, seed)
-    seeder = _Seeder(db, clinic.measures, np.random.default_rng(seed), clinic_today(db))
+    # Intake answers and ways of working draw from their own generator, so the histories stay
+    # what they were.
+    ways = _Ways(np.random.default_rng([seed, 1]), clinicians)
+    seeder = _Seeder(db, clinic.measures, np.random.default_rng(seed), clinic_today(db), ways)
     courses = clinic.episodes.reset_index(drop=True)
     earlier = courses.iloc[clients]
     relabelled = showcased = 0
@@ -130,8 +137,10 @@ def seed_demo(db: Session, clients: int = DEMO_CLIENTS, seed: int = DEMO_SEED) -
 class _Seeder:
     """Writes one simulated course as an episode with dated, weekly sessions."""
 
-    def __init__(self, db: Session, measures: pd.DataFrame, rng: np.random.Generator, today: date):
-        self.db, self.rng, self.today = db, rng, today
+    def __init__(
+        self, db: Session, measures: pd.DataFrame, rng: np.random.Generator, today: date, ways: _Ways
+    ):
+        self.db, self.rng, self.today, self.ways = db, rng, today, ways
         self.by_client = dict(tuple(measures.groupby("client_id")))
         self.zone = clinic_zone(db)
         self.link_days = int(get_setting(db, "link_valid_days"))
@@ -241,7 +250,11 @@ class _Seeder:
                 when = self._at(day, time(max(hour, 7), int(self.rng.integers(0, 60))))
                 if when > now():
                     when = now() - timedelta(minutes=int(self.rng.integers(5, 90)))
-                self._submission(client, episode, session, str(rater), answers, when)
+                sent = self._submission(client, episode, session, str(rater), answers, when)
+                if rater == "client":
+                    self.ways.intake(self.db, client, sent)
+                else:
+                    sent.approach = self.ways.approach(therapist, client)
 
     def _submission(
         self,
@@ -320,6 +333,65 @@ class _Seeder:
 
     def _at(self, day: date, clock: time) -> datetime:
         return datetime.combine(day, clock, tzinfo=self.zone).astimezone(UTC)
+
+
+class _Ways:
+    """The demo's intake answers and the ways its clinicians work, so that tailoring and the check
+    for "one approach for everyone" have something to show: the first clinician works the same
+    way with everyone, the second follows each client's wishes and reactance, the third varies
+    without regard to the client. Demonstration choices, not clinical figures."""
+
+    #: Share of intake questions a demo client leaves unanswered, and of ratings without an approach.
+    SKIPPED, NOT_SAID = 0.15, 0.1
+    TEXTS = {
+        "ip_language": ("English", "English", "English", "English", "Polish", "Urdu", "Portuguese"),
+        "ip_pref_therapist": ("", "", "", "A woman therapist", "Someone who understands my faith"),
+        "ip_life_events": ("", "", "Lost my job in the spring", "My father died last year", "Moved city"),
+    }
+    #: Wishes for a kind of therapy that the second clinician follows as they are.
+    FOLLOWED = frozenset({"skills", "insight", "person_centred", "systemic"})
+
+    def __init__(self, rng: np.random.Generator, clinicians: list[User]):
+        self.rng = rng
+        self.style = {user.id: index for index, user in enumerate(clinicians)}
+        self.profiles: dict[int, Profile | None] = {}
+
+    def intake(self, db: Session, client: Client, submission: Submission) -> None:
+        """The intake answers, sent with the client's first answers."""
+        if client.id in self.profiles:
+            return
+        answers: dict[str, float | str] = {}
+        for link_id, spec in get_instrument("intake_profile").items.items():
+            if self.rng.random() < self.SKIPPED:
+                continue
+            if link_id in self.TEXTS:
+                text = str(self.rng.choice(self.TEXTS[link_id]))
+                if text:
+                    answers[link_id] = text
+            elif spec.type == "choice" and spec.allowed:
+                answers[link_id] = float(self.rng.choice(sorted(spec.allowed)))
+        try:
+            profile = build_profile(answers, client_id=client.public_id)
+        except InvalidInputError:  # an answer set the mapping refuses: the client has no profile
+            self.profiles[client.id] = None
+            return
+        store_intake(db, client.id, submission.id, answers)
+        self.profiles[client.id] = profile
+
+    def approach(self, therapist: User, client: Client) -> str | None:
+        if self.rng.random() < self.NOT_SAID:
+            return None
+        style = self.style.get(therapist.id, 0)
+        if style == 0:
+            return "skills"
+        if style == 1:
+            profile = self.profiles.get(client.id)
+            wish = profile.therapy_type.value if profile and profile.therapy_type else None
+            if wish in self.FOLLOWED:
+                return wish
+            reactance = profile.reactance.value if profile and profile.reactance else None
+            return "person_centred" if reactance == "high" else "integrative"
+        return str(self.rng.choice(["skills", "insight", "integrative"]))
 
 
 def _display_name(username: str) -> str:

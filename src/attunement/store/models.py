@@ -170,6 +170,9 @@ class Submission(Base):
     )
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The therapist's rating only: how they worked in the session (an id of the approaches in
+    #: ``tailoring/approach_check.json``), or None when not said.
+    approach: Mapped[str | None] = mapped_column(String(40), nullable=True)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

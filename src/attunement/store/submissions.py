@@ -219,8 +219,10 @@ def store_rating(
     answers: AnswerRows,
     note: str | None,
     replaces: int | None,
+    approach: str | None = None,
 ) -> Submission:
-    """The therapist's rating of one session: a first rating, or an explicit edit of the current one.
+    """The therapist's rating of one session: a first rating, or an explicit edit of the current one,
+    with how they worked in it (``approach``) when they say.
 
     A rating for a session that is already rated is refused unless ``replaces`` names the
     current rating (so two edits made from the same page cannot silently undo each other); the
@@ -250,7 +252,7 @@ def store_rating(
                 )
             ],
         )
-    return store_answers(
+    submission = store_answers(
         db,
         episode.client_id,
         episode.id,
@@ -261,6 +263,8 @@ def store_rating(
         submitted_by=therapist.id,
         supersedes_id=replaces,
     )
+    submission.approach = approach
+    return submission
 
 
 def link_flags(db: Session, link_id: int) -> list[Flag]:

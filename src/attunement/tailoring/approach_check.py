@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from scipy.stats import chi2_contingency
+from statsmodels.stats.multitest import multipletests
 
 from attunement.datafiles import load_json_model
 from attunement.errors import FieldProblem, InvalidInputError
@@ -44,10 +45,20 @@ class _Setting(BaseModel):
     note: str
 
 
+class Approaches(BaseModel):
+    """The ways of working a therapist can record for a session: id -> plain label."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    description: str
+    status: Status
+    choices: dict[str, str]
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     description: str
     unit: str
+    approaches: Approaches
     statistic: str
     min_v: _Setting
     alpha: _Setting
@@ -72,6 +83,8 @@ class DimensionResult:
     p_value: float | None = None
     cramers_v: float | None = None
     approximate: bool = False
+    #: ``p_value`` adjusted for testing every dimension of the profile at once (Holm).
+    p_adjusted: float | None = None
 
 
 @dataclass(frozen=True)
@@ -119,13 +132,13 @@ def check_approaches(
         name: f"{getattr(s, name).value:g} ({getattr(s, name).status.value}): {getattr(s, name).note}"
         for name in ("min_v", "alpha", "min_expected")
     }
-    results = [_one_dimension(d, dims[d], per_client, s) for d in dims.columns]
+    results = _holm([_one_dimension(d, dims[d], per_client, s) for d in dims.columns], s)
 
     if len(approaches) == 1:
         only = approaches.index[0]
         verdict: Verdict = "one_approach"
         text = (
-            f"One approach for everyone: all {len(per_client)} clients received mainly {only!r}, "
+            f"One approach for everyone: {_whom(len(per_client))} received mainly {only!r}, "
             f"whatever their profiles. {_listing()}"
         )
     else:
@@ -137,10 +150,13 @@ def check_approaches(
             text = "Approaches vary with clients' profiles: " + "; ".join(_short(r) for r in varies) + "."
         elif possible:
             verdict = "unclear"
+            strongest = sorted(possible, key=lambda r: -(r.cramers_v or 0.0))
+            more = f"; and {len(strongest) - 3} more" if len(strongest) > 3 else ""
             text = (
                 "Approaches may vary with clients' profiles, "
                 "but the caseload is too small to tell from chance: "
-                + "; ".join(_short(r) for r in possible)
+                + "; ".join(_short(r) for r in strongest[:3])
+                + more
                 + "."
             )
         elif "does_not_vary" in kinds:
@@ -206,13 +222,33 @@ def _one_dimension(name: str, values: pd.Series, per_client: pd.Series, s: Setti
     if v < s.min_v.value:
         verdict: DimensionVerdict = "does_not_vary"
         text = f"{shown}: the approach does not vary with it ({numbers})."
-    elif p < s.alpha.value:
-        verdict = "varies"
-        text = f"{shown}: the approach varies with it ({numbers})."
-    else:
-        verdict = "possibly"
-        text = f"{shown}: the approach may vary with it, but this could be chance ({numbers})."
+    else:  # settled by _holm, once every dimension's p is known
+        verdict, text = "possibly", numbers
     return DimensionResult(name, verdict, text, n, cats, as_dict, chi2, dof, p, v, approximate)
+
+
+def _holm(results: list[DimensionResult], s: Settings) -> list[DimensionResult]:
+    """Settle the dimensions whose association is large enough, against p-values adjusted for
+    testing every profile dimension at once: with twenty dimensions and a caseload whose ways of
+    working are chosen at random, one of them would pass p < .05 by chance most of the time."""
+    tested = [i for i, r in enumerate(results) if r.p_value is not None]
+    if not tested:
+        return results
+    adjusted = multipletests([results[i].p_value for i in tested], alpha=s.alpha.value, method="holm")[1]
+    out = list(results)
+    for i, p_adj in zip(tested, adjusted, strict=True):
+        r = replace(results[i], p_adjusted=float(p_adj))
+        if r.verdict == "possibly":
+            shown = r.dimension.replace("_", " ")
+            numbers = f"{r.text}; adjusted for {len(tested)} dimensions tested, {_p(float(p_adj))}"
+            if p_adj < s.alpha.value:
+                r = replace(r, verdict="varies", text=f"{shown}: the approach varies with it ({numbers}).")
+            else:
+                r = replace(
+                    r, text=f"{shown}: the approach may vary with it, but this could be chance ({numbers})."
+                )
+        out[i] = r
+    return out
 
 
 def _listing() -> str:
@@ -223,8 +259,12 @@ def _listing() -> str:
     )
 
 
+def _whom(clients: int) -> str:
+    return "the one client" if clients == 1 else f"all {clients} clients"
+
+
 def _short(r: DimensionResult) -> str:
-    return f"{r.dimension.replace('_', ' ')} (V = {r.cramers_v:.2f}, {_p(r.p_value)})"
+    return f"{r.dimension.replace('_', ' ')} (V = {r.cramers_v:.2f}, adjusted {_p(r.p_adjusted)})"
 
 
 def _p(p: float | None) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from attunement.instruments import get_instrument, instrument_ids
+from attunement.store.approaches import approach_choices
 from attunement.store.clock import local_today
 from attunement.store.episode_record import episode_record
 from attunement.store.episodes import END_REASON_LABELS, episodes_of, events_of
@@ -86,6 +87,7 @@ def client_context(
         "rating_default": default_rating_choice(ratings),
         "new_number": states[-1].number + 1 if states else 1,  # states: every session, in order
         "rating_form": build_form("checkin_therapist"),
+        "approaches": approach_choices(),
         "instrument_names": {i: get_instrument(i).short_name for i in instrument_ids()},
         "intake": _intake_view(db, client),
         "first_contact": can_change and is_first_contact(db, client.id),

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store import Database
+from attunement.store.approaches import approach_checks, approach_choices, parse_approach
 from attunement.store.audit import record, record_list, seal
 from attunement.store.clients import create_client, visible_clients
 from attunement.store.episodes import current_episode
@@ -31,6 +32,7 @@ from attunement.store.schedule import (
 )
 from attunement.store.settings import clinic_today, clinic_zone, get_setting, offered_instruments
 from attunement.store.submissions import issue_link, rating_history, store_rating
+from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
 from attunement.web.clinician_change import Done, changeable, client_for, client_page, clinician_change
 from attunement.web.form_values import parse_choice, parse_date, parse_time, path_number, whole_number
@@ -42,6 +44,20 @@ from attunement.web.summary_store import refresh, refresh_after_answers
 
 router = APIRouter()
 MAX_NOTE = 2000
+
+
+@router.get("/approaches")
+def approaches_page(request: Request):
+    """The clinician's own "one approach for everyone" check, from the sessions they rated."""
+    with database(request).session() as db:
+        user = require(request, db, "clinician")
+        mine = approach_checks(db, [user.id])[user.id]
+        record(db, actor(user), user.role, "view_approaches")
+        return render(
+            request,
+            "approaches.html",
+            {"a": mine, "why": why_it_matters(), "warning_verdicts": WARNING_VERDICTS},
+        )
 
 
 @router.get("/caseload")
@@ -196,9 +212,10 @@ async def rate_session(request: Request, public_id: str):
                     "session", [FieldProblem("session", form.get("session", ""), "a session of this episode")]
                 )
         parsed = parse_answers(["checkin_therapist"], form)
+        approach = parse_approach(form.get("approach", ""))
         session = chosen if chosen is not None else session_today(db, episode, user).number
         note = form.get("checkin_therapist_notes", "").strip()[:MAX_NOTE] or None
-        store_rating(db, episode, session, user, parsed.answers, note, replaces)
+        store_rating(db, episode, session, user, parsed.answers, note, replaces, approach)
         refresh_after_answers(db, client, episode.id, session, "therapist", parsed.answers)
         action = "edit_rating" if replaces is not None else "rate_session"
         return Done(action, f"episode {episode.number} session {session}")
@@ -223,6 +240,7 @@ def edit_rating_page(request: Request, public_id: str, number: str):
             if row.item is not None and row.value is not None
         }
         values["checkin_therapist_notes"] = history[0].comment or ""
+        values["approach"] = history[0].approach or ""
         return render(
             request,
             "rating_edit.html",
@@ -233,6 +251,7 @@ def edit_rating_page(request: Request, public_id: str, number: str):
                 "history": history,
                 "zone": clinic_zone(db),
                 "rating_form": build_form("checkin_therapist"),
+                "approaches": approach_choices(),
                 "values": values,
                 "problems": [],
             },

@@ -6,10 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 
+from attunement.store.approaches import approach_checks
 from attunement.store.audit import record_list
 from attunement.store.clients import visible_clients
 from attunement.store.clock import now
 from attunement.store.models import LinkToken, Team, User
+from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
 from attunement.web.charts_slot import therapist_outcomes_svg
 from attunement.web.pages import actor, database, render, require
@@ -54,6 +56,9 @@ def team_page(request: Request):
                 "figures": figures,
                 "links": links,
                 "outcomes_svg": therapist_outcomes_svg(figures),
+                "approaches": approach_checks(db, list(therapists)),
+                "why": why_it_matters(),
+                "warning_verdicts": WARNING_VERDICTS,
             },
         )
 
