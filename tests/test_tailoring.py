@@ -16,8 +16,9 @@ from attunement.evidence.registry import REGISTRY_FILE, parse_registry
 from attunement.instruments import Status, get_instrument, score
 from attunement.profile import CATEGORIES, Observation, Profile, build_profile, load_mapping, parse_profile
 from attunement.profile.intake import pick_band
+from attunement.profile.model import STATED
 from attunement.tailoring.engine import tailor
-from attunement.tailoring.rules import PLACEHOLDER, RULES_FILE, load_rules, parse_rules
+from attunement.tailoring.rules import PLACEHOLDER, RULES_FILE, all_hold, load_rules, parse_rules
 
 REGISTRY = load_registry()
 RULES = load_rules()
@@ -242,17 +243,19 @@ GOLDEN = [
     (
         "g1",
         G1_ANSWERS,
-        # demonstrably effective first (reactance fit 3, R/S fit 3, client-led fit 2), then probably effective
+        # stated wishes first (R/S inclusion fit 3, client-led fit 2), then inferred traits: reactance
+        # (demonstrably effective), then stage (probably effective)
         [
-            "reactance_high_client_led",
             "spirituality_integrate",
             "preference_client_led",
+            "reactance_high_client_led",
             "stage_precontemplation",
         ],
         [
             "caution_reactance_rigidity",
             "caution_stage_confrontation",
-            "caution_measure_not_assume",
+            "caution_negative_processes",
+            "caution_therapist_centricity",
             "caution_one_approach",
         ],
     ),
@@ -260,17 +263,17 @@ GOLDEN = [
         "g2",
         G2_ANSWERS,
         [
-            "reactance_low_structure",
             "preference_therapist_led",
+            "reactance_low_structure",
             "stage_action",
             "coping_externalising",
             "attachment_anxiety_care",
             "expectations_low",
         ],
-        ["caution_measure_not_assume", "caution_one_approach"],
+        ["caution_negative_processes", "caution_therapist_centricity", "caution_one_approach"],
     ),
     (
-        "g3",  # highly reactant but asks for a therapist-led style: no push towards more direction
+        "g3",  # highly reactant but asks for a therapist-led style: the wish is followed, the conflict named
         {
             "ip_react_1": 5,
             "ip_react_2": 5,
@@ -282,12 +285,14 @@ GOLDEN = [
             "ip_coping_stress": 1,
             "ip_coping_others": 1,
         },
-        # culture fits best (asked for, background given), then reactance, then the language check
-        ["culture_adapt", "reactance_high_client_led", "culture_language", "coping_internalising"],
+        # stated: culture fits best (asked for, background given), then the lead they asked for, then
+        # the language check; inferred: coping. "Client-led" is not listed: it is in the named conflict.
+        ["culture_adapt", "preference_therapist_led", "culture_language", "coping_internalising"],
         [
             "caution_reactance_rigidity",
             "caution_culture_assumptions",
-            "caution_measure_not_assume",
+            "caution_negative_processes",
+            "caution_therapist_centricity",
             "caution_one_approach",
         ],
     ),
@@ -303,7 +308,7 @@ def test_golden_profiles_give_the_expected_ranked_recommendations(client, answer
 
 
 def test_recommendations_explain_themselves_with_the_clients_own_answers():
-    top = tailor(build_profile(G1_ANSWERS)).recommendations[0]
+    top = next(r for r in tailor(build_profile(G1_ANSWERS)).recommendations if r.entry == "reactance")
     assert "4.33" in top.explanation and "high reactance" in top.explanation
     assert "I take the lead and decide what we focus on" in top.explanation  # the fit detail
     assert top.strength_label.startswith("demonstrably effective") and "2011 task force" in top.strength_label
@@ -315,7 +320,7 @@ def test_an_empty_profile_gives_no_recommendations_and_lists_what_to_ask():
     result = tailor(Profile())
     assert result.recommendations == [] and result.notes
     assert result.not_recorded == list(CATEGORIES)
-    assert [c.id for c in result.cautions] == ["caution_measure_not_assume", "caution_one_approach"]
+    assert [c.id for c in result.cautions] == ["caution_therapist_centricity", "caution_one_approach"]
 
 
 def registry_with(entry_id: str, level: str, status: str):
@@ -329,7 +334,7 @@ def registry_with(entry_id: str, level: str, status: str):
 def test_an_unverified_rating_does_not_move_a_recommendation_but_a_verified_one_does():
     profile = build_profile({"ip_react_1": 1, "ip_react_2": 1, "ip_react_3": 1, "ip_stage": 4})
     baseline = ids(tailor(profile))
-    assert baseline == ["reactance_low_structure", "stage_action"]
+    assert baseline == ["reactance_low_structure", "stage_action"]  # both inferred
     # Claim, unverified, that stages of change became "demonstrably effective" in 2018: no change.
     unverified = registry_with("stages_of_change", "demonstrably effective", "unverified: recalled")
     assert ids(tailor(profile, registry=unverified)) == baseline
@@ -362,7 +367,7 @@ texts = {
 def test_any_profile_gives_a_consistent_ranking(fields):
     profile = Profile(**fields)
     result = tailor(profile)
-    keys = [(-r.strength, -r.fit) for r in result.recommendations]
+    keys = [(r.source != "stated", -r.strength, -r.fit) for r in result.recommendations]
     assert keys == sorted(keys)
     entries = REGISTRY.by_id()
     for rec in result.recommendations:
@@ -370,4 +375,11 @@ def test_any_profile_gives_a_consistent_ranking(fields):
         assert not PLACEHOLDER.search(rec.explanation) and "{" not in rec.explanation
         assert "not recorded]" not in rec.explanation + " ".join(rec.actions)
         assert all(profile.get(d) is not None for d in rec.based_on)
-    assert {"caution_measure_not_assume", "caution_one_approach"} <= {c.id for c in result.cautions}
+    assert {"caution_therapist_centricity", "caution_one_approach"} <= {c.id for c in result.cautions}
+    listed = {r.id for r in result.recommendations}
+    for conflict in load_rules().conflicts:  # never a contradictory pair
+        if all_hold(conflict.when, profile):
+            assert not (conflict.trait in listed and listed & set(conflict.wishes))
+    dropped = {c.trait.id for c in result.conflicts}
+    assert not dropped & listed and all(r.source == "inferred" for r in (c.trait for c in result.conflicts))
+    assert [w.dimension for w in result.wishes] == [d for d in STATED if profile.get(d) is not None]

@@ -17,6 +17,7 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import get_instrument
 from attunement.instruments.definition import status_tag
 from attunement.profile import Profile, build_profile, label
+from attunement.profile.intake import answer_codes
 from attunement.profile.model import CATEGORIES
 from attunement.tailoring import tailor
 from attunement.tailoring.engine import TailoringResult
@@ -62,6 +63,7 @@ def intake_form() -> Form:
 def parse_intake(form: Mapping[str, str]) -> tuple[dict[str, float | str], list[FieldProblem]]:
     """The answered intake questions, by linkId, and a problem for each answer that is not valid."""
     instrument = get_instrument(INTAKE)
+    codes = answer_codes(instrument)
     values: dict[str, float | str] = {}
     problems: list[FieldProblem] = []
     for link_id, spec in instrument.items.items():
@@ -77,11 +79,13 @@ def parse_intake(form: Mapping[str, str]) -> tuple[dict[str, float | str], list[
             else:
                 values[link_id] = raw
             continue
-        try:
-            number = float(raw)
-        except ValueError:
-            problems.append(FieldProblem(name, raw, spec.expected()))
-            continue
+        number = codes.get(link_id, {}).get(raw)  # the form's text code, e.g. "strongly-agree"
+        if number is None:
+            try:
+                number = float(raw)
+            except ValueError:
+                problems.append(FieldProblem(name, raw, spec.expected()))
+                continue
         if not spec.accepts(number):
             problems.append(FieldProblem(name, raw, spec.expected()))
             continue
