@@ -51,6 +51,14 @@ DIMENSION_TITLES = {
     "life_events": "Recent life events",
     "expectations": "Expectations of therapy",
 }
+#: A yes/unsure/no wish in the wishes list, where the question title already names what is wished.
+_ANSWER = {"wants": "yes", "is unsure about": "not sure", "does not want": "no"}
+
+
+def _strongly(value: str, strength: str | None) -> str:
+    return f"{value} (strongly)" if strength == "strong" else value
+
+
 #: How many recommendations and cautions the client page shows at once; the rest are one click away.
 #: A clinician reads the page between sessions: a few ranked lines get read, ten do not.
 SHOWN_RECOMMENDATIONS = 3
@@ -178,7 +186,7 @@ def intake_view(
         WishLine(
             w.dimension,
             DIMENSION_TITLES.get(w.dimension, w.dimension),
-            f"{w.value} (strongly)" if w.strength == "strong" else w.value,
+            _ANSWER.get(w.value, w.value) if w.dimension in _WISH else _strongly(w.value, w.strength),
             w.said,
         )
         for w in result.wishes
