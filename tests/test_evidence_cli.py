@@ -96,7 +96,9 @@ def test_tailor_in_text(answers_file):
     assert result.exit_code == 0, result.output
     text = words(result.stdout)
     assert "Recommendations for client c042" in text
-    assert "1. Take a less directive, client-led stance" in text
+    assert "What the client asked for" in text
+    assert "1. Let the client lead the sessions" in text  # their stated wish, above the inferred trait
+    assert "2. Take a less directive, client-led stance" in text
     assert "4.33" in text and "demonstrably effective" in text
     assert "[unverified: recalled]" in text
     assert "Cautions" in text and "Do not confront or argue about the need to change" in text
@@ -106,12 +108,26 @@ def test_tailor_in_json(answers_file):
     data = json.loads(run("tailor", "--profile", str(answers_file), "--json").stdout)
     recs = data["result"]["recommendations"]
     assert [r["id"] for r in recs] == [
-        "reactance_high_client_led",
         "preference_client_led",
+        "reactance_high_client_led",
         "stage_precontemplation",
     ]
     assert data["profile"]["reactance"]["value"] == "high"
-    assert recs[0]["entry"] == "reactance" and recs[0]["rank"] == 1
+    assert recs[1]["entry"] == "reactance" and recs[1]["rank"] == 2 and recs[1]["source"] == "inferred"
+    assert "[unverified: recalled]" in recs[1]["ratings"]  # full detail stays in --json
+    assert [w["dimension"] for w in data["result"]["wishes"]] == ["directiveness"]
+
+
+def test_tailor_compares_the_language_with_the_service_language(tmp_path):
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps({"language": "Polish"}), encoding="utf-8")
+
+    def listed(*extra):
+        data = json.loads(run("tailor", "-p", str(path), "--json", *extra).stdout)
+        return [r["id"] for r in data["result"]["recommendations"]]
+
+    assert listed() == ["culture_language"]
+    assert listed("--service-language", "polish") == []
 
 
 def test_tailor_accepts_a_plain_profile_file(tmp_path):

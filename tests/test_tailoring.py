@@ -16,8 +16,16 @@ from attunement.evidence.registry import REGISTRY_FILE, parse_registry
 from attunement.instruments import Status, get_instrument, score
 from attunement.profile import CATEGORIES, Observation, Profile, build_profile, load_mapping, parse_profile
 from attunement.profile.intake import pick_band
+from attunement.profile.model import STATED
 from attunement.tailoring.engine import tailor
-from attunement.tailoring.rules import PLACEHOLDER, RULES_FILE, load_rules, parse_rules
+from attunement.tailoring.rules import (
+    PLACEHOLDER,
+    RULES_FILE,
+    all_hold,
+    load_rules,
+    parse_rules,
+    same_language,
+)
 
 REGISTRY = load_registry()
 RULES = load_rules()
@@ -242,17 +250,19 @@ GOLDEN = [
     (
         "g1",
         G1_ANSWERS,
-        # demonstrably effective first (reactance fit 3, R/S fit 3, client-led fit 2), then probably effective
+        # stated wishes first (R/S inclusion fit 3, client-led fit 2), then inferred traits: reactance
+        # (demonstrably effective), then stage (probably effective)
         [
-            "reactance_high_client_led",
             "spirituality_integrate",
             "preference_client_led",
+            "reactance_high_client_led",
             "stage_precontemplation",
         ],
         [
             "caution_reactance_rigidity",
             "caution_stage_confrontation",
-            "caution_measure_not_assume",
+            "caution_negative_processes",
+            "caution_therapist_centricity",
             "caution_one_approach",
         ],
     ),
@@ -260,17 +270,17 @@ GOLDEN = [
         "g2",
         G2_ANSWERS,
         [
-            "reactance_low_structure",
             "preference_therapist_led",
+            "reactance_low_structure",
             "stage_action",
             "coping_externalising",
             "attachment_anxiety_care",
             "expectations_low",
         ],
-        ["caution_measure_not_assume", "caution_one_approach"],
+        ["caution_negative_processes", "caution_therapist_centricity", "caution_one_approach"],
     ),
     (
-        "g3",  # highly reactant but asks for a therapist-led style: no push towards more direction
+        "g3",  # highly reactant but asks for a therapist-led style: the wish is followed, the conflict named
         {
             "ip_react_1": 5,
             "ip_react_2": 5,
@@ -282,12 +292,14 @@ GOLDEN = [
             "ip_coping_stress": 1,
             "ip_coping_others": 1,
         },
-        # culture fits best (asked for, background given), then reactance, then the language check
-        ["culture_adapt", "reactance_high_client_led", "culture_language", "coping_internalising"],
+        # stated: culture fits best (asked for, background given), then the lead they asked for, then
+        # the language check; inferred: coping. "Client-led" is not listed: it is in the named conflict.
+        ["culture_adapt", "preference_therapist_led", "culture_language", "coping_internalising"],
         [
             "caution_reactance_rigidity",
             "caution_culture_assumptions",
-            "caution_measure_not_assume",
+            "caution_negative_processes",
+            "caution_therapist_centricity",
             "caution_one_approach",
         ],
     ),
@@ -303,7 +315,7 @@ def test_golden_profiles_give_the_expected_ranked_recommendations(client, answer
 
 
 def test_recommendations_explain_themselves_with_the_clients_own_answers():
-    top = tailor(build_profile(G1_ANSWERS)).recommendations[0]
+    top = next(r for r in tailor(build_profile(G1_ANSWERS)).recommendations if r.entry == "reactance")
     assert "4.33" in top.explanation and "high reactance" in top.explanation
     assert "I take the lead and decide what we focus on" in top.explanation  # the fit detail
     assert top.strength_label.startswith("demonstrably effective") and "2011 task force" in top.strength_label
@@ -315,7 +327,7 @@ def test_an_empty_profile_gives_no_recommendations_and_lists_what_to_ask():
     result = tailor(Profile())
     assert result.recommendations == [] and result.notes
     assert result.not_recorded == list(CATEGORIES)
-    assert [c.id for c in result.cautions] == ["caution_measure_not_assume", "caution_one_approach"]
+    assert [c.id for c in result.cautions] == ["caution_therapist_centricity", "caution_one_approach"]
 
 
 def registry_with(entry_id: str, level: str, status: str):
@@ -329,7 +341,7 @@ def registry_with(entry_id: str, level: str, status: str):
 def test_an_unverified_rating_does_not_move_a_recommendation_but_a_verified_one_does():
     profile = build_profile({"ip_react_1": 1, "ip_react_2": 1, "ip_react_3": 1, "ip_stage": 4})
     baseline = ids(tailor(profile))
-    assert baseline == ["reactance_low_structure", "stage_action"]
+    assert baseline == ["reactance_low_structure", "stage_action"]  # both inferred
     # Claim, unverified, that stages of change became "demonstrably effective" in 2018: no change.
     unverified = registry_with("stages_of_change", "demonstrably effective", "unverified: recalled")
     assert ids(tailor(profile, registry=unverified)) == baseline
@@ -362,7 +374,7 @@ texts = {
 def test_any_profile_gives_a_consistent_ranking(fields):
     profile = Profile(**fields)
     result = tailor(profile)
-    keys = [(-r.strength, -r.fit) for r in result.recommendations]
+    keys = [(r.source != "stated", -r.strength, -r.fit) for r in result.recommendations]
     assert keys == sorted(keys)
     entries = REGISTRY.by_id()
     for rec in result.recommendations:
@@ -370,4 +382,167 @@ def test_any_profile_gives_a_consistent_ranking(fields):
         assert not PLACEHOLDER.search(rec.explanation) and "{" not in rec.explanation
         assert "not recorded]" not in rec.explanation + " ".join(rec.actions)
         assert all(profile.get(d) is not None for d in rec.based_on)
-    assert {"caution_measure_not_assume", "caution_one_approach"} <= {c.id for c in result.cautions}
+    assert {"caution_therapist_centricity", "caution_one_approach"} <= {c.id for c in result.cautions}
+    listed = {r.id for r in result.recommendations}
+    for conflict in load_rules().conflicts:  # never a contradictory pair
+        if all_hold(conflict.when, profile):
+            assert not (conflict.trait in listed and listed & set(conflict.wishes))
+    dropped = {c.trait.id for c in result.conflicts}
+    assert not dropped & listed and all(r.source == "inferred" for r in (c.trait for c in result.conflicts))
+    assert [w.dimension for w in result.wishes] == [d for d in STATED if profile.get(d) is not None]
+
+
+# ---------------------------------------------------------------- the client's stated wishes first
+
+ANSWERS_HIGH_REACTANCE = {"ip_react_1": 5, "ip_react_2": 5, "ip_react_3": 5}
+ANSWERS_LOW_REACTANCE = {"ip_react_1": 1, "ip_react_2": 1, "ip_react_3": 2}
+INWARD = {"ip_coping_stress": 1, "ip_coping_others": 1}
+
+# (case, intake answers, service language, wishes shown, listed, not listed, conflicts)
+CONTRASTS = [
+    (
+        "high reactance, wants the therapist to lead",
+        {**ANSWERS_HIGH_REACTANCE, "ip_pref_direction": 1},
+        "English",
+        ["directiveness"],
+        ["preference_therapist_led"],
+        ["reactance_high_client_led"],
+        ["lead_high_reactance"],
+    ),
+    (
+        "low reactance, wants to lead and no homework",
+        {**ANSWERS_LOW_REACTANCE, "ip_pref_direction": 5, "ip_pref_tasks": 5},
+        "English",
+        ["directiveness", "between_session_tasks"],
+        ["preference_client_led", "preference_in_session"],
+        ["reactance_low_structure"],
+        ["lead_and_homework_low_reactance"],
+    ),
+    (
+        "asks for skills therapy, copes inwards",
+        {**INWARD, "ip_pref_therapy": 1},
+        "English",
+        ["therapy_type"],
+        ["preference_therapy_type"],
+        ["coping_internalising"],
+        ["skills_wish_insight_traits"],
+    ),
+    (
+        "a wish about the therapist and no therapy type",
+        {"ip_pref_therapist": "a woman, please"},
+        "English",
+        ["therapist_wishes"],
+        ["preference_therapist"],
+        ["preference_therapy_type"],
+        [],
+    ),
+    (
+        "English with an English service",
+        {"ip_language": "English (UK)"},
+        "English",
+        ["language"],
+        [],
+        ["culture_language"],
+        [],
+    ),
+    (
+        "Polish with an English service",
+        {"ip_language": "Polish"},
+        "English",
+        ["language"],
+        ["culture_language"],
+        [],
+        [],
+    ),
+    (
+        "Polish with a Polish service",
+        {"ip_language": "polish"},
+        "Polish",
+        ["language"],
+        [],
+        ["culture_language"],
+        [],
+    ),
+    (
+        "text codes as the form stores them",
+        {
+            "ip_react_1": "strongly-agree",
+            "ip_react_2": "agree",
+            "ip_react_3": "strongly-agree",
+            "ip_pref_direction": "strongly-a",
+        },
+        "English",
+        ["directiveness"],
+        ["preference_therapist_led"],
+        ["reactance_high_client_led"],
+        ["lead_high_reactance"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("answers", "language", "wishes", "listed", "absent", "conflicts"),
+    [c[1:] for c in CONTRASTS],
+    ids=[c[0] for c in CONTRASTS],
+)
+def test_stated_wishes_are_never_dropped_and_contradictions_never_listed(
+    answers, language, wishes, listed, absent, conflicts
+):
+    result = tailor(build_profile(answers), service_language=language)
+    shown = ids(result)
+    assert [w.dimension for w in result.wishes] == wishes  # every wish shown, whatever else was answered
+    assert set(listed) <= set(shown) and not set(absent) & set(shown)
+    assert [c.id for c in result.conflicts] == conflicts
+    for conflict in result.conflicts:  # named, not silently dropped, and the wish ranks first
+        assert conflict.trait.source == "inferred" and conflict.talk
+        assert all(w.source == "stated" and w.id in shown for w in conflict.wishes)
+    sources = [r.source for r in result.recommendations]
+    assert sources == sorted(sources, key=lambda s: s != "stated")
+
+
+@pytest.mark.parametrize(
+    ("client", "service", "same"),
+    [
+        ("English", "English", True),
+        ("english", "English", True),
+        ("English (UK)", "English", True),
+        ("British English", "english (uk)", True),
+        ("Polish or English", "English", True),
+        ("Polish", "English", False),
+        ("Polski", "Polish", False),  # the endonym is not matched: the check then asks, which is safe
+        ("Kurdish", "Polish", False),
+    ],
+)
+def test_languages_are_compared_without_case_or_region(client, service, same):
+    assert same_language(client, service) is same
+
+
+def test_an_intake_answer_that_is_neither_a_number_nor_a_code_is_named():
+    with pytest.raises(InvalidInputError, match="ip_pref_direction.*strongly-a") as exc:
+        build_profile({"ip_pref_direction": "maybe"})
+    assert "numbers 1, 2, 3, 4, 5" in str(exc.value)
+
+
+def test_a_conflict_must_set_a_stated_wish_against_an_inferred_trait():
+    data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
+    data["conflicts"][0]["trait"] = "preference_client_led"
+    with pytest.raises(DefinitionError, match="answers a stated wish"):
+        parse_rules(data, REGISTRY)
+    data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
+    data["conflicts"][0]["wishes"] = ["coping_internalising"]
+    with pytest.raises(DefinitionError, match="rests on inferred traits"):
+        parse_rules(data, REGISTRY)
+
+
+def test_cautions_for_criticism_and_therapist_centricity_quote_the_client_and_name_the_entry():
+    result = tailor(build_profile({"ip_attach_anxiety": 5}))
+    caution = next(c for c in result.cautions if c.id == "caution_negative_processes")
+    assert caution.entry_name == "Hostile, critical or blaming responses" and caution.based_on == [
+        "attachment_anxiety"
+    ]
+    assert "Strongly agree" in caution.explanation
+    assert [c.id for c in result.cautions][-2:] == ["caution_therapist_centricity", "caution_one_approach"]
+    assert (
+        next(c for c in result.cautions if c.id == "caution_one_approach").entry_name
+        == "One approach for everyone"
+    )

@@ -7,6 +7,9 @@ builder, tailoring engine and checklist, from the answers the test sends.
 
 from __future__ import annotations
 
+import json
+import re
+
 from markupsafe import escape
 from sqlalchemy import select
 from test_client_link import ANSWERS, issue, submit
@@ -61,7 +64,17 @@ def test_intake_answers_are_stored_and_the_clinician_sees_the_derived_recommenda
     page = clinic.login("clin_a").get(f"/clients/{clinic.clients['of_a']}").text
     assert "Intake profile and recommendations" in page
     assert str(escape(top.title)) in page
-    assert f'href="/evidence/{top.entry}"' in page and str(escape(top.ratings)) in page
+    assert f'href="/evidence/{top.entry}"' in page and str(escape(top.strength_label)) in page
+    # Plain names, and a verification status as one small explained mark, not a tag on every line.
+    section = page[page.index('id="profile"') : page.index("</section>", page.index('id="profile"'))]
+    assert "[unverified: recalled]" not in section and "[project choice]" not in section
+    assert 'class="mark"' in section and "Not yet checked against the source" in section
+    assert ">procrustean_bed<" not in section and "One approach for everyone" in section
+    # The client's own wish is listed first, then at most a handful; the rest behind one click.
+    assert section.index("What the client asked for") < section.index("Recommendations")
+    assert section.count('class="recommendation"') == len(expected.recommendations)
+    visible = section.split('<details class="more"')[0]
+    assert visible.count('class="recommendation"') <= 3 and visible.count('class="caution"') <= 2
     # Ranked as the engine ranks them.
     positions = [page.index(str(escape(r.title))) for r in expected.recommendations]
     assert positions == sorted(positions)
@@ -124,3 +137,37 @@ def test_without_a_profile_the_page_says_so_and_offers_the_link_option(clinic):
     page = clinic.login("clin_a").get(f"/clients/{clinic.clients['of_a']}").text
     assert "No intake profile was collected" in page
     assert 'name="intake"' in page
+
+
+def test_intake_answers_may_come_as_the_forms_text_codes(clinic):
+    coded = {
+        **INTAKE,
+        "ip_react_1": "strongly-agree",
+        "ip_pref_direction": "strongly-b",
+        "ip_support": "none",
+    }
+    _, response = submit(clinic, issue(clinic), {**ANSWERS, **coded})
+    assert response.status_code == 303
+    with clinic.db.session() as db:
+        stored = db.scalars(select(IntakeAnswers)).one()
+    assert tailor(build_profile(json.loads(stored.answers))) == tailor(_profile(INTAKE))
+
+
+def test_the_language_check_follows_the_service_language_the_administrator_sets(clinic):
+    submit(clinic, issue(clinic), {**ANSWERS, **INTAKE, "ip_language": "Polish"})
+    page = clinic.login("clin_a").get(f"/clients/{clinic.clients['of_a']}").text
+    assert "Check that sessions can be held in the client" in page and "Language for sessions" in page
+    admin = clinic.login("admin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', admin.get("/admin/instruments").text).group(1)
+    form = {"link_valid_days": "7", "timezone": "UTC", "csrf_token": token}
+    refused = admin.post("/admin/instruments", data={**form, "service_language": "12345"})
+    assert refused.status_code == 400 and "a language name" in refused.text
+    saved = admin.post(
+        "/admin/instruments", data={**form, "service_language": " polish "}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    assert 'value="polish"' in admin.get("/admin/instruments").text
+    page = clinic.login("clin_a").get(f"/clients/{clinic.clients['of_a']}").text
+    section = page[page.index('id="profile"') : page.index("</section>", page.index('id="profile"'))]
+    assert "Check that sessions can be held in the client" not in section
+    assert "Language for sessions" in section  # the wish itself is still shown

@@ -20,7 +20,7 @@ from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.evidence import Entry, get_entry, load_registry
 from attunement.evidence.models import suffix
 from attunement.profile import Profile, build_profile, parse_profile
-from attunement.tailoring.engine import TailoringResult, tailor
+from attunement.tailoring.engine import DEFAULT_SERVICE_LANGUAGE, TailoringResult, tailor
 from attunement.tailoring.support import ALERT_KINDS, Checklist, SupportContext, support_checklist
 
 KIND_LABEL = {"element": "relationship element", "adaptation": "adaptation", "ineffective": "does not work"}
@@ -194,11 +194,21 @@ def _read_profile(path: Path) -> Profile:
 
 def _render_tailoring(result: TailoringResult) -> None:
     who = f" for client {result.client_id}" if result.client_id else ""
+    if result.wishes:
+        _say(f"What the client asked for{who}", "bold")
+        for wish in result.wishes:
+            _say(f"* {wish.dimension.replace('_', ' ')}: {wish.value} ({wish.said})")
+    for conflict in result.conflicts:
+        asked = "; ".join(w.title for w in conflict.wishes)
+        _say(f"Conflict, {conflict.about.lower()}: followed the client's wish", "yellow")
+        _say(f"   They asked for: {asked}")
+        _say(f"   Their answers suggest instead: {conflict.trait.title} ({conflict.trait.explanation})")
+        _say(f"   Talk it through: {conflict.talk}")
     _say(f"Recommendations{who}", "bold")
     _say(result.ranking, "dim")
     for rec in result.recommendations:
         _say(f"{rec.rank}. {rec.title}", "bold")
-        _say(f"   Evidence: {rec.entry_name}, {rec.strength_label}; fit {rec.fit}")
+        _say(f"   Evidence: {rec.entry_name}, {rec.strength_label}; fit {rec.fit}; {rec.source}")
         _say(f"   Why: {rec.explanation}")
         for action in rec.actions:
             _say(f"   - {action}")
@@ -238,12 +248,22 @@ def tailor_cmd(
             help='JSON file: a client profile, or intake answers ({"answers": {...}, "urica": {...}}).',
         ),
     ],
+    service_language: Annotated[
+        str,
+        typer.Option(
+            "--service-language",
+            help="The language the service works in; the language check fires only for another one.",
+        ),
+    ] = DEFAULT_SERVICE_LANGUAGE,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
-    """Ranked, explained recommendations and cautions for one client, from their intake profile."""
+    """Ranked, explained recommendations and cautions for one client, from their intake profile.
+
+    The client's stated wishes come first and are all listed; where a trait read from their answers
+    contradicts a wish, the wish is followed and the conflict is shown. --json keeps every detail."""
     try:
         client = _read_profile(profile)
-        result = tailor(client)
+        result = tailor(client, service_language=service_language)
     except AttunementError as exc:
         fail(str(exc), as_json)
         return

@@ -224,8 +224,63 @@ def _scored(instrument_id: str, data: Scores) -> ScoreResult:
     return score(get_instrument(instrument_id), data)
 
 
+def answer_codes(instrument: Instrument) -> dict[str, dict[str, float]]:
+    """The text code of every answer option (``strongly-agree``, ``somewhat-b`` ...) and the number
+    it stands for, by linkId, read from the form so that codes and numbers can never disagree."""
+    found: dict[str, dict[str, float]] = {}
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            walk(item.get("item", []))
+            for option in item.get("answerOption", []):
+                coding = option.get("valueCoding", {})
+                ordinal = next(
+                    (e["valueDecimal"] for e in coding.get("extension", []) if "valueDecimal" in e), None
+                )
+                if coding.get("code") is not None and ordinal is not None:
+                    found.setdefault(item["linkId"], {})[str(coding["code"])] = float(ordinal)
+
+    walk(instrument.questionnaire.get("item", []))
+    return found
+
+
+def decode_answers(instrument: Instrument, answers: Mapping[str, Answer]) -> dict[str, Answer]:
+    """Answers with every option code turned into its number; numbers and free text pass unchanged.
+
+    Intake answers arrive both ways: as the numbers the form's radio buttons post and as the text
+    codes of the form definition (what a FHIR QuestionnaireResponse or an exported file carries).
+    An answer that is neither a number nor one of the question's codes is refused, naming the
+    question and listing what it accepts.
+    """
+    codes = answer_codes(instrument)
+    decoded: dict[str, Answer] = {}
+    problems: list[FieldProblem] = []
+    for link_id, raw in answers.items():
+        options = codes.get(link_id)
+        if options and isinstance(raw, str) and raw.strip() != "":
+            text = raw.strip()
+            if text in options:
+                decoded[link_id] = options[text]
+                continue
+            try:
+                float(text)
+            except ValueError:
+                numbers = ", ".join(_num(v) for v in options.values())
+                problems.append(
+                    FieldProblem(
+                        link_id, raw, f"one of the codes {', '.join(options)} (or the numbers {numbers})"
+                    )
+                )
+                continue
+        decoded[link_id] = raw
+    if problems:
+        raise InvalidInputError(f"{instrument.short_name} answers", problems)
+    return decoded
+
+
 def _from_intake(m: IntakeMap, answers: Mapping[str, Answer]) -> dict[str, Observation]:
     instrument = get_instrument(m.instrument)
+    answers = decode_answers(instrument, answers)
     result = score(instrument, answers)
     wording = _wording(instrument)
     values = {k: v for k, v in answers.items() if k in m.choices and v not in (None, "")}

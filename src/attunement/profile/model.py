@@ -63,6 +63,23 @@ CATEGORIES: dict[str, dict[str, str]] = {
 }
 TEXTS = ("cultural_background", "language", "therapist_wishes", "therapy_type_other", "life_events")
 DIMENSIONS = tuple(CATEGORIES) + TEXTS
+#: What the client asked for in their own words or choices (a stated wish), as opposed to a trait
+#: inferred from questionnaire items (reactance, coping style, attachment ...). A stated wish is
+#: never dropped for an inferred trait: the preferences meta-analyses measured accommodating what
+#: clients say they want, while a trait is only our reading of their answers.
+STATED = (
+    "directiveness",
+    "emotional_intensity",
+    "time_focus",
+    "support_style",
+    "between_session_tasks",
+    "therapy_type",
+    "therapy_type_other",
+    "therapist_wishes",
+    "language",
+    "cultural_adaptation",
+    "rs_inclusion",
+)
 
 
 class _Strict(BaseModel):

@@ -36,6 +36,8 @@ DEFAULTS = {
     "duty_clinician": "",
     #: Shown to a client who has just answered a risk question; the clinic writes its own services.
     "crisis_text": CRISIS_DEFAULT,
+    #: The language the service works in: the tailoring's language check fires only for another one.
+    "service_language": "English",
     #: "yes" in a database seeded by ``serve --demo``: simulated clients and published passwords.
     "demo_data": "no",
 }
@@ -81,6 +83,29 @@ def clinic_zone(db: Session) -> ZoneInfo:
 
 def clinic_today(db: Session) -> date:
     return local_today(clinic_zone(db))
+
+
+MAX_LANGUAGE = 60
+
+
+def check_language(text: str) -> str:
+    """A language name as a clinic writes it ("English", "Polish", "English (UK)"), with spaces
+    tidied, or an error naming what was expected. Blank means the default."""
+    name = " ".join(text.split())
+    if not name:
+        return DEFAULTS["service_language"]
+    if len(name) > MAX_LANGUAGE or not any(ch.isalpha() for ch in name):
+        raise InvalidInputError(
+            "service language",
+            [
+                FieldProblem(
+                    "service language",
+                    name[:60],
+                    f"a language name such as English, at most {MAX_LANGUAGE} characters",
+                )
+            ],
+        )
+    return name
 
 
 def offered_instruments(db: Session) -> list[str]:

@@ -1,23 +1,34 @@
 """The tailoring engine: a client profile becomes ranked, explained recommendations and cautions.
 
-Pure: profile, rules and registry in, plain data out. Ranking uses only ratings whose status is
-verified (today the 2011 task-force ratings); a rating still tagged unverified is shown in the
-evidence line but does not move a recommendation up or down, as the reference requires.
+Pure: profile, rules, registry and the service's language in, plain data out; it never reads the
+database (the web passes the clinic's setting, the CLI an option).
+
+What the client stated comes first. A recommendation that answers a stated wish (who leads,
+homework, kind of therapy, language ...) ranks above one inferred from questionnaire traits, and
+when a rule set's ``conflicts`` names two recommendations that would contradict each other, only
+the one the client's wish supports is listed; the other is kept, whole, in a named conflict with
+a suggestion to talk it through. Every stated wish is also listed on its own (``wishes``), so a
+wish no rule acts on is still shown. Within stated and within inferred, ranking uses only
+verified ratings (today the 2011 task-force ratings): a rating still tagged unverified is shown
+but does not move a recommendation, as the reference requires.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from attunement.evidence import Entry, Registry, load_registry
-from attunement.profile.model import Profile
+from attunement.profile.model import STATED, Profile, label
 from attunement.tailoring.rules import RuleSet, all_hold, fill, load_rules
 
 RANKING = (
-    "Ranked by the strength of the verified task-force rating of the cited entry (demonstrably "
-    "effective, then probably effective, then promising or insufficient research, then unrated), "
-    "then by fit (how directly the client's answers point to the rule), then by rule order."
+    "The client's stated wishes come first, then what their answers suggest. Within each, ranked by "
+    "the strength of the verified task-force rating of the cited entry (demonstrably effective, then "
+    "probably effective, then promising or insufficient research, then unrated), then by fit (how "
+    "directly the client's answers point to the rule), then by rule order."
 )
+#: The service's language when nobody set one (the clinic setting has the same default).
+DEFAULT_SERVICE_LANGUAGE = "English"
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,8 @@ class Recommendation:
     based_on: list[str]
     see_also: list[str]
     citations: list[str]
+    source: str = "inferred"
+    unchecked: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,31 @@ class Caution:
     support: str | None
     evidence: str | None
     based_on: list[str]
+    entry_name: str = ""
+    support_name: str | None = None
+    general: bool = False
+    unchecked: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConflictFound:
+    """Stated wishes and an inferred trait pulling different ways: both shown, the wishes followed."""
+
+    id: str
+    about: str
+    wishes: list[Recommendation]
+    trait: Recommendation
+    talk: str
+
+
+@dataclass(frozen=True)
+class Wish:
+    """One thing the client asked for, in their own answer."""
+
+    dimension: str
+    value: str
+    said: str
+    strength: str | None
 
 
 @dataclass(frozen=True)
@@ -61,24 +99,31 @@ class TailoringResult:
     profile_notes: list[str]
     ranking: str = RANKING
     notes: list[str] = field(default_factory=list)
+    wishes: list[Wish] = field(default_factory=list)
+    conflicts: list[ConflictFound] = field(default_factory=list)
+    service_language: str = DEFAULT_SERVICE_LANGUAGE
 
 
 def tailor(
-    profile: Profile, rules: RuleSet | None = None, registry: Registry | None = None
+    profile: Profile,
+    rules: RuleSet | None = None,
+    registry: Registry | None = None,
+    *,
+    service_language: str = DEFAULT_SERVICE_LANGUAGE,
 ) -> TailoringResult:
-    """Ranked recommendations and cautions for one client."""
+    """Ranked recommendations, cautions, the client's wishes and any wish-versus-trait conflicts."""
     rules = rules or load_rules()
     registry = registry or load_registry()
     entries = registry.by_id()
-    found: list[tuple[tuple[int, int, int], Recommendation]] = []
+    found: dict[str, tuple[tuple[int, int, int, int], Recommendation]] = {}
     for order, rule in enumerate(rules.recommendations):
-        if not all_hold(rule.when, profile):
+        if not all_hold(rule.when, profile, service_language):
             continue
         entry = entries[rule.entry]
         fit = rule.fit_for(profile)
         explanation = " ".join(
             [fill(rule.because, profile)]
-            + [fill(d.text, profile) for d in rule.details if all_hold(d.when, profile)]
+            + [fill(d.text, profile) for d in rule.details if all_hold(d.when, profile, service_language)]
         )
         rec = Recommendation(
             rank=0,
@@ -93,29 +138,33 @@ def tailor(
             ratings=entry.strength_text(),
             evidence=entry.headline_text(),
             fit=fit,
-            based_on=sorted({c.dimension for c in rule.when if c.one_of or c.strength or c.recorded is True}),
+            based_on=sorted({c.dimension for c in rule.when if c.positive}),
             see_also=list(rule.see_also),
             citations=[registry.citations[c].render() for c in entry.citations],
+            source=rule.source,
+            unchecked=unchecked(entry),
         )
-        found.append(((-entry.strength, -fit, order), rec))
-    found.sort(key=lambda pair: pair[0])
-    recommendations = [_with_rank(rec, i + 1) for i, (_, rec) in enumerate(found)]
+        stated_first = 0 if rule.source == "stated" else 1
+        found[rule.id] = ((stated_first, -entry.strength, -fit, order), rec)
 
-    cautions = [
-        Caution(
-            id=c.id,
-            entry=c.entry,
-            title=c.title,
-            text=c.text,
-            explanation=fill(c.because, profile) if c.because else None,
-            listing=_listing(entries[c.entry]),
-            support=c.support,
-            evidence=_support_text(entries[c.support]) if c.support else None,
-            based_on=sorted({d.dimension for d in c.when if d.one_of or d.strength or d.recorded is True}),
-        )
-        for c in rules.cautions
-        if all_hold(c.when, profile)
-    ]
+    conflicts: list[ConflictFound] = []
+    for conflict in rules.conflicts:
+        said = [found[w][1] for w in conflict.wishes if w in found]
+        if conflict.trait in found and said and all_hold(conflict.when, profile, service_language):
+            conflicts.append(
+                ConflictFound(conflict.id, conflict.about, said, found[conflict.trait][1], conflict.talk)
+            )
+    dropped = {c.trait.id for c in conflicts}
+
+    kept = sorted((key, rec) for rid, (key, rec) in found.items() if rid not in dropped)
+    recommendations = [replace(rec, rank=i + 1) for i, (_, rec) in enumerate(kept)]
+    ranks = {r.id: r for r in recommendations}
+    conflicts = [replace(c, wishes=[ranks[w.id] for w in c.wishes]) for c in conflicts]
+
+    applying = [(i, c) for i, c in enumerate(rules.cautions) if c.applies(profile, service_language)]
+    applying.sort(key=lambda pair: (pair[1].general, pair[0]))  # this client's cautions first
+    cautions = [_caution(c, profile, entries, service_language) for _, c in applying]
+
     notes = []
     if not recommendations:
         notes.append("No tailoring rule applies: the profile records too little. Ask the intake questions.")
@@ -126,6 +175,46 @@ def tailor(
         not_recorded=profile.missing(),
         profile_notes=list(profile.notes),
         notes=notes,
+        wishes=wishes(profile),
+        conflicts=conflicts,
+        service_language=service_language,
+    )
+
+
+def wishes(profile: Profile) -> list[Wish]:
+    """Every wish the client stated, whatever else they answered (how to work first, then the
+    therapist, language and culture)."""
+    recorded = profile.observations()
+    return [
+        Wish(d, label(d, recorded[d].value), recorded[d].said(), recorded[d].strength)
+        for d in STATED
+        if d in recorded
+    ]
+
+
+def _caution(rule, profile: Profile, entries: dict[str, Entry], service_language: str) -> Caution:
+    entry = entries[rule.entry]
+    support = entries[rule.support] if rule.support else None
+    why = [fill(rule.because, profile)] if rule.because else []
+    holding = [c for c in rule.when_any if c.holds(profile, service_language)]
+    if holding:
+        said = "; ".join(profile.get(c.dimension).said() for c in holding)  # type: ignore[union-attr]
+        why.append(f"At intake {said}.")
+    conditions = [c for c in [*rule.when, *holding] if c.positive]
+    return Caution(
+        id=rule.id,
+        entry=rule.entry,
+        title=rule.title,
+        text=rule.text,
+        explanation=" ".join(why) or None,
+        listing=_listing(entry),
+        support=rule.support,
+        evidence=_support_text(support) if support else None,
+        based_on=sorted({c.dimension for c in conditions}),
+        entry_name=entry.name,
+        support_name=support.name if support else None,
+        general=rule.general,
+        unchecked=unchecked(entry),
     )
 
 
@@ -137,6 +226,26 @@ def strength_label(entry: Entry) -> str:
     return f"{rating.label} ({rating.task_force} task force)"
 
 
+def unchecked(entry: Entry) -> list[str]:
+    """What this entry shows that has not been checked against its source, in words, so that a
+    page can carry one small mark with this as its explanation instead of a tag on every line."""
+    found = [
+        f"the {r.task_force} rating ({r.status.value})" for r in entry.ratings if not r.status.is_verified
+    ]
+    for estimate in entry.headline():
+        statuses = sorted({n.status.value for n in estimate.numbers() if not n.status.is_verified})
+        if statuses:
+            found.append(
+                f"some {estimate.task_force or ''} figures for {estimate.label} ({', '.join(statuses)})"
+            )
+    found += [
+        f'"{f.text}" ({f.status.value})'
+        for f in entry.findings
+        if f.status is not None and not f.status.is_verified
+    ]
+    return [" ".join(s.split()) for s in found]
+
+
 def _listing(entry: Entry) -> str:
     """Why this practice counts as not working, with the status of that listing."""
     return "; ".join(f.render() for f in entry.findings) or entry.definition
@@ -144,9 +253,3 @@ def _listing(entry: Entry) -> str:
 
 def _support_text(entry: Entry) -> str:
     return f"{entry.name}: {entry.strength_text()}. {entry.headline_text()}"
-
-
-def _with_rank(rec: Recommendation, rank: int) -> Recommendation:
-    from dataclasses import replace
-
-    return replace(rec, rank=rank)

@@ -29,7 +29,7 @@ from attunement.store.schedule import (
     rating_choices,
     session_states,
 )
-from attunement.store.settings import clinic_zone
+from attunement.store.settings import clinic_zone, get_setting
 from attunement.web.charts_slot import outcome_svg, relationship_svg
 from attunement.web.intake import IntakeView, intake_view
 from attunement.web.questionnaires import build_form
@@ -144,4 +144,5 @@ def _comments(db: Session, episode_id: int) -> list[Submission]:
 def _intake_view(db: Session, client: Client) -> IntakeView | None:
     """The client's profile and tailoring from their latest intake answers (None when none)."""
     answers = latest_intake(db, [client.id]).get(client.id)
-    return None if answers is None else intake_view(answers, client.label)
+    language = get_setting(db, "service_language")
+    return None if answers is None else intake_view(answers, client.label, service_language=language)

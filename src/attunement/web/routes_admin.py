@@ -32,6 +32,7 @@ from attunement.store.settings import (
     ALWAYS_OFFERED,
     CRISIS_DEFAULT,
     LINK_INSTRUMENTS,
+    check_language,
     check_zone,
     get_setting,
     offered_instruments,
@@ -261,6 +262,7 @@ def _instruments_page(request: Request, db, status: int = 200, problems=()):
             "timezone": get_setting(db, "timezone"),
             "duty_clinician": get_setting(db, "duty_clinician"),
             "crisis_text": get_setting(db, "crisis_text"),
+            "service_language": get_setting(db, "service_language"),
             "problems": list(problems),
         },
         status,
@@ -285,6 +287,10 @@ async def save_instruments(request: Request):
                 zone = check_zone(zone).key
             except InvalidInputError as exc:
                 problems.extend(exc.problems)
+            try:
+                language = check_language(form.get("service_language", ""))
+            except InvalidInputError as exc:
+                problems.extend(exc.problems)
             duty = form.get("duty_clinician", "").strip().lower()
             if (
                 duty
@@ -304,6 +310,7 @@ async def save_instruments(request: Request):
             set_setting(db, "timezone", zone)
             set_setting(db, "duty_clinician", duty)
             set_setting(db, "crisis_text", crisis)
+            set_setting(db, "service_language", language)
             record(db, actor(admin), admin.role, "change_settings", detail=",".join(offered))
             return redirect("/admin/instruments")
 
