@@ -58,7 +58,8 @@ def main() -> None:
         "chosen": _measure(h, width, truth, recorded, params),
     }
     for rise in args.rises:
-        trial = params.model_copy(update={"rise_points": params.rise_points.model_copy(update={"value": rise})})
+        rise_points = params.rise_points.model_copy(update={"value": rise})
+        trial = params.model_copy(update={"rise_points": rise_points})
         out[f"rise_points_{rise:g}"] = _measure(h, width, truth, recorded, trial)
     print(json.dumps(out, indent=2))
 

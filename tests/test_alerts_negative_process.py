@@ -4,12 +4,16 @@ answer read on its own, at a level and against the client's own earlier answers.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from tests.test_alerts import histories
 
 from attunement.alerts import alert_table, current_alerts
+from attunement.alerts.batch import batch_alerts
 from attunement.alerts.negative_process import judged_course
 from attunement.alerts.parameters import load_parameters
+from attunement.prediction.histories import histories_from_tables
+from attunement.store.score_rows import ClientRef, build_histories, series_by_client
 
 NAN = np.nan
 PARAMS = load_parameters().negative_process
@@ -95,3 +99,82 @@ def test_the_table_and_the_alert_objects_agree():
     assert row["client_id"].tolist() == ["a"]
     assert row["negative_process_judged"].tolist() == [7]
     assert row["reason"].iloc[0] == negative(h, "a")[0].reason
+
+
+# The same answers on every path: canonical tables, the batch, and the web app's stored rows -------
+
+CODES = ("heard", "topics", "goals", "respected", "fit", "judged")
+
+
+def checkin_rows(client: str, judged: list[int]) -> list[dict]:
+    """A check-in answered item by item at sessions 1, 2, ...: every item 9, "judged" as given."""
+    return [
+        {
+            "client_id": client,
+            "session": session,
+            "instrument": "checkin",
+            "rater": "client",
+            "item": f"checkin_{code}",
+            "value": float(answer if code == "judged" else 9),
+            "score": np.nan,
+        }
+        for session, answer in enumerate(judged, start=1)
+        for code in CODES
+    ]
+
+
+def hand_made() -> tuple[pd.DataFrame, pd.DataFrame]:
+    measures = pd.DataFrame(
+        checkin_rows("high", [1, 0, 7])
+        + checkin_rows("rise", [1, 1, 1, 5])
+        + checkin_rows("steady", [2, 3, 2])
+    )
+    episodes = pd.DataFrame(
+        {
+            "client_id": ["high", "rise", "steady"],
+            "therapist_id": "t1",
+            "end_reason": "ongoing",
+            "sessions_attended": [3, 4, 3],
+        }
+    )
+    return measures, episodes
+
+
+def negative_rows(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    rows = table[table["kind"] == "negative_process"]
+    return sorted(zip(rows["client_id"].astype(str), rows["severity"], rows["reason"], strict=True))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_the_batch_and_the_web_app_give_the_same_alerts_as_the_canonical_tables(tmp_path, suffix):
+    measures, episodes = hand_made()
+    expected = negative_rows(alert_table(histories_from_tables(measures, episodes)))
+    assert [client for client, _, _ in expected] == ["high", "rise"]
+    assert "answered 7 out of 10" in expected[0][2] and "answered 5 out of 10" in expected[1][2]
+
+    for name, frame in (("measures", measures), ("episodes", episodes)):
+        if suffix == ".csv":
+            frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        else:
+            frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    assert negative_rows(batch_alerts(tmp_path).alerts) == expected
+
+    # The web app scores its stored rows its own way (attunement.store.score_rows).
+    numbers = {"high": 1, "rise": 2, "steady": 3}
+    stored = [
+        (numbers[r.client_id], r.session, r.instrument, r.rater, r.item, r.value, None, 1)
+        for r in measures.itertuples()
+    ]
+    refs = [
+        ClientRef(numbers[c], 1, "all", int(n))
+        for c, n in zip(episodes["client_id"], episodes["sessions_attended"], strict=True)
+    ]
+    web = current_alerts(build_histories(refs, series_by_client(stored)))
+    names = {str(v): k for k, v in numbers.items()}
+    got = sorted(
+        (names[client], a.severity, a.reason)
+        for client, alerts in web.items()
+        for a in alerts
+        if a.kind == "negative_process"
+    )
+    assert got == expected

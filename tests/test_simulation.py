@@ -197,7 +197,8 @@ def test_the_therapist_estimate_is_too_high(clinic):
 def test_checkin_scores_sit_near_the_ceiling(clinic):
     # "Most SRS sessions score 36-40" of 40 [unverified: secondary], i.e. 9-10 of 10.
     m = clinic.measures
-    scores = m.loc[(m["instrument"] == "checkin") & m["item"].isna(), "score"]  # totals, not the "judged" item
+    totals = (m["instrument"] == "checkin") & m["item"].isna()  # not the "judged" item beside them
+    scores = m.loc[totals, "score"]
     assert scores.between(0, 10).all()
     assert (scores >= 9).mean() > 0.5
     between = scores.groupby(m.loc[scores.index, "client_id"]).mean().var() / scores.var()
