@@ -61,7 +61,15 @@ NEGATIVE_COLUMNS = ("client_id", "session", "raised_by", "form_recorded")
 
 
 def _no_negative_processes() -> pd.DataFrame:
-    return pd.DataFrame({name: [] for name in NEGATIVE_COLUMNS})
+    return pd.DataFrame(
+        {
+            "client_id": np.array([], dtype=object),
+            "session": np.array([], dtype=np.int64),
+            "raised_by": np.array([], dtype=float),
+            "form_recorded": np.array([], dtype=bool),
+        },
+        columns=list(NEGATIVE_COLUMNS),
+    )
 
 
 @dataclass(frozen=True)
