@@ -49,3 +49,11 @@ def test_the_pages_show_each_kind_by_its_label():
 
     labels = TEMPLATES.env.globals["alert_labels"]
     assert labels == {k.id: k.label for k in alert_kinds()}
+
+
+@pytest.mark.parametrize("kind_id", EVERY_KIND)
+def test_every_kind_is_in_the_table_of_kinds_in_the_alerts_documentation(kind_id):
+    from pathlib import Path
+
+    alerts_doc = (Path(__file__).resolve().parents[1] / "docs" / "alerts.md").read_text(encoding="utf-8")
+    assert f"| `{kind_id}` |" in alerts_doc.split("## The alert kinds", 1)[1]

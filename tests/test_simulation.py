@@ -187,7 +187,7 @@ def test_unrepaired_ruptures_raise_dropout_and_worsen_outcome(courses, clinic):
 def test_the_therapist_estimate_is_too_high(clinic):
     m = clinic.measures
     keys = ["client_id", "session"]
-    client = m[m["instrument"] == "checkin"].set_index(keys)["score"]
+    client = m[(m["instrument"] == "checkin") & m["item"].isna()].set_index(keys)["score"]
     therapist = m[m["instrument"] == "checkin_therapist"].set_index(keys)["score"]
     gap = (therapist - client).dropna()
     assert gap.mean() > 0.3
@@ -197,7 +197,8 @@ def test_the_therapist_estimate_is_too_high(clinic):
 def test_checkin_scores_sit_near_the_ceiling(clinic):
     # "Most SRS sessions score 36-40" of 40 [unverified: secondary], i.e. 9-10 of 10.
     m = clinic.measures
-    scores = m.loc[m["instrument"] == "checkin", "score"]
+    totals = (m["instrument"] == "checkin") & m["item"].isna()  # not the "judged" item beside them
+    scores = m.loc[totals, "score"]
     assert scores.between(0, 10).all()
     assert (scores >= 9).mean() > 0.5
     between = scores.groupby(m.loc[scores.index, "client_id"]).mean().var() / scores.var()
@@ -239,9 +240,13 @@ def test_tables_pass_the_canonical_checks():
         low, high = definition.scoring.range
         scored = session_scores(measures, instrument, rater=definition.rater)["score"]
         assert scored.between(low, high).all()
-    items = measures[measures["item"].notna()]
+    items = measures[measures["item"].notna() & (measures["instrument"] == "phq9")]
     assert set(items["item"]) == set(get_instrument("phq9").scoring.items)
     assert items["value"].isin([0, 1, 2, 3]).all()
+    # Beside the check-in total, the one check-in item read on its own: a whole 0-10 answer.
+    judged = measures[measures["item"].notna() & (measures["instrument"] == "checkin")]
+    assert set(judged["item"]) == {"checkin_judged"} and judged["value"].isin(range(11)).all()
+    assert len(judged) == len(measures[(measures["instrument"] == "checkin") & measures["score"].notna()])
 
 
 def test_client_forms_are_missing_at_some_sessions_but_never_at_the_first(clinic):

@@ -162,6 +162,7 @@ RATIONALE_ABOUT = {
     "rupture": ("Rupture repair", ("feedback", "Safety")),
     "dropout_risk": ("dropout", ("not on track", "Rupture", "Safety")),
     "safety": ("Safety guidance (not an effect-size estimate)", ("feedback", "r = ", "OR = ")),
+    "negative_process": ("Therapist confrontation", ("feedback", "Safety", "dropout")),
 }
 
 

@@ -49,7 +49,13 @@ from attunement.alerts.fired import Fired, positions_in
 from attunement.alerts.lifecycle import covered
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.forecast.compiled_trees import default_threads
-from attunement.prediction.histories import NO_GROUP, Histories, histories_from_tables, measures_by_course
+from attunement.prediction.histories import (
+    ITEM_MEASURES,
+    NO_GROUP,
+    Histories,
+    histories_from_tables,
+    measures_by_course,
+)
 from attunement.tables import (
     EPISODE_ID,
     ended_episodes,
@@ -532,7 +538,8 @@ def _scatter(n: int, width: int, codes: np.ndarray, session: np.ndarray, values:
 def _item_scores(
     items: pa.Table, ids: np.ndarray, width: int, scores: dict[str, np.ndarray], courses: np.ndarray
 ) -> None:
-    """Score item rows with the instrument definitions (pandas path) and add PHQ-9 item 9.
+    """Score item rows with the instrument definitions (pandas path) and add the items kept as
+    measures of their own (PHQ-9 item 9, the check-in's "judged" answer: ``ITEM_MEASURES``).
 
     ``courses`` gives each item row's course (the course keys stand in for the client id, so
     each episode's forms are scored as its own)."""
@@ -556,11 +563,14 @@ def _item_scores(
         scores[name] = (
             values if name not in scores else np.where(np.isnan(scores[name]), values, scores[name])
         )
-    item9 = frame[(frame["instrument"] == "phq9") & (frame["item"] == "phq9_9")]
-    if not item9.empty:
-        scores["phq9_item9"] = _scatter_frame(
-            item9.drop(columns="score").rename(columns={"value": "score"}), index, width
-        )
+    for name, (instrument, item) in ITEM_MEASURES.items():
+        answers = frame[
+            (frame["instrument"] == instrument) & (frame["rater"] == "client") & (frame["item"] == item)
+        ]
+        if not answers.empty:
+            scores[name] = _scatter_frame(
+                answers.drop(columns="score").rename(columns={"value": "score"}), index, width
+            )
 
 
 def _scatter_frame(table: pd.DataFrame, index: pd.Index, width: int) -> np.ndarray:

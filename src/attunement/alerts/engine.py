@@ -21,6 +21,7 @@ from attunement.alerts.actions import RecordedActions
 from attunement.alerts.alert import KINDS, OUTLAST_EPISODE, SEVERITIES, Alert, most_urgent_first
 from attunement.alerts.fired import Fired, plain
 from attunement.alerts.forecast_alerts import forecast_alerts
+from attunement.alerts.negative_process import negative_process_alerts
 from attunement.alerts.perception import perception_gap_alerts
 from attunement.alerts.rupture_alerts import rupture_alerts
 from attunement.alerts.safety import safety_alerts
@@ -49,6 +50,7 @@ def fired_alerts(histories: Histories, model: Any | None = None, safety: Fired |
     return [
         *(safety_alerts(histories) if safety is None else [safety]),
         rupture,
+        negative_process_alerts(histories, rupture_now),
         *forecast_alerts(histories, model),
         perception_gap_alerts(histories, rupture_now),
     ]

@@ -1,5 +1,5 @@
-"""The alerts' own thresholds (relationship and not on track), read from ``parameters.json`` with
-their source and status."""
+"""The alerts' own thresholds (relationship, negative process, not on track), read from
+``parameters.json`` with their source and status."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ class PerceptionGapParameters(_Strict):
     widening_points: CitedNumber
 
 
+class NegativeProcessParameters(_Strict):
+    judged_level: CitedNumber
+    judged_level_high: CitedNumber
+    rise_points: CitedNumber
+    own_history_answers: CitedNumber
+
+
 class NotOnTrackParameters(_Strict):
     minimum_phq9_scores: CitedNumber
     above_range_scores: CitedNumber
@@ -45,6 +52,7 @@ class AlertParameters(_Strict):
     rupture: RuptureParameters
     perception_gap: PerceptionGapParameters
     not_on_track: NotOnTrackParameters
+    negative_process: NegativeProcessParameters
 
 
 @cache

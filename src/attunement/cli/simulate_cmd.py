@@ -27,7 +27,7 @@ class FileFormat(StrEnum):
     parquet = "parquet"
 
 
-TABLES = ("measures", "episodes", "truth", "truth_ruptures", "truth_therapists")
+TABLES = ("measures", "episodes", "truth", "truth_ruptures", "truth_therapists", "truth_negative_processes")
 
 
 class _Appender:
@@ -83,7 +83,8 @@ def simulate_cmd(
     """Simulate a clinic with known truth: measures, episodes and truth tables, and a summary.
 
     Tables written: measures and episodes (canonical), truth, truth_ruptures, truth_therapists,
-    and profile.json, the parameters used (which the oracle of `attunement evaluate` reads).
+    truth_negative_processes, and profile.json, the parameters used (which the oracle of
+    `attunement evaluate` reads).
 
     The model and every parameter's source: docs/simulation.md.
     """
@@ -116,6 +117,7 @@ def simulate_cmd(
                 writers["episodes"].write(normalise_episodes(block.episodes))
                 writers["truth"].write(block.truth)
                 writers["truth_ruptures"].write(block.ruptures)
+                writers["truth_negative_processes"].write(block.negative_processes)
                 found = block_counts(block)
                 counts = found if counts is None else counts + found
                 progress.advance(task)

@@ -24,8 +24,12 @@ from attunement.tables.courses import course_keys, course_of_rows, episode_ids, 
 from attunement.tables.scores import session_scores
 
 #: The per-session measures a method may use: the client's PHQ-9 and GAD-7 totals and PHQ-9 item 9,
-#: the client's relationship check-in and the therapist's estimate of it.
-MEASURES = ("phq9", "gad7", "phq9_item9", "checkin", "checkin_therapist")
+#: the client's relationship check-in, its "felt judged, criticised or pushed" answer (the one
+#: item read on its own, by the negative-process alert) and the therapist's estimate of it.
+MEASURES = ("phq9", "gad7", "phq9_item9", "checkin", "checkin_judged", "checkin_therapist")
+#: The (instrument, item) kept as a measure of its own besides the totals: PHQ-9 item 9 (safety)
+#: and the check-in's "judged" item (negative process), by measure name.
+ITEM_MEASURES = {"phq9_item9": ("phq9", "phq9_9"), "checkin_judged": ("checkin", "checkin_judged")}
 NO_GROUP = "all"
 
 
@@ -222,9 +226,14 @@ def _session_tables(measures: pd.DataFrame) -> dict[str, pd.DataFrame]:
             out[name] = session_scores(measures, name, rater)
     if ("checkin_therapist", "therapist") in present:
         out["checkin_therapist"] = session_scores(measures, "checkin_therapist", "therapist")
-    item9 = measures[(measures["instrument"] == "phq9") & (measures["item"] == "phq9_9")]
-    if not item9.empty:
-        out["phq9_item9"] = item9[["client_id", "session", "value"]].rename(columns={"value": "score"})
+    for name, (instrument, item) in ITEM_MEASURES.items():
+        answers = measures[
+            (measures["instrument"] == instrument)
+            & (measures["rater"] == "client")
+            & (measures["item"] == item)
+        ]
+        if not answers.empty:
+            out[name] = answers[["client_id", "session", "value"]].rename(columns={"value": "score"})
     if not out:
         raise InvalidInputError(
             "measures table",

@@ -11,12 +11,16 @@ Outputs, as pandas tables:
 
 - ``measures`` (canonical): PHQ-9 item rows (``phq9_1`` ... ``phq9_9``), GAD-7 score rows,
   ``checkin`` score rows (client) and ``checkin_therapist`` score rows (therapist), one set per
-  attended session, minus missed forms;
+  attended session, minus missed forms; with item rows, also the check-in's ``checkin_judged``
+  answer as an item row beside the check-in total (:mod:`~.negative_process`);
 - ``episodes`` (canonical): one row per client with ``end_reason`` ``completed`` or ``dropout``,
   plus ``client_group`` and ``sessions_attended``;
 - ``truth``: per client, the latent class and parameters, the scheduled rupture, the true end and
   the true outcome probabilities;
 - ``ruptures``: one row per rupture episode that happened (started within the attended sessions);
+- ``negative_processes``: one row per attended session in which the therapist responded in a
+  critical, blaming or pushing way (the truth the negative-process alert is measured against),
+  with the points it added to the "judged" answer and whether the client's form was recorded;
 - ``therapists``: each therapist's latent effect and estimate bias.
 """
 
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -32,6 +36,7 @@ import pandas as pd
 from attunement.instruments import get_instrument
 from attunement.simulation.cohort import Clients, draw_clients, draw_therapists, therapist_count
 from attunement.simulation.endings import draw_ends
+from attunement.simulation.negative_process import JudgedAnswers, draw_judged
 from attunement.simulation.observation import missed, observe, split_items
 from attunement.simulation.paths import LatentPaths, latent_paths
 from attunement.simulation.profile import Profile, load_profile
@@ -48,6 +53,23 @@ DEPRESSION, ANXIETY = outcome_ids()
 INSTRUMENT_ORDER = (DEPRESSION, ANXIETY, CHECKIN, CHECKIN_THERAPIST)
 THERAPIST_STREAM = 0
 BLOCK_STREAM = 1
+#: The negative-process draws have a stream of their own, so that adding them left every earlier
+#: draw (and every earlier simulated figure) as it was.
+NEGATIVE_STREAM = 2
+JUDGED_ITEM = "checkin_judged"
+NEGATIVE_COLUMNS = ("client_id", "session", "raised_by", "form_recorded")
+
+
+def _no_negative_processes() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "client_id": np.array([], dtype=object),
+            "session": np.array([], dtype=np.int64),
+            "raised_by": np.array([], dtype=float),
+            "form_recorded": np.array([], dtype=bool),
+        },
+        columns=list(NEGATIVE_COLUMNS),
+    )
 
 
 @dataclass(frozen=True)
@@ -59,6 +81,7 @@ class SimulatedClinic:
     truth: pd.DataFrame
     ruptures: pd.DataFrame
     therapists: pd.DataFrame
+    negative_processes: pd.DataFrame = field(default_factory=_no_negative_processes)
 
 
 class ClinicSimulation:
@@ -106,7 +129,7 @@ class ClinicSimulation:
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(BLOCK_STREAM, index)))
         clients = draw_clients(first, n, self.therapists, self.profile, rng)
         paths = latent_paths(clients, self.therapists, self.profile)
-        return self._record(clients, paths, rng)
+        return self._record(clients, paths, rng, index)
 
     def blocks(self) -> Iterator[SimulatedClinic]:
         for index in range(self.block_count):
@@ -121,11 +144,14 @@ class ClinicSimulation:
             truth=pd.concat([p.truth for p in parts], ignore_index=True),
             ruptures=pd.concat([p.ruptures for p in parts], ignore_index=True),
             therapists=self.therapist_table(),
+            negative_processes=pd.concat([p.negative_processes for p in parts], ignore_index=True),
         )
 
     # -- drawing what a service records ------------------------------------------------------
 
-    def _record(self, clients: Clients, paths: LatentPaths, rng: np.random.Generator) -> SimulatedClinic:
+    def _record(
+        self, clients: Clients, paths: LatentPaths, rng: np.random.Generator, index: int = 0
+    ) -> SimulatedClinic:
         p = self.profile
         m, a, t = p.measurement, p.alliance, p.therapists
         dep, anx = outcome_scale(DEPRESSION), outcome_scale(ANXIETY)
@@ -152,7 +178,10 @@ class ClinicSimulation:
         )
         ids = self._client_ids(clients.number)
         therapist_ids = self._therapist_ids(clients.therapist)
-        measures = self._measures(ids, client_forms, therapist_forms, phq9, gad7, checkin, estimate, rng)
+        judged = self._judged(len(ids), index)
+        measures = self._measures(
+            ids, client_forms, therapist_forms, phq9, gad7, checkin, estimate, rng, judged
+        )
         groups = np.asarray(p.groups.labels, dtype=object)[clients.group]
         end_reason = np.where(dropped, "dropout", "completed").astype(object)
         episodes = pd.DataFrame(
@@ -170,6 +199,31 @@ class ClinicSimulation:
             truth=self._truth(ids, therapist_ids, groups, clients, last, end_reason, truth),
             ruptures=self._ruptures(ids, clients, last),
             therapists=self.therapist_table(),
+            negative_processes=self._negative_processes(ids, judged, attended, client_forms),
+        )
+
+    def _judged(self, n: int, index: int) -> JudgedAnswers | None:
+        """The negative-process sessions and "judged" answers of a block, from their own stream."""
+        if self.profile.negative_process is None:
+            return None
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(NEGATIVE_STREAM, index)))
+        return draw_judged(n, self.profile.max_sessions, self.profile.negative_process, rng)
+
+    def _negative_processes(
+        self, ids: np.ndarray, judged: JudgedAnswers | None, attended: np.ndarray, forms: np.ndarray
+    ) -> pd.DataFrame:
+        """One row per attended session with a negative process (the alert's known truth)."""
+        if judged is None:
+            return _no_negative_processes()
+        rows, cols = np.nonzero(judged.happened & attended)
+        return pd.DataFrame(
+            {
+                "client_id": ids[rows],
+                "session": cols + 1,
+                "raised_by": np.round(judged.raised_by[rows, cols], 2),
+                # Written only with item rows: without them the alert has nothing to read.
+                "form_recorded": forms[rows, cols] & self.item_rows,
+            }
         )
 
     def _measures(
@@ -182,6 +236,7 @@ class ClinicSimulation:
         checkin: np.ndarray,
         estimate: np.ndarray,
         rng: np.random.Generator,
+        judged: JudgedAnswers | None = None,
     ) -> pd.DataFrame:
         rows, cols = np.nonzero(client_forms)
         t_rows, t_cols = np.nonzero(therapist_forms)
@@ -192,6 +247,14 @@ class ClinicSimulation:
             parts.append(_score_part(rows, cols, DEPRESSION, "client", phq9[rows, cols]))
         parts.append(_score_part(rows, cols, ANXIETY, "client", gad7[rows, cols]))
         parts.append(_score_part(rows, cols, CHECKIN, "client", checkin[rows, cols]))
+        if self.item_rows and judged is not None:
+            part = _score_part(rows, cols, CHECKIN, "client", np.full(rows.size, np.nan))
+            part.update(
+                item_order=np.ones(rows.size, dtype=np.int64),
+                item=np.full(rows.size, JUDGED_ITEM, dtype=object),
+                value=judged.answer[rows, cols],
+            )
+            parts.append(part)
         parts.append(_score_part(t_rows, t_cols, CHECKIN_THERAPIST, "therapist", estimate[t_rows, t_cols]))
         joined = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
         order = np.lexsort((joined["item_order"], joined["instrument_order"], joined["col"], joined["row"]))

@@ -135,6 +135,21 @@ class Ruptures(_Group):
     unrepaired_progress_loss: Parameter
 
 
+class NegativeProcess(_Group):
+    """Sessions in which the therapist responds in a critical, blaming or pushing way, and the
+    client's answer to the check-in's "judged" item (see :mod:`attunement.simulation.generate`).
+    Simulation assumptions, there so that the negative-process alert can be measured against
+    known truth."""
+
+    probability: Parameter
+    usual_mean: Parameter
+    usual_sd: Parameter
+    noise_sd: Parameter
+    raise_mean: Parameter
+    raise_sd: Parameter
+    raise_minimum: Parameter
+
+
 class Endings(_Group):
     planned_sessions_median: Parameter
     planned_sessions_log_sd: Parameter
@@ -164,6 +179,8 @@ class Profile(_Group):
     alliance: Alliance
     ruptures: Ruptures
     endings: Endings
+    #: Optional, so that a profile written before it still loads (it then writes no "judged" answers).
+    negative_process: NegativeProcess | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -188,6 +205,11 @@ class Profile(_Group):
             "ruptures.repair_rate": self.ruptures.repair_rate.value,
             "therapists.rupture_drop_seen": self.therapists.rupture_drop_seen.value,
             "endings.good_enough_ending_probability": self.endings.good_enough_ending_probability.value,
+            **(
+                {"negative_process.probability": self.negative_process.probability.value}
+                if self.negative_process is not None
+                else {}
+            ),
         }
 
     @property

@@ -285,7 +285,7 @@ class _Seeder:
         )
         if client_last is not None:
             rows = self._rows(client_last.id)
-            item = rows["item"].notna() & (rows["item"] != "phq9_9")
+            item = rows["item"].notna() & (rows["instrument"] == "phq9") & (rows["item"] != "phq9_9")
             rows.loc[item, "value"] = (rows.loc[item, "value"] + 1).clip(upper=3)
             later = min(now(), aware(client_last.submitted_at) + timedelta(minutes=25))
             self._submission(client, episode, client_last.session, "client", rows, later)

@@ -6,7 +6,8 @@ milliseconds of fixed overhead even for one client, so this module scores the st
 by one with the same scoring engine (:func:`attunement.instruments.score`) and fills the
 session arrays directly. The rules are those of :func:`attunement.tables.scores.session_scores`:
 a ready-made score row is taken as it is, item rows are scored as a form, a form with too many
-missing items has no score, and PHQ-9 item 9 is kept as its own measure.
+missing items has no score, and PHQ-9 item 9 and the check-in's "judged" answer are kept as
+measures of their own.
 
 A session may hold two submissions of the same form (two links answered; a corrected therapist
 rating). Then the later submission's form counts for the session's score (:func:`counted_rows`),
@@ -34,6 +35,8 @@ MEASURE_OF = {
     ("checkin_therapist", "therapist"): "checkin_therapist",
 }
 ITEM9 = ("phq9", "phq9_9")
+#: The check-in's "judged, criticised or pushed" answer, a measure of its own (negative process).
+JUDGED = ("checkin", "checkin_judged")
 
 #: One stored row: client id, session, instrument, rater, item, value, score, submission id.
 Row = tuple[int, int, str, str, str | None, float | None, float | None, int | None]
@@ -53,8 +56,8 @@ def counted_rows(rows: Iterable[Row]) -> list[Row]:
 
 
 def series_by_client(rows: Iterable[Row]) -> dict[int, Series]:
-    """Each client's scores by measure and session (the later submission's form counts; the
-    safety item takes the highest answer of any submission)."""
+    """Each client's scores by measure and session (the later submission's form counts, its
+    "judged" answer too; the safety item takes the highest answer of any submission)."""
     rows = list(rows)
     out: dict[int, Series] = defaultdict(lambda: defaultdict(dict))
     forms: dict[tuple[int, int, str, str], dict[str, float]] = defaultdict(dict)
@@ -66,6 +69,8 @@ def series_by_client(rows: Iterable[Row]) -> dict[int, Series]:
         measure = MEASURE_OF.get((instrument, rater))
         if measure is None:
             continue
+        if (instrument, item) == JUDGED and rater == "client" and value is not None:
+            out[client_id]["checkin_judged"][session] = float(value)
         if given is not None:
             out[client_id][measure][session] = float(given)
         elif item is not None and value is not None:

@@ -26,8 +26,8 @@ from attunement.tailoring.engine import Recommendation, tailor
 from attunement.tailoring.rules import PLACEHOLDER, Condition, all_hold, fill
 
 CHECKLIST_FILE = Path(__file__).with_name("checklist.json")
-AlertKind = Literal["not_on_track", "rupture", "dropout_risk", "safety"]
-ALERT_KINDS: tuple[str, ...] = ("not_on_track", "rupture", "dropout_risk", "safety")
+AlertKind = Literal["not_on_track", "rupture", "dropout_risk", "safety", "negative_process"]
+ALERT_KINDS: tuple[str, ...] = ("not_on_track", "rupture", "dropout_risk", "safety", "negative_process")
 _SPECIAL = re.compile(r"\{(alert\.reason|recommendations)\}")
 
 

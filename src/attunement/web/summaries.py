@@ -57,6 +57,7 @@ class ClientSummary:
     change: str | None
     alerts: list[AlertView]
     phq9_item9: list[float | None] = field(default_factory=list)
+    checkin_judged: list[float | None] = field(default_factory=list)
 
     def to_payload(self) -> dict[str, Any]:
         """Plain JSON-ready values, for the stored summary."""
@@ -92,6 +93,7 @@ class ClientSummary:
             checkin=series["checkin"],
             checkin_therapist=series["checkin_therapist"],
             phq9_item9=series.get("phq9_item9", []),
+            checkin_judged=series.get("checkin_judged", []),
             phq9_band=data["phq9_band"],
             change=data["change"],
             alerts=alerts,
@@ -151,6 +153,7 @@ def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> di
             checkin=series["checkin"],
             checkin_therapist=series["checkin_therapist"],
             phq9_item9=series["phq9_item9"],
+            checkin_judged=series["checkin_judged"],
             phq9_band=phq9.scoring.bands.classify(last) if not math.isnan(last) else None,
             change=change,
             alerts=sorted(alerts.get(key, []), key=lambda a: (not a.open, urgency(a.alert))),
@@ -158,7 +161,7 @@ def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> di
     return out
 
 
-_SERIES = ("phq9", "gad7", "checkin", "checkin_therapist", "phq9_item9")
+_SERIES = ("phq9", "gad7", "checkin", "checkin_therapist", "phq9_item9", "checkin_judged")
 STORED_SERIES = _SERIES
 
 

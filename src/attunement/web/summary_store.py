@@ -46,6 +46,7 @@ from attunement.store.risk import dealt_with, open_risk
 from attunement.store.risk import risk_forms as _risk_forms
 from attunement.store.score_rows import (
     ITEM9,
+    JUDGED,
     MEASURE_OF,
     ClientRef,
     build_histories,
@@ -59,7 +60,7 @@ from attunement.web.summaries import STORED_SERIES, AlertView, ClientSummary, su
 
 log = logging.getLogger("attunement.web")
 #: Raised whenever what a summary holds, or how it is computed, changes: older rows are recomputed.
-SUMMARY_FORMAT = 3
+SUMMARY_FORMAT = 4
 
 
 @cache
@@ -235,6 +236,8 @@ def refresh_after_answers(
             _put(series[measure], session, form_total(instrument, items))
         if instrument == ITEM9[0]:
             _put_highest(series["phq9_item9"], session, items.get(ITEM9[1]))
+        if (instrument, rater) == (JUDGED[0], "client"):  # the latest submission's answer counts
+            _put(series["checkin_judged"], session, items.get(JUDGED[1]))
     ref = ClientRef(client.id, client.therapist_id, client.client_group, max(before.sessions, session))
     histories = build_histories([ref], {client.id: series})
     out = _summarise(db, [client], episodes, histories)
