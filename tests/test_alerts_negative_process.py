@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tests.test_alerts import histories
 
 from attunement.alerts import alert_table, current_alerts
 from attunement.alerts.batch import batch_alerts
@@ -14,6 +13,7 @@ from attunement.alerts.negative_process import judged_course
 from attunement.alerts.parameters import load_parameters
 from attunement.prediction.histories import histories_from_tables
 from attunement.store.score_rows import ClientRef, build_histories, series_by_client
+from test_alerts import histories
 
 NAN = np.nan
 PARAMS = load_parameters().negative_process

@@ -241,3 +241,14 @@ def test_matched_false_alarms_use_one_threshold_for_the_asked_sensitivity():
     never = peak.copy()
     never[:3] = -np.inf
     assert matched_false_alarms(never, positive, negative, 0.5) is None
+
+
+def test_a_rewritten_report_keeps_the_sections_written_by_hand(tmp_path):
+    from attunement.cli.evaluate_cmd import KEPT_MARKER, _kept_sections
+
+    report = tmp_path / "validation.md"
+    assert _kept_sections(report) == ""
+    report.write_text("# Old figures\n")
+    assert _kept_sections(report) == "", "nothing is kept without the marker"
+    report.write_text(f"# Old figures\n{KEPT_MARKER}\n## Measured elsewhere\nprecision 0.98\n")
+    assert _kept_sections(report) == f"\n{KEPT_MARKER}\n## Measured elsewhere\nprecision 0.98\n"

@@ -107,9 +107,21 @@ def evaluate_cmd(
     )
     if markdown:
         markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(text + "\n")
+        markdown.write_text(text + "\n" + _kept_sections(markdown))
     if not as_json:
         console.print(Markdown(text))
+
+
+#: Everything after this line of an existing report is written by hand (figures measured by other
+#: commands) and is kept when the report is written again.
+KEPT_MARKER = "<!-- kept when regenerated: sections below are written by hand -->"
+
+
+def _kept_sections(markdown: Path) -> str:
+    if not markdown.exists():
+        return ""
+    _, found, kept = markdown.read_text(encoding="utf-8").partition(KEPT_MARKER)
+    return f"\n{KEPT_MARKER}{kept}" if found else ""
 
 
 def _command(cohort: Path, reference: Path | None, plots: Path, markdown: Path | None, names) -> str:
