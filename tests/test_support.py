@@ -185,3 +185,13 @@ def test_a_checklist_without_evidence_or_with_half_a_reference_is_refused():
         EvidenceRef(entry="client_feedback")
     with pytest.raises(ValidationError, match="either a registry entry"):
         EvidenceRef(entry="client_feedback", estimate="tf2011_pcoms", guidance="also this")
+
+
+def test_alert_support_steps_check_the_language_only_when_it_differs_from_the_clinics():
+    from attunement.alerts.support import support_steps
+
+    polish = build_profile({"ip_language": "Polish", "ip_stage": 2})
+    in_english = support_steps("not_on_track", REASON, polish, "English")
+    in_polish = support_steps("not_on_track", REASON, polish, "Polish")
+    assert any("preferred language" in step for step in in_english)
+    assert not any("preferred language" in step for step in in_polish)

@@ -12,6 +12,7 @@ from functools import cache
 
 from attunement.alerts.kinds import alert_kinds
 from attunement.profile.model import Profile
+from attunement.tailoring.engine import DEFAULT_SERVICE_LANGUAGE
 from attunement.tailoring.support import SupportContext, support_checklist
 
 _MARK = "\x00reason\x00"
@@ -25,10 +26,14 @@ def _template(kind: str) -> tuple[str, ...]:
     return tuple(f"{section.title}: {item.text}" for section in checklist.sections for item in section.items)
 
 
-def support_steps(kind: str, reason: str, profile: Profile | None = None) -> tuple[str, ...]:
-    """The checklist items to go through for this alert, with the alert's reason filled in."""
+def support_steps(
+    kind: str, reason: str, profile: Profile | None = None, service_language: str = DEFAULT_SERVICE_LANGUAGE
+) -> tuple[str, ...]:
+    """The checklist items to go through for this alert, with the alert's reason filled in; with a
+    profile, filled in for the client (``service_language`` is the clinic's, for the language check)."""
     if profile is not None:
-        checklist = support_checklist(CHECKLIST_FOR_KIND[kind], profile, SupportContext(reason=reason))
+        context = SupportContext(reason=reason, service_language=service_language)
+        checklist = support_checklist(CHECKLIST_FOR_KIND[kind], profile, context)
         return tuple(
             f"{section.title}: {item.text}" for section in checklist.sections for item in section.items
         )

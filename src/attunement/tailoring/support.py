@@ -22,7 +22,7 @@ from attunement.errors import DefinitionError, FieldProblem, InvalidInputError
 from attunement.evidence import Registry, load_registry
 from attunement.instruments.definition import Status, status_tag
 from attunement.profile.model import Profile
-from attunement.tailoring.engine import Recommendation, tailor
+from attunement.tailoring.engine import DEFAULT_SERVICE_LANGUAGE, Recommendation, tailor
 from attunement.tailoring.rules import PLACEHOLDER, Condition, all_hold, fill
 
 CHECKLIST_FILE = Path(__file__).with_name("checklist.json")
@@ -155,6 +155,8 @@ class SupportContext:
     client_id: str | None = None
     session: int | None = None
     recommendations: list[Recommendation] | None = None
+    #: The clinic's language, for the recommendations worked out here when none were given.
+    service_language: str = DEFAULT_SERVICE_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,11 @@ def support_checklist(
     registry = load_registry()
     entries = registry.by_id()
     profile = profile or Profile(client_id=context.client_id)
-    recs = context.recommendations if context.recommendations is not None else tailor(profile).recommendations
+    recs = (
+        context.recommendations
+        if context.recommendations is not None
+        else tailor(profile, service_language=context.service_language).recommendations
+    )
     rec_text = "; ".join(f"{r.title} ({r.entry_name})" for r in recs)
     kind = spec.alert_kinds[alert_kind]  # type: ignore[index]
 

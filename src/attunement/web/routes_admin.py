@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -27,7 +27,7 @@ from attunement.store.accounts import (
 )
 from attunement.store.audit import recent, record
 from attunement.store.clients import reassign_clients
-from attunement.store.models import ROLES, Team, User
+from attunement.store.models import ROLES, ClientSummaryRow, Team, User
 from attunement.store.settings import (
     ALWAYS_OFFERED,
     CRISIS_DEFAULT,
@@ -310,7 +310,11 @@ async def save_instruments(request: Request):
             set_setting(db, "timezone", zone)
             set_setting(db, "duty_clinician", duty)
             set_setting(db, "crisis_text", crisis)
-            set_setting(db, "service_language", language)
+            if language != get_setting(db, "service_language"):
+                set_setting(db, "service_language", language)
+                # Stored summaries hold support steps worked out with the old language: derived
+                # data, computed again on the next view.
+                db.execute(delete(ClientSummaryRow))
             record(db, actor(admin), admin.role, "change_settings", detail=",".join(offered))
             return redirect("/admin/instruments")
 

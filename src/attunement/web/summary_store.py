@@ -53,6 +53,7 @@ from attunement.store.score_rows import (
     form_total,
     series_by_client,
 )
+from attunement.store.settings import get_setting
 from attunement.web.alert_source import current_alerts
 from attunement.web.forecast_source import forecast_model
 from attunement.web.intake import profile_or_none
@@ -145,6 +146,7 @@ def _summarise(
     forms = _risk_forms(db, [episodes[c.id].id for c in clients]) if keep_alerts else {}
     undecided = undecided_kinds(histories) if judged else {}
     profiles = _profiles(db, [c.id for c in clients])
+    language = get_setting(db, "service_language")
     rows_of = {}
     for client in clients:
         key, episode = str(client.id), episodes[client.id]
@@ -160,7 +162,7 @@ def _summarise(
             rows_of[key] = kept[episode.id]
     history = alert_history(db, [r.id for rows in rows_of.values() for r in rows])
     views = {
-        key: [_view(row, history[row.id], profiles.get(key)) for row in rows if _shown(row)]
+        key: [_view(row, history[row.id], profiles.get(key), language) for row in rows if _shown(row)]
         for key, rows in rows_of.items()
     }
     found = {} if histories is None else summarise(histories, views)
@@ -175,7 +177,7 @@ def _shown(row: KeptAlert) -> bool:
     return row.status in LIVE and row.kind not in NEEDS_ACTION
 
 
-def _view(row: KeptAlert, events, profile: Profile | None) -> AlertView:
+def _view(row: KeptAlert, events, profile: Profile | None, language: str) -> AlertView:
     alert = Alert(
         client_id=str(row.client_id),
         kind=row.kind,
@@ -184,7 +186,7 @@ def _view(row: KeptAlert, events, profile: Profile | None) -> AlertView:
         probability=row.probability,
         reason=row.reason,
         figures=json.loads(row.figures or "{}"),
-        support=support_steps(row.kind, row.reason, profile),
+        support=support_steps(row.kind, row.reason, profile, language),
         requires_action=row.requires_action,
     )
     action, outcome = latest_notes(events)
