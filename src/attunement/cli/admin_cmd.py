@@ -14,6 +14,7 @@ import typer
 from sqlalchemy import select
 
 from attunement.cli.app import JSON_HELP, app
+from attunement.cli.database import DATABASE, database_session
 from attunement.cli.output import console, emit, fail
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 
@@ -25,12 +26,7 @@ app.add_typer(admin_app, name="admin")
 def create(
     username: Annotated[str, typer.Argument(help="The administrator's user name.")],
     display_name: Annotated[str, typer.Option("--display-name", help="The name shown in the app.")] = "",
-    database: Annotated[
-        str | None,
-        typer.Option(
-            "--database", help="Database URL; default ATTUNEMENT_DATABASE_URL, else ./attunement.db."
-        ),
-    ] = None,
+    database: Annotated[str | None, DATABASE] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input (for scripts).")
     ] = False,
@@ -38,7 +34,6 @@ def create(
 ) -> None:
     """Create an administrator when the clinic has none yet (a fresh database, or one whose
     administrators have all been switched off). Refused on a demo clinic's database."""
-    from attunement.store import default_database_url, open_database
     from attunement.store.accounts import create_user
     from attunement.store.models import User
     from attunement.store.settings import get_setting
@@ -50,34 +45,26 @@ def create(
             "Password (at least 10 characters)", hide_input=True, confirmation_prompt=True
         )
     try:
-        db = open_database(database or default_database_url())
-        try:
-            with db.session() as session:
-                if get_setting(session, "demo_data") == "yes":
-                    raise InvalidInputError(
-                        "admin create",
-                        [
-                            FieldProblem(
-                                "database", "a demo clinic", "a clinic's own database, not the demo's"
-                            )
-                        ],
-                    )
-                active = session.scalar(select(User).where(User.role == "admin", User.active.is_(True)))
-                if active is not None:
-                    raise InvalidInputError(
-                        "admin create",
-                        [
-                            FieldProblem(
-                                "database",
-                                "has an administrator",
-                                "a clinic with no active administrator: add more in the app",
-                            )
-                        ],
-                    )
-                user = create_user(session, username, password, "admin", display_name=display_name)
-                made = {"username": user.username, "role": user.role}
-        finally:
-            db.dispose()
+        with database_session(database) as session:
+            if get_setting(session, "demo_data") == "yes":
+                raise InvalidInputError(
+                    "admin create",
+                    [FieldProblem("database", "a demo clinic", "a clinic's own database, not the demo's")],
+                )
+            active = session.scalar(select(User).where(User.role == "admin", User.active.is_(True)))
+            if active is not None:
+                raise InvalidInputError(
+                    "admin create",
+                    [
+                        FieldProblem(
+                            "database",
+                            "has an administrator",
+                            "a clinic with no active administrator: add more in the app",
+                        )
+                    ],
+                )
+            user = create_user(session, username, password, "admin", display_name=display_name)
+            made = {"username": user.username, "role": user.role}
     except AttunementError as exc:
         fail(str(exc), as_json)
         return
@@ -101,23 +88,18 @@ def grants(
     migrations; again after an upgrade that adds tables)."""
     from sqlalchemy import text
 
-    from attunement.store import default_database_url, open_database
     from attunement.store.grants import app_role_grants
 
     try:
         statements = app_role_grants(role)
         if apply:
-            db = open_database(database or default_database_url())
-            try:
-                if db.is_sqlite:
+            with database_session(database) as session:
+                if session.get_bind().dialect.name == "sqlite":
                     raise InvalidInputError(
                         "grants", [FieldProblem("database", "SQLite", "a PostgreSQL database")]
                     )
-                with db.session() as session:
-                    for statement in statements:
-                        session.execute(text(statement))
-            finally:
-                db.dispose()
+                for statement in statements:
+                    session.execute(text(statement))
     except AttunementError as exc:
         fail(str(exc), as_json)
         return

@@ -7,14 +7,11 @@ from typing import Annotated
 import typer
 
 from attunement.cli.app import JSON_HELP, app
+from attunement.cli.database import DATABASE, database_session
 from attunement.cli.output import console, emit
 
 audit_app = typer.Typer(help="Seal and verify the audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-
-DATABASE = typer.Option(
-    "--database", help="Database URL; default ATTUNEMENT_DATABASE_URL, else ./attunement.db."
-)
 
 
 @audit_app.command("seal")
@@ -48,15 +45,10 @@ def verify_cmd(
 ) -> None:
     """Recompute every seal from the audit entries: exit 1 and name the first broken seal if any
     sealed entry was changed, removed or added."""
-    from attunement.store import default_database_url, open_database
     from attunement.store.audit import verify
 
-    db = open_database(database or default_database_url())
-    try:
-        with db.session() as session:
-            found = verify(session)
-    finally:
-        db.dispose()
+    with database_session(database) as session:
+        found = verify(session)
     data = {
         "ok": found.ok,
         "seals": found.seals,

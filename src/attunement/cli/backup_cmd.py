@@ -9,12 +9,9 @@ from typing import Annotated
 import typer
 
 from attunement.cli.app import JSON_HELP, app
+from attunement.cli.database import DATABASE, database_session
 from attunement.cli.output import console, emit, fail
 from attunement.errors import AttunementError
-
-DATABASE = typer.Option(
-    "--database", help="Database URL; default ATTUNEMENT_DATABASE_URL, else ./attunement.db."
-)
 
 
 @app.command("backup")
@@ -47,7 +44,7 @@ def restore_cmd(
 ) -> None:
     """Restore a backup into an empty database (a SQLite file that does not exist yet, or a
     PostgreSQL database without tables), bring it up to this version, and check its audit log."""
-    from attunement.store import default_database_url, open_database
+    from attunement.store import default_database_url
     from attunement.store.audit import verify
     from attunement.store.backup import restore
 
@@ -57,12 +54,8 @@ def restore_cmd(
     except AttunementError as exc:
         fail(str(exc), as_json)
         return
-    db = open_database(url)
-    try:
-        with db.session() as session:
-            found = verify(session)
-    finally:
-        db.dispose()
+    with database_session(url) as session:
+        found = verify(session)
     data = {"kind": kind, "audit_intact": found.ok, "sealed_entries": found.sealed_entries}
 
     def render() -> None:

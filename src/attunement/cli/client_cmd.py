@@ -10,15 +10,13 @@ from typing import Annotated
 import typer
 
 from attunement.cli.app import JSON_HELP, app
+from attunement.cli.database import DATABASE, database_session
 from attunement.cli.output import console, emit, fail
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 
 client_app = typer.Typer(help="Export or erase one client's record.", no_args_is_help=True)
 app.add_typer(client_app, name="client")
 
-DATABASE = typer.Option(
-    "--database", help="Database URL; default ATTUNEMENT_DATABASE_URL, else ./attunement.db."
-)
 CLIENT = typer.Argument(help="The client's id, as in the address of their page (/clients/<id>).")
 
 
@@ -31,7 +29,6 @@ def export_cmd(
 ) -> None:
     """Write every row of one client's data (episodes, sessions, answers, ratings, alerts and
     what was done about them) to a JSON file readable by its owner only."""
-    from attunement.store import default_database_url, open_database
     from attunement.store.client_record import export_json, export_record, find_client
 
     try:
@@ -39,16 +36,12 @@ def export_cmd(
             raise InvalidInputError(
                 "export", [FieldProblem("out", str(out), "a file that does not exist yet")]
             )
-        db = open_database(database or default_database_url())
-        try:
-            with db.session() as session:
-                data = export_record(session, find_client(session, client), "operator", "operator")
-                # Written before the audit entry commits: a failed write leaves no claim of an export.
-                descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(descriptor, "w", encoding="utf-8") as f:
-                    f.write(export_json(data))
-        finally:
-            db.dispose()
+        with database_session(database) as session:
+            data = export_record(session, find_client(session, client), "operator", "operator")
+            # Written before the audit entry commits: a failed write leaves no claim of an export.
+            descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+                f.write(export_json(data))
     except (AttunementError, OSError) as exc:
         fail(str(exc), as_json)
         return
@@ -69,7 +62,6 @@ def erase_cmd(
 ) -> None:
     """Erase every row of one client's data, for good (backups aside). Refused while the client
     has an active episode or an open safety alert. The audit log keeps only that it happened."""
-    from attunement.store import default_database_url, open_database
     from attunement.store.client_record import erase, find_client
 
     try:
@@ -77,12 +69,8 @@ def erase_cmd(
             raise InvalidInputError(
                 "erase", [FieldProblem("--yes", "missing", "--yes, to confirm that the record goes for good")]
             )
-        db = open_database(database or default_database_url())
-        try:
-            with db.session() as session:
-                erased = erase(session, find_client(session, client), "operator", "operator")
-        finally:
-            db.dispose()
+        with database_session(database) as session:
+            erased = erase(session, find_client(session, client), "operator", "operator")
     except AttunementError as exc:
         fail(str(exc), as_json)
         return
