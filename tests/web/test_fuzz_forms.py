@@ -4,6 +4,7 @@ numbers, as the signed-in clinician or administrator, on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import quote
 
@@ -37,7 +38,12 @@ ADMIN_FORMS = {
     "/admin/users/1/role": ("role", "team_id"),
     "/admin/users/1/reassign": ("to",),
 }
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+#: 40 examples per test in the suite; ``ATTUNEMENT_FUZZ_EXAMPLES=250`` for a longer run (docs/security.md).
+FUZZ = settings(
+    max_examples=int(os.environ.get("ATTUNEMENT_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 def _token(browser, path: str) -> str:
