@@ -32,7 +32,12 @@ def check_measures(model: ForecastModel, histories: Histories) -> None:
     """Raise a plain-language error naming each measure the model uses that the data lacks.
 
     A measure counts as present when the tables had rows of it (``histories.scores``), even if
-    none is observed yet at an early session."""
+    none is observed yet at an early session. A model file without a ``measures`` record (the
+    bundled default model) is read as using the full set but is not held to it: it has always
+    been used on caseloads without therapist ratings, whose missing values its trees route as
+    they learnt to, and refusing them now would stop every such clinic's alerts."""
+    if model.measures is None:
+        return
     needed = [m for m in model.required_measures if m not in ITEM_LEVEL]
     MeasureTable(frozenset(histories.scores)).require(needed, "forecast model")
 
