@@ -13,6 +13,7 @@ import numpy as np
 
 from attunement.alerts.rupture import RuptureCourse, rupture_course
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import MeasureTable
 from attunement.prediction.methods import Prediction
 
 
@@ -23,7 +24,9 @@ class RuptureMethod:
     citation = "attunement: check-in drop against the client's own level and variation (docs/alerts.md)"
 
     def fit(self, reference: Histories, labels: object) -> None:
-        """Nothing to learn: the thresholds are design choices read from parameters.json."""
+        """Nothing to learn: the thresholds are design choices read from parameters.json. A cohort
+        without the relationship check-in gives the rule nothing to watch: not applicable."""
+        MeasureTable.of(reference).require(["checkin"], self.name)
 
     def predict(self, histories: Histories) -> Prediction:
         course = rupture_course(histories.score("checkin"))

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from attunement.change.nhs_talking_therapies import PairedMeasures, paired_measures
-from attunement.change.reliable_change import ChangeThreshold
+from attunement.change.reliable_change import ChangeThreshold, threshold_for
+from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import PAIRED, MeasureTable, MissingMeasures
 from attunement.prediction.methods import Prediction
 
 
@@ -39,6 +41,24 @@ def outcome_measures(measures: PairedMeasures | None = None) -> tuple[OutcomeMea
         sign = 1.0 if instrument.direction == "lower_is_better" else -1.0
         out.append(OutcomeMeasure(instrument.id, sign, change))
     return tuple(out)
+
+
+def measures_for(reference: Histories, who: str) -> tuple[OutcomeMeasure, ...]:
+    """The outcome measures a baseline judges on this cohort: the same as its outcome labels.
+
+    PHQ-9 and GAD-7 when the cohort has both (the paired definitions, as before); otherwise the
+    one measure the labels use (:attr:`MeasureTable.label_definition`), with the reliable-change
+    threshold and direction of its own instrument definition. Raises a plain-language error when
+    the cohort has no outcome measure at all.
+    """
+    table = MeasureTable.of(reference)
+    if table.has(*PAIRED):
+        return outcome_measures()
+    if not table.outcome_measures:
+        raise MissingMeasures(who, list(PAIRED), table)
+    instrument = get_instrument(table.outcome_measures[0])
+    sign = 1.0 if instrument.direction == "lower_is_better" else -1.0
+    return (OutcomeMeasure(instrument.id, sign, threshold_for(instrument)),)
 
 
 @dataclass(frozen=True)

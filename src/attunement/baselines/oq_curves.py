@@ -28,8 +28,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from attunement.baselines.courses import latest, outcome_measures, sessions_by_cut, standardised_distance
+from attunement.baselines.courses import (
+    latest,
+    measures_for,
+    outcome_measures,
+    sessions_by_cut,
+    standardised_distance,
+)
 from attunement.baselines.parameters import baseline_parameters
+from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments.registry import get_instrument
 from attunement.prediction.histories import Histories
 from attunement.prediction.methods import Prediction
@@ -86,6 +93,9 @@ class OqExpectedRecovery:
 
     def fit(self, reference: Histories, labels: Labels) -> None:
         rng = np.random.default_rng(self.seed)
+        self.measures = measures_for(reference, self.name)
+        self.band_edges = {m.name: _band_minima(m.name) for m in self.measures}
+        self.curves = {}
         for m in self.measures:
             values = reference.score(m.name)[:, : self.curve_sessions]
             bands = self._band(m.name, values[:, 0])
@@ -95,7 +105,19 @@ class OqExpectedRecovery:
                 if len(rows) > self.fit_clients:
                     rows = rng.choice(rows, self.fit_clients, replace=False)
                 fitted.append(_fit_band(values[rows]) if len(rows) >= self.minimum_clients else None)
-            self.curves[m.name] = _borrow_nearest(fitted)
+            try:
+                self.curves[m.name] = _borrow_nearest(fitted)
+            except ValueError as exc:
+                raise InvalidInputError(
+                    self.name,
+                    [
+                        FieldProblem(
+                            f"{m.name} reference clients",
+                            str(exc),
+                            f"at least {self.minimum_clients} clients with {m.name} scores in an intake band",
+                        )
+                    ],
+                ) from exc
 
     def expected(
         self, measure: str, intake: np.ndarray, session: np.ndarray

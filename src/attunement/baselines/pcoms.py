@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from attunement.baselines.courses import latest, outcome_measures, sessions_by_cut
+from attunement.baselines.courses import latest, measures_for, outcome_measures, sessions_by_cut
 from attunement.baselines.parameters import baseline_parameters
 from attunement.instruments.registry import get_instrument
 from attunement.prediction.histories import Histories
@@ -61,6 +61,8 @@ class PcomsZones:
         self.failure: dict[str, np.ndarray] = {}
 
     def fit(self, reference: Histories, labels: Labels) -> None:
+        self.measures = measures_for(reference, self.name)
+        self.success, self.failure = {}, {}
         successful = ~labels.no_improvement
         for m in self.measures:
             values = m.worse_sign * reference.score(m.name)[:, : self.curve_sessions]

@@ -21,9 +21,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attunement.baselines.courses import latest, outcome_measures, sessions_by_cut
+from attunement.baselines.courses import latest, measures_for, outcome_measures, sessions_by_cut
 from attunement.baselines.parameters import baseline_parameters
 from attunement.change.nhs_talking_therapies import paired_outcomes
+from attunement.change.reliable_change import reliable_flags
 from attunement.prediction.histories import Histories
 from attunement.prediction.methods import Prediction
 from attunement.prediction.outcomes import Labels
@@ -51,7 +52,9 @@ class RationalRules:
         self.measures = outcome_measures()
 
     def fit(self, reference: Histories, labels: Labels) -> None:
-        """Nothing to learn: a rational rule is fixed in advance (kept for the common interface)."""
+        """Nothing to learn: a rational rule is fixed in advance. Only the measures it judges are
+        read from the reference cohort (the same as its outcome labels; :func:`measures_for`)."""
+        self.measures = measures_for(reference, self.name)
 
     def predict(self, histories: Histories) -> Prediction:
         session = histories.max_session
@@ -65,9 +68,15 @@ class RationalRules:
             worsening.append(np.nan_to_num(change, nan=0.0))
             progress.append(np.nan_to_num(-change, nan=0.0))
             counts.append(course.count)
-        paired = paired_outcomes(pd.DataFrame(table)).table
-        deteriorated = paired["reliable_deterioration"].fillna(False).to_numpy(dtype=bool)
-        improved = paired["reliable_improvement"].fillna(False).to_numpy(dtype=bool)
+        if len(self.measures) == 2:
+            paired = paired_outcomes(pd.DataFrame(table)).table
+            deteriorated = paired["reliable_deterioration"].fillna(False).to_numpy(dtype=bool)
+            improved = paired["reliable_improvement"].fillna(False).to_numpy(dtype=bool)
+        else:  # one measure: its own reliable change, as the labels of such a cohort
+            m = self.measures[0]
+            direction = "lower_is_better" if m.worse_sign > 0 else "higher_is_better"
+            first, last = table[f"{m.name}_first"], table[f"{m.name}_last"]
+            improved, deteriorated, _ = reliable_flags(first, last, m.change, direction)
         enough = np.minimum.reduce(counts) >= self.minimum_scores
         return Prediction(
             risk={

@@ -31,7 +31,7 @@ from scipy import sparse
 from scipy.stats import norm
 from sklearn.neighbors import NearestNeighbors
 
-from attunement.baselines.courses import latest, outcome_measures, standardised_distance
+from attunement.baselines.courses import latest, measures_for, outcome_measures, standardised_distance
 from attunement.baselines.parameters import baseline_parameters
 from attunement.prediction.histories import Histories
 from attunement.prediction.methods import Prediction
@@ -89,6 +89,8 @@ class TrierNearestNeighbours:
         self._sums: dict[str, _ReferenceSums] = {}
 
     def fit(self, reference: Histories, labels: Labels) -> None:
+        self.measures = measures_for(reference, self.name)
+        self._sums = {}
         intake = np.column_stack([reference.score(name)[:, 0] for name in self.matching])
         seen = ~np.isnan(intake)
         filled = np.where(seen, intake, 0.0)

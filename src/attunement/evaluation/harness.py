@@ -15,6 +15,13 @@ session (:meth:`Histories.upto`). From those answers come three kinds of rows:
 - **pooled rows** (``session`` = ``"pooled"``, for the per-session outcomes dropout and rupture):
   all session predictions up to ``course_sessions`` together.
 
+A method that cannot be fitted on the cohort, or cannot answer for it (it needs a measure the
+cohort lacks, or the cohort has too few clients with an outcome to learn from), raises an
+:class:`~attunement.errors.AttunementError`; it is then reported by one **not-applicable row**
+per outcome (``session`` = ``"not_applicable"``, ``reason`` = the error in words) and the other
+methods are still evaluated. A cohort shaped like a real service's history (PHQ-9 alone, no
+therapist ratings, CORE-10) then still gets figures for the methods that apply.
+
 Every row is computed for all clients (``group`` = ``"all"``) and for each client group, so
 that a method that works less well for one group shows it.
 """
@@ -26,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from attunement.errors import AttunementError
 from attunement.evaluation import metrics
 from attunement.evaluation.cohort import Cohort
 from attunement.evaluation.settings import Settings, load_settings
@@ -87,12 +95,42 @@ def evaluate(
     """Fit each method on ``reference``, run it on ``held_out`` and return the figure rows."""
     settings = settings or load_settings()
     sessions = list(range(1, int(settings.course_sessions.value) + 1))
-    runs = []
+    runs, rows = [], []
     for method in methods:
-        method.fit(reference.histories, reference.labels)
-        runs.append(run_method(method, held_out.histories, sessions, progress))
-    rows = [row for run in runs for row in figures(run, held_out, settings)]
+        try:
+            method.fit(reference.histories, reference.labels)
+            run = run_method(method, held_out.histories, sessions, progress)
+        except AttunementError as exc:
+            rows += not_applicable_rows(method, str(exc))
+            continue
+        runs.append(run)
+        rows += figures(run, held_out, settings)
     return rows, runs
+
+
+NOT_APPLICABLE = "not_applicable"
+
+
+def not_applicable_rows(method: Method, reason: str) -> list[dict]:
+    """One row per outcome of a method that could not be fitted or run on the cohort, with why."""
+    return [
+        {
+            "method": method.name,
+            "kind": method.kind,
+            "outcome": outcome,
+            "session": NOT_APPLICABLE,
+            "group": NO_GROUP,
+            "n": 0,
+            "positives": 0,
+            "auc": None,
+            "sensitivity": None,
+            "false_alarm_rate": None,
+            "brier": None,
+            "ece": None,
+            "reason": reason,
+        }
+        for outcome in method.outcomes
+    ]
 
 
 def figures(run: MethodRun, cohort: Cohort, settings: Settings) -> list[dict]:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from attunement.evaluation.harness import COURSE_OUTCOMES
+from attunement.evaluation.harness import COURSE_OUTCOMES, NOT_APPLICABLE
 from attunement.evaluation.summary import find, headroom
 from attunement.evaluation.targets import check_targets
 
@@ -22,6 +22,8 @@ def markdown_report(
     folder: Path,
 ) -> str:
     """A self-contained Markdown page: how it was made, the tables, the headroom and the plots."""
+    skipped = [r for r in rows if r["session"] == NOT_APPLICABLE]
+    rows = [r for r in rows if r["session"] != NOT_APPLICABLE]
     overall = find(rows, group="all")
     lines = [
         f"# {title}",
@@ -93,6 +95,7 @@ def markdown_report(
         ),
         "",
     ]
+    lines += _not_applicable(skipped)
     lines += _targets(rows)
     lines += _groups(rows)
     lines += _headroom(rows)
@@ -101,6 +104,23 @@ def markdown_report(
         lines += [f"![{p.stem}]({os.path.relpath(p, folder)})" for p in plots]
         lines.append("")
     return "\n".join(lines)
+
+
+def _not_applicable(skipped: Sequence[dict]) -> list[str]:
+    """Methods the cohort could not support, once each, with the reason in words."""
+    reasons: dict[str, str] = {}
+    for r in skipped:
+        reasons.setdefault(r["method"], r["reason"])
+    if not reasons:
+        return []
+    return [
+        "## Not applicable to this cohort",
+        "",
+        "These methods could not be fitted or run on this cohort's data; the others were evaluated.",
+        "",
+        _table(["method", "reason"], [[name, reason] for name, reason in reasons.items()]),
+        "",
+    ]
 
 
 def _targets(rows: Sequence[dict]) -> list[str]:

@@ -56,15 +56,54 @@ FEATURES: tuple[str, ...] = (
 )
 
 
+#: Measures whose rows are items of another measure's form (PHQ-9 item 9): a service giving
+#: totals only lacks them without lacking the measure, so a model never refuses data for them;
+#: the trees treat the missing value as they were taught to.
+ITEM_LEVEL = ("phq9_item9",)
+
+
+def feature_measures(feature: str) -> tuple[str, ...]:
+    """The measures a feature is computed from; a cohort without one of them cannot have it.
+
+    Missed-form features count PHQ-9 forms, so they need PHQ-9."""
+    if feature == "session":
+        return ()
+    if feature.startswith("perception_gap"):
+        return ("checkin", "checkin_therapist")
+    if feature == "item9_now":
+        return ("phq9_item9",)
+    for measure in ("phq9", "gad7", "checkin"):
+        if feature.startswith(f"{measure}_"):
+            return (measure,)
+    return ("phq9",)  # forms_observed, forms_missed, missed_now, sessions_since_form
+
+
+def usable_features(present: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """The features (in :data:`FEATURES` order) whose measures are all in ``present``."""
+    return tuple(f for f in FEATURES if all(m in present for m in feature_measures(f)))
+
+
+def measures_of(features: tuple[str, ...]) -> tuple[str, ...]:
+    """The measures the given features are computed from, in a stable order."""
+    needed = {m for f in features for m in feature_measures(f)}
+    order = ("phq9", "gad7", "checkin", "checkin_therapist", "phq9_item9")
+    return tuple(m for m in order if m in needed)
+
+
 def feature_matrix(
-    histories: Histories, expected: ExpectedCourse, session_cap: int, baseline_sessions: int
+    histories: Histories,
+    expected: ExpectedCourse,
+    session_cap: int,
+    baseline_sessions: int,
+    features: tuple[str, ...] = FEATURES,
 ) -> np.ndarray:
     """Features for every client of a history cut at one session (all clients at the same session).
 
     ``histories`` must come from ``Histories.upto(s)``: its last column is the session the
     forecast is for. ``session_cap`` is the last session the model was trained on; later sessions
     are described as that one. ``baseline_sessions`` observed check-ins make the client's own
-    relationship baseline.
+    relationship baseline. ``features`` picks the columns a model uses (a model fitted on a
+    cohort without some measure leaves their features out).
     """
     s = histories.max_session
     phq, gad = histories.score("phq9"), histories.score("gad7")
@@ -110,7 +149,7 @@ def feature_matrix(
     columns["missed_now"] = (~seen[:, -1]).astype(float)
     last_seen = np.where(seen.any(axis=1), s - 1 - seen[:, ::-1].argmax(axis=1), np.nan)
     columns["sessions_since_form"] = (s - 1) - last_seen
-    return np.column_stack([columns[name] for name in FEATURES]).astype(np.float64)
+    return np.column_stack([columns[name] for name in features]).astype(np.float64)
 
 
 def first_observed(values: np.ndarray) -> np.ndarray:

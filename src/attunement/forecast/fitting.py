@@ -20,11 +20,18 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.forecast.alert_rules import choose_course_threshold, choose_session_threshold, course_flags
 from attunement.forecast.calibration import auc, brier, expected_calibration_error, fit_platt
 from attunement.forecast.expected import fit_expected_course
-from attunement.forecast.features import FEATURES, feature_matrix
+from attunement.forecast.features import (
+    FEATURES,
+    feature_matrix,
+    feature_measures,
+    measures_of,
+    usable_features,
+)
 from attunement.forecast.model import FORECAST_OUTCOMES, AlertRule, ForecastModel, OutcomeModel
 from attunement.forecast.settings import ForecastSettings, load_settings
 from attunement.forecast.trees import ensemble_from_sklearn
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import MeasureTable, MissingMeasures
 from attunement.prediction.outcomes import Labels
 
 #: progress(step, done, total): called as fitting advances (for progress bars).
@@ -59,6 +66,12 @@ def fit_model(
         simulated = True
     settings = settings or load_settings()
     _check_reference(histories, labels)
+    # Features of measures the reference cohort lacks are left out rather than given to the
+    # trees as all-missing columns (which scikit-learn cannot bin); the model records the rest.
+    present = MeasureTable.of(histories).present
+    features = usable_features(present)
+    if not any(feature_measures(f) for f in features):
+        raise MissingMeasures("reference cohort", ["phq9"], MeasureTable(present))
     cap = int(settings.session_cap.value)
     part = split_clients(len(histories), settings)
     expected = fit_expected_course(
@@ -68,7 +81,7 @@ def fit_model(
         float(settings.expected_bandwidth.value),
     )
     baseline_sessions = int(settings.checkin_baseline_sessions.value)
-    rows = session_rows(histories, expected, cap, baseline_sessions, progress)
+    rows = session_rows(histories, expected, cap, baseline_sessions, progress, features)
     outcomes, validation = {}, {}
     for step, outcome in enumerate(FORECAST_OUTCOMES):
         if progress is not None:
@@ -100,7 +113,8 @@ def fit_model(
         },
     }
     return ForecastModel(
-        features=FEATURES,
+        measures=measures_of(features),
+        features=features,
         session_cap=cap,
         checkin_baseline_sessions=baseline_sessions,
         expected=expected,
@@ -123,7 +137,12 @@ def split_clients(n: int, settings: ForecastSettings) -> np.ndarray:
 
 
 def session_rows(
-    histories, expected, cap: int, baseline_sessions: int, progress: Progress | None = None
+    histories,
+    expected,
+    cap: int,
+    baseline_sessions: int,
+    progress: Progress | None = None,
+    features: tuple[str, ...] = FEATURES,
 ) -> SessionRows:
     """Features of every client at every attended session up to ``cap``, from data up to it."""
     xs, clients, sessions = [], [], []
@@ -131,7 +150,7 @@ def session_rows(
         keep = np.flatnonzero(histories.sessions >= s)
         if keep.size == 0:
             break
-        xs.append(feature_matrix(histories.upto(s), expected, cap, baseline_sessions))
+        xs.append(feature_matrix(histories.upto(s), expected, cap, baseline_sessions, features))
         clients.append(keep)
         sessions.append(np.full(keep.size, s))
         if progress is not None:

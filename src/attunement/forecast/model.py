@@ -57,9 +57,21 @@ class ForecastModel:
     outcomes: dict[str, OutcomeModel]
     trained_on: dict
     validation: dict
+    #: The measures the model was fitted on; None for files written before it was recorded,
+    #: which were fitted on the full set (what :attr:`features` needs).
+    measures: tuple[str, ...] | None = None
+
+    @property
+    def required_measures(self) -> tuple[str, ...]:
+        """What data must hold for this model: the recorded measures, else those of its features."""
+        from attunement.forecast.features import measures_of
+
+        return self.measures if self.measures is not None else measures_of(self.features)
 
     def to_dict(self) -> dict:
+        extra = {} if self.measures is None else {"measures": list(self.measures)}
         return {
+            **extra,
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "trained_on": self.trained_on,
@@ -121,6 +133,7 @@ class ForecastModel:
                 outcomes=outcomes,
                 trained_on=dict(data.get("trained_on", {})),
                 validation=dict(data.get("validation", {})),
+                measures=None if data.get("measures") is None else tuple(str(m) for m in data["measures"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(context, [FieldProblem("content", str(exc), "a forecast model")]) from exc
@@ -171,9 +184,11 @@ def _check_consistent(model: ForecastModel, context: str) -> None:
     from attunement.forecast.features import FEATURES
 
     problems = []
-    if model.features != FEATURES:
+    if not model.features or list(model.features) != [f for f in FEATURES if f in model.features]:
         problems.append(
-            FieldProblem("features", list(model.features), "the features of this attunement version")
+            FieldProblem(
+                "features", list(model.features), "features of this attunement version, in its order"
+            )
         )
     for name, part in model.outcomes.items():
         trees = part.trees

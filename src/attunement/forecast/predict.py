@@ -11,14 +11,35 @@ import numpy as np
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.forecast.expected import SCALE_MAX, ExpectedRange
-from attunement.forecast.features import feature_matrix
+from attunement.forecast.features import ITEM_LEVEL, feature_matrix
 from attunement.forecast.model import ForecastModel
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import MeasureTable
 
 
 def features_at(model: ForecastModel, histories: Histories) -> np.ndarray:
-    """Features for a history cut at one session (all clients at ``histories.max_session``)."""
-    return feature_matrix(histories, model.expected, model.session_cap, model.checkin_baseline_sessions)
+    """Features for a history cut at one session (all clients at ``histories.max_session``).
+
+    Refuses data without a measure the model was fitted on: its features would be missing for
+    every client, which the trees never saw, and the probabilities would silently mean less."""
+    check_measures(model, histories)
+    return feature_matrix(
+        histories, model.expected, model.session_cap, model.checkin_baseline_sessions, model.features
+    )
+
+
+def check_measures(model: ForecastModel, histories: Histories) -> None:
+    """Raise a plain-language error naming each measure the model uses that the data lacks.
+
+    A measure counts as present when the tables had rows of it (``histories.scores``), even if
+    none is observed yet at an early session. A model file without a ``measures`` record (the
+    bundled default model) is read as using the full set but is not held to it: it has always
+    been used on caseloads without therapist ratings, whose missing values its trees route as
+    they learnt to, and refusing them now would stop every such clinic's alerts."""
+    if model.measures is None:
+        return
+    needed = [m for m in model.required_measures if m not in ITEM_LEVEL]
+    MeasureTable(frozenset(histories.scores)).require(needed, "forecast model")
 
 
 def latest_features(model: ForecastModel, histories: Histories) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from attunement.errors import FieldProblem, InvalidInputError
+from attunement.prediction.measures import outcome_instruments
 from attunement.tables.courses import course_keys, course_of_rows, episode_ids, has_episode_ids, names_of
 from attunement.tables.scores import session_scores
 
@@ -31,6 +32,9 @@ MEASURES = ("phq9", "gad7", "phq9_item9", "checkin", "checkin_judged", "checkin_
 #: and the check-in's "judged" item (negative process), by measure name.
 ITEM_MEASURES = {"phq9_item9": ("phq9", "phq9_9"), "checkin_judged": ("checkin", "checkin_judged")}
 NO_GROUP = "all"
+# Besides these, every client-rated outcome measure with reliable-change parameters found in the
+# tables (CORE-10, CORE-OM, ORS, ...) is kept under its instrument id, so that a service measuring
+# something else still gets histories and outcome labels (:mod:`attunement.prediction.measures`).
 
 
 @dataclass(frozen=True)
@@ -218,12 +222,16 @@ def _by_course(
 
 
 def _session_tables(measures: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """One (client_id, session, score) table per measure the data holds."""
+    """One (client_id, session, score) table per measure the data holds: :data:`MEASURES` and any
+    other outcome measure with reliable-change parameters."""
     present = set(zip(measures["instrument"], measures["rater"], strict=False))
     out: dict[str, pd.DataFrame] = {}
     for name, rater in (("phq9", "client"), ("gad7", "client"), ("checkin", "client")):
         if (name, rater) in present:
             out[name] = session_scores(measures, name, rater)
+    for name in outcome_instruments():
+        if name not in out and (name, "client") in present:
+            out[name] = session_scores(measures, name, "client")
     if ("checkin_therapist", "therapist") in present:
         out["checkin_therapist"] = session_scores(measures, "checkin_therapist", "therapist")
     for name, (instrument, item) in ITEM_MEASURES.items():
@@ -239,7 +247,11 @@ def _session_tables(measures: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "measures table",
             [
                 FieldProblem(
-                    "instrument", sorted(measures["instrument"].unique()), "phq9, gad7 or checkin rows"
+                    "instrument",
+                    sorted(measures["instrument"].unique()),
+                    "rows of checkin or of an outcome measure with reliable-change parameters ("
+                    + ", ".join(outcome_instruments())
+                    + ")",
                 )
             ],
         )

@@ -1,10 +1,20 @@
 """What actually happened to each client: the labels early warnings are judged against.
 
-Course outcomes follow the NHS Talking Therapies paired definitions on the first and last
-observed PHQ-9 and GAD-7 scores (:mod:`attunement.change.nhs_talking_therapies`), the same rules
-the simulator's exact truth uses, so the labels of a simulated cohort and its true probabilities
-mean the same thing. A course with one observed session has no reliable change: no
-deterioration, and no reliable improvement.
+Which definition labels a cohort depends on what it measures (its
+:class:`~attunement.prediction.measures.MeasureTable`):
+
+- PHQ-9 and GAD-7 both present: the NHS Talking Therapies paired definitions on the first and
+  last observed PHQ-9 and GAD-7 scores (:mod:`attunement.change.nhs_talking_therapies`), the same
+  rules the simulator's exact truth uses, so the labels of a simulated cohort and its true
+  probabilities mean the same thing (``definition`` ``"nhs_talking_therapies_paired"``);
+- otherwise reliable change on one outcome measure (the first of
+  :data:`~attunement.prediction.measures.OUTCOME_PREFERENCE` the cohort has), with the threshold,
+  direction and caseness cut-off of that instrument's own definition, through
+  :func:`attunement.change.classify_table` (``definition`` ``"reliable_change:core10"``).
+
+A course with one observed session has no reliable change: no deterioration, and no reliable
+improvement. ``no_improvement`` is the absence of reliable improvement; ``recovery`` (where the
+measure has a caseness cut-off) is reliable improvement from the clinical to the functional range.
 
 Rupture labels need the simulator's ``truth_ruptures`` table: an episode is *in progress* from
 its start session; a repaired one for :data:`REPAIRED_IN_PROGRESS` sessions (its drop has then
@@ -18,8 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from attunement.change.clinical_significance import classify_table, cutoff_for
 from attunement.change.nhs_talking_therapies import paired_outcomes
+from attunement.change.reliable_change import threshold_for
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import MeasureTable
 from attunement.tables.courses import course_keys, episode_ids
 
 #: Sessions a repaired rupture counts as in progress (its start session and the next); an
@@ -38,6 +53,11 @@ class Labels:
     rupture_start: np.ndarray | None = None
     rupture_repaired: np.ndarray | None = None
     latent_class: np.ndarray | None = None
+    #: Which definition produced each client's course labels (see the module doc).
+    definition: np.ndarray | None = None
+    #: Reliable improvement and recovery (None when the measure has no caseness cut-off).
+    improvement: np.ndarray | None = None
+    recovery: np.ndarray | None = None
 
     def subset(self, mask: np.ndarray) -> Labels:
         def pick(values: np.ndarray | None) -> np.ndarray | None:
@@ -51,6 +71,9 @@ class Labels:
             rupture_start=pick(self.rupture_start),
             rupture_repaired=pick(self.rupture_repaired),
             latent_class=pick(self.latent_class),
+            definition=pick(self.definition),
+            improvement=pick(self.improvement),
+            recovery=pick(self.recovery),
         )
 
     @property
@@ -98,15 +121,7 @@ def labels_from_tables(
     (the simulator's ``truth_ruptures``) the rupture episodes.
     """
     index = pd.Index(histories.client_id)
-    table = pd.DataFrame(
-        {
-            "phq9_first": histories.first("phq9"),
-            "phq9_last": histories.last("phq9"),
-            "gad7_first": histories.first("gad7"),
-            "gad7_last": histories.last("gad7"),
-        }
-    )
-    paired = paired_outcomes(table).table
+    course = course_labels(histories)
     courses = pd.Index(course_keys(episodes["client_id"], episode_ids(episodes)))
     end_reason = pd.Series(episodes["end_reason"].to_numpy(), index=courses).reindex(index)
     start = repaired = latent = None
@@ -122,11 +137,69 @@ def labels_from_tables(
             .to_numpy(dtype=object)
         )
     return Labels(
-        deterioration=paired["reliable_deterioration"].fillna(False).to_numpy(dtype=bool),
-        no_improvement=~paired["reliable_improvement"].fillna(False).to_numpy(dtype=bool),
+        deterioration=course["deterioration"],
+        no_improvement=~course["improvement"],
         end_session=histories.sessions.copy(),
         dropout=(end_reason == "dropout").to_numpy(dtype=bool),
         rupture_start=start,
         rupture_repaired=repaired,
         latent_class=latent,
+        definition=course["definition"],
+        improvement=course["improvement"],
+        recovery=course["recovery"],
     )
+
+
+def course_labels(histories: Histories, measures: MeasureTable | None = None) -> dict[str, np.ndarray]:
+    """Deterioration, improvement, recovery and the definition used, per client (module doc).
+
+    Raises a plain-language error when the cohort holds no outcome measure with reliable-change
+    parameters, since then nothing can say whether a client improved.
+    """
+    measures = measures or MeasureTable.of(histories)
+    definition = measures.label_definition
+    n = len(histories)
+    if definition is None:
+        raise InvalidInputError(
+            "outcome labels",
+            [
+                FieldProblem(
+                    "measures",
+                    sorted(measures.present),
+                    "scores of an outcome measure with reliable-change parameters (e.g. phq9, gad7, core10)",
+                )
+            ],
+        )
+    if definition == "nhs_talking_therapies_paired":
+        table = pd.DataFrame(
+            {
+                "phq9_first": histories.first("phq9"),
+                "phq9_last": histories.last("phq9"),
+                "gad7_first": histories.first("gad7"),
+                "gad7_last": histories.last("gad7"),
+            }
+        )
+        paired = paired_outcomes(table).table
+        recovery = paired["reliable_recovery"] if "reliable_recovery" in paired.columns else None
+        return {
+            "deterioration": paired["reliable_deterioration"].fillna(False).to_numpy(dtype=bool),
+            "improvement": paired["reliable_improvement"].fillna(False).to_numpy(dtype=bool),
+            "recovery": None if recovery is None else recovery.fillna(False).to_numpy(dtype=bool),
+            "definition": np.full(n, definition, dtype=object),
+        }
+    name = definition.split(":", 1)[1]
+    instrument = get_instrument(name)
+    cutoff = cutoff_for(instrument, "caseness") if instrument.scoring.caseness is not None else None
+    table = pd.DataFrame({"pre": histories.first(name), "post": histories.last(name)})
+    classified = classify_table(
+        table, threshold_for(instrument), direction=instrument.direction, cutoff=cutoff
+    )
+    recovery = None
+    if cutoff is not None:
+        recovery = (classified["category"] == "recovered").fillna(False).to_numpy(dtype=bool)
+    return {
+        "deterioration": classified["reliable_deterioration"].fillna(False).to_numpy(dtype=bool),
+        "improvement": classified["reliable_improvement"].fillna(False).to_numpy(dtype=bool),
+        "recovery": recovery,
+        "definition": np.full(n, definition, dtype=object),
+    }

@@ -1,0 +1,150 @@
+"""Cohorts shaped like real services' histories: what each gets, and that nothing crashes.
+
+Each shape is a small simulated cohort (fixed seed) with instruments dropped from its measures
+table, or, for CORE-10, the simulated PHQ-9 totals rescaled to the CORE-10 range and given as
+CORE-10 score rows (the simulator writes no CORE-10; the labels only need a CORE-10 history).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attunement.errors import InvalidInputError
+from attunement.evaluation.cohort import Cohort, split_by_client
+from attunement.evaluation.harness import NOT_APPLICABLE, evaluate
+from attunement.evaluation.registry import registered_methods
+from attunement.evaluation.report import markdown_report
+from attunement.forecast.features import FEATURES
+from attunement.forecast.fitting import fit_model
+from attunement.forecast.model import ForecastModel, default_model
+from attunement.forecast.predict import features_at
+from attunement.prediction.histories import histories_from_tables
+from attunement.prediction.measures import MeasureTable
+from attunement.prediction.outcomes import labels_from_tables
+from attunement.simulation import simulate
+from attunement.tables.scores import session_scores
+
+SHAPES = {
+    "full": None,
+    "phq9_only": ("phq9",),
+    "gad7_only": ("gad7",),
+    "pair_without_relationship": ("phq9", "gad7"),
+}
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    return simulate(500, 11)
+
+
+def shaped(simulated, keep):
+    measures = simulated.measures
+    if keep is not None:
+        measures = measures[measures["instrument"].isin(keep)]
+    return measures, simulated.episodes
+
+
+def cohort_of(measures, episodes, name, ruptures=None):
+    histories = histories_from_tables(measures, episodes)
+    labels = labels_from_tables(histories, episodes, ruptures=ruptures)
+    return Cohort(name, histories, labels, has_truth=False)
+
+
+def core10_measures(simulated):
+    """PHQ-9 totals rescaled to 0-40 as CORE-10 score rows: a service measuring CORE-10 only."""
+    phq = session_scores(simulated.measures, "phq9")
+    core = phq.assign(
+        instrument="core10", rater="client", item=None, value=np.nan, score=np.round(phq["score"] * 40 / 27)
+    )
+    return core[simulated.measures.columns]
+
+
+def test_full_set_keeps_the_paired_definition(simulated):
+    cohort = cohort_of(*shaped(simulated, None), "full")
+    assert set(cohort.labels.definition) == {"nhs_talking_therapies_paired"}
+
+
+@pytest.mark.parametrize(
+    ("keep", "definition"),
+    [(("phq9",), "reliable_change:phq9"), (("gad7",), "reliable_change:gad7")],
+)
+def test_one_measure_gets_labels_from_its_own_definition(simulated, keep, definition):
+    cohort = cohort_of(*shaped(simulated, keep), "one measure")
+    labels = cohort.labels
+    assert set(labels.definition) == {definition}
+    assert 0 < labels.deterioration.sum() < len(cohort)
+    assert 0 < labels.no_improvement.sum() < len(cohort)
+    assert labels.recovery is not None and labels.recovery.any()
+
+
+def test_core10_only_is_labelled_by_core10(simulated):
+    measures = core10_measures(simulated)
+    cohort = cohort_of(measures, simulated.episodes, "core10")
+    assert MeasureTable.of(cohort.histories).outcome_measures == ("core10",)
+    labels = cohort.labels
+    assert set(labels.definition) == {"reliable_change:core10"}
+    # CORE-10's default set: a change of 6 or more points (core10.json, barkham2013).
+    first, last = cohort.histories.first("core10"), cohort.histories.last("core10")
+    expected = (last - first) >= 6
+    assert np.array_equal(labels.deterioration, np.nan_to_num(expected, nan=0).astype(bool))
+    assert labels.recovery is not None
+
+
+def test_phq9_only_evaluate_reports_what_applies(simulated, tmp_path):
+    cohort = cohort_of(*shaped(simulated, ("phq9",)), "phq9 only")
+    reference, held_out = split_by_client(cohort, 0.5, 0)
+    rows, runs = evaluate(reference, held_out, registered_methods(held_out))
+    fitted = {run.method.name for run in runs}
+    assert {"rational_rules", "oq_expected_recovery", "attunement_forecast"} <= fitted
+    skipped = {r["method"]: r["reason"] for r in rows if r["session"] == NOT_APPLICABLE}
+    assert "own_baseline_rupture" in skipped and "check-in" in skipped["own_baseline_rupture"]
+    auc = [r["auc"] for r in rows if r["method"] == "attunement_forecast" and r["session"] == 3]
+    assert auc and all(a is not None for a in auc)
+    report = markdown_report(
+        rows, title="t", command="c", reference="r", held_out="h", plots=[], folder=tmp_path
+    )
+    assert "Not applicable to this cohort" in report and "own_baseline_rupture" in report
+
+
+def test_fit_without_therapist_ratings_records_it(simulated):
+    measures, episodes = shaped(simulated, ("phq9", "gad7", "checkin"))
+    cohort = cohort_of(measures, episodes, "no therapist ratings")
+    model = fit_model(cohort.histories, cohort.labels)
+    assert "checkin_therapist" not in model.measures
+    assert not any(f.startswith("perception_gap") for f in model.features)
+    again = ForecastModel.from_dict(model.to_dict())
+    assert again.measures == model.measures and again.features == model.features
+
+
+def test_predict_refuses_data_without_a_fitted_measure(simulated):
+    full = cohort_of(*shaped(simulated, None), "full")
+    model = fit_model(full.histories, full.labels)
+    phq_only = cohort_of(*shaped(simulated, ("phq9",)), "phq9 only")
+    with pytest.raises(InvalidInputError, match="GAD-7"):
+        features_at(model, phq_only.histories.upto(2))
+
+
+def test_bundled_model_uses_the_full_set():
+    model = default_model()
+    assert model.measures is None
+    assert model.features == FEATURES
+    assert set(model.required_measures) >= {"phq9", "gad7", "checkin", "checkin_therapist"}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_every_method_fits_and_predicts_or_says_why(simulated, shape):
+    """Contract: on every shape, each registered method gives figures or a not-applicable reason."""
+    cohort = cohort_of(*shaped(simulated, SHAPES[shape]), shape, ruptures=simulated.ruptures)
+    reference, held_out = split_by_client(cohort, 0.5, 0)
+    methods = registered_methods(held_out)
+    rows, runs = evaluate(reference, held_out, methods)
+    fitted = {run.method.name for run in runs}
+    for method in methods:
+        mine = [r for r in rows if r["method"] == method.name]
+        if method.name in fitted:
+            assert mine, f"{method.name} fitted on {shape} but gave no rows"
+            assert all(r["session"] != NOT_APPLICABLE for r in mine)
+        else:
+            assert mine and all(r["session"] == NOT_APPLICABLE and r["reason"] for r in mine), method.name
+    assert "attunement_forecast" in fitted and "rational_rules" in fitted
