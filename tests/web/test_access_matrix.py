@@ -186,6 +186,18 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
             },
         ),
         (
+            "/admin/models",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 403,
+                "clin_b": 403,
+                "clin_other": 403,
+                "super_a": 403,
+                "admin": 200,
+            },
+        ),
+        ("/model", {**everyone, "anonymous": LOGIN}),
+        (
             "/admin/audit",
             {
                 "anonymous": LOGIN,
@@ -266,6 +278,9 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
             },
         ),
         ("/admin/instruments", {"offer": "gad7", "link_valid_days": "5"}, admin_only),
+        # No stored model in this clinic: refused with a message (test_forecast_models.py activates one).
+        ("/admin/models/1/activate", {}, {**admin_only, "admin": 400}),
+        ("/admin/models/bundled", {}, admin_only),
         ("/admin/users/3/email", {"email": "clin.other@clinic.example"}, admin_only),
         ("/admin/users/3/unlock", {}, admin_only),
         ("/admin/users/3/active", {"active": "yes"}, admin_only),  # it signs clin_other out

@@ -60,7 +60,7 @@ def from_scratch(session, client: Client, alerts: list) -> dict:
 def stored(session, client: Client) -> tuple[int, dict]:
     row = session.get(ClientSummaryRow, client.id)
     assert row is not None, "no stored summary"
-    assert row.basis == basis()
+    assert row.basis == basis(session)
     return row.version, json.loads(row.payload)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import time
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ from attunement.cli.output import console, emit, errors, fail, number
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.evaluation.cohort import table_path
 from attunement.forecast import fit_model, save_model
-from attunement.forecast.settings import load_settings
+from attunement.forecast.settings import ForecastSettings, load_settings
 from attunement.prediction.histories import histories_from_tables
 from attunement.prediction.outcomes import labels_from_tables
 from attunement.tables.files import read_episodes, read_measures
@@ -24,12 +25,22 @@ from attunement.tables.files import read_episodes, read_measures
 @app.command("fit")
 def fit_cmd(
     history: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--history", help="Folder with the canonical measures and episodes tables (CSV or Parquet)."
         ),
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (JSON).")],
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="Fit on this app database's ended episodes and store the model there as a candidate.",
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Model file to write (JSON).")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Name of the stored model (with --database).")
+    ] = None,
     settings_path: Annotated[
         Path | None,
         typer.Option(
@@ -40,48 +51,38 @@ def fit_cmd(
 ) -> None:
     """Fit the forecast (deterioration, no improvement, dropout) on finished courses and write the model.
 
-    The episodes table must say how each course ended (end_reason). The model file is plain JSON:
-    it records what it was trained on and its held-out validation figures. See docs/forecast.md.
+    From a folder (--history, with --out): the episodes table must say how each course ended
+    (end_reason). From the app's database (--database): its ended episodes of care, at least
+    min_ended_episodes of them (forecast/settings.json); the model is stored there as a candidate
+    an administrator can activate on the Forecast models page, and written to --out when given.
+    The model file is plain JSON: it records what it was trained on and its held-out validation
+    figures. See docs/forecast.md.
     """
     started = time.perf_counter()
+    stored = None
     try:
-        if not history.is_dir():
-            raise InvalidInputError("fit", [FieldProblem("history", str(history), "an existing folder")])
-        measures = read_measures(table_path(history, "measures"))
-        episodes = read_episodes(table_path(history, "episodes"))
-        if "end_reason" not in episodes.columns:
+        settings = load_settings(settings_path) if settings_path else load_settings()
+        if (history is None) == (database is None):
             raise InvalidInputError(
-                "episodes table", [FieldProblem("end_reason", "missing", "how each course ended")]
+                "fit", [FieldProblem("history or database", "both" if history else "neither", "exactly one")]
             )
-        settings = load_settings(settings_path) if settings_path else None
-        histories = histories_from_tables(measures, episodes)
-        labels = labels_from_tables(histories, episodes)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-            disable=as_json,
-        ) as bar:
-            task = bar.add_task("features", total=None)
-
-            def progress(step: str, done: int, total: int) -> None:
-                bar.update(task, description=step, completed=done, total=total)
-
+        if history is not None:
+            if out is None:
+                raise InvalidInputError("fit", [FieldProblem("out", "missing", "a model file to write")])
+            measures, episodes, simulated = _folder_tables(history)
             source = f"attunement fit --history {history.name}"
-            # The simulator writes its truth tables next to the measures; a service's export has none.
-            simulated = table_path(history, "truth", required=False) is not None
-            model = fit_model(
-                histories, labels, source=source, settings=settings, progress=progress, simulated=simulated
-            )
-        save_model(model, out)
+            model = _fit(measures, episodes, source, settings, simulated, as_json)
+        else:
+            model, stored = _fit_database(database, name, settings, as_json)
+        if out is not None:
+            save_model(model, out)
     except AttunementError as exc:
         fail(str(exc), as_json)
         return
     seconds = time.perf_counter() - started
     summary = {
-        "model": str(out),
+        "model": str(out) if out is not None else None,
+        "stored": stored,
         "seconds": round(seconds, 1),
         "trained_on": model.trained_on,
         "validation": {
@@ -97,11 +98,92 @@ def fit_cmd(
     emit(summary, as_json, lambda: _render(summary))
 
 
+def _folder_tables(history: Path):
+    if not history.is_dir():
+        raise InvalidInputError("fit", [FieldProblem("history", str(history), "an existing folder")])
+    measures = read_measures(table_path(history, "measures"))
+    episodes = read_episodes(table_path(history, "episodes"))
+    if "end_reason" not in episodes.columns:
+        raise InvalidInputError(
+            "episodes table", [FieldProblem("end_reason", "missing", "how each course ended")]
+        )
+    # The simulator writes its truth tables next to the measures; a service's export has none.
+    simulated = table_path(history, "truth", required=False) is not None
+    return measures, episodes, simulated
+
+
+def _fit_database(url: str, name: str | None, settings: ForecastSettings, as_json: bool):
+    """Fit on the database's ended episodes and store the model as a candidate; (model, stored)."""
+    from attunement.store import open_database
+    from attunement.store.forecast_models import count_ended, ended_history, store_candidate
+
+    minimum = int(settings.min_ended_episodes.value)
+    db = open_database(url)
+    try:
+        with db.session() as session:
+            ended = count_ended(session)
+            if ended < minimum:
+                raise InvalidInputError(
+                    "fit",
+                    [
+                        FieldProblem(
+                            "ended episodes",
+                            ended,
+                            f"at least {minimum} ended episodes of care to fit on (min_ended_episodes in "
+                            "forecast/settings.json); keep using the bundled model until there are",
+                        )
+                    ],
+                )
+            measures, episodes = ended_history(session)
+        model = _fit(measures, episodes, "attunement fit --database", settings, False, as_json)
+        label = name or f"Clinic model of {model.trained_on['date'][:10]} ({len(episodes):,} ended episodes)"
+        with db.session() as session:
+            row = store_candidate(session, model.to_dict(), label, f"attunement fit ({_os_user()})")
+            stored = {"id": row.id, "name": row.name, "status": row.status}
+    finally:
+        db.dispose()
+    return model, stored
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment: the command is still the author
+        return "unknown user"
+
+
+def _fit(measures, episodes, source: str, settings: ForecastSettings, simulated: bool, as_json: bool):
+    histories = histories_from_tables(measures, episodes)
+    labels = labels_from_tables(histories, episodes)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task("features", total=None)
+
+        def progress(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        return fit_model(
+            histories, labels, source=source, settings=settings, progress=progress, simulated=simulated
+        )
+
+
 def _render(summary: dict) -> None:
     trained = summary["trained_on"]
+    where = [f"written to {summary['model']}"] if summary["model"] else []
+    if summary["stored"]:
+        where.append(
+            f"stored in the database as candidate {summary['stored']['id']} ({summary['stored']['name']}): "
+            "an administrator can compare and activate it on the Forecast models page"
+        )
     console.print(
         f"Fitted on {trained['clients']:,} clients ({trained['session_rows']:,} client-sessions) "
-        f"in {summary['seconds']} s; written to {summary['model']}"
+        f"in {summary['seconds']} s; {'; '.join(where)}"
     )
     table = Table(title="Held-out validation (reference clients not used for fitting)")
     for column in (

@@ -41,6 +41,7 @@ class ForecastSettings(BaseModel):
     alert_false_alarm_rate: CitedNumber
     dropout_alert_false_alarm_rate: CitedNumber
     calibration_bins: CitedNumber
+    min_ended_episodes: CitedNumber
     validation_sessions: CitedSessions
 
 

@@ -84,7 +84,9 @@ class TreeEnsemble:
             "baseline": float(self.baseline),
             "roots": self.roots.tolist(),
             "feature": self.feature.tolist(),
-            "threshold": [_short(v) for v in self.threshold],
+            # scikit-learn splits on missingness alone with an infinite threshold, which JSON
+            # cannot hold; the largest float sends every finite value the same way.
+            "threshold": [_short(v) for v in np.minimum(self.threshold, np.finfo(np.float64).max)],
             "missing_left": self.missing_left.astype(int).tolist(),
             "left": self.left.tolist(),
             "right": self.right.tolist(),

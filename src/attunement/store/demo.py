@@ -73,8 +73,13 @@ def is_empty(db: Session) -> bool:
     return not db.scalar(select(func.count()).select_from(User))
 
 
-def seed_demo(db: Session, clients: int = DEMO_CLIENTS, seed: int = DEMO_SEED) -> int:
+def seed_demo(
+    db: Session, clients: int = DEMO_CLIENTS, seed: int = DEMO_SEED, ongoing_share: float = ONGOING_SHARE
+) -> int:
     """Seed the demo clinic; returns the number of clients. The caller checks the database is empty.
+
+    ``ongoing_share`` is the share of courses kept active; 0 gives a clinic whose courses (all but
+    the first client's) have ended, a history to fit a forecast model on.
 
     The database is marked as a demo clinic's: every page says so, and no real administrator can
     be created in it."""
@@ -117,7 +122,7 @@ def seed_demo(db: Session, clients: int = DEMO_CLIENTS, seed: int = DEMO_SEED) -
             seeder.ended_course(client, therapist, earlier, 1, "completed", weeks_ago=44)
             number = 2
         attended = int(course["sessions_attended"])
-        if index == 0 or (seeder.rng.random() < ONGOING_SHARE and attended >= 2):
+        if index == 0 or (seeder.rng.random() < ongoing_share and attended >= 2):
             last = attended if index == 0 else int(seeder.rng.integers(2, attended + 1))
             showcase = index > 0 and not showcased and last >= 3
             showcased += showcase

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -351,3 +352,41 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ForecastModelRow(Base):
+    """A forecast model fitted on this clinic's own ended episodes (``attunement fit --database``).
+
+    The model file's JSON is kept whole, with what it was trained on and its held-out validation
+    figures beside it, so the administrator's page reads the figures without parsing the trees.
+    A model starts as a "candidate"; an administrator activates it (at most one is "active") and
+    an activated model that is replaced becomes "retired": models are never deleted, so an alert
+    can always be traced to the model that raised it.
+    """
+
+    __tablename__ = "forecast_models"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Who fitted it: the operating-system user of ``attunement fit`` (a command, not a signed-in user).
+    created_by: Mapped[str] = mapped_column(String(80))
+    trained_on: Mapped[str] = mapped_column(Text)
+    validation: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(Text)
+    #: SHA-256 of ``model``: names the model in the stored summaries' basis.
+    digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12))
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: The bundled model's validation figures on the same held-out episodes, when worked out.
+    comparison: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    #: At most one active model, even when two administrators activate at once.
+    __table_args__ = (
+        Index(
+            "uq_forecast_models_one_active",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )

@@ -30,6 +30,7 @@ from attunement.web import (
     routes_clinician,
     routes_episodes,
     routes_evidence,
+    routes_models,
     routes_supervisor,
 )
 from attunement.web.body_limit import BodyLimit
@@ -80,6 +81,7 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
         routes_supervisor,
         routes_admin,
         routes_evidence,
+        routes_models,
     )
     for module in routers:
         app.include_router(module.router)

@@ -34,13 +34,14 @@ def progress_svg(instrument: str, points: list[tuple[int, float]]) -> str | None
     )
 
 
-def outcome_svg(histories: Histories, row: int, instrument: str = "phq9") -> str | None:
+def outcome_svg(histories: Histories, row: int, instrument: str = "phq9", model=None) -> str | None:
+    """The outcome chart, with the expected range of ``model`` (the forecast model in use)."""
     sessions = int(histories.sessions[row])
     scores = _values(histories.score(instrument)[row], sessions)
     if sessions < 1 or all(v is None for v in scores):
         return None
     low = high = None
-    band = expected_band(histories, instrument)
+    band = expected_band(histories, instrument, model)
     if band is not None:
         low, high = (_values(part[row], sessions) for part in band)
     return outcome_chart(

@@ -31,6 +31,7 @@ from attunement.store.schedule import (
 )
 from attunement.store.settings import clinic_zone, get_setting
 from attunement.web.charts_slot import outcome_svg, relationship_svg
+from attunement.web.forecast_source import model_in_use
 from attunement.web.intake import IntakeView, intake_view
 from attunement.web.questionnaires import build_form
 from attunement.web.summaries import AlertView, ClientSummary
@@ -53,6 +54,7 @@ def client_context(
     is_current = episode.id == current.id
     summary = summaries_for(db, [client])[client.id] if is_current else episode_summary(db, client, episode)
     histories = histories_of(client, summary)
+    forecast = model_in_use(db)
     zone = clinic_zone(db)
     today = local_today(zone)
     states = session_states(db, episode.id)
@@ -91,8 +93,9 @@ def client_context(
         "instrument_names": {i: get_instrument(i).short_name for i in instrument_ids()},
         "intake": _intake_view(db, client),
         "first_contact": can_change and is_first_contact(db, client.id),
-        "outcome_svg": outcome_svg(histories, 0, "phq9") if histories is not None else None,
-        "anxiety_svg": outcome_svg(histories, 0, "gad7") if histories is not None else None,
+        "outcome_svg": outcome_svg(histories, 0, "phq9", forecast.model) if histories is not None else None,
+        "anxiety_svg": outcome_svg(histories, 0, "gad7", forecast.model) if histories is not None else None,
+        "forecast_name": forecast.name,
         "relationship_svg": relationship_svg(histories, 0) if histories is not None else None,
         "problems": [],
         "values": {},

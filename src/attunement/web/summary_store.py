@@ -17,11 +17,9 @@ vectorised call, and stored.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -55,7 +53,7 @@ from attunement.store.score_rows import (
 )
 from attunement.store.settings import get_setting
 from attunement.web.alert_source import current_alerts
-from attunement.web.forecast_source import forecast_model
+from attunement.web.forecast_source import model_in_use
 from attunement.web.intake import profile_or_none
 from attunement.web.summaries import STORED_SERIES, AlertView, ClientSummary, summarise
 
@@ -64,19 +62,11 @@ log = logging.getLogger("attunement.web")
 SUMMARY_FORMAT = 4
 
 
-@cache
-def basis() -> str:
-    """What computed a summary: this format and the forecast model in use (by a digest of its file)."""
-    model = forecast_model()
-    if model is None:
-        return f"v{SUMMARY_FORMAT}:no-forecast"
-    try:
-        from attunement.forecast.model import DEFAULT_MODEL_FILE
-
-        digest = hashlib.sha256(DEFAULT_MODEL_FILE.read_bytes()).hexdigest()[:16]
-    except Exception:  # no readable file: the model still answers, name it by its type
-        digest = type(model).__name__
-    return f"v{SUMMARY_FORMAT}:forecast:{digest}"
+def basis(db: Session) -> str:
+    """What computed a summary: this format and the forecast model in use (the bundled model by a
+    digest of its file, a stored one by the digest of its JSON), so activating another model, or
+    going back to the bundled one, has every stored summary computed again on its next view."""
+    return f"v{SUMMARY_FORMAT}:{model_in_use(db).key}"
 
 
 def summaries_for(db: Session, clients: Sequence[Client]) -> dict[int, ClientSummary]:
@@ -86,7 +76,7 @@ def summaries_for(db: Session, clients: Sequence[Client]) -> dict[int, ClientSum
     ids = [c.id for c in clients]
     stored = db.execute(
         select(ClientSummaryRow.client_id, ClientSummaryRow.version, ClientSummaryRow.payload).where(
-            ClientSummaryRow.client_id.in_(ids), ClientSummaryRow.basis == basis()
+            ClientSummaryRow.client_id.in_(ids), ClientSummaryRow.basis == basis(db)
         )
     ).all()
     versions = dict(db.execute(select(Client.id, Client.data_version).where(Client.id.in_(ids))).all())
@@ -138,7 +128,7 @@ def _summarise(
     with what fires now (course alerts only while the episode is active; safety from the risk
     answers not yet dealt with) unless ``keep_alerts`` is False."""
     judged = keep_alerts and histories is not None  # only kept alerts need what fires now
-    firing = current_alerts(histories) if judged else {}
+    firing = current_alerts(histories, model_in_use(db)) if judged else {}
     latest = (
         {} if histories is None else dict(zip(map(str, histories.client_id), histories.sessions, strict=True))
     )
@@ -223,7 +213,7 @@ def refresh_after_answers(
     if (
         row is None
         or row.version != version - 1
-        or row.basis != basis()
+        or row.basis != basis(db)
         or episode_id != episodes[client.id].id
     ):
         return refresh(db, [client])[client.id]
@@ -304,7 +294,7 @@ def _profiles(db: Session, ids: list[int]) -> dict[str, Profile]:
 
 def _store(db: Session, rows: list[tuple[int, int, ClientSummary]]) -> None:
     """Insert or replace, keeping a newer row that another transaction stored meanwhile."""
-    moment, current = now(), basis()
+    moment, current = now(), basis(db)
     values = [
         {
             "client_id": client_id,
