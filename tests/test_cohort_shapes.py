@@ -148,3 +148,19 @@ def test_every_method_fits_and_predicts_or_says_why(simulated, shape):
         else:
             assert mine and all(r["session"] == NOT_APPLICABLE and r["reason"] for r in mine), method.name
     assert "attunement_forecast" in fitted and "rational_rules" in fitted
+
+
+def test_the_web_apps_histories_hold_every_measure_it_collects_so_a_clinic_model_answers():
+    """A client with no therapist rating yet must not make a model fitted on the clinic's own
+    history (which records its measures) refuse, and with it drop their not-on-track alert."""
+    from dataclasses import replace
+
+    from attunement.forecast import default_model
+    from attunement.forecast.predict import check_measures
+    from attunement.prediction.histories import MEASURES
+    from attunement.store.score_rows import ClientRef, build_histories
+
+    histories = build_histories([ClientRef(1, 1, "all", 2)], {1: {"phq9": {1: 12.0, 2: 14.0}}})
+    assert set(histories.scores) == set(MEASURES)
+    clinic_model = replace(default_model(), measures=("phq9", "gad7", "checkin", "checkin_therapist"))
+    check_measures(clinic_model, histories)  # raises when a measure is missing

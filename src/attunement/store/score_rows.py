@@ -113,8 +113,11 @@ def build_histories(clients: Sequence[ClientRef], series: Mapping[int, Series]) 
         dtype=np.int64,
     )
     width = max(1, int(sessions.max(initial=1)))
+    # Every measure the app collects is present, even for clients who have none of it yet (no
+    # therapist rating so far): a model fitted on the clinic's own history, which records the
+    # measures it uses, must still answer for them, with their values missing.
     scores = {}
-    for measure in (m for m in MEASURES if m in present):
+    for measure in MEASURES:
         values = np.full((len(clients), width), np.nan)
         for row, client in enumerate(clients):
             for session, value in series.get(client.id, {}).get(measure, {}).items():
