@@ -3,6 +3,8 @@ alerts name it; on SQLite and PostgreSQL, with the demo clinic's simulated histo
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -80,12 +82,20 @@ def test_a_clinic_fits_compares_and_activates_its_own_model(database, tmp_path):
         [row] = db.scalars(select(ForecastModelRow)).all()
         assert (row.name, row.status) == ("Our clinic 2026", "candidate")
         model_id = row.id
+        # The bundled model was measured on the very episodes the candidate held out.
+        bundled_on_same = json.loads(row.comparison)["bundled"]
+        own = json.loads(row.validation)
+        for outcome in ("deterioration", "no_improvement", "dropout_next"):
+            assert bundled_on_same[outcome]["clients"] == own[outcome]["clients"] > 0
 
     admin = _login(app, "admin")
     page = admin.get("/admin/models").text
     assert "Our clinic 2026" in page and "candidate" in page and "Activate this model" in page
     assert "In use now: " + BUNDLED_NAME in page
-    assert page.count("<strong>Held-out validation</strong>") == 2  # the candidate and the bundled
+    # The candidate, the bundled model on the candidate's own held-out episodes, and the bundled
+    # model's own figures.
+    assert page.count("<strong>Held-out validation</strong>") == 3
+    assert "the bundled model on the same held-out episodes" in page
 
     # Only an administrator activates, with the form's token.
     assert (

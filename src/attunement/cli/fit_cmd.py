@@ -71,7 +71,9 @@ def fit_cmd(
                 raise InvalidInputError("fit", [FieldProblem("out", "missing", "a model file to write")])
             measures, episodes, simulated = _folder_tables(history)
             source = f"attunement fit --history {history.name}"
-            model = _fit(measures, episodes, source, settings, simulated, as_json)
+            histories = histories_from_tables(measures, episodes)
+            labels = labels_from_tables(histories, episodes)
+            model = _fit(histories, labels, source, settings, simulated, as_json)
         else:
             model, stored = _fit_database(database, name, settings, as_json)
         if out is not None:
@@ -135,10 +137,15 @@ def _fit_database(url: str, name: str | None, settings: ForecastSettings, as_jso
                     ],
                 )
             measures, episodes = ended_history(session)
-        model = _fit(measures, episodes, "attunement fit --database", settings, False, as_json)
+        histories = histories_from_tables(measures, episodes)
+        labels = labels_from_tables(histories, episodes)
+        model = _fit(histories, labels, "attunement fit --database", settings, False, as_json)
         label = name or f"Clinic model of {model.trained_on['date'][:10]} ({len(episodes):,} ended episodes)"
+        comparison = _bundled_on_held_out(histories, labels, settings)
         with db.session() as session:
-            row = store_candidate(session, model.to_dict(), label, f"attunement fit ({_os_user()})")
+            row = store_candidate(
+                session, model.to_dict(), label, f"attunement fit ({_os_user()})", comparison
+            )
             stored = {"id": row.id, "name": row.name, "status": row.status}
     finally:
         db.dispose()
@@ -152,9 +159,20 @@ def _os_user() -> str:
         return "unknown user"
 
 
-def _fit(measures, episodes, source: str, settings: ForecastSettings, simulated: bool, as_json: bool):
-    histories = histories_from_tables(measures, episodes)
-    labels = labels_from_tables(histories, episodes)
+def _bundled_on_held_out(histories, labels, settings: ForecastSettings) -> dict | None:
+    """The bundled model's figures on the candidate's own held-out episodes, for a fair comparison;
+    None when the bundled model cannot answer for this clinic's data (the page then says so)."""
+    from attunement.forecast import default_model
+    from attunement.forecast.fitting import held_out_clients, validate_model
+
+    try:
+        held_out = held_out_clients(len(histories), settings)
+        return {"bundled": validate_model(default_model(), histories, labels, held_out, settings)}
+    except AttunementError:
+        return None
+
+
+def _fit(histories, labels, source: str, settings: ForecastSettings, simulated: bool, as_json: bool):
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

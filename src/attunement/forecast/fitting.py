@@ -124,6 +124,40 @@ def fit_model(
     )
 
 
+def held_out_clients(n: int, settings: ForecastSettings | None = None) -> np.ndarray:
+    """Which of ``n`` reference clients ``fit_model`` holds out for its validation figures."""
+    return split_clients(n, settings or load_settings()) == 2
+
+
+def validate_model(
+    model: ForecastModel,
+    histories: Histories,
+    labels: Labels,
+    held_out: np.ndarray,
+    settings: ForecastSettings | None = None,
+) -> dict:
+    """Another model's held-out figures on the same clients as a fit's own (``held_out_clients``),
+    in the form of ``ForecastModel.validation``: how a clinic's candidate compares with the model
+    it would replace is only fair on the same episodes."""
+    settings = settings or load_settings()
+    rows = session_rows(
+        histories, model.expected, model.session_cap, model.checkin_baseline_sessions, None, model.features
+    )
+    return {
+        outcome: _validate(
+            outcome,
+            model.outcomes[outcome],
+            rows,
+            row_labels(labels, outcome, rows),
+            held_out,
+            labels,
+            settings,
+        )
+        for outcome in FORECAST_OUTCOMES
+        if outcome in model.outcomes
+    }
+
+
 def split_clients(n: int, settings: ForecastSettings) -> np.ndarray:
     """0 = train, 1 = calibrate, 2 = validate, at random by client with the settings' seed."""
     shares = np.asarray(settings.split.value, dtype=float)

@@ -43,10 +43,20 @@ CLIENT_TABLES: dict[str, tuple[str, str | None]] = {
     "notifications": ("client_id", "clients"),
     "client_summaries": ("client_id", "clients"),
 }
-#: Tables that hold no client's data: accounts, settings, and the audit log (internal ids and
-#: kinds of action only, kept for good).
+#: Tables that hold no client's data: accounts, settings, the audit log (internal ids and kinds
+#: of action only, kept for good), and fitted forecast models (trees and figures pooled over many
+#: episodes, no row of any one client).
 NOT_CLIENT_DATA = frozenset(
-    {"teams", "users", "password_links", "login_attempts", "settings", "audit_events", "audit_seals"}
+    {
+        "teams",
+        "users",
+        "password_links",
+        "login_attempts",
+        "settings",
+        "audit_events",
+        "audit_seals",
+        "forecast_models",
+    }
 )
 #: Left out of an export: a link's token hash (a secret), and the stored summary (derived from
 #: the rest, computed again on demand).

@@ -47,6 +47,9 @@ class ModelCard:
     fitted_on: str
     outcome_rates: dict
     figures: list[Figures]
+    #: The bundled model's figures on this model's own held-out episodes (stored models only;
+    #: None when they were not measured).
+    bundled_figures: list[Figures] | None = None
 
 
 def figures_of(validation: dict) -> list[Figures]:
@@ -71,7 +74,16 @@ def figures_of(validation: dict) -> list[Figures]:
     return out
 
 
-def _card(id_, name, status, created_at, created_by, trained_on: dict, validation: dict) -> ModelCard:
+def _card(
+    id_,
+    name,
+    status,
+    created_at,
+    created_by,
+    trained_on: dict,
+    validation: dict,
+    comparison: dict | None = None,
+) -> ModelCard:
     return ModelCard(
         id=id_,
         name=name,
@@ -84,6 +96,9 @@ def _card(id_, name, status, created_at, created_by, trained_on: dict, validatio
         fitted_on=str(trained_on.get("date", ""))[:10],
         outcome_rates=dict(trained_on.get("outcome_rates") or {}),
         figures=figures_of(validation),
+        bundled_figures=figures_of(comparison["bundled"])
+        if comparison and comparison.get("bundled")
+        else None,
     )
 
 
@@ -109,6 +124,7 @@ def models_page(db: Session) -> dict:
             row.created_by,
             json.loads(row.trained_on),
             json.loads(row.validation),
+            json.loads(row.comparison) if row.comparison else None,
         )
         for row in stored_models(db)
     ]
