@@ -164,3 +164,18 @@ def test_the_web_apps_histories_hold_every_measure_it_collects_so_a_clinic_model
     assert set(histories.scores) == set(MEASURES)
     clinic_model = replace(default_model(), measures=("phq9", "gad7", "checkin", "checkin_therapist"))
     check_measures(clinic_model, histories)  # raises when a measure is missing
+
+
+def test_simulate_can_shape_a_cohort_like_a_service_that_measures_less(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from attunement.cli import app
+
+    made = CliRunner().invoke(
+        app, ["simulate", "--clients", "60", "--seed", "4", "--out", str(tmp_path), "--measures", "phq9"]
+    )
+    assert made.exit_code == 0, made.output
+    assert set(pd.read_csv(tmp_path / "measures.csv")["instrument"]) == {"phq9"}
+    wrong = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--measures", "core10"])
+    assert wrong.exit_code == 2 and "simulated instruments" in " ".join(wrong.output.split())

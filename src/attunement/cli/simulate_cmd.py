@@ -15,7 +15,7 @@ from rich.table import Table
 
 from attunement.cli.app import JSON_HELP, app
 from attunement.cli.output import console, emit, errors, fail, number
-from attunement.errors import AttunementError
+from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.evaluation.cohort import PROFILE_FILE
 from attunement.simulation import ClinicSimulation, load_profile
 from attunement.simulation.summary import block_counts, summarise
@@ -55,6 +55,30 @@ class _Appender:
             self._writer.close()
 
 
+#: What the simulated clinic measures, the instruments ``--measures`` may keep.
+SIMULATED_INSTRUMENTS = ("phq9", "gad7", "checkin", "checkin_therapist")
+
+
+def _kept_instruments(keep: str | None) -> tuple[str, ...] | None:
+    if keep is None:
+        return None
+    chosen = tuple(dict.fromkeys(part.strip() for part in keep.split(",") if part.strip()))
+    wrong = [c for c in chosen if c not in SIMULATED_INSTRUMENTS]
+    if not chosen or wrong:
+        raise InvalidInputError(
+            "simulate",
+            [
+                FieldProblem(
+                    "measures",
+                    keep,
+                    "a comma-separated list of the simulated instruments: "
+                    + ", ".join(SIMULATED_INSTRUMENTS),
+                )
+            ],
+        )
+    return chosen
+
+
 @app.command("simulate")
 def simulate_cmd(
     out: Annotated[
@@ -78,6 +102,14 @@ def simulate_cmd(
             help="Write PHQ-9 as item rows (with item 9) or as totals only (smaller files).",
         ),
     ] = True,
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            "--measures",
+            help="Keep only these instruments in the measures table, comma-separated (e.g. phq9 or "
+            "phq9,gad7): a cohort shaped like a service that measures less. All by default.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Simulate a clinic with known truth: measures, episodes and truth tables, and a summary.
@@ -89,6 +121,7 @@ def simulate_cmd(
     The model and every parameter's source: docs/simulation.md.
     """
     try:
+        kept = _kept_instruments(keep)
         profile = load_profile(profile_path)
         run = ClinicSimulation(clients, seed, profile, item_rows=phq9_items)
         out.mkdir(parents=True, exist_ok=True)
@@ -113,7 +146,10 @@ def simulate_cmd(
         with progress:
             task = progress.add_task("blocks", total=run.block_count)
             for block in run.blocks():
-                writers["measures"].write(normalise_measures(block.measures))
+                measures = normalise_measures(block.measures)
+                if kept is not None:
+                    measures = measures[measures["instrument"].isin(kept)]
+                writers["measures"].write(measures)
                 writers["episodes"].write(normalise_episodes(block.episodes))
                 writers["truth"].write(block.truth)
                 writers["truth_ruptures"].write(block.ruptures)
