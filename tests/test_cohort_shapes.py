@@ -179,3 +179,15 @@ def test_simulate_can_shape_a_cohort_like_a_service_that_measures_less(tmp_path)
     assert set(pd.read_csv(tmp_path / "measures.csv")["instrument"]) == {"phq9"}
     wrong = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--measures", "core10"])
     assert wrong.exit_code == 2 and "simulated instruments" in " ".join(wrong.output.split())
+
+
+def test_the_oracle_is_not_applicable_to_a_cohort_that_measures_less(simulated):
+    """It predicts the simulation's own outcomes (the paired rules on PHQ-9 and GAD-7): on PHQ-9
+    alone it ranked nobody, so it is now reported as not applicable with the reason."""
+    from attunement.oracle import OracleMethod
+    from attunement.prediction.measures import MissingMeasures
+    from attunement.simulation.profile import load_profile
+
+    cohort = cohort_of(*shaped(simulated, ("phq9",)), "phq9 only")
+    with pytest.raises(MissingMeasures, match="GAD-7"):
+        OracleMethod(load_profile()).fit(cohort.histories, cohort.labels)

@@ -19,8 +19,13 @@ from attunement.oracle.course import MEASURES, block_data
 from attunement.oracle.particles import FirstSession, draw_particles
 from attunement.oracle.posterior import ORACLE_OUTCOMES, SWEEPS, run_block
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import MeasureTable
 from attunement.prediction.methods import Prediction
 from attunement.simulation.profile import Profile, load_profile
+
+#: What the oracle needs: the two outcome measures of the paired rules by which the simulation
+#: defines its outcomes (a missing check-in it integrates over, as a missed form).
+NEEDED = ("phq9", "gad7")
 
 #: Default particles per client and particles per computing block (memory: about 25 arrays of
 #: block x max_sessions doubles). Computational settings, chosen for the effective sample sizes
@@ -64,7 +69,10 @@ class OracleMethod:
     last_posteriors: SessionPosteriors | None = field(default=None, repr=False)
 
     def fit(self, reference: Histories, labels: object) -> None:
-        """Nothing to learn: the oracle knows the model."""
+        """Nothing to learn: the oracle knows the model. It predicts the outcomes as the simulation
+        defines them (the paired rules on PHQ-9 and GAD-7), so on a cohort without both it is
+        reported as not applicable, rather than giving figures that rank nobody."""
+        MeasureTable.of(reference).require(NEEDED, self.name)
 
     def predict(self, histories: Histories) -> Prediction:
         s = histories.max_session
@@ -73,6 +81,7 @@ class OracleMethod:
     def predict_sessions(self, histories: Histories, sessions: list[int]) -> dict[int, Prediction]:
         """Predictions at each requested session, for the clients who attended it (in the order
         of ``histories.upto(s)``), computed in one pass."""
+        MeasureTable.of(histories).require(NEEDED, self.name)
         wanted = sorted({int(s) for s in sessions})
         post = self.posteriors(histories, max(wanted))
         self.last_posteriors = post
