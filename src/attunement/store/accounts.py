@@ -76,12 +76,7 @@ def create_user(
         problems += password_problems(password)
     if len(display_name.strip()) > 120:
         problems.append(FieldProblem("display name", display_name[:60], "a name of at most 120 characters"))
-    if role not in ROLES:
-        problems.append(FieldProblem("role", role, "one of " + ", ".join(ROLES)))
-    if team_id is not None and db.get(Team, team_id) is None:
-        problems.append(FieldProblem("team", team_id, "an existing team"))
-    if role == "supervisor" and team_id is None:
-        problems.append(FieldProblem("team", None, "a team for a supervisor"))
+    problems += _role_problems(db, role, team_id)
     email = email.strip()
     problems += email_problems(email)
     if problems:
@@ -166,13 +161,9 @@ def open_password_link(db: Session, token: str) -> tuple[PasswordLink, User] | N
     return (link, user) if user is not None and user.active else None
 
 
-def set_password(db: Session, token: str, password: str, again: str) -> User:
-    """Set the password through a link (used once), signing out every earlier session."""
-    opened = open_password_link(db, token)
-    if opened is None:
-        raise InvalidInputError(
-            "link", [FieldProblem("link", "", "a set-your-password link that is new and unused")]
-        )
+def set_password(db: Session, opened: tuple[PasswordLink, User], password: str, again: str) -> User:
+    """Set the password through a link opened with :func:`open_password_link` (used once, even
+    against a second request sent at the same moment), signing out every earlier session."""
     problems = password_problems(password, again)
     if problems:
         raise InvalidInputError("password", problems)
@@ -303,6 +294,18 @@ def after_sign_in(
     return user
 
 
+def _role_problems(db: Session, role: str, team_id: int | None) -> list[FieldProblem]:
+    """A role that exists, a team that exists, and a team for every supervisor."""
+    problems = []
+    if role not in ROLES:
+        problems.append(FieldProblem("role", role, "one of " + ", ".join(ROLES)))
+    if team_id is not None and db.get(Team, team_id) is None:
+        problems.append(FieldProblem("team", team_id, "an existing team"))
+    if role == "supervisor" and team_id is None:
+        problems.append(FieldProblem("team", None, "a team for a supervisor"))
+    return problems
+
+
 def authenticate(db: Session, username: str, password: str, address: str | None = None) -> User | None:
     """The active user with these credentials, or None; records the attempt (in one transaction:
     for scripts and tests; the web app splits it so that no lock is held while hashing)."""
@@ -313,13 +316,7 @@ def authenticate(db: Session, username: str, password: str, address: str | None 
 def change_role(db: Session, user: User, role: str, team_id: int | None) -> None:
     """A user's new role and team; they are signed out so the new access applies at once. A
     clinician who still has clients keeps the clinician role until they are reassigned."""
-    problems = []
-    if role not in ROLES:
-        problems.append(FieldProblem("role", role, "one of " + ", ".join(ROLES)))
-    if team_id is not None and db.get(Team, team_id) is None:
-        problems.append(FieldProblem("team", team_id, "an existing team"))
-    if role == "supervisor" and team_id is None:
-        problems.append(FieldProblem("team", None, "a team for a supervisor"))
+    problems = _role_problems(db, role, team_id)
     if user.role == "clinician" and role != "clinician":
         held = db.scalar(select(func.count()).select_from(Client).where(Client.therapist_id == user.id))
         if held:

@@ -145,7 +145,7 @@ async def set_own_password(request: Request, token: str):
             if opened is None:
                 return _link_closed(request)
             try:
-                user = set_password(db, token, form.get("password", ""), form.get("again", ""))
+                user = set_password(db, opened, form.get("password", ""), form.get("again", ""))
             except InvalidInputError as exc:
                 db.rollback()
                 return render(
