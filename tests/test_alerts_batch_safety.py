@@ -452,3 +452,26 @@ def test_a_client_the_episodes_table_does_not_list_keeps_their_risk_answers(tmp_
     got = safety_of(result.alerts)
     assert got == expected_safety(forms) and set(got) == {course("a", episode), "b"}
     assert result.ended_episodes == 0
+
+
+def test_an_item_9_answer_with_a_blank_rater_is_kept_as_the_clients():
+    """The canonical reader reads a row without a rater as the client's; so does the batch's
+    session array of item 9 answers (it once kept only rows that said "client")."""
+    import numpy as np
+    import pyarrow as pa
+
+    from attunement.alerts.batch import _item_scores
+
+    items = pa.table(
+        {
+            "client_id": ["a", "a"],
+            "session": [1, 1],
+            "instrument": ["phq9", "phq9"],
+            "rater": [None, "client"],
+            "item": ["phq9_9", "phq9_1"],
+            "value": [2.0, 1.0],
+        }
+    )
+    scores: dict = {}
+    _item_scores(items, np.array(["a"], dtype=object), 2, scores, np.array([0, 0]))
+    assert scores["phq9_item9"][0, 0] == 2.0

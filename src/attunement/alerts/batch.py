@@ -563,10 +563,11 @@ def _item_scores(
         scores[name] = (
             values if name not in scores else np.where(np.isnan(scores[name]), values, scores[name])
         )
+    # A row without a rater is the client's, as the canonical reader and the safety answers
+    # (``_item_answers``) read it: an item 9 answer is never left out for a blank rater.
+    clients = frame["rater"].isna() | (frame["rater"] == "client")
     for name, (instrument, item) in ITEM_MEASURES.items():
-        answers = frame[
-            (frame["instrument"] == instrument) & (frame["rater"] == "client") & (frame["item"] == item)
-        ]
+        answers = frame[(frame["instrument"] == instrument) & clients & (frame["item"] == item)]
         if not answers.empty:
             scores[name] = _scatter_frame(
                 answers.drop(columns="score").rename(columns={"value": "score"}), index, width
