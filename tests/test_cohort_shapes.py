@@ -1,8 +1,8 @@
 """Cohorts shaped like real services' histories: what each gets, and that nothing crashes.
 
-Each shape is a small simulated cohort (fixed seed) with instruments dropped from its measures
-table, or, for CORE-10, the simulated PHQ-9 totals rescaled to the CORE-10 range and given as
-CORE-10 score rows (the simulator writes no CORE-10; the labels only need a CORE-10 history).
+Each shape is a small simulated cohort (fixed seed, with CORE-10 drawn beside the default set)
+with instruments dropped from its measures table: the full set is the simulator's default
+(PHQ-9, GAD-7, both check-ins), CORE-10 only keeps the simulated CORE-10 item rows.
 """
 
 from __future__ import annotations
@@ -21,27 +21,29 @@ from attunement.forecast.model import ForecastModel, default_model
 from attunement.forecast.predict import features_at
 from attunement.prediction.histories import histories_from_tables
 from attunement.prediction.measures import MeasureTable
+from attunement.prediction.methods import unavailable_outcomes
 from attunement.prediction.outcomes import labels_from_tables
 from attunement.simulation import simulate
-from attunement.tables.scores import session_scores
 
+FULL = ("phq9", "gad7", "checkin", "checkin_therapist")
 SHAPES = {
-    "full": None,
+    "full": FULL,
     "phq9_only": ("phq9",),
     "gad7_only": ("gad7",),
     "pair_without_relationship": ("phq9", "gad7"),
+    "core10_only": ("core10",),
+    "core10_with_checkin": ("core10", "checkin"),
 }
 
 
 @pytest.fixture(scope="module")
 def simulated():
-    return simulate(500, 11)
+    return simulate(500, 11, core10=True)
 
 
 def shaped(simulated, keep):
     measures = simulated.measures
-    if keep is not None:
-        measures = measures[measures["instrument"].isin(keep)]
+    measures = measures[measures["instrument"].isin(FULL if keep is None else keep)]
     return measures, simulated.episodes
 
 
@@ -49,15 +51,6 @@ def cohort_of(measures, episodes, name, ruptures=None):
     histories = histories_from_tables(measures, episodes)
     labels = labels_from_tables(histories, episodes, ruptures=ruptures)
     return Cohort(name, histories, labels, has_truth=False)
-
-
-def core10_measures(simulated):
-    """PHQ-9 totals rescaled to 0-40 as CORE-10 score rows: a service measuring CORE-10 only."""
-    phq = session_scores(simulated.measures, "phq9")
-    core = phq.assign(
-        instrument="core10", rater="client", item=None, value=np.nan, score=np.round(phq["score"] * 40 / 27)
-    )
-    return core[simulated.measures.columns]
 
 
 def test_full_set_keeps_the_paired_definition(simulated):
@@ -79,8 +72,7 @@ def test_one_measure_gets_labels_from_its_own_definition(simulated, keep, defini
 
 
 def test_core10_only_is_labelled_by_core10(simulated):
-    measures = core10_measures(simulated)
-    cohort = cohort_of(measures, simulated.episodes, "core10")
+    cohort = cohort_of(*shaped(simulated, ("core10",)), "core10")
     assert MeasureTable.of(cohort.histories).outcome_measures == ("core10",)
     labels = cohort.labels
     assert set(labels.definition) == {"reliable_change:core10"}
@@ -139,12 +131,17 @@ def test_every_method_fits_and_predicts_or_says_why(simulated, shape):
     reference, held_out = split_by_client(cohort, 0.5, 0)
     methods = registered_methods(held_out)
     rows, runs = evaluate(reference, held_out, methods)
-    fitted = {run.method.name for run in runs}
+    fitted = {run.method.name: run.method for run in runs}
     for method in methods:
         mine = [r for r in rows if r["method"] == method.name]
         if method.name in fitted:
             assert mine, f"{method.name} fitted on {shape} but gave no rows"
-            assert all(r["session"] != NOT_APPLICABLE for r in mine)
+            skipped = unavailable_outcomes(fitted[method.name])
+            for r in mine:
+                if r["session"] == NOT_APPLICABLE:
+                    assert r["outcome"] in skipped and r["reason"] == skipped[r["outcome"]]
+                else:
+                    assert r["outcome"] not in skipped
         else:
             assert mine and all(r["session"] == NOT_APPLICABLE and r["reason"] for r in mine), method.name
     assert "attunement_forecast" in fitted and "rational_rules" in fitted
@@ -177,7 +174,7 @@ def test_simulate_can_shape_a_cohort_like_a_service_that_measures_less(tmp_path)
     )
     assert made.exit_code == 0, made.output
     assert set(pd.read_csv(tmp_path / "measures.csv")["instrument"]) == {"phq9"}
-    wrong = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--measures", "core10"])
+    wrong = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--measures", "core11"])
     assert wrong.exit_code == 2 and "simulated instruments" in " ".join(wrong.output.split())
 
 
@@ -191,3 +188,59 @@ def test_the_oracle_is_not_applicable_to_a_cohort_that_measures_less(simulated):
     cohort = cohort_of(*shaped(simulated, ("phq9",)), "phq9 only")
     with pytest.raises(MissingMeasures, match="GAD-7"):
         OracleMethod(load_profile()).fit(cohort.histories, cohort.labels)
+
+
+def test_simulate_writes_core10_only_when_asked(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from attunement.cli import app
+
+    made = CliRunner().invoke(
+        app, ["simulate", "--clients", "40", "--seed", "4", "--out", str(tmp_path), "--measures", "core10"]
+    )
+    assert made.exit_code == 0, made.output
+    measures = pd.read_csv(tmp_path / "measures.csv")
+    assert set(measures["instrument"]) == {"core10"}
+    assert set(measures["item"]) == {f"core10_{i}" for i in range(1, 11)}
+    default = simulate(40, 4)
+    assert "core10" not in set(default.measures["instrument"])
+
+
+def test_a_core10_service_gets_a_forecast_of_its_own_measure(simulated):
+    """On CORE-10 alone the forecast describes CORE-10 as it describes PHQ-9, counts CORE-10 forms,
+    records CORE-10 as its measure and refuses data without it."""
+    cohort = cohort_of(*shaped(simulated, ("core10",)), "core10")
+    model = fit_model(cohort.histories, cohort.labels)
+    assert model.measures == ("core10",)
+    assert {"core10_now", "core10_deviation", "core10_slope", "core10_forms_missed"} <= set(model.features)
+    assert set(model.expected.tables) == {"core10"}
+    x = features_at(model, cohort.histories.upto(3))
+    assert np.isfinite(x).any(axis=0).all()
+    phq_only = cohort_of(*shaped(simulated, ("phq9",)), "phq9 only")
+    with pytest.raises(InvalidInputError, match="CORE-10"):
+        features_at(model, phq_only.histories.upto(2))
+
+
+def test_pcoms_relationship_rule_is_not_applicable_without_the_checkin(simulated):
+    cohort = cohort_of(*shaped(simulated, ("core10",)), "core10", ruptures=simulated.ruptures)
+    reference, held_out = split_by_client(cohort, 0.5, 0)
+    pcoms = [m for m in registered_methods(held_out) if m.name == "pcoms_zones"]
+    rows, _ = evaluate(reference, held_out, pcoms)
+    rupture = [r for r in rows if r["outcome"] == "rupture"]
+    assert len(rupture) == 1 and rupture[0]["session"] == NOT_APPLICABLE
+    assert "check-in" in rupture[0]["reason"]
+    assert any(r["outcome"] == "deterioration" and r["auc"] is not None for r in rows)
+
+
+def test_trier_matches_a_core10_service_on_core10():
+    from attunement.baselines.trier import TrierNearestNeighbours
+
+    sim = simulate(300, 12, core10=True)
+    core = cohort_of(*shaped(sim, ("core10", "checkin")), "core10")
+    method = TrierNearestNeighbours()
+    method.fit(core.histories, core.labels)
+    assert method.matching == ("core10", "checkin")
+    full = cohort_of(*shaped(sim, None), "full")
+    method.fit(full.histories, full.labels)
+    assert method.matching == ("phq9", "gad7", "checkin")

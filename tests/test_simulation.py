@@ -472,3 +472,41 @@ def test_simulate_command_prints_a_summary_and_refuses_a_bad_profile(tmp_path):
     )
     assert result.exit_code != 0
     assert "error" in json.loads(result.output)
+
+
+def test_core10_is_drawn_from_its_own_stream_and_scores_as_written():
+    """Asking for CORE-10 changes no other simulated row; its item rows score (reversing the
+    positively worded items) to totals on 0-40 whose intake lies mostly at or above the cut-off,
+    and the risk item is endorsed less often than the others."""
+    from attunement.simulation.core10 import CORE10
+    from attunement.tables.scores import session_scores
+
+    plain = simulate(400, 21)
+    with_core = simulate(400, 21, core10=True)
+    others = with_core.measures[with_core.measures["instrument"] != CORE10].reset_index(drop=True)
+    pd.testing.assert_frame_equal(others, plain.measures.reset_index(drop=True), check_dtype=False)
+    core = with_core.measures[with_core.measures["instrument"] == CORE10]
+    assert core["value"].between(0, 4).all()
+    totals = session_scores(with_core.measures, CORE10)
+    assert totals["score"].between(0, 40).all()
+    intake = totals[totals["session"] == 1]["score"]
+    assert (intake >= 11).mean() > 0.7
+    endorsed = core.assign(on=core["value"] > 0).groupby("item")["on"].mean()
+    assert endorsed["core10_6"] < endorsed.drop(["core10_6", "core10_2", "core10_3"]).min()
+    # the two positively worded items are written reverse-keyed, so they run the other way
+    assert endorsed[["core10_2", "core10_3"]].min() > endorsed["core10_6"]
+
+
+def test_core10_follows_the_same_latent_course():
+    """A client's CORE-10 moves with their PHQ-9: first-to-last changes correlate strongly."""
+    from attunement.tables.scores import session_scores
+
+    sim = simulate(600, 22, core10=True)
+
+    def change(instrument):
+        t = session_scores(sim.measures, instrument).sort_values("session")
+        g = t.groupby("client_id")["score"]
+        return g.last() - g.first()
+
+    both = pd.concat([change("phq9"), change("core10")], axis=1, keys=["phq9", "core10"]).dropna()
+    assert both.corr().loc["phq9", "core10"] > 0.7

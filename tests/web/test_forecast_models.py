@@ -87,6 +87,18 @@ def test_a_clinic_fits_compares_and_activates_its_own_model(database, tmp_path):
         own = json.loads(row.validation)
         for outcome in ("deterioration", "no_improvement", "dropout_next"):
             assert bundled_on_same[outcome]["clients"] == own[outcome]["clients"] > 0
+        # ... and so was every published baseline, fitted on the episodes the candidate used.
+        baselines = json.loads(row.comparison)["baselines"]
+        assert set(baselines) == {
+            "rational_rules",
+            "pcoms_zones",
+            "oq_expected_recovery",
+            "trier_nearest_neighbours",
+        }
+        for figures in baselines.values():
+            for outcome in ("deterioration", "no_improvement"):
+                assert 0 <= figures[outcome]["auc_session_3"] <= 1
+                assert 0 <= figures[outcome]["sensitivity_before_last_session"] <= 1
 
     admin = _login(app, "admin")
     page = admin.get("/admin/models").text
@@ -96,6 +108,8 @@ def test_a_clinic_fits_compares_and_activates_its_own_model(database, tmp_path):
     # model's own figures.
     assert page.count("<strong>Held-out validation</strong>") == 3
     assert "the bundled model on the same held-out episodes" in page
+    assert "The published rules, fitted on the same episodes" in page
+    assert "Rational rules (reliable worsening so far)" in page and "PCOMS expected-progress zones" in page
 
     # Only an administrator activates, with the form's token.
     assert (

@@ -26,8 +26,11 @@ from attunement.baselines.courses import latest, measures_for, outcome_measures,
 from attunement.baselines.parameters import baseline_parameters
 from attunement.instruments.registry import get_instrument
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import MeasureTable, MissingMeasures
 from attunement.prediction.methods import Prediction
 from attunement.prediction.outcomes import Labels
+
+CHECKIN = "checkin"
 
 CITATION = (
     "PCOMS expected treatment response (Miller, Duncan et al.; successful/unsuccessful ORS "
@@ -59,9 +62,16 @@ class PcomsZones:
         #: unsuccessful curves.
         self.success: dict[str, np.ndarray] = {}
         self.failure: dict[str, np.ndarray] = {}
+        #: outcomes this cohort cannot give (see :func:`~attunement.prediction.methods.unavailable_outcomes`)
+        self.unavailable: dict[str, str] = {}
 
     def fit(self, reference: Histories, labels: Labels) -> None:
         self.measures = measures_for(reference, self.name)
+        table = MeasureTable.of(reference)
+        # The relationship rule reads the check-in; without it only the outcome zones apply.
+        self.unavailable = (
+            {} if table.has(CHECKIN) else {"rupture": str(MissingMeasures(self.name, [CHECKIN], table))}
+        )
         self.success, self.failure = {}, {}
         successful = ~labels.no_improvement
         for m in self.measures:

@@ -34,6 +34,7 @@ from sklearn.neighbors import NearestNeighbors
 from attunement.baselines.courses import latest, measures_for, outcome_measures, standardised_distance
 from attunement.baselines.parameters import baseline_parameters
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import MeasureTable
 from attunement.prediction.methods import Prediction
 from attunement.prediction.outcomes import Labels
 
@@ -79,7 +80,8 @@ class TrierNearestNeighbours:
     def __init__(self) -> None:
         params = baseline_parameters().trier
         self.neighbours = int(params.neighbours.value)
-        self.matching = tuple(params.matching_measures.value)
+        self._matching_parameter = tuple(params.matching_measures.value)
+        self.matching = self._matching_parameter
         self.curve_sessions = int(params.curve_sessions.value)
         self.minimum_scores = int(params.minimum_scores_per_session.value)
         self.boundary_z = float(norm.ppf(0.5 + params.boundary_coverage.value / 2))
@@ -90,6 +92,12 @@ class TrierNearestNeighbours:
 
     def fit(self, reference: Histories, labels: Labels) -> None:
         self.measures = measures_for(reference, self.name)
+        # Match on the measures it judges (a CORE-10 service on CORE-10) and on the other
+        # matching measures the cohort records: a measure it never recorded cannot tell
+        # clients apart.
+        present = MeasureTable.of(reference)
+        judged = [m.name for m in self.measures]
+        self.matching = tuple(dict.fromkeys(judged + [m for m in self._matching_parameter if present.has(m)]))
         self._sums = {}
         intake = np.column_stack([reference.score(name)[:, 0] for name in self.matching])
         seen = ~np.isnan(intake)

@@ -159,17 +159,20 @@ def _os_user() -> str:
         return "unknown user"
 
 
-def _bundled_on_held_out(histories, labels, settings: ForecastSettings) -> dict | None:
-    """The bundled model's figures on the candidate's own held-out episodes, for a fair comparison;
-    None when the bundled model cannot answer for this clinic's data (the page then says so)."""
+def _bundled_on_held_out(histories, labels, settings: ForecastSettings) -> dict:
+    """The bundled model's figures and the published baselines' on the candidate's own held-out
+    episodes, for a fair comparison. ``bundled`` is None when the bundled model cannot answer
+    for this clinic's data (the page then says so)."""
+    from attunement.evaluation.comparison import baselines_on_held_out
     from attunement.forecast import default_model
     from attunement.forecast.fitting import held_out_clients, validate_model
 
+    held_out = held_out_clients(len(histories), settings)
     try:
-        held_out = held_out_clients(len(histories), settings)
-        return {"bundled": validate_model(default_model(), histories, labels, held_out, settings)}
+        bundled = validate_model(default_model(), histories, labels, held_out, settings)
     except AttunementError:
-        return None
+        bundled = None
+    return {"bundled": bundled, "baselines": baselines_on_held_out(histories, labels, held_out)}
 
 
 def _fit(histories, labels, source: str, settings: ForecastSettings, simulated: bool, as_json: bool):

@@ -55,8 +55,9 @@ class _Appender:
             self._writer.close()
 
 
-#: What the simulated clinic measures, the instruments ``--measures`` may keep.
-SIMULATED_INSTRUMENTS = ("phq9", "gad7", "checkin", "checkin_therapist")
+#: What the simulated clinic measures, the instruments ``--measures`` may keep. CORE-10 is drawn
+#: only when asked for by name: a service rarely measures it beside PHQ-9 and GAD-7.
+SIMULATED_INSTRUMENTS = ("phq9", "gad7", "checkin", "checkin_therapist", "core10")
 
 
 def _kept_instruments(keep: str | None) -> tuple[str, ...] | None:
@@ -99,15 +100,17 @@ def simulate_cmd(
         bool,
         typer.Option(
             "--phq9-items/--phq9-totals",
-            help="Write PHQ-9 as item rows (with item 9) or as totals only (smaller files).",
+            help="Write PHQ-9 (and CORE-10) as item rows (with the risk items) or as totals only "
+            "(smaller files).",
         ),
     ] = True,
     keep: Annotated[
         str | None,
         typer.Option(
             "--measures",
-            help="Keep only these instruments in the measures table, comma-separated (e.g. phq9 or "
-            "phq9,gad7): a cohort shaped like a service that measures less. All by default.",
+            help="Keep only these instruments in the measures table, comma-separated (e.g. phq9, "
+            "phq9,gad7 or core10): a cohort shaped like a service that measures less or otherwise. "
+            "PHQ-9, GAD-7 and both check-ins by default; CORE-10 only when named.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
@@ -123,9 +126,11 @@ def simulate_cmd(
     try:
         kept = _kept_instruments(keep)
         profile = load_profile(profile_path)
-        run = ClinicSimulation(clients, seed, profile, item_rows=phq9_items)
+        run = ClinicSimulation(
+            clients, seed, profile, item_rows=phq9_items, core10=kept is not None and "core10" in kept
+        )
         out.mkdir(parents=True, exist_ok=True)
-    except (AttunementError, OSError) as exc:
+    except (AttunementError, OSError, ValueError) as exc:
         fail(str(exc), as_json)
         return
 

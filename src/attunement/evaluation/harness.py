@@ -38,7 +38,7 @@ from attunement.evaluation import metrics
 from attunement.evaluation.cohort import Cohort
 from attunement.evaluation.settings import Settings, load_settings
 from attunement.prediction.histories import NO_GROUP, Histories
-from attunement.prediction.methods import Method, Prediction
+from attunement.prediction.methods import Method, Prediction, unavailable_outcomes
 
 COURSE_OUTCOMES = ("deterioration", "no_improvement")
 SESSION_OUTCOMES = ("dropout_next", "rupture")
@@ -104,15 +104,19 @@ def evaluate(
             rows += not_applicable_rows(method, str(exc))
             continue
         runs.append(run)
-        rows += figures(run, held_out, settings)
+        unavailable = unavailable_outcomes(method)
+        for outcome, reason in unavailable.items():
+            rows += not_applicable_rows(method, reason, (outcome,))
+        rows += figures(run, held_out, settings, skip=tuple(unavailable))
     return rows, runs
 
 
 NOT_APPLICABLE = "not_applicable"
 
 
-def not_applicable_rows(method: Method, reason: str) -> list[dict]:
-    """One row per outcome of a method that could not be fitted or run on the cohort, with why."""
+def not_applicable_rows(method: Method, reason: str, outcomes: tuple[str, ...] | None = None) -> list[dict]:
+    """One row per outcome of a method that could not be fitted or run on the cohort, with why
+    (``outcomes``: only these of the method's outcomes)."""
     return [
         {
             "method": method.name,
@@ -129,16 +133,16 @@ def not_applicable_rows(method: Method, reason: str) -> list[dict]:
             "ece": None,
             "reason": reason,
         }
-        for outcome in method.outcomes
+        for outcome in (method.outcomes if outcomes is None else outcomes)
     ]
 
 
-def figures(run: MethodRun, cohort: Cohort, settings: Settings) -> list[dict]:
-    """All figure rows of one method (see module doc)."""
+def figures(run: MethodRun, cohort: Cohort, settings: Settings, skip: tuple[str, ...] = ()) -> list[dict]:
+    """All figure rows of one method (see module doc), leaving out the outcomes in ``skip``."""
     out = []
     groups = [NO_GROUP, *sorted(set(cohort.histories.group) - {NO_GROUP})]
     for outcome in run.method.outcomes:
-        if outcome == "rupture" and not cohort.labels.has_ruptures:
+        if outcome in skip or (outcome == "rupture" and not cohort.labels.has_ruptures):
             continue
         for group in groups:
             members = (

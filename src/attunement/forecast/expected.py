@@ -16,10 +16,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import MeasureTable
 
-#: Upper end of each scale (intake scores are looked up as whole points 0..max).
-SCALE_MAX = {"phq9": 27, "gad7": 21}
+
+def scale_top(measure: str) -> int:
+    """Upper end of an outcome measure's scale, from its definition (intake scores are looked
+    up as whole points 0..top)."""
+    scale_range = get_instrument(measure).scoring.range
+    if scale_range is None:
+        raise ValueError(f"{measure}: an expected course needs the score range in the definition")
+    return int(np.ceil(scale_range[1]))
 
 
 @dataclass(frozen=True)
@@ -67,9 +75,11 @@ def fit_expected_course(
     band_quantiles: tuple[float, float],
     bandwidth: float,
 ) -> ExpectedCourse:
-    """Kernel-weighted expected scores per session and intake score from a reference cohort."""
+    """Kernel-weighted expected scores per session and intake score from a reference cohort,
+    for every outcome measure it holds."""
     tables = {}
-    for measure, top in SCALE_MAX.items():
+    for measure in MeasureTable.of(histories).outcome_measures:
+        top = scale_top(measure)
         values = histories.score(measure)
         intake = histories.first(measure)
         grid = np.arange(top + 1, dtype=float)

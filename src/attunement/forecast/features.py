@@ -16,6 +16,7 @@ import numpy as np
 
 from attunement.forecast.expected import ExpectedCourse
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import outcome_instruments
 
 FEATURES: tuple[str, ...] = (
     "session",
@@ -56,37 +57,76 @@ FEATURES: tuple[str, ...] = (
 )
 
 
+#: Features of any other outcome measure a cohort holds (CORE-10, ORS, ...), named
+#: ``<measure>_<what>``: the same descriptions PHQ-9 has, so a service measuring only CORE-10 gets
+#: a forecast of the same kind. PHQ-9 and GAD-7 keep the names of :data:`FEATURES`.
+MEASURE_TEMPLATE: tuple[str, ...] = (
+    "intake",
+    "now",
+    "change",
+    "recent_mean",
+    "expected",
+    "deviation",
+    "recent_deviation",
+    "deviation_scaled",
+    "slope",
+    "early_change",
+    "best_change",
+    "worst_change",
+)
+#: Missed-form features. :data:`FEATURES` counts PHQ-9 forms; a cohort without PHQ-9 counts the
+#: forms of its first outcome measure instead, under that measure's name.
+FORMS_TEMPLATE: tuple[str, ...] = ("forms_observed", "forms_missed", "missed_now", "sessions_since_form")
+#: PHQ-9 and GAD-7: the measures :data:`FEATURES` names.
+NAMED = ("phq9", "gad7")
+
 #: Measures whose rows are items of another measure's form (PHQ-9 item 9): a service giving
 #: totals only lacks them without lacking the measure, so a model never refuses data for them;
 #: the trees treat the missing value as they were taught to.
 ITEM_LEVEL = ("phq9_item9",)
 
 
+def _prefixes() -> tuple[str, ...]:
+    """Measure names a feature can start with, longest first (``core_om`` before ``core``)."""
+    return tuple(sorted({*outcome_instruments(), "checkin"}, key=len, reverse=True))
+
+
 def feature_measures(feature: str) -> tuple[str, ...]:
     """The measures a feature is computed from; a cohort without one of them cannot have it.
 
-    Missed-form features count PHQ-9 forms, so they need PHQ-9."""
+    The unprefixed missed-form features count PHQ-9 forms, so they need PHQ-9."""
     if feature == "session":
         return ()
     if feature.startswith("perception_gap"):
         return ("checkin", "checkin_therapist")
     if feature == "item9_now":
         return ("phq9_item9",)
-    for measure in ("phq9", "gad7", "checkin"):
+    for measure in _prefixes():
         if feature.startswith(f"{measure}_"):
             return (measure,)
     return ("phq9",)  # forms_observed, forms_missed, missed_now, sessions_since_form
 
 
+def candidate_features(present: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """Every feature a cohort holding ``present`` could give: :data:`FEATURES`, then the template
+    for each other outcome measure, then the missed-form template for the first outcome measure
+    when PHQ-9 is absent."""
+    outcome = [m for m in outcome_instruments() if m in present]
+    extra = [f"{m}_{what}" for m in outcome if m not in NAMED for what in MEASURE_TEMPLATE]
+    if outcome and "phq9" not in present:
+        extra += [f"{outcome[0]}_{what}" for what in FORMS_TEMPLATE]
+    return FEATURES + tuple(extra)
+
+
 def usable_features(present: set[str] | frozenset[str]) -> tuple[str, ...]:
-    """The features (in :data:`FEATURES` order) whose measures are all in ``present``."""
-    return tuple(f for f in FEATURES if all(m in present for m in feature_measures(f)))
+    """The candidate features (:func:`candidate_features`) whose measures are all in ``present``."""
+    return tuple(f for f in candidate_features(present) if all(m in present for m in feature_measures(f)))
 
 
 def measures_of(features: tuple[str, ...]) -> tuple[str, ...]:
     """The measures the given features are computed from, in a stable order."""
     needed = {m for f in features for m in feature_measures(f)}
-    order = ("phq9", "gad7", "checkin", "checkin_therapist", "phq9_item9")
+    order = (*outcome_instruments(), "checkin", "checkin_therapist", "phq9_item9")
     return tuple(m for m in order if m in needed)
 
 
@@ -103,53 +143,78 @@ def feature_matrix(
     forecast is for. ``session_cap`` is the last session the model was trained on; later sessions
     are described as that one. ``baseline_sessions`` observed check-ins make the client's own
     relationship baseline. ``features`` picks the columns a model uses (a model fitted on a
-    cohort without some measure leaves their features out).
+    cohort without some measure leaves their features out). Only the measures those features
+    need are read.
     """
     s = histories.max_session
-    phq, gad = histories.score("phq9"), histories.score("gad7")
-    checkin, therapist = histories.score("checkin"), histories.score("checkin_therapist")
     n = len(histories)
+    needed = {m for f in features for m in feature_measures(f)}
     columns: dict[str, np.ndarray] = {"session": np.full(n, float(min(s, session_cap)))}
-    for name, values in (("phq9", phq), ("gad7", gad)):
-        intake = first_observed(values)
-        now = last_observed(values)
-        recent = recent_mean(values, 2)
-        mid = expected.mid(name, intake, np.full(n, s))
-        columns[f"{name}_intake"] = intake
-        columns[f"{name}_now"] = now
-        columns[f"{name}_change"] = now - intake
-        columns[f"{name}_recent_mean"] = recent
-        columns[f"{name}_expected"] = mid
-        columns[f"{name}_deviation"] = now - mid
-        columns[f"{name}_recent_deviation"] = recent - mid
-        columns[f"{name}_slope"] = slope(values)
-        columns[f"{name}_worst_change"] = _extreme(values, np.fmax) - intake
-    low, mid, high = expected.band("phq9", columns["phq9_intake"], np.full(n, s))
-    spread = np.maximum(high - low, 1.0)
-    columns["phq9_deviation_scaled"] = (columns["phq9_now"] - mid) / spread
-    columns["phq9_early_change"] = early_change(phq)
-    columns["phq9_best_change"] = _extreme(phq, np.fmin) - columns["phq9_intake"]
-
-    base = baseline(checkin, baseline_sessions)
-    checkin_now = last_observed(checkin)
-    columns["checkin_baseline"] = base
-    columns["checkin_now"] = checkin_now
-    columns["checkin_change"] = checkin_now - base
-    columns["checkin_lowest_change"] = _extreme(checkin, np.fmin) - base
-    columns["checkin_last_step"] = checkin_now - previous_observed(checkin)
-    columns["checkin_slope"] = slope(checkin[:, -4:])
-    gap = therapist - checkin
-    columns["perception_gap_now"] = last_observed(gap)
-    columns["perception_gap_mean"] = _nanmean(gap)
-    columns["item9_now"] = last_observed(histories.score("phq9_item9"))
-
-    seen = ~np.isnan(phq)
-    columns["forms_observed"] = seen.sum(axis=1).astype(float)
-    columns["forms_missed"] = (s - seen.sum(axis=1)).astype(float)
-    columns["missed_now"] = (~seen[:, -1]).astype(float)
-    last_seen = np.where(seen.any(axis=1), s - 1 - seen[:, ::-1].argmax(axis=1), np.nan)
-    columns["sessions_since_form"] = (s - 1) - last_seen
+    for name in outcome_instruments():
+        if name in needed:
+            block = _outcome_columns(histories.score(name), expected, name, s)
+            columns.update({f"{name}_{what}": values for what, values in block.items()})
+    if "phq9" in needed:
+        columns.update(_forms_columns(histories.score("phq9"), s))
+    for name in needed - {"phq9"}:
+        if any(f"{name}_{what}" in features for what in FORMS_TEMPLATE):
+            forms = _forms_columns(histories.score(name), s)
+            columns.update({f"{name}_{what}": values for what, values in forms.items()})
+    if "checkin" in needed:
+        checkin = histories.score("checkin")
+        base = baseline(checkin, baseline_sessions)
+        checkin_now = last_observed(checkin)
+        columns["checkin_baseline"] = base
+        columns["checkin_now"] = checkin_now
+        columns["checkin_change"] = checkin_now - base
+        columns["checkin_lowest_change"] = _extreme(checkin, np.fmin) - base
+        columns["checkin_last_step"] = checkin_now - previous_observed(checkin)
+        columns["checkin_slope"] = slope(checkin[:, -4:])
+        if "checkin_therapist" in needed:
+            gap = histories.score("checkin_therapist") - checkin
+            columns["perception_gap_now"] = last_observed(gap)
+            columns["perception_gap_mean"] = _nanmean(gap)
+    if "phq9_item9" in needed:
+        columns["item9_now"] = last_observed(histories.score("phq9_item9"))
     return np.column_stack([columns[name] for name in features]).astype(np.float64)
+
+
+def _outcome_columns(
+    values: np.ndarray, expected: ExpectedCourse, name: str, s: int
+) -> dict[str, np.ndarray]:
+    """The :data:`MEASURE_TEMPLATE` descriptions of one outcome measure."""
+    n = values.shape[0]
+    intake = first_observed(values)
+    now = last_observed(values)
+    recent = recent_mean(values, 2)
+    low, mid, high = expected.band(name, intake, np.full(n, s))
+    spread = np.maximum(high - low, 1.0)
+    return {
+        "intake": intake,
+        "now": now,
+        "change": now - intake,
+        "recent_mean": recent,
+        "expected": mid,
+        "deviation": now - mid,
+        "recent_deviation": recent - mid,
+        "deviation_scaled": (now - mid) / spread,
+        "slope": slope(values),
+        "early_change": early_change(values),
+        "best_change": _extreme(values, np.fmin) - intake,
+        "worst_change": _extreme(values, np.fmax) - intake,
+    }
+
+
+def _forms_columns(values: np.ndarray, s: int) -> dict[str, np.ndarray]:
+    """The :data:`FORMS_TEMPLATE` counts of one measure's forms up to session ``s``."""
+    seen = ~np.isnan(values)
+    last_seen = np.where(seen.any(axis=1), s - 1 - seen[:, ::-1].argmax(axis=1), np.nan)
+    return {
+        "forms_observed": seen.sum(axis=1).astype(float),
+        "forms_missed": (s - seen.sum(axis=1)).astype(float),
+        "missed_now": (~seen[:, -1]).astype(float),
+        "sessions_since_form": (s - 1) - last_seen,
+    }
 
 
 def first_observed(values: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.forecast.expected import SCALE_MAX, ExpectedRange
+from attunement.forecast.expected import ExpectedRange
 from attunement.forecast.features import ITEM_LEVEL, feature_matrix
 from attunement.forecast.model import ForecastModel
 from attunement.prediction.histories import Histories
@@ -84,8 +84,18 @@ def expected_range(model: ForecastModel, histories: Histories, measure: str = "p
     score). For chart bands and for reasons such as "PHQ-9 of 17 at session 4 is above the range
     expected for clients who started at 18".
     """
-    if measure not in SCALE_MAX:
-        raise InvalidInputError("expected range", [FieldProblem("measure", measure, " or ".join(SCALE_MAX))])
+    known = model.expected.tables
+    if measure not in known:
+        raise InvalidInputError(
+            "expected range",
+            [
+                FieldProblem(
+                    "measure",
+                    measure,
+                    "a measure the model has an expected course for: " + " or ".join(known),
+                )
+            ],
+        )
     intake = histories.first(measure)
     sessions = np.arange(1, histories.max_session + 1)
     low, mid, high = model.expected.band(measure, intake[:, None], sessions[None, :])

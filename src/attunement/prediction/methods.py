@@ -53,3 +53,14 @@ class Method(Protocol):
 
     def predict(self, histories: Histories) -> Prediction:
         """Risk and alerts for clients whose histories end at ``histories.max_session``."""
+
+
+def unavailable_outcomes(method: Method) -> dict[str, str]:
+    """Outcomes a fitted method cannot answer on its cohort, each with the reason in words.
+
+    A method that covers several outcomes may lack what one of them needs (PCOMS's relationship
+    rule on a cohort without the check-in) while the others stand; its ``fit`` then sets
+    ``unavailable`` (outcome -> reason), and the harness reports those outcomes as not
+    applicable instead of scoring empty answers. Methods without the attribute answer all.
+    """
+    return dict(getattr(method, "unavailable", None) or {})

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from attunement.instruments import get_instrument
+from attunement.simulation import core10
 from attunement.simulation.cohort import Clients, draw_clients, draw_therapists, therapist_count
 from attunement.simulation.endings import draw_ends
 from attunement.simulation.negative_process import JudgedAnswers, draw_judged
@@ -56,6 +57,8 @@ BLOCK_STREAM = 1
 #: The negative-process draws have a stream of their own, so that adding them left every earlier
 #: draw (and every earlier simulated figure) as it was.
 NEGATIVE_STREAM = 2
+#: CORE-10 answers, written only when asked for, have their own stream for the same reason.
+CORE10_STREAM = 3
 JUDGED_ITEM = "checkin_judged"
 NEGATIVE_COLUMNS = ("client_id", "session", "raised_by", "form_recorded")
 
@@ -87,17 +90,31 @@ class SimulatedClinic:
 class ClinicSimulation:
     """A reproducible simulated clinic of ``n_clients`` clients from ``seed``.
 
-    ``item_rows=False`` writes PHQ-9 as score rows (totals only, no item 9 answer): smaller
-    tables for very large runs.
+    ``item_rows=False`` writes PHQ-9 (and CORE-10) as score rows (totals only, no item 9
+    answer): smaller tables for very large runs. ``core10=True`` also writes CORE-10 at every
+    form (:mod:`attunement.simulation.core10`); every other draw is the same with or without it.
     """
 
-    def __init__(self, n_clients: int, seed: int, profile: Profile | None = None, *, item_rows: bool = True):
+    def __init__(
+        self,
+        n_clients: int,
+        seed: int,
+        profile: Profile | None = None,
+        *,
+        item_rows: bool = True,
+        core10: bool = False,
+    ):
         if n_clients < 1:
             raise ValueError("n_clients must be at least 1")
         self.n_clients = int(n_clients)
         self.seed = int(seed)
         self.profile = profile or load_profile()
+        if core10 and self.profile.core10 is None:
+            raise ValueError(
+                f"profile {self.profile.name!r} has no core10 parameters, so it cannot simulate CORE-10"
+            )
         self.item_rows = item_rows
+        self.core10 = core10
         self.block_size = int(self.profile.engine.block_clients.value)
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(THERAPIST_STREAM,)))
         self.therapists = draw_therapists(therapist_count(self.n_clients, self.profile), self.profile, rng)
@@ -182,6 +199,8 @@ class ClinicSimulation:
         measures = self._measures(
             ids, client_forms, therapist_forms, phq9, gad7, checkin, estimate, rng, judged
         )
+        if self.core10:
+            measures = self._with_core10(measures, ids, client_forms, paths, index)
         groups = np.asarray(p.groups.labels, dtype=object)[clients.group]
         end_reason = np.where(dropped, "dropout", "completed").astype(object)
         episodes = pd.DataFrame(
@@ -271,6 +290,44 @@ class ClinicSimulation:
             }
         )
 
+    def _with_core10(
+        self, measures: pd.DataFrame, ids: np.ndarray, forms: np.ndarray, paths: LatentPaths, index: int
+    ) -> pd.DataFrame:
+        """CORE-10 at every client form, from its own random stream, after each session's other rows."""
+        p = self.profile.core10
+        assert p is not None  # checked in __init__
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(CORE10_STREAM, index)))
+        totals = core10.observed_totals(core10.equated_latent(paths.phq9, paths.gad7, p), p, rng)
+        rows, cols = np.nonzero(forms)
+        if self.item_rows:
+            items, answers = core10.item_answers(totals[rows, cols].astype(np.int64), p, rng)
+            k = len(items)
+            part = pd.DataFrame(
+                {
+                    "client_id": np.repeat(ids[rows], k),
+                    "session": np.repeat(cols + 1, k),
+                    "instrument": core10.CORE10,
+                    "rater": "client",
+                    "item": np.tile(np.asarray(items, dtype=object), rows.size),
+                    "value": answers.ravel().astype(float),
+                    "score": np.nan,
+                }
+            )
+        else:
+            part = pd.DataFrame(
+                {
+                    "client_id": ids[rows],
+                    "session": cols + 1,
+                    "instrument": core10.CORE10,
+                    "rater": "client",
+                    "item": None,
+                    "value": np.nan,
+                    "score": totals[rows, cols],
+                }
+            )
+        joined = pd.concat([measures, part], ignore_index=True)
+        return joined.sort_values(["client_id", "session"], kind="stable", ignore_index=True)
+
     def _phq9_items(
         self, rows: np.ndarray, cols: np.ndarray, totals: np.ndarray, rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
@@ -356,7 +413,7 @@ def _score_part(
 
 
 def simulate(
-    n_clients: int, seed: int, profile: Profile | None = None, *, item_rows: bool = True
+    n_clients: int, seed: int, profile: Profile | None = None, *, item_rows: bool = True, core10: bool = False
 ) -> SimulatedClinic:
     """Simulate ``n_clients`` clients reproducibly from ``seed`` (see :class:`ClinicSimulation`)."""
-    return ClinicSimulation(n_clients, seed, profile, item_rows=item_rows).run()
+    return ClinicSimulation(n_clients, seed, profile, item_rows=item_rows, core10=core10).run()

@@ -86,6 +86,21 @@ class Measurement(_Group):
     phq9_item9_weight: Parameter
 
 
+class Core10(_Group):
+    """How a simulated client's CORE-10 is drawn (see :mod:`attunement.simulation.core10`)."""
+
+    noise_sd: Parameter
+    equating_anchors: ParameterList
+    risk_item_weight: Parameter
+
+    @model_validator(mode="after")
+    def _anchors(self) -> Core10:
+        a = self.equating_anchors.value
+        if len(a) != 3 or not a[0] < a[1] < a[2]:
+            raise ValueError("core10.equating_anchors needs three rising values: bottom, cut-off, top")
+        return self
+
+
 class Shape(_Group):
     """How a class's change unfolds over sessions (see :mod:`attunement.simulation.trajectory`)."""
 
@@ -181,6 +196,8 @@ class Profile(_Group):
     endings: Endings
     #: Optional, so that a profile written before it still loads (it then writes no "judged" answers).
     negative_process: NegativeProcess | None = None
+    #: Optional too: a profile without it simulates no CORE-10 (``simulate --measures core10`` says so).
+    core10: Core10 | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:

@@ -34,6 +34,27 @@ class Figures:
     false_alarm_rate: float | None
 
 
+#: The published baselines by their names in plain words (methods in docs/baselines.md).
+BASELINE_LABELS = {
+    "rational_rules": "Rational rules (reliable worsening so far)",
+    "pcoms_zones": "PCOMS expected-progress zones",
+    "oq_expected_recovery": "OQ expected-recovery curves",
+    "trier_nearest_neighbours": "Trier nearest-neighbour curves",
+}
+
+
+@dataclass(frozen=True)
+class BaselineFigures:
+    """One published baseline's figures for one outcome on a model's held-out episodes."""
+
+    method: str
+    outcome: str
+    auc_session_3: float | None
+    sensitivity: float | None
+    false_alarm_rate: float | None
+    reason: str | None
+
+
 @dataclass(frozen=True)
 class ModelCard:
     id: int | None  # None: the bundled model
@@ -50,6 +71,9 @@ class ModelCard:
     #: The bundled model's figures on this model's own held-out episodes (stored models only;
     #: None when they were not measured).
     bundled_figures: list[Figures] | None = None
+    #: The published baselines on the same held-out episodes (stored models fitted since they
+    #: were measured; empty otherwise).
+    baselines: tuple[BaselineFigures, ...] = ()
 
 
 def figures_of(validation: dict) -> list[Figures]:
@@ -72,6 +96,23 @@ def figures_of(validation: dict) -> list[Figures]:
             )
         )
     return out
+
+
+def baselines_of(comparison: dict | None) -> tuple[BaselineFigures, ...]:
+    out = []
+    for method, outcomes in ((comparison or {}).get("baselines") or {}).items():
+        for outcome, figures in outcomes.items():
+            out.append(
+                BaselineFigures(
+                    BASELINE_LABELS.get(method, method),
+                    OUTCOME_LABELS.get(outcome, outcome),
+                    figures.get("auc_session_3"),
+                    figures.get("sensitivity_before_last_session"),
+                    figures.get("false_alarm_rate_before_last_session"),
+                    figures.get("reason"),
+                )
+            )
+    return tuple(out)
 
 
 def _card(
@@ -99,6 +140,7 @@ def _card(
         bundled_figures=figures_of(comparison["bundled"])
         if comparison and comparison.get("bundled")
         else None,
+        baselines=baselines_of(comparison),
     )
 
 
