@@ -252,3 +252,44 @@ def test_a_rewritten_report_keeps_the_sections_written_by_hand(tmp_path):
     assert _kept_sections(report) == "", "nothing is kept without the marker"
     report.write_text(f"# Old figures\n{KEPT_MARKER}\n## Measured elsewhere\nprecision 0.98\n")
     assert _kept_sections(report) == f"\n{KEPT_MARKER}\n## Measured elsewhere\nprecision 0.98\n"
+
+
+def _shape_rows(ours: float, best: float, oracle: float | None) -> list[dict]:
+    rows = []
+    for outcome in ("deterioration", "no_improvement"):
+        for method, kind, auc in (
+            ("attunement_forecast", "ours", ours),
+            ("rational_rules", "baseline", best),
+            ("pcoms_zones", "baseline", best - 0.05),
+        ):
+            rows.append(dict(method=method, kind=kind, outcome=outcome, session=3, group="all", auc=auc))
+        if oracle is not None:
+            rows.append(
+                dict(method="oracle", kind="oracle", outcome=outcome, session=3, group="all", auc=oracle)
+            )
+    rows.append(
+        dict(
+            method="own_baseline_rupture", kind="ours", outcome="rupture", session="not_applicable",
+            group="all", auc=None, reason="own_baseline_rupture: the check-in is missing",
+        )
+    )  # fmt: skip
+    return rows
+
+
+def test_cohort_shapes_section_gives_a_verdict_per_shape_and_replaces_only_itself():
+    from attunement.evaluation.shapes import BEGIN, END, replace_section, section, verdicts
+
+    results = {"full": _shape_rows(0.91, 0.90, 0.92), "phq9": _shape_rows(0.85, 0.86, None)}
+    full, phq9 = verdicts(results["full"], 0.97), verdicts(results["phq9"], 0.97)
+    assert full[0]["above_baselines"] is True and full[0]["near_oracle"] is True
+    assert full[0]["best_baseline"] == "rational_rules"
+    assert phq9[0]["above_baselines"] is False and phq9[0]["near_oracle"] is None
+    text = section(results, "cmd", 0.97)
+    assert "| PHQ-9 only | deterioration | 0.850 |" in text
+    assert "**not met**" in text and "n/a (no oracle)" in text
+    assert "own_baseline_rupture, rupture: the check-in is missing" in text
+    page = f"# Title\n\nabove\n\n{BEGIN}\nold figures\n{END}\n\n## After\n\nkept\n"
+    again = replace_section(page, text)
+    assert "old figures" not in again and again.startswith("# Title\n\nabove\n\n")
+    assert again.count(BEGIN) == 1 and again.endswith("## After\n\nkept\n")
+    assert replace_section("# Only a title\n", text).count(BEGIN) == 1
