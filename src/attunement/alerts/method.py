@@ -1,20 +1,33 @@
 """The rupture rule as an early-warning method, so the evaluation harness can score it.
 
 It predicts the ``rupture`` outcome (a true rupture in progress at the session, known in
-simulated data). The risk is how far the latest check-in lies below the client's own level, in
-units of the client's own variation (the last recorded one when a check-in was missed); the alert
-is the rule's verdict: a dip, an unrepaired drop or a sustained decline, carried over a session
-whose check-in was not recorded. Nothing is fitted: the thresholds are the data file's.
+simulated data). The alert is the rule's verdict: a dip, an unrepaired drop or a sustained
+decline, carried over a session whose check-in was not recorded; its thresholds are the data
+file's and nothing about it is fitted, so the alerts the harness measures are the web app's.
+
+The risk is a separate ranking score (:mod:`attunement.alerts.rupture_score`): the probability
+of a rupture in progress, from the check-in's drop below the client's own level, the largest
+lasting step down of the check-in, the same for the therapist's estimate and for the gap between
+the two, and the rule's state, by a logistic regression fitted on the reference cohort's known
+ruptures. The rule's own ``z`` (the latest check-in's drop in units of the client's own SD)
+ranks sessions worse than this: it forgets an unrepaired drop once later check-ins have joined
+the client's level and ignores the therapist's estimate. A reference cohort without rupture
+labels (real data) gives nothing to fit the probability on: the risk is then the rule's ``z``
+(not a probability), as the alert explains it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from attunement.alerts.parameters import load_parameters
 from attunement.alerts.rupture import RuptureCourse, rupture_course
+from attunement.alerts.rupture_score import RuptureScore, design, fit_rupture_score, rupture_evidence
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import MeasureTable
 from attunement.prediction.methods import Prediction
+
+THERAPIST = "checkin_therapist"
 
 
 class RuptureMethod:
@@ -23,29 +36,74 @@ class RuptureMethod:
     outcomes = ("rupture",)
     citation = "attunement: check-in drop against the client's own level and variation (docs/alerts.md)"
 
+    def __init__(self) -> None:
+        self.score: RuptureScore | None = None
+
     def fit(self, reference: Histories, labels: object) -> None:
-        """Nothing to learn: the thresholds are design choices read from parameters.json. A cohort
-        without the relationship check-in gives the rule nothing to watch: not applicable."""
+        """Fit the ranking probability on the reference cohort's known ruptures (the alert rule's
+        thresholds are design choices read from parameters.json). A cohort without the
+        relationship check-in gives the rule nothing to watch: not applicable. Without rupture
+        labels the risk stays the rule's ``z``."""
         MeasureTable.of(reference).require(["checkin"], self.name)
+        self.score = None
+        if not getattr(labels, "has_ruptures", False):
+            return
+        last = min(int(load_parameters().rupture_prediction.reference_sessions.value), reference.max_session)
+        evidence = _evidence(reference, width=last)
+        inputs, in_rupture = [], []
+        for s in range(1, last + 1):
+            rows = np.flatnonzero(reference.sessions >= s)
+            inputs.append(design(evidence, rows, s - 1))
+            in_rupture.append(labels.at("rupture", s)[rows])
+        in_rupture = np.concatenate(in_rupture)
+        if in_rupture.all() or not in_rupture.any():
+            return
+        self.score = fit_rupture_score(np.vstack(inputs), in_rupture)
 
     def predict(self, histories: Histories) -> Prediction:
         course = rupture_course(histories.score("checkin"))
-        return _answer(course, np.arange(len(histories)), histories.max_session - 1)
+        evidence = _evidence(histories, course) if self.score is not None else None
+        return self._answer(course, evidence, np.arange(len(histories)), histories.max_session - 1)
 
     def predict_sessions(self, histories: Histories, sessions: list[int]) -> dict[int, Prediction]:
-        """One walk over the full histories; the state at session s depends only on sessions 1..s."""
+        """One walk over the full histories; every figure at session s depends only on sessions 1..s."""
+        sessions = [s for s in sessions if s <= histories.max_session]
         course = rupture_course(histories.score("checkin"))
+        width = max(sessions, default=0)
+        evidence = _evidence(histories, course, width) if self.score is not None and width else None
         return {
-            s: _answer(course, np.flatnonzero(histories.sessions >= s), s - 1)
+            s: self._answer(course, evidence, np.flatnonzero(histories.sessions >= s), s - 1)
             for s in sessions
-            if s <= histories.max_session
         }
 
+    def _answer(self, course: RuptureCourse, evidence, rows: np.ndarray, col: int) -> Prediction:
+        alert = course.alerting[rows, col]
+        if self.score is None:
+            return Prediction(risk={"rupture": _latest_z(course, rows, col)}, alert={"rupture": alert})
+        risk = self.score.probability(design(evidence, rows, col))
+        return Prediction(risk={"rupture": risk}, alert={"rupture": alert}, is_probability=True)
 
-def _answer(course: RuptureCourse, rows: np.ndarray, col: int) -> Prediction:
+
+def _evidence(
+    histories: Histories, course: RuptureCourse | None = None, width: int | None = None
+) -> dict[str, np.ndarray]:
+    """The evidence of :func:`rupture_evidence` for sessions 1..``width`` (all by default)."""
+    cols = slice(0, width or histories.max_session)
+    therapist = histories.scores.get(THERAPIST)
+    return rupture_evidence(
+        histories.score("checkin")[:, cols],
+        None if therapist is None else therapist[:, cols],
+        None if course is None else _columns(course, cols),
+    )
+
+
+def _columns(course: RuptureCourse, cols: slice) -> RuptureCourse:
+    return RuptureCourse(**{name: getattr(course, name)[:, cols] for name in course.__dataclass_fields__})
+
+
+def _latest_z(course: RuptureCourse, rows: np.ndarray, col: int) -> np.ndarray:
+    """The rule's ``z`` of the latest recorded check-in up to ``col`` (0 when none)."""
     z = course.z[rows, : col + 1]
     seen = ~np.isnan(z)
     last = np.where(seen.any(axis=1), col - seen[:, ::-1].argmax(axis=1), -1)
-    risk = np.where(last >= 0, z[np.arange(len(rows)), np.maximum(last, 0)], 0.0)
-    alert = course.alerting[rows, col]
-    return Prediction(risk={"rupture": risk}, alert={"rupture": alert}, is_probability=False)
+    return np.where(last >= 0, z[np.arange(len(rows)), np.maximum(last, 0)], 0.0)

@@ -28,6 +28,11 @@ class RuptureParameters(_Strict):
     decline_sessions: CitedNumber
 
 
+class RupturePrediction(_Strict):
+    regularisation: CitedNumber
+    reference_sessions: CitedNumber
+
+
 class PerceptionGapParameters(_Strict):
     gap_points: CitedNumber
     gap_points_high: CitedNumber
@@ -50,6 +55,7 @@ class NotOnTrackParameters(_Strict):
 class AlertParameters(_Strict):
     description: str
     rupture: RuptureParameters
+    rupture_prediction: RupturePrediction
     perception_gap: PerceptionGapParameters
     not_on_track: NotOnTrackParameters
     negative_process: NegativeProcessParameters
