@@ -181,3 +181,40 @@ def test_only_a_supervisor_of_the_clients_team_may_act(clinic):
     other_team = _post(clinic.login("super_a"), f"/clients/{clinic.clients['of_other']}/notes", note="x")
     assert other_team.status_code == 404
     assert clinic.count("supervision_notes") == 0
+
+
+def test_an_administrator_moving_a_whole_caseload_leaves_each_episode_its_history(clinic):
+    ids = _ids(clinic)
+    admin = clinic.login("admin")
+    token = csrf(admin, "/admin")
+    moved = admin.post(
+        f"/admin/users/{ids['clin_a']}/reassign",
+        data={"to": str(ids["clin_b"]), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert moved.status_code == 303
+    page = clinic.login("clin_b").get(f"/clients/{clinic.clients['of_a']}").text
+    assert "Moved to another therapist (clin_a to clin_b)" in page
+
+
+def test_erasing_a_client_removes_their_notes_corrections_and_flags(clinic):
+    from attunement.store.client_record import erase
+
+    _note(clinic)
+    browser = clinic.login("super_a")
+    page = browser.get(f"/clients/{clinic.clients['of_a']}").text
+    first = re.search(r'name="note_id" value="(\d+)"', page).group(1)
+    path = f"/clients/{clinic.clients['of_a']}"
+    assert _post(browser, f"{path}/notes", what="correct", note_id=first, note="Changed").status_code == 303
+    assert _post(browser, f"{path}/flag", flag="raise").status_code == 303
+    therapist = clinic.login("clin_a")
+    token = csrf(therapist, path)
+    ended = therapist.post(
+        f"{path}/episode/end", data={"episode": "1", "reason": "completed", "csrf_token": token}
+    )
+    assert ended.status_code == 200
+    with clinic.db.session() as db:
+        client = db.scalar(select(Client).where(Client.public_id == clinic.clients["of_a"]))
+        erased = erase(db, client, "operator", "")
+    assert erased.rows["supervision_notes"] == 2 and erased.rows["supervision_flags"] == 1
+    assert clinic.count("supervision_notes") == 0 and clinic.count("supervision_flags") == 0
