@@ -153,6 +153,17 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
             },
         ),
         (
+            "/team?therapist=1&kind=any&outcome=deteriorated&flagged=yes&links=waiting",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 403,
+                "clin_b": 403,
+                "clin_other": 403,
+                "super_a": 200,
+                "admin": 403,
+            },
+        ),
+        (
             "/admin",
             {
                 "anonymous": LOGIN,
@@ -234,6 +245,14 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         "super_a": 403,
         "admin": 303,
     }
+    supervisor_of_a = {
+        "anonymous": LOGIN,
+        "clin_a": 403,
+        "clin_b": 403,
+        "clin_other": 403,
+        "super_a": 303,
+        "admin": 403,
+    }
     return [
         (
             "/clients",
@@ -259,6 +278,11 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         (f"/clients/{a}/episodes", {"episode": "1"}, {**only_a, "clin_a": 400}),
         (f"/clients/{a}/episode/end", {"episode": "1", "reason": "completed"}, {**only_a, "clin_a": 303}),
         (f"/clients/{a}/episode/reopen", {"episode": "1"}, {**only_a, "clin_a": 303}),
+        (f"/clients/{a}/notes", {"note": "Let us talk about the rupture."}, supervisor_of_a),
+        (f"/clients/{a}/flag", {"flag": "raise"}, supervisor_of_a),
+        # No clinician chosen: refused with a message (test_supervision.py moves a client).
+        (f"/clients/{a}/therapist", {"to": ""}, {**supervisor_of_a, "super_a": 400}),
+        (f"/clients/{clients['of_other']}/notes", {"note": "x"}, {**supervisor_of_a, "super_a": 404}),
         ("/admin/teams", {"name": "Team X"}, admin_only),
         (
             "/admin/users",

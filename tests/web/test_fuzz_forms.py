@@ -38,6 +38,12 @@ ADMIN_FORMS = {
     "/admin/users/1/role": ("role", "team_id"),
     "/admin/users/1/reassign": ("to",),
 }
+#: Every field of the supervisor's forms on a client of the team.
+SUPERVISOR_FORMS = {
+    "notes": ("what", "note_id", "note", "why"),
+    "flag": ("flag", "why"),
+    "therapist": ("to", "why"),
+}
 #: 40 examples per test in the suite; ``ATTUNEMENT_FUZZ_EXAMPLES=250`` for a longer run (docs/security.md).
 FUZZ = settings(
     max_examples=int(os.environ.get("ATTUNEMENT_FUZZ_EXAMPLES", "40")),
@@ -68,6 +74,19 @@ def test_no_admin_form_input_gives_a_server_error(clinic, path, values):
     data = dict(zip(ADMIN_FORMS[path], values, strict=False))
     data["csrf_token"] = _token(browser, "/admin")
     assert browser.post(path, data=data, follow_redirects=False).status_code < 500, (path, data)
+
+
+@FUZZ
+@given(action=st.sampled_from(sorted(SUPERVISOR_FORMS)), values=st.lists(ODD, min_size=4, max_size=4))
+def test_no_supervisor_form_input_or_team_filter_gives_a_server_error(clinic, action, values):
+    browser = _browsers(clinic)["super_a"]
+    public_id = clinic.clients["of_a"]
+    data = dict(zip(SUPERVISOR_FORMS[action], values, strict=False))
+    data["csrf_token"] = _token(browser, f"/clients/{public_id}")
+    response = browser.post(f"/clients/{public_id}/{action}", data=data, follow_redirects=False)
+    assert response.status_code < 500, (action, data)
+    params = dict(zip(("therapist", "kind", "outcome", "links"), values, strict=False))
+    assert browser.get("/team", params=params).status_code < 500, params
 
 
 @FUZZ
@@ -102,5 +121,9 @@ def _browsers(clinic) -> dict:
     key = id(clinic)
     if key not in _SIGNED_IN:
         _SIGNED_IN.clear()
-        _SIGNED_IN[key] = {"clin_a": clinic.login("clin_a"), "admin": clinic.login("admin")}
+        _SIGNED_IN[key] = {
+            "clin_a": clinic.login("clin_a"),
+            "admin": clinic.login("admin"),
+            "super_a": clinic.login("super_a"),
+        }
     return _SIGNED_IN[key]

@@ -273,3 +273,73 @@ def test_the_migrated_database_accepts_a_second_answer_for_a_session(old_databas
         assert _all(db, "SELECT COUNT(*) FROM measures WHERE item = 'phq9_9'") == [(2,)]
     finally:
         db.dispose()
+
+
+def test_supervision_tables_arrive_and_leave_with_revision_0013(old_database_url):
+    """From 0012 to 0013 an episode's history keeps its rows (the table gains who treated the
+    client before and after a move), the notes and flags tables arrive; downgrading removes them
+    and upgrading again works."""
+    from alembic import command
+
+    from attunement.store.migrate import alembic_config
+
+    engine = create_engine(normalise_url(old_database_url))
+    upgrade(engine, "0012")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO teams (id, name, created_at) VALUES (1, 'T', :t)"), {"t": T0})
+        c.execute(
+            text(
+                "INSERT INTO users (id, username, display_name, password_hash, role, team_id, active,"
+                " session_epoch, created_at) VALUES (1, 'c', 'C', 'x', 'clinician', 1, :y, 0, :t)"
+            ),
+            {"t": T0, "y": True},
+        )
+        c.execute(
+            text(
+                "INSERT INTO clients (id, public_id, label, therapist_id, client_group, created_at,"
+                " data_version) VALUES (1, 'p1', 'C1', 1, 'all', :t, 0)"
+            ),
+            {"t": T0},
+        )
+        c.execute(
+            text(
+                "INSERT INTO episodes (id, client_id, number, therapist_id, status, started_on, created_at)"
+                " VALUES (1, 1, 1, 1, 'active', :d, :t)"
+            ),
+            {"t": T0, "d": T0.date()},
+        )
+        c.execute(
+            text(
+                "INSERT INTO episode_events (id, episode_id, action, on_date, note, at, by_user)"
+                " VALUES (1, 1, 'opened', :d, 'first', :t, 1)"
+            ),
+            {"t": T0, "d": T0.date()},
+        )
+    upgrade(engine)
+    with engine.begin() as c:
+        assert c.execute(
+            text("SELECT action, note, from_therapist_id, to_therapist_id FROM episode_events")
+        ).all() == [("opened", "first", None, None)]
+        c.execute(
+            text(
+                "INSERT INTO supervision_notes (client_id, author_id, text, withdrawn, written_at)"
+                " VALUES (1, 1, 'n', :f, :t)"
+            ),
+            {"t": T0, "f": False},
+        )
+        c.execute(
+            text(
+                "INSERT INTO supervision_flags (client_id, action, by_user, at) VALUES (1, 'raised', 1, :t)"
+            ),
+            {"t": T0},
+        )
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0012")
+    with engine.begin() as c:
+        assert c.execute(text("SELECT action, note FROM episode_events")).all() == [("opened", "first")]
+    upgrade(engine)
+    with engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM supervision_notes")).scalar_one() == 0
+    engine.dispose()

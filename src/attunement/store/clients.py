@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.changes import touch_client
 from attunement.store.clock import now
-from attunement.store.episodes import first_episode
-from attunement.store.models import Client, Episode, Measure, Submission, User
+from attunement.store.episodes import current_episodes, first_episode
+from attunement.store.models import Client, Episode, EpisodeEvent, Measure, Submission, User
 from attunement.store.score_rows import counted_rows
 from attunement.store.settings import clinic_today
 
@@ -136,9 +136,11 @@ def episodes_table(db: Session, episodes: Sequence[Episode], groups: dict[int, s
     )
 
 
-def reassign_clients(db: Session, source: User, target: User) -> int:
+def reassign_clients(db: Session, source: User, target: User, by: User | None = None) -> int:
     """Move every client of ``source`` to ``target`` (an active clinician); the active episodes
-    go with them, ended episodes keep the therapist they had. Returns how many clients moved."""
+    go with them, ended episodes keep the therapist they had. Each client's current episode keeps
+    the change in its history (who before, who after, who moved them). Returns how many clients
+    moved."""
     problems = []
     if target.role != "clinician" or not target.active:
         problems.append(FieldProblem("to", target.username, "an active clinician"))
@@ -156,5 +158,17 @@ def reassign_clients(db: Session, source: User, target: User) -> int:
             .where(Episode.client_id.in_([c.id for c in clients]), Episode.status == "active")
             .values(therapist_id=target.id)
             .execution_options(synchronize_session=False)
+        )
+        at = now()
+        db.add_all(
+            EpisodeEvent(
+                episode_id=episode.id,
+                action="reassigned",
+                at=at,
+                by_user=by.id if by is not None else None,
+                from_therapist_id=source.id,
+                to_therapist_id=target.id,
+            )
+            for episode in current_episodes(db, [c.id for c in clients]).values()
         )
     return len(clients)

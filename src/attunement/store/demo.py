@@ -7,8 +7,9 @@ sessions dated back from today. Most courses are cut at a random session and kep
 the next session planned (some today, the rest this week) and some links waiting; the others
 ended weeks or months ago (completed, dropped out, a few referred on). One client has returned
 for a second episode after completing a first; one session was answered twice and one rating
-was corrected, so every part of the record can be seen. The log-ins are for local demonstration
-only.
+was corrected, so every part of the record can be seen. The supervisor has left notes on two of
+the first clinician's clients and flagged one of them for supervision. The log-ins are for local
+demonstration only.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from attunement.store.models import (
     LinkToken,
     Measure,
     Submission,
+    SupervisionFlag,
+    SupervisionNote,
     TherapySession,
     User,
 )
@@ -97,6 +100,8 @@ def seed_demo(
         )
         if login.role == "clinician":
             clinicians.append(user)
+        elif login.role == "supervisor":
+            supervisor = user
     # One course more than clients: the first episode of the client who came back.
     clinic = simulate(clients + 1, seed)
     # Intake answers and ways of working draw from their own generator, so the histories stay
@@ -136,7 +141,47 @@ def seed_demo(
                 client, therapist, course, number, reason, weeks_ago=int(seeder.rng.integers(1, 27))
             )
         client.created_at = seeder.first_day
+    _supervision(db, supervisor, clinicians[0], clinic_today(db), clinic_zone(db))
     return clients
+
+
+#: What the demo supervisor wrote: demonstration text, not clinical advice.
+DEMO_NOTES = (
+    "Let's look at this client's course together in Thursday's supervision: what do you make of "
+    "the last few check-ins? Bring the formulation.",
+    "Thanks for the update after the last session. Keep an eye on the goals item of the check-in.",
+)
+
+
+def _supervision(db: Session, supervisor: User, clinician: User, today: date, zone) -> None:
+    """Two notes from the supervisor to the first clinician, on two of their active clients, and
+    the first of them flagged for supervision."""
+    active = db.scalars(
+        select(Client)
+        .join(Episode, Episode.client_id == Client.id)
+        .where(Client.therapist_id == clinician.id, Episode.status == "active")
+        .order_by(Client.label)
+    ).all()
+    chosen = list(dict.fromkeys(active))[1:3]  # not the returning client (Client 01)
+    for days, client, text in zip((3, 1), chosen, DEMO_NOTES, strict=False):
+        at = datetime.combine(today - timedelta(days=days), time(12, 30), tzinfo=zone).astimezone(UTC)
+        db.add(
+            SupervisionNote(
+                client_id=client.id, author_id=supervisor.id, text=text, withdrawn=False, written_at=at
+            )
+        )
+    if chosen:
+        at = datetime.combine(today - timedelta(days=3), time(12, 35), tzinfo=zone).astimezone(UTC)
+        db.add(
+            SupervisionFlag(
+                client_id=chosen[0].id,
+                action="raised",
+                reason="For Thursday's supervision group",
+                by_user=supervisor.id,
+                at=at,
+            )
+        )
+    db.flush()
 
 
 class _Seeder:

@@ -102,7 +102,8 @@ class Episode(Base):
 
 
 class EpisodeEvent(Base):
-    """One change of an episode's status, kept for good: opened, ended (with its reason), reopened."""
+    """One change of an episode, kept for good: opened, ended (with its reason), reopened, or
+    reassigned to another therapist (who before, who after)."""
 
     __tablename__ = "episode_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -114,6 +115,9 @@ class EpisodeEvent(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     by_user: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    #: A change of therapist ("reassigned"): who treated the client before, and who from now on.
+    from_therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    to_therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
 class TherapySession(Base):
@@ -390,3 +394,35 @@ class ForecastModelRow(Base):
             postgresql_where=text("status = 'active'"),
         ),
     )
+
+
+class SupervisionNote(Base):
+    """A supervisor's note on a client, for the client's therapist. Never changed: a correction is
+    a new row that names the note it ``corrects`` (each note is corrected at most once, so a note's
+    versions form one line), and a withdrawal is such a row with ``withdrawn`` set (its ``text``
+    says why, or is empty). The earlier text stays, and the client page shows it."""
+
+    __tablename__ = "supervision_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    corrects_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supervision_notes.id"), nullable=True, unique=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SupervisionFlag(Base):
+    """One step of a client's "for supervision" flag, kept for good: raised (with why, optional)
+    or cleared. The client is flagged while their latest step is "raised"."""
+
+    __tablename__ = "supervision_flags"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    #: "raised" or "cleared".
+    action: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    by_user: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

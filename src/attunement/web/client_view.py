@@ -36,6 +36,7 @@ from attunement.web.intake import IntakeView, intake_view
 from attunement.web.questionnaires import build_form
 from attunement.web.summaries import AlertView, ClientSummary
 from attunement.web.summary_store import episode_summary, histories_of, summaries_for
+from attunement.web.supervision_view import supervision_context
 
 
 @dataclass(frozen=True)
@@ -61,16 +62,21 @@ def client_context(
     changeable = can_change and is_current and episode.active
     links = link_choices(states, today) if changeable else []
     ratings = rating_choices(states, today) if changeable else []
+    events = events_of(db, [episode.id])[episode.id]
+    moved = {i for e in events for i in (e.from_therapist_id, e.to_therapist_id) if i is not None}
     return {
         "client": client,
         "therapist": db.get(User, episode.therapist_id),
+        "event_people": dict(db.execute(select(User.id, User.display_name).where(User.id.in_(moved))).all())
+        if moved
+        else {},
         "episode": episode,
         "is_current": is_current,
         "episodes": episodes,
         "earlier": [
             EarlierEpisode(e, episode_summary(db, client, e)) for e in episodes if e.id != episode.id
         ],
-        "events": events_of(db, [episode.id])[episode.id],
+        "events": events,
         "end_reasons": [(r, END_REASON_LABELS[r]) for r in END_REASONS],
         "end_labels": END_REASON_LABELS,
         "summary": summary,
@@ -97,6 +103,7 @@ def client_context(
         "anxiety_svg": outcome_svg(histories, 0, "gad7", forecast.model) if histories is not None else None,
         "forecast_name": forecast.name,
         "relationship_svg": relationship_svg(histories, 0) if histories is not None else None,
+        **supervision_context(db, user, client),
         "problems": [],
         "values": {},
     }

@@ -191,7 +191,7 @@ async def reassign(request: Request, user_id: str):
         target = db.get(User, whole_number(form.get("to", ""), "to"))
         if target is None:
             raise InvalidInputError("reassign", [FieldProblem("to", form.get("to", "")[:40], "a clinician")])
-        moved = reassign_clients(db, user, target)
+        moved = reassign_clients(db, user, target, admin)
         return Done("reassign_clients", f"{moved} clients from user {user.id} to user {target.id}")
 
     return await user_change(request, user_id, change)

@@ -32,6 +32,7 @@ from attunement.store.schedule import (
 )
 from attunement.store.settings import clinic_today, clinic_zone, get_setting, offered_instruments
 from attunement.store.submissions import issue_link, rating_history, store_rating
+from attunement.store.supervision import flagged
 from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
 from attunement.web.clinician_change import Done, changeable, client_for, client_page, clinician_change
@@ -69,7 +70,7 @@ def caseload(request: Request):
         )
         shown = [row.client.id for row in view.working + view.ended]
         record_list(db, actor(user), user.role, "view_caseload", shown)
-        response = render(request, "caseload.html", {"view": view})
+        response = render(request, "caseload.html", {"view": view, "flags": flagged(db, shown)})
     # Notices raised while the caseload was brought up to date, any the mail server missed, and
     # a new seal of the audit log.
     response.background = BackgroundTask(_after_caseload, database(request))

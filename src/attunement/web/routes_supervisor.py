@@ -1,21 +1,47 @@
 """The supervisor's team page: clients with open alerts, every client's episode status and
-therapist, completion rates and outcomes per therapist, each rate with its interval."""
+therapist, completion rates and outcomes per therapist, each rate with its interval; every figure
+leads to the clients behind it, and the lists filter by therapist, alert, outcome and flag.
+
+A supervisor acts on a client of the team from the client page: a note for the therapist, the
+"for supervision" flag, or moving the client to another clinician of the team. (An
+administrator sees no client, so moves a whole caseload from the admin page instead.)"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
+from attunement.alerts import KINDS
+from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.approaches import approach_checks
-from attunement.store.audit import record_list
+from attunement.store.audit import record, record_list
+from attunement.store.changes import lock_client
 from attunement.store.clients import visible_clients
 from attunement.store.clock import now
 from attunement.store.models import LinkToken, Team, User
+from attunement.store.supervision import (
+    CLEARED,
+    RAISED,
+    clients_with_links,
+    correct_note,
+    flagged,
+    reassign_client,
+    set_flag,
+    withdraw_note,
+    write_note,
+)
 from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
 from attunement.web.charts_slot import therapist_outcomes_svg
-from attunement.web.pages import actor, database, render, require
+from attunement.web.clinician_change import Done, client_for, client_page
+from attunement.web.form_values import whole_number
+from attunement.web.pages import actor, check_csrf, database, form_data, redirect, render, require
+from attunement.web.summary_store import refresh
 from attunement.web.team_figures import therapist_figures
+from attunement.web.team_filter import TeamFilter, team_url
 
 router = APIRouter()
 
@@ -35,27 +61,46 @@ def team_page(request: Request):
                 .order_by(User.display_name)
             )
         }
+        wanted = TeamFilter.from_query(request.query_params, therapists)
+        ids = [c.id for c in clients]
+        flags = flagged(db, ids)
+        with_links = clients_with_links(db, ids, wanted.links) if wanted.links else set()
+        shown = [r for r in rows if wanted.matches(r, flags, with_links)]
         figures = [
-            therapist_figures(t.display_name, [r.summary for r in rows if r.episode.therapist_id == t.id])
+            (
+                t.id,
+                therapist_figures(
+                    t.display_name, [r.summary for r in rows if r.episode.therapist_id == t.id]
+                ),
+            )
             for t in therapists.values()
         ]
-        figures.sort(key=lambda f: -f.clients)
-        links = _link_counts(db, [c.id for c in clients])
-        record_list(db, actor(user), user.role, "view_team", [c.id for c in clients])
+        figures.sort(key=lambda f: -f[1].clients)
+        links = _link_counts(db, ids)
+        record_list(db, actor(user), user.role, "view_team", ids)
         return render(
             request,
             "team.html",
             {
                 "team": db.get(Team, user.team_id),
-                "alerting": [r for r in view.working if r.summary.open_alerts],
+                "alerting": [r for r in shown if r.in_working_list and r.summary.open_alerts],
+                "shown": shown,
+                "filter": wanted,
                 "view": view,
                 "therapists": therapists,
+                "flags": flags,
+                "flagged_rows": [r for r in rows if r.client.id in flags],
+                "flag_people": {
+                    u.id: u.display_name for u in db.scalars(select(User).where(User.team_id == user.team_id))
+                },
                 "members": list(
                     db.scalars(select(User).where(User.team_id == user.team_id).order_by(User.display_name))
                 ),
                 "figures": figures,
                 "links": links,
-                "outcomes_svg": therapist_outcomes_svg(figures),
+                "team_url": team_url,
+                "kinds": KINDS,
+                "outcomes_svg": therapist_outcomes_svg([f for _, f in figures]),
                 "approaches": approach_checks(db, list(therapists)),
                 "why": why_it_matters(),
                 "warning_verdicts": WARNING_VERDICTS,
@@ -82,3 +127,77 @@ def _link_counts(db, client_ids: list[int]) -> dict[str, int]:
         "expired": expired,
         "waiting": issued - completed - expired,
     }
+
+
+async def supervisor_change(request: Request, public_id: str, change: Callable, anchor: str):
+    """A supervisor's change to a client of their team, in one transaction: the form and its CSRF
+    token, the client (404 when not of the team), ``change(db, user, client, form)`` returning a
+    :class:`Done`. Wrong input rolls everything back and shows the client page again naming the
+    problems, with what was typed."""
+    form = await form_data(request)
+    check_csrf(request, form)
+
+    def run():
+        with database(request).session() as db:
+            user = require(request, db, "supervisor")
+            client = client_for(db, request, user, public_id)
+            lock_client(db, client.id)
+            try:
+                done = change(db, user, client, form)
+            except InvalidInputError as exc:
+                db.rollback()
+                return client_page(request, db, user, client, status=400, problems=exc.problems, values=form)
+            record(db, actor(user), user.role, done.action, client_id=client.id, detail=done.detail)
+            return redirect(f"/clients/{public_id}#{anchor}")
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/clients/{public_id}/notes")
+async def supervision_note(request: Request, public_id: str):
+    """A supervisor's note for the therapist: a new one, or a correction or withdrawal of one of
+    their own (a new row; the earlier text stays)."""
+
+    def change(db, user, client, form):
+        what = form.get("what", "write")
+        if what == "write":
+            note = write_note(db, client, user, form.get("note", ""))
+            return Done("write_supervision_note", f"note {note.id}")
+        if what not in ("correct", "withdraw"):
+            raise InvalidInputError("note", [FieldProblem("what", what[:20], "write, correct or withdraw")])
+        earlier = whole_number(form.get("note_id", ""), "note")
+        if what == "correct":
+            note = correct_note(db, client, user, earlier, form.get("note", ""))
+            return Done("correct_supervision_note", f"note {note.id} corrects note {earlier}")
+        note = withdraw_note(db, client, user, earlier, form.get("why", ""))
+        return Done("withdraw_supervision_note", f"note {note.id} withdraws note {earlier}")
+
+    return await supervisor_change(request, public_id, change, "supervision-h")
+
+
+@router.post("/clients/{public_id}/flag")
+async def supervision_flag(request: Request, public_id: str):
+    """Flag the client for supervision, or clear the flag; each step is kept."""
+
+    def change(db, user, client, form):
+        action = {"raise": RAISED, "clear": CLEARED}.get(form.get("flag", ""), form.get("flag", ""))
+        step = set_flag(db, client, user, action, form.get("why", ""))
+        return Done(f"supervision_flag_{step.action}", f"flag step {step.id}")
+
+    return await supervisor_change(request, public_id, change, "supervision-h")
+
+
+@router.post("/clients/{public_id}/therapist")
+async def another_therapist(request: Request, public_id: str):
+    """Move the client to another clinician of the team (kept in the episode's history)."""
+
+    def change(db, user, client, form):
+        target = whole_number(form.get("to", ""), "new therapist", required=False)
+        event = reassign_client(db, client, user, target, form.get("why", ""))
+        refresh(db, [client])
+        return Done(
+            "reassign_client",
+            f"episode event {event.id}: user {event.from_therapist_id} to user {event.to_therapist_id}",
+        )
+
+    return await supervisor_change(request, public_id, change, "episode-h")
