@@ -287,7 +287,7 @@ def test_cohort_shapes_section_gives_a_verdict_per_shape_and_replaces_only_itsel
     text = section(results, "cmd", 0.97)
     assert "| PHQ-9 only | deterioration | 0.850 |" in text
     assert "**not met**" in text and "n/a (no oracle)" in text
-    assert "own_baseline_rupture, rupture: the check-in is missing" in text
+    assert "own_baseline_rupture (rupture): the check-in is missing" in text
     page = f"# Title\n\nabove\n\n{BEGIN}\nold figures\n{END}\n\n## After\n\nkept\n"
     again = replace_section(page, text)
     assert "old figures" not in again and again.startswith("# Title\n\nabove\n\n")

@@ -56,9 +56,14 @@ def auc_at(rows: Sequence[Mapping], method: str, outcome: str, session: int = SE
     return None
 
 
-def not_applicable(rows: Sequence[Mapping]) -> dict[tuple[str, str], str]:
-    """(method, outcome) -> the reason the harness gave for not running it on this shape."""
-    return {(r["method"], r["outcome"]): r["reason"] for r in rows if r["session"] == "not_applicable"}
+def not_applicable(rows: Sequence[Mapping]) -> dict[tuple[str, str], list[str]]:
+    """(method, reason) -> the outcomes the harness did not run the method for on this shape,
+    for that reason (one reason usually covers all of a method's outcomes)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        if r["session"] == "not_applicable":
+            out.setdefault((r["method"], r["reason"]), []).append(r["outcome"].replace("_", " "))
+    return out
 
 
 def verdicts(rows: Sequence[Mapping], oracle_share: float) -> list[dict]:
@@ -140,8 +145,8 @@ def section(results: Mapping[str, Sequence[Mapping]], command: str, oracle_share
         if not reasons:
             continue
         lines.append(f"- **{shape.label}**:")
-        for (method, outcome), reason in sorted(reasons.items()):
-            lines.append(f"  - {method}, {outcome.replace('_', ' ')}: {_plain(reason, method)}")
+        for (method, reason), outcomes in sorted(reasons.items()):
+            lines.append(f"  - {method} ({', '.join(outcomes)}): {_plain(reason, method)}")
     lines += [
         "",
         "The outcome labels differ by shape, so figures compare methods within a shape, not across",
@@ -178,5 +183,4 @@ def _share(share: float | None, met: bool | None) -> str:
 
 def _plain(reason: str, method: str) -> str:
     """The harness's reason without the repeated method name, on one line."""
-    text = reason.removeprefix(f"{method}: ").replace("\n", " ")
-    return text if len(text) <= 240 else text[:237] + "..."
+    return " ".join(reason.removeprefix(f"{method}: ").split())
