@@ -244,3 +244,19 @@ def test_trier_matches_a_core10_service_on_core10():
     full = cohort_of(*shaped(sim, None), "full")
     method.fit(full.histories, full.labels)
     assert method.matching == ("phq9", "gad7", "checkin")
+
+
+def test_a_core10_service_gets_not_on_track_alerts_explained_in_core10(simulated):
+    """The not-on-track and dropout reasons of a CORE-10 model read the client's CORE-10 against
+    its expected range, and a model file of CORE-10 features loads again."""
+    from attunement.alerts.forecast_alerts import forecast_alerts
+    from attunement.forecast.model import ForecastModel
+
+    cohort = cohort_of(*shaped(simulated, ("core10",)), "core10")
+    model = ForecastModel.from_dict(fit_model(cohort.histories, cohort.labels).to_dict())
+    fired = [f for f in forecast_alerts(cohort.histories.upto(4), model) if len(f)]
+    reasons = [str(r) for f in fired for r in f.reason.to_pylist()]
+    assert reasons, "no not-on-track or dropout alert on 500 clients at session 4"
+    assert all("CORE-10 of " in r or "no CORE-10 was recorded" in r for r in reasons)
+    assert not any("PHQ-9" in r for r in reasons)
+    assert {k for f in fired for k in f.figures} >= {"core10", "core10_first"}

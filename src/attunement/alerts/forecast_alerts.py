@@ -44,13 +44,17 @@ SIMULATED_MODEL = "; the forecast model was fitted on simulated clients, not on 
 
 @dataclass(frozen=True)
 class CourseFacts:
-    """The PHQ-9 facts of each client (aligned with the rows asked about) that the rules use.
+    """The facts of each client's tracked outcome measure (aligned with the rows asked about)
+    that the rules use: PHQ-9 when the model knows it, else the model's first outcome measure
+    (a CORE-10 service's CORE-10; :func:`tracked_measure`).
 
-    ``phq9`` is the last PHQ-9 recorded at or before the latest session, at ``phq9_session``
-    (NaN and 1 when none), ``low``/``high`` the expected range there for clients with the same
-    first PHQ-9 (``intake``); ``scores`` counts the PHQ-9s recorded up to the latest session;
-    ``above_run`` says whether each of the last ``above_range_scores`` of them lay above the
-    range expected at its own session, and ``above_since`` is the session of the first of them.
+    ``phq9`` is the last score of that measure recorded at or before the latest session (the
+    name is PHQ-9's, the usual measure), at ``phq9_session`` (NaN and 1 when none),
+    ``low``/``high`` the expected range there for clients with the same first score
+    (``intake``); ``scores`` counts the scores recorded up to the latest session; ``above_run``
+    says whether each of the last ``above_range_scores`` of them lay beyond the range expected at
+    its own session on the worse side (above it where higher is worse), and ``above_since`` is
+    the session of the first of them. ``measure`` is the measure's id.
     """
 
     phq9: np.ndarray
@@ -61,6 +65,19 @@ class CourseFacts:
     scores: np.ndarray
     above_run: np.ndarray
     above_since: np.ndarray
+    measure: str = "phq9"
+
+    @property
+    def label(self) -> str:
+        """The measure's name for people, e.g. ``PHQ-9``."""
+        from attunement.prediction.measures import describe
+
+        return describe(self.measure)
+
+    @property
+    def worse_side(self) -> str:
+        """``above`` where a higher score is worse (PHQ-9, CORE-10), ``below`` where it is better."""
+        return "above" if _lower_is_better(self.measure) else "below"
 
     @property
     def known(self) -> np.ndarray:
@@ -119,13 +136,24 @@ def forecast_alerts(histories: Histories, model: object | None) -> list[Fired]:
     return [_not_on_track(now, model, params, simulated), _dropout(histories, now, simulated)]
 
 
+def tracked_measure(model, histories: Histories) -> str:
+    """The outcome measure the not-on-track rule reads: PHQ-9 when the model has an expected
+    course for it, else the first outcome measure it has one for and the data holds."""
+    known = list(model.expected.tables)
+    if "phq9" in known or not known:
+        return "phq9"
+    return next((m for m in known if m in histories.scores), known[0])
+
+
 def course_facts(histories, model, rows, cols, params: NotOnTrackParameters) -> CourseFacts:
-    """The PHQ-9 facts of :class:`CourseFacts`; the expected range is the band of
+    """The facts of :class:`CourseFacts`; the expected range is the band of
     :func:`attunement.forecast.expected_range`, looked up only at the sessions needed."""
-    phq9 = histories.score("phq9")[rows]
+    measure = tracked_measure(model, histories)
+    worse_high = _lower_is_better(measure)
+    phq9 = histories.score(measure)[rows]
     width = phq9.shape[1]
     seen = ~np.isnan(phq9) & (np.arange(width)[None, :] <= cols[:, None])
-    intake = histories.first("phq9")[rows]
+    intake = histories.first(measure)[rows]
     index = np.arange(len(rows))
     scores = seen.sum(axis=1)
     # The recorded PHQ-9s from the latest backwards, one column per step (-1: no more).
@@ -137,11 +165,13 @@ def course_facts(histories, model, rows, cols, params: NotOnTrackParameters) -> 
         recent.append(col)
     above_run = np.ones(len(rows), dtype=bool)
     for col in recent:
-        _, _, high_there = model.expected.band("phq9", intake, np.maximum(col, 0) + 1)
+        low_there, _, high_there = model.expected.band(measure, intake, np.maximum(col, 0) + 1)
+        there = phq9[index, np.maximum(col, 0)]
         with np.errstate(invalid="ignore"):
-            above_run &= (col >= 0) & (phq9[index, np.maximum(col, 0)] > high_there)
+            beyond = there > high_there if worse_high else there < low_there
+        above_run &= (col >= 0) & beyond
     last = recent[0]
-    low, _, high = model.expected.band("phq9", intake, np.maximum(last, 0) + 1)
+    low, _, high = model.expected.band(measure, intake, np.maximum(last, 0) + 1)
     return CourseFacts(
         phq9=np.where(last >= 0, phq9[index, np.maximum(last, 0)], np.nan),
         phq9_session=np.maximum(last, 0) + 1,
@@ -151,6 +181,7 @@ def course_facts(histories, model, rows, cols, params: NotOnTrackParameters) -> 
         scores=scores,
         above_run=above_run,
         above_since=recent[-1] + 1,
+        measure=measure,
     )
 
 
@@ -160,7 +191,7 @@ def not_on_track(
     """The rule's parts from the model's own alert flags (``deterioration``, ``no_improvement``)
     and the PHQ-9 facts; nothing fires without ``minimum_phq9_scores`` PHQ-9 scores."""
     enough = facts.scores >= params.minimum_phq9_scores.value
-    judged = at_caseness(facts.intake)
+    judged = at_caseness(facts.intake, facts.measure)
     return NotOnTrack(
         deterioration=enough & deterioration,
         no_improvement=enough & judged & no_improvement,
@@ -170,17 +201,24 @@ def not_on_track(
 
 
 @cache
-def caseness():
-    """The PHQ-9 caseness cut-off of the instrument definition (value, rule, status)."""
+def caseness(measure: str = "phq9"):
+    """The caseness cut-off of a measure's instrument definition (value, rule, status)."""
     from attunement.change import cutoff_for
     from attunement.instruments import get_instrument
 
-    return cutoff_for(get_instrument("phq9"))
+    return cutoff_for(get_instrument(measure))
 
 
-def at_caseness(scores: np.ndarray) -> np.ndarray:
-    """Whether each score is at or above caseness by the definition's rule (False when missing)."""
-    return np.asarray(caseness().is_clinical(scores).to_numpy(dtype=bool, na_value=False))
+def at_caseness(scores: np.ndarray, measure: str = "phq9") -> np.ndarray:
+    """Whether each score is at caseness by the definition's rule (False when missing)."""
+    return np.asarray(caseness(measure).is_clinical(scores).to_numpy(dtype=bool, na_value=False))
+
+
+@cache
+def _lower_is_better(measure: str) -> bool:
+    from attunement.instruments import get_instrument
+
+    return get_instrument(measure).direction != "higher_is_better"
 
 
 def _simulated(model) -> bool:
@@ -193,10 +231,10 @@ def _simulated(model) -> bool:
 
 def _where_in_range(facts: CourseFacts, pick: np.ndarray) -> pa.Array:
     """ "PHQ-9 of 17 at session 4 is above the range expected at that session for clients who
-    started at 18 (8 to 14)", or that the PHQ-9 was not recorded."""
+    started at 18 (8 to 14)", or that the PHQ-9 was not recorded (the tracked measure's name)."""
     score, low, high = facts.phq9[pick], facts.low[pick], facts.high[pick]
     described = join(
-        "PHQ-9 of ",
+        f"{facts.label} of ",
         text(score, 0),
         " at session ",
         text(facts.phq9_session[pick], 0),
@@ -210,7 +248,9 @@ def _where_in_range(facts: CourseFacts, pick: np.ndarray) -> pa.Array:
         text(high, 0),
         ")",
     )
-    unknown = pa.array(np.full(int(pick.sum()), "no PHQ-9 was recorded to compare with the expected course"))
+    unknown = pa.array(
+        np.full(int(pick.sum()), f"no {facts.label} was recorded to compare with the expected course")
+    )
     return choose(facts.known[pick], described, unknown)
 
 
@@ -272,15 +312,17 @@ def _not_on_track(now: ForecastNow, model, params: NotOnTrackParameters, simulat
     none_words = _model_part("ending without reliable improvement", p_none, t_none, stuck)
     k = int(params.above_range_scores.value)
     above_words = join(
-        f"it has been above the expected range at each of the last {k} recorded PHQ-9s (since session ",
+        f"it has been {facts.worse_side} the expected range at each of the last {k} recorded "
+        f"{facts.label}s (since session ",
         text(facts.above_since[pick], 0),
         ")",
     )
-    cut = caseness()
+    cut = caseness(facts.measure)
     not_judged = join(
-        "ending without reliable improvement is not judged: the first PHQ-9 (",
+        f"ending without reliable improvement is not judged: the first {facts.label} (",
         text(facts.intake[pick], 0),
-        f") was below the caseness cut-off of {cut.value:g}{' ' + cut.tag if cut.tag else ''}",
+        f") was {'below' if facts.worse_side == 'above' else 'above'} the caseness cut-off of "
+        f"{cut.value:g}{' ' + cut.tag if cut.tag else ''}",
     )
     position = _position(facts.phq9[pick], facts.low[pick], facts.high[pick])
     reason = join(
@@ -288,7 +330,7 @@ def _not_on_track(now: ForecastNow, model, params: NotOnTrackParameters, simulat
         text(cols[pick] + 1, 0),
         ": ",
         _where_in_range(facts, pick),
-        pa.array(np.where(position == "above", ", and ", ", but "), type=pa.string()),
+        pa.array(np.where(position == facts.worse_side, ", and ", ", but "), type=pa.string()),
         listed(", and ", (above, above_words), (det, det_words), (stuck, none_words)),
         prefixed("; ", (~det, det_words), (judged & ~stuck, none_words), (~judged, not_judged)),
         when(np.full(len(det), simulated), SIMULATED_MODEL),
@@ -304,10 +346,10 @@ def _not_on_track(now: ForecastNow, model, params: NotOnTrackParameters, simulat
             "fired_by": listed(
                 "+", (det, "deterioration"), (stuck, "no_improvement"), (above, "above_expected_range")
             ).to_numpy(zero_copy_only=False),
-            "phq9": facts.phq9[pick],
-            "phq9_session": facts.phq9_session[pick],
-            "phq9_first": facts.intake[pick],
-            "phq9_scores": facts.scores[pick],
+            facts.measure: facts.phq9[pick],
+            f"{facts.measure}_session": facts.phq9_session[pick],
+            f"{facts.measure}_first": facts.intake[pick],
+            f"{facts.measure}_scores": facts.scores[pick],
             "expected_low": np.round(facts.low[pick], 2),
             "expected_high": np.round(facts.high[pick], 2),
             "above_expected_since": np.where(above, facts.above_since[pick], np.nan),
@@ -351,7 +393,7 @@ def _dropout(histories: Histories, now: ForecastNow, simulated: bool) -> Fired:
         figures={
             "p_dropout_next": np.round(p, 4),
             "checkin": np.round(checkin, 2),
-            "phq9": facts.phq9[pick],
-            "phq9_first": facts.intake[pick],
+            facts.measure: facts.phq9[pick],
+            f"{facts.measure}_first": facts.intake[pick],
         },
     )

@@ -118,6 +118,15 @@ def candidate_features(present: set[str] | frozenset[str]) -> tuple[str, ...]:
     return FEATURES + tuple(extra)
 
 
+def all_features() -> tuple[str, ...]:
+    """Every feature any cohort could give, in the order models list them (a model file whose
+    features are not a subsequence of this was made for another version)."""
+    outcome = outcome_instruments()
+    extra = [f"{m}_{what}" for m in outcome if m not in NAMED for what in MEASURE_TEMPLATE]
+    forms = [f"{m}_{what}" for m in outcome if m != "phq9" for what in FORMS_TEMPLATE]
+    return FEATURES + tuple(extra) + tuple(forms)
+
+
 def usable_features(present: set[str] | frozenset[str]) -> tuple[str, ...]:
     """The candidate features (:func:`candidate_features`) whose measures are all in ``present``."""
     return tuple(f for f in candidate_features(present) if all(m in present for m in feature_measures(f)))

@@ -181,10 +181,11 @@ def fitted_on_simulated(model: ForecastModel) -> bool:
 
 
 def _check_consistent(model: ForecastModel, context: str) -> None:
-    from attunement.forecast.features import FEATURES
+    from attunement.forecast.features import all_features
 
+    order = all_features()
     problems = []
-    if not model.features or list(model.features) != [f for f in FEATURES if f in model.features]:
+    if not model.features or list(model.features) != [f for f in order if f in model.features]:
         problems.append(
             FieldProblem(
                 "features", list(model.features), "features of this attunement version, in its order"

@@ -112,17 +112,7 @@ def correct_note(db: Session, client: Client, author: User, note_id: int, text: 
     earlier = _latest_of(db, client, author, note_id)
     if text == earlier.text:
         raise InvalidInputError("supervision note", [FieldProblem("note", "the same text", "a changed text")])
-    note = SupervisionNote(
-        client_id=client.id,
-        corrects_id=earlier.id,
-        author_id=author.id,
-        text=text,
-        withdrawn=False,
-        written_at=now(),
-    )
-    db.add(note)
-    db.flush()
-    return note
+    return _next_version(db, earlier, text, withdrawn=False)
 
 
 def withdraw_note(db: Session, client: Client, author: User, note_id: int, reason: str) -> SupervisionNote:
@@ -134,12 +124,17 @@ def withdraw_note(db: Session, client: Client, author: User, note_id: int, reaso
             [FieldProblem("why", f"{len(reason)} characters", f"at most {MAX_REASON} characters")],
         )
     earlier = _latest_of(db, client, author, note_id)
+    return _next_version(db, earlier, reason, withdrawn=True)
+
+
+def _next_version(db: Session, earlier: SupervisionNote, text: str, *, withdrawn: bool) -> SupervisionNote:
+    """A new row that corrects (or withdraws) ``earlier``, by the same author; ``earlier`` stays."""
     note = SupervisionNote(
-        client_id=client.id,
+        client_id=earlier.client_id,
         corrects_id=earlier.id,
-        author_id=author.id,
-        text=reason,
-        withdrawn=True,
+        author_id=earlier.author_id,
+        text=text,
+        withdrawn=withdrawn,
         written_at=now(),
     )
     db.add(note)
