@@ -120,6 +120,52 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
             },
         ),
         (
+            f"/clients/{a}/episodes/1/report",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 200,
+                "clin_b": 404,
+                "clin_other": 404,
+                "super_a": 200,
+                "admin": 403,
+            },
+        ),
+        (
+            f"/clients/{other}/episodes/1/report",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 404,
+                "clin_b": 404,
+                "clin_other": 200,
+                "super_a": 404,
+                "admin": 403,
+            },
+        ),
+        (
+            f"/clients/{a}/episodes/2/report",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 404,
+                "clin_b": 404,
+                "clin_other": 404,
+                "super_a": 404,
+                "admin": 403,
+            },
+        ),
+        # No session of the new client has answers or a rating yet: no summary (test_reports.py
+        # opens one of a client with scores).
+        (
+            f"/clients/{a}/episodes/1/sessions/1/summary",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 404,
+                "clin_b": 404,
+                "clin_other": 404,
+                "super_a": 404,
+                "admin": 403,
+            },
+        ),
+        (
             f"/clients/{a}/episodes/99999999999999999999",
             {
                 "anonymous": LOGIN,

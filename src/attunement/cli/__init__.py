@@ -12,6 +12,7 @@ from attunement.cli import (  # noqa: F401  (importing a module registers its co
     evidence_cmd,
     fit_cmd,
     instruments_cmd,
+    report_cmd,
     serve_cmd,
     simulate_cmd,
     sudden_gains_cmd,

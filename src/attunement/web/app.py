@@ -31,6 +31,7 @@ from attunement.web import (
     routes_episodes,
     routes_evidence,
     routes_models,
+    routes_reports,
     routes_supervisor,
 )
 from attunement.web.body_limit import BodyLimit
@@ -82,6 +83,7 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
         routes_admin,
         routes_evidence,
         routes_models,
+        routes_reports,
     )
     for module in routers:
         app.include_router(module.router)

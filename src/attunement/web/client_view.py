@@ -83,7 +83,7 @@ def client_context(
         "sessions": episode_record(db, episode.id, states),
         "upcoming": [s for s in states if s.planned_on is not None and s.planned_on >= today],
         "comments": _comments(db, episode.id),
-        "alert_log": _alert_log(db, episode.id),
+        "alert_log": episode_alert_log(db, episode.id),
         "support": merged_support(summary.alerts),
         "can_change": can_change and is_current,
         "can_work": changeable,
@@ -97,7 +97,7 @@ def client_context(
         "rating_form": build_form("checkin_therapist"),
         "approaches": approach_choices(),
         "instrument_names": {i: get_instrument(i).short_name for i in instrument_ids()},
-        "intake": _intake_view(db, client),
+        "intake": intake_of(db, client),
         "first_contact": can_change and is_first_contact(db, client.id),
         "outcome_svg": outcome_svg(histories, 0, "phq9", forecast.model) if histories is not None else None,
         "anxiety_svg": outcome_svg(histories, 0, "gad7", forecast.model) if histories is not None else None,
@@ -121,7 +121,7 @@ class LoggedAlert:
         return "attunement" if event.by_user is None else self.people.get(event.by_user, "a former user")
 
 
-def _alert_log(db: Session, episode_id: int) -> list[LoggedAlert]:
+def episode_alert_log(db: Session, episode_id: int) -> list[LoggedAlert]:
     """Every alert the episode has had, latest first, each with every step of its history."""
     alerts = kept_alerts(db, [episode_id])[episode_id]
     history = alert_history(db, [a.id for a in alerts])
@@ -151,7 +151,7 @@ def _comments(db: Session, episode_id: int) -> list[Submission]:
     )
 
 
-def _intake_view(db: Session, client: Client) -> IntakeView | None:
+def intake_of(db: Session, client: Client) -> IntakeView | None:
     """The client's profile and tailoring from their latest intake answers (None when none)."""
     answers = latest_intake(db, [client.id]).get(client.id)
     language = get_setting(db, "service_language")
