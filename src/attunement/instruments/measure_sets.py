@@ -81,11 +81,11 @@ def not_offered() -> list[NotOffered]:
             continue
         if instrument.licence.tier in ("nc_nd_pack", "import_only"):
             reason = (
-                "its licence does not let attunement ship the wording; it can be offered once the "
+                "the licence does not let attunement ship the wording; they can be offered once the "
                 "clinic's licensed wording is installed"
             )
         else:
-            reason = "its wording has not been added yet (scoring only)"
+            reason = "the wording has not been added yet (scoring only)"
         found.append(NotOffered(instrument.id, instrument.short_name, reason))
     return found
 

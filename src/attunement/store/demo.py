@@ -152,7 +152,7 @@ def seed_demo(
 #: is not, so it cannot be put on a client's form here).
 DEMO_OFFERED = ("phq9", "gad7", "checkin", "auditc", "readiness_ruler")
 #: What the first clinician chose for one client whose drinking came up: demonstration data.
-DEMO_CHOICE = ("phq9", "gad7", "auditc", "checkin")
+DEMO_CHOICE = ("phq9", "auditc", "gad7", "checkin")
 
 
 def _measures(db: Session, clinician: User, today: date, zone) -> None:
