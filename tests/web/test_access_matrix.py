@@ -315,6 +315,8 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         (f"/clients/{a}/links", {"episode": "1", "session": "new"}, {**only_a, "clin_a": 200}),
         (f"/clients/{a}/links", {"episode": "1", "session": "1", "intake": "yes"}, {**only_a, "clin_a": 200}),
         (f"/clients/{a}/sessions", {"episode": "1", "date": "2099-01-01"}, {**only_a, "clin_a": 400}),
+        (f"/clients/{a}/measures", {"episode": "1", "measure": "gad7"}, {**only_a, "clin_a": 303}),
+        (f"/clients/{a}/measures", {"episode": "1", "measure": "core10"}, {**only_a, "clin_a": 400}),
         (f"/clients/{a}/rating", _rating(), {**only_a, "clin_a": 303}),
         (
             f"/clients/{a}/alerts",

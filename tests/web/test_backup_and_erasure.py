@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 from test_client_link import ANSWERS, submit
 from typer.testing import CliRunner
-from web_clinic import issue_link, record_alerts
+from web_clinic import WITH_CHECKIN, issue_link, record_alerts
 
 from attunement.cli import app
 from attunement.store import open_database
@@ -69,7 +69,7 @@ def test_every_table_is_either_client_data_or_declared_not_to_be():
 
 
 def test_a_backup_restores_into_an_empty_database_with_every_answer_and_its_audit(clinic, tmp_path, request):
-    submit(clinic, issue_link(clinic), RISK)
+    submit(clinic, issue_link(clinic, issued_with=WITH_CHECKIN), RISK)
     backup_file = tmp_path / "clinic.backup"
     made = run("backup", str(backup_file), "--database", _url(clinic), "--json")
     assert made.exit_code == 0, made.output
@@ -107,7 +107,11 @@ def test_a_file_that_is_not_a_backup_is_refused_plainly(clinic, tmp_path):
 
 
 def test_a_clients_record_is_exported_whole_and_the_export_audited(clinic, tmp_path):
-    submit(clinic, issue_link(clinic), {**RISK, "checkin_different": "marked-comment-xyz"})
+    submit(
+        clinic,
+        issue_link(clinic, issued_with=WITH_CHECKIN),
+        {**RISK, "checkin_different": "marked-comment-xyz"},
+    )
     out = tmp_path / "record.json"
     done = run("client", "export", clinic.clients["of_a"], "--out", str(out), "--database", _url(clinic))
     assert done.exit_code == 0, done.output
@@ -127,7 +131,7 @@ def test_a_clients_record_is_exported_whole_and_the_export_audited(clinic, tmp_p
 
 
 def test_erasure_waits_for_the_end_of_care_and_the_risk_answer_to_be_dealt_with(clinic, tmp_path):
-    submit(clinic, issue_link(clinic), RISK)
+    submit(clinic, issue_link(clinic, issued_with=WITH_CHECKIN), RISK)
     public_id = clinic.clients["of_a"]
     url = _url(clinic)
     in_care = run("client", "erase", public_id, "--yes", "--database", url)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from web_clinic import csrf, issue_link
 
 from attunement.store.clock import now
-from attunement.store.models import LinkToken
+from attunement.store.models import KeptAlert, LinkToken, Submission
 
 PHQ9 = {f"phq9_{i}": "1" for i in range(1, 10)}
 GAD7 = {f"gad7_{i}": "2" for i in range(1, 8)}
@@ -21,6 +21,12 @@ def issue(clinic, session: int | str = "new") -> str:
     return issue_link(clinic, session)
 
 
+def after_first(clinic) -> str:
+    """A link for session 2 (session 1 has a link waiting): the check-in asks about session 1."""
+    issue_link(clinic, 1)
+    return issue_link(clinic, 2)
+
+
 def submit(clinic, path: str, answers: dict[str, str]):
     browser = clinic.client()
     token = csrf(browser, path)
@@ -28,7 +34,7 @@ def submit(clinic, path: str, answers: dict[str, str]):
 
 
 def test_the_form_shows_every_question_including_the_safety_item(clinic):
-    page = clinic.client().get(issue(clinic))
+    page = clinic.client().get(after_first(clinic))
     assert page.status_code == 200
     for field in ANSWERS:
         assert f'name="{field}"' in page.text
@@ -36,8 +42,22 @@ def test_the_form_shows_every_question_including_the_safety_item(clinic):
     assert 'name="checkin_different"' in page.text
 
 
+def test_a_link_before_the_first_session_leaves_out_the_check_in_but_never_the_safety_item(clinic):
+    path = issue(clinic, 1)
+    page = clinic.client().get(path)
+    assert "Thoughts that you would be better off dead" in page.text
+    assert "today's session" not in page.text and 'name="checkin_heard"' not in page.text
+    # Check-in answers sent anyway (an old page) are not stored; the rest is.
+    _, response = submit(clinic, path, {**ANSWERS, "phq9_9": "2", "checkin_different": "x"})
+    assert response.status_code == 303
+    assert clinic.count("measures") == len(PHQ9) + len(GAD7)
+    with clinic.db.session() as db:
+        assert db.scalar(select(Submission.comment)) is None
+        assert db.scalar(select(KeptAlert.kind)) == "safety", "the risk answer raised its alert"
+
+
 def test_a_valid_submission_is_stored_once_and_thanked(clinic):
-    path = issue(clinic)
+    path = after_first(clinic)
     browser, response = submit(clinic, path, {**ANSWERS, "checkin_different": "slower please"})
     assert response.status_code == 303
     assert clinic.count("measures") == ROWS
@@ -52,7 +72,7 @@ def test_a_valid_submission_is_stored_once_and_thanked(clinic):
 
 
 def test_a_missing_answer_is_named_and_nothing_is_stored(clinic):
-    path = issue(clinic)
+    path = after_first(clinic)
     answers = {k: v for k, v in ANSWERS.items() if k != "phq9_9"}
     _, response = submit(clinic, path, answers)
     assert response.status_code == 400
@@ -66,7 +86,7 @@ def test_a_missing_answer_is_named_and_nothing_is_stored(clinic):
 
 
 def test_an_out_of_range_answer_is_named_and_nothing_is_stored(clinic):
-    path = issue(clinic)
+    path = after_first(clinic)
     _, response = submit(clinic, path, {**ANSWERS, "gad7_3": "7", "checkin_fit": "eleven"})
     assert response.status_code == 400
     assert "GAD-7 question 3" in response.text and "Check-in question 5" in response.text

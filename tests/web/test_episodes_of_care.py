@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from test_client_link import ANSWERS, submit
-from web_clinic import RATING_CODES, issue_link, post_rating, record_alerts
+from web_clinic import RATING_CODES, WITH_CHECKIN, issue_link, post_rating, record_alerts
 
 from attunement.store.clock import aware, local_today
 from attunement.store.models import Client, Episode, EpisodeEvent, LinkToken, Submission, TherapySession
@@ -50,7 +50,7 @@ def _state(clinic):
 
 def _with_course_alert(clinic, risk: bool = False) -> None:
     answers = {**ANSWERS, **LOW_CHECKIN, "phq9_9": "2" if risk else "0"}
-    assert submit(clinic, issue_link(clinic, 1), answers)[1].status_code == 303
+    assert submit(clinic, issue_link(clinic, 1, issued_with=WITH_CHECKIN), answers)[1].status_code == 303
     # Every therapist answer 9 (the "judged" item reversed): an estimate of 7.7 against the client's 4.
     assert post_rating(clinic, clinic.clients["of_a"], 1, "9").status_code == 303
 

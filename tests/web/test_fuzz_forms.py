@@ -21,6 +21,7 @@ ODD = st.one_of(
 #: Every form field the clinician's and administrator's forms send (the matrix checks who may).
 CLINICIAN_FORMS = {
     "links": ("episode", "session", "intake"),
+    "measures": ("episode", "measure", "measure"),
     "sessions": ("episode", "date", "time"),
     "rating": ("episode", "session", "replaces", "checkin_therapist_heard", "checkin_therapist_notes"),
     "alerts": ("episode", "alert", "what", "action", "outcome", "reason"),
@@ -31,7 +32,14 @@ CLINICIAN_FORMS = {
 ADMIN_FORMS = {
     "/admin/users": ("username", "display_name", "password", "role", "team_id", "email"),
     "/admin/teams": ("name",),
-    "/admin/instruments": ("link_valid_days", "timezone", "duty_clinician", "crisis_text", "offer"),
+    "/admin/instruments": (
+        "link_valid_days",
+        "timezone",
+        "duty_clinician",
+        "crisis_text",
+        "offer",
+        "service_type",
+    ),
     "/admin/users/1/email": ("email",),
     "/admin/users/1/active": ("active",),
     "/admin/users/2/reset": ("x",),
@@ -68,7 +76,7 @@ def test_no_clinician_form_input_gives_a_server_error(clinic, action, values):
 
 
 @FUZZ
-@given(path=st.sampled_from(sorted(ADMIN_FORMS)), values=st.lists(ODD, min_size=6, max_size=6))
+@given(path=st.sampled_from(sorted(ADMIN_FORMS)), values=st.lists(ODD, min_size=7, max_size=7))
 def test_no_admin_form_input_gives_a_server_error(clinic, path, values):
     browser = _browsers(clinic)["admin"]
     data = dict(zip(ADMIN_FORMS[path], values, strict=False))

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import func, select, update
 from test_client_link import ANSWERS, submit
-from web_clinic import RATING_CODES, alert_ids, issue_link, post_rating, record_alerts
+from web_clinic import RATING_CODES, WITH_CHECKIN, alert_ids, issue_link, post_rating, record_alerts
 
 from attunement.store.models import AlertEvent, Client, KeptAlert, Notification
 
@@ -57,7 +57,7 @@ def test_a_risk_answer_stays_open_after_a_later_rating_and_later_calm_answers(cl
 
 def test_what_was_recorded_stays_with_an_alert_whose_condition_goes_on(clinic):
     public_id = clinic.clients["of_a"]
-    submit(clinic, issue_link(clinic, 1), LOW_CHECKIN)
+    submit(clinic, issue_link(clinic, 1, issued_with=WITH_CHECKIN), LOW_CHECKIN)
     post_rating(clinic, public_id, 1, "9")
     assert _kept(clinic) == [("perception_gap", "open", 1, 1)]
     assert (
@@ -85,7 +85,7 @@ def test_what_was_recorded_stays_with_an_alert_whose_condition_goes_on(clinic):
 
 def test_seen_can_be_undone_and_set_aside_needs_a_reason(clinic):
     public_id = clinic.clients["of_a"]
-    submit(clinic, issue_link(clinic, 1), LOW_CHECKIN)
+    submit(clinic, issue_link(clinic, 1, issued_with=WITH_CHECKIN), LOW_CHECKIN)
     post_rating(clinic, public_id, 1, "9")
     assert record_alerts(clinic, public_id, "seen", ("perception_gap",)).status_code == 303
     assert _kept(clinic)[0][1] == "acknowledged"
@@ -160,7 +160,7 @@ def test_the_quick_update_and_the_full_computation_agree_on_a_session_answered_t
 
 
 def test_ending_an_episode_resolves_its_course_alerts_saying_why(clinic):
-    submit(clinic, issue_link(clinic, 1), LOW_CHECKIN)
+    submit(clinic, issue_link(clinic, 1, issued_with=WITH_CHECKIN), LOW_CHECKIN)
     post_rating(clinic, clinic.clients["of_a"], 1, "9")
     browser = clinic.login("clin_a")
     page = browser.get(f"/clients/{clinic.clients['of_a']}").text

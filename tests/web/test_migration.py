@@ -343,3 +343,70 @@ def test_supervision_tables_arrive_and_leave_with_revision_0013(old_database_url
     with engine.begin() as c:
         assert c.execute(text("SELECT count(*) FROM supervision_notes")).scalar_one() == 0
     engine.dispose()
+
+
+def test_episode_measures_arrive_with_revision_0014_and_leave_the_links_as_issued(old_database_url):
+    """From 0013 to 0014 every row stays; an episode without a choice uses the clinic's default,
+    a link already issued keeps its questionnaires, and downgrading removes only the new table."""
+    from alembic import command
+
+    from attunement.store.episode_measures import current_measures, set_measures
+    from attunement.store.migrate import alembic_config
+    from attunement.store.models import Episode, LinkToken, User
+
+    engine = create_engine(normalise_url(old_database_url))
+    upgrade(engine, "0013")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO teams (id, name, created_at) VALUES (1, 'T', :t)"), {"t": T0})
+        c.execute(
+            text(
+                "INSERT INTO users (id, username, display_name, password_hash, role, team_id, active,"
+                " session_epoch, created_at) VALUES (1, 'c', 'C', 'x', 'clinician', 1, :y, 0, :t)"
+            ),
+            {"t": T0, "y": True},
+        )
+        c.execute(
+            text(
+                "INSERT INTO clients (id, public_id, label, therapist_id, client_group, created_at,"
+                " data_version) VALUES (1, 'p1', 'C1', 1, 'all', :t, 0)"
+            ),
+            {"t": T0},
+        )
+        c.execute(
+            text(
+                "INSERT INTO episodes (id, client_id, number, therapist_id, status, started_on, created_at)"
+                " VALUES (1, 1, 1, 1, 'active', :d, :t)"
+            ),
+            {"t": T0, "d": T0.date()},
+        )
+        c.execute(
+            text(
+                "INSERT INTO link_tokens (id, token_hash, client_id, episode_id, session, instruments,"
+                " created_by, created_at, expires_at)"
+                " VALUES (1, 'h', 1, 1, 1, 'phq9,gad7,checkin', 1, :t, :t)"
+            ),
+            {"t": T0},
+        )
+    upgrade(engine)
+    db = open_database(old_database_url)
+    try:
+        with db.session() as session:
+            episode = session.get(Episode, 1)
+            assert current_measures(session, episode) == ["phq9", "gad7", "checkin"]
+            assert set_measures(session, episode, session.get(User, 1), ["checkin"]) == ["phq9", "checkin"]
+            assert session.get(LinkToken, 1).instruments == "phq9,gad7,checkin", (
+                "an issued link keeps its set"
+            )
+        assert _all(db, "SELECT episode_id, instruments FROM episode_measures") == [(1, "phq9,checkin")]
+    finally:
+        db.dispose()
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013")
+    with engine.begin() as c:
+        assert c.execute(text("SELECT instruments FROM link_tokens")).all() == [("phq9,gad7,checkin",)]
+    upgrade(engine)
+    with engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM episode_measures")).scalar_one() == 0
+    engine.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 
 from test_client_link import ANSWERS, submit
-from web_clinic import alert_ids, issue_link
+from web_clinic import WITH_CHECKIN, alert_ids, issue_link
 
 #: Every other check-in item at the top of the scale: the total alone looks fine.
 WELL = {**ANSWERS, **{f"checkin_{c}": "10" for c in ("heard", "topics", "goals", "respected", "fit")}}
@@ -17,7 +17,9 @@ def client_page(clinic) -> str:
 
 
 def test_a_high_judged_answer_shows_the_alert_with_its_reason_and_support_steps(clinic):
-    _, response = submit(clinic, issue_link(clinic), {**WELL, "checkin_judged": "7"})
+    _, response = submit(
+        clinic, issue_link(clinic, issued_with=WITH_CHECKIN), {**WELL, "checkin_judged": "7"}
+    )
     assert response.status_code == 303
     page = client_page(clinic)
     assert "negative_process" in alert_ids(page).values()
@@ -27,7 +29,9 @@ def test_a_high_judged_answer_shows_the_alert_with_its_reason_and_support_steps(
 
 
 def test_a_low_judged_answer_shows_no_such_alert(clinic):
-    _, response = submit(clinic, issue_link(clinic), {**WELL, "checkin_judged": "1"})
+    _, response = submit(
+        clinic, issue_link(clinic, issued_with=WITH_CHECKIN), {**WELL, "checkin_judged": "1"}
+    )
     assert response.status_code == 303
     page = client_page(clinic)
     assert "negative_process" not in alert_ids(page).values()
@@ -36,7 +40,9 @@ def test_a_low_judged_answer_shows_no_such_alert(clinic):
 
 def test_a_rise_against_the_clients_own_answers_shows_the_alert_after_later_submissions(clinic):
     for session, judged in enumerate(("1", "1", "1", "5"), start=1):
-        _, response = submit(clinic, issue_link(clinic, session), {**WELL, "checkin_judged": judged})
+        _, response = submit(
+            clinic, issue_link(clinic, session, issued_with=WITH_CHECKIN), {**WELL, "checkin_judged": judged}
+        )
         assert response.status_code == 303
     page = client_page(clinic)
     assert "negative_process" in alert_ids(page).values()

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from test_client_link import ANSWERS, submit
 from web_clinic import RATING_CODES as CODES
-from web_clinic import issue_link, post_rating
+from web_clinic import WITH_CHECKIN, issue_link, post_rating
 
 from attunement.instruments import get_instrument, score
 from attunement.store.models import Client, Measure, Submission
@@ -45,8 +45,10 @@ def _submissions(clinic, rater: str = "client") -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize("order", ["risk first", "calm first"])
 def test_two_links_for_one_session_keep_both_sets_and_the_safety_answer(clinic, order):
-    first = issue_link(clinic, 1)
-    resend = issue_link(clinic, 1)  # a second link for the same session, before either is answered
+    first = issue_link(clinic, 1, issued_with=WITH_CHECKIN)
+    resend = issue_link(
+        clinic, 1, issued_with=WITH_CHECKIN
+    )  # a second link for the same session, before either is answered
     answers = (RISK, CALM) if order == "risk first" else (CALM, RISK)
     for path, given in zip((first, resend), answers, strict=True):
         _, response = submit(clinic, path, given)

@@ -9,6 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from attunement.store import Database
+from attunement.store.models import LinkToken
+from attunement.store.submissions import token_hash
+
+#: What a link carried before a first session's link left the check-in out.
+WITH_CHECKIN = "phq9,gad7,checkin"
 
 PASSWORDS = {
     "clin_a": "password-clin-a",
@@ -70,10 +75,19 @@ def choice(page: str, select_id: str, session: int | str) -> str:
 
 
 def issue_link(
-    clinic: Clinic, session: int | str = "new", *, who: str = "clin_a", client: str = "of_a", **extra: str
+    clinic: Clinic,
+    session: int | str = "new",
+    *,
+    who: str = "clin_a",
+    client: str = "of_a",
+    issued_with: str = "",
+    **extra: str,
 ) -> str:
     """Issue a link through the client page; returns its path. With a session number, checks
-    that the app gave the link that number."""
+    that the app gave the link that number. ``issued_with`` (comma-separated instruments) stands
+    for a link issued with another set, such as a session-1 link that carries the check-in, as
+    links issued before the check-in was left out of a first session's link do (a link keeps
+    what it was issued with)."""
     browser = clinic.login(who)
     public_id = clinic.clients[client]
     page = browser.get(f"/clients/{public_id}").text
@@ -89,7 +103,15 @@ def issue_link(
     assert issued.status_code == 200, issued.text
     if session != "new":
         assert f"session {session}</h1>" in issued.text, "the link is not for the expected session"
-    return re.search(r'value="https?://[^/"]+(/c/[^"]+)"', issued.text).group(1)
+    path = re.search(r'value="https?://[^/"]+(/c/[^"]+)"', issued.text).group(1)
+    if issued_with:
+        with clinic.db.session() as db:
+            link = (
+                db.query(LinkToken).filter(LinkToken.token_hash == token_hash(path.removeprefix("/c/"))).one()
+            )
+            intake = ["intake_profile"] if "intake_profile" in link.instruments.split(",") else []
+            link.instruments = ",".join([*issued_with.split(","), *intake])
+    return path
 
 
 def post_rating(clinic: Clinic, public_id: str, session: int | str, value: str, *, replaces: str = ""):

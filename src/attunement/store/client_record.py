@@ -44,6 +44,7 @@ CLIENT_TABLES: dict[str, tuple[str, str | None]] = {
     "client_summaries": ("client_id", "clients"),
     "supervision_notes": ("client_id", "clients"),
     "supervision_flags": ("client_id", "clients"),
+    "episode_measures": ("client_id", "clients"),
 }
 #: Tables that hold no client's data: accounts, settings, the audit log (internal ids and kinds
 #: of action only, kept for good), and fitted forecast models (trees and figures pooled over many

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from attunement.errors import InvalidInputError
+from attunement.instruments.measure_sets import for_session
 from attunement.instruments.registry import get_instrument
 from attunement.profile import Profile, build_profile
 from attunement.simulation import simulate
@@ -35,6 +36,7 @@ from attunement.store.models import (
     Client,
     Episode,
     EpisodeEvent,
+    EpisodeMeasures,
     LinkToken,
     Measure,
     Submission,
@@ -142,7 +144,41 @@ def seed_demo(
             )
         client.created_at = seeder.first_day
     _supervision(db, supervisor, clinicians[0], clinic_today(db), clinic_zone(db))
+    _measures(db, clinicians[0], clinic_today(db), clinic_zone(db))
     return clients
+
+
+#: The demo clinic also offers AUDIT-C and the readiness ruler (their wording is shipped; CORE-10's
+#: is not, so it cannot be put on a client's form here).
+DEMO_OFFERED = ("phq9", "gad7", "checkin", "auditc", "readiness_ruler")
+#: What the first clinician chose for one client whose drinking came up: demonstration data.
+DEMO_CHOICE = ("phq9", "auditc", "gad7", "checkin")
+
+
+def _measures(db: Session, clinician: User, today: date, zone) -> None:
+    """The clinic offers two more measures, and one of the first clinician's clients (the fourth
+    with an active episode) has AUDIT-C added to their episode two days ago."""
+    set_setting(db, "link_instruments", ",".join(DEMO_OFFERED))
+    active = db.scalars(
+        select(Episode)
+        .join(Client, Episode.client_id == Client.id)
+        .where(Client.therapist_id == clinician.id, Episode.status == "active")
+        .order_by(Client.label)
+    ).all()
+    if len(active) < 4:
+        return
+    episode = active[3]
+    at = datetime.combine(today - timedelta(days=2), time(17, 10), tzinfo=zone).astimezone(UTC)
+    db.add(
+        EpisodeMeasures(
+            client_id=episode.client_id,
+            episode_id=episode.id,
+            instruments=",".join(DEMO_CHOICE),
+            valid_from=at,
+            set_by=clinician.id,
+        )
+    )
+    db.flush()
 
 
 #: What the demo supervisor wrote: demonstration text, not clinical advice.
@@ -370,7 +406,7 @@ class _Seeder:
                 client_id=client.id,
                 episode_id=episode.id,
                 session=session,
-                instruments=self.instruments,
+                instruments=",".join(for_session(self.instruments.split(","), session)),
                 created_by=therapist.id,
                 created_at=issued,
                 expires_at=issued + timedelta(days=self.link_days),

@@ -426,3 +426,18 @@ class SupervisionFlag(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     by_user: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EpisodeMeasures(Base):
+    """The measures an episode's links carry from ``valid_from`` on, chosen by a clinician. Never
+    changed: a new choice is a new row, so every earlier choice stays. An episode without a row
+    uses the clinic's default for its service type."""
+
+    __tablename__ = "episode_measures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    #: Comma-separated instrument ids, in the clinic's order.
+    instruments: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from sqlalchemy.orm import Session
 
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
+from attunement.instruments.measure_sets import ALWAYS_OFFERED, default_service_type, offerable_measures
 from attunement.store.clock import local_today
 from attunement.store.models import Setting
 
@@ -23,11 +24,14 @@ CRISIS_DEFAULT = (
     "emergency number or go to the nearest emergency department. You can also contact your "
     "therapist or clinic, or a crisis line."
 )
-#: Questionnaires a client link may offer. PHQ-9 is always offered: it carries the safety item.
+#: Questionnaires the clinic offers until an administrator changes it (any measure with shipped
+#: wording may be offered: :func:`attunement.instruments.measure_sets.offerable_measures`). PHQ-9
+#: is always offered: it carries the safety item.
 LINK_INSTRUMENTS = ("phq9", "gad7", "checkin")
-ALWAYS_OFFERED = ("phq9",)
 DEFAULTS = {
     "link_instruments": ",".join(LINK_INSTRUMENTS),
+    #: Which measures a new episode starts with (measure_sets.json names the sets).
+    "service_type": default_service_type(),
     "client_progress_chart": "yes",
     "link_valid_days": "7",
     #: The clinic's time zone (IANA name): planned sessions, "today" and every time shown are in it.
@@ -109,8 +113,9 @@ def check_language(text: str) -> str:
 
 
 def offered_instruments(db: Session) -> list[str]:
+    """The measures the clinic offers, in the order of the admin page; PHQ-9 always."""
     chosen = set(get_setting(db, "link_instruments").split(",")) | set(ALWAYS_OFFERED)
-    return [i for i in LINK_INSTRUMENTS if i in chosen]
+    return [i for i in offerable_measures() if i in chosen]
 
 
 class MissingSecret(AttunementError):

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from attunement.instruments import get_instrument, instrument_ids
+from attunement.instruments.measure_sets import ALWAYS_OFFERED, about_the_session, not_offered
 from attunement.store.approaches import approach_choices
 from attunement.store.clock import local_today
+from attunement.store.episode_measures import current_measures, measure_history
 from attunement.store.episode_record import episode_record
 from attunement.store.episodes import END_REASON_LABELS, episodes_of, events_of
 from attunement.store.intake import is_first_contact, latest_intake
@@ -29,7 +31,7 @@ from attunement.store.schedule import (
     rating_choices,
     session_states,
 )
-from attunement.store.settings import clinic_zone, get_setting
+from attunement.store.settings import clinic_zone, get_setting, offered_instruments
 from attunement.web.charts_slot import outcome_svg, relationship_svg
 from attunement.web.forecast_source import model_in_use
 from attunement.web.intake import IntakeView, intake_view
@@ -98,6 +100,7 @@ def client_context(
         "approaches": approach_choices(),
         "instrument_names": {i: get_instrument(i).short_name for i in instrument_ids()},
         "intake": intake_of(db, client),
+        "measures": _measures_view(db, episode),
         "first_contact": can_change and is_first_contact(db, client.id),
         "outcome_svg": outcome_svg(histories, 0, "phq9", forecast.model) if histories is not None else None,
         "anxiety_svg": outcome_svg(histories, 0, "gad7", forecast.model) if histories is not None else None,
@@ -148,6 +151,36 @@ def _comments(db: Session, episode_id: int) -> list[Submission]:
             .order_by(Submission.id.desc())
             .limit(10)
         )
+    )
+
+
+@dataclass(frozen=True)
+class MeasuresView:
+    """The episode's measures for the page: in use now, the clinic's offer, what cannot be
+    offered and why, and every earlier choice with who made it."""
+
+    current: list[str]
+    offered: list[str]
+    always: tuple[str, ...]
+    about_session: list[str]
+    not_offered: list
+    history: list
+    people: dict[int, str]
+
+
+def _measures_view(db: Session, episode: Episode) -> MeasuresView:
+    history = measure_history(db, episode.id)
+    ids = {h.set_by for h in history if h.set_by is not None}
+    people = dict(db.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
+    current = current_measures(db, episode)
+    return MeasuresView(
+        current=current,
+        offered=offered_instruments(db),
+        always=ALWAYS_OFFERED,
+        about_session=[i for i in current if i in about_the_session()],
+        not_offered=not_offered(),
+        history=list(reversed(history)),
+        people=people,
     )
 
 

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import load_instruments
+from attunement.instruments.measure_sets import not_offered, offerable_measures, service_types
 from attunement.store.accounts import (
     FAILURE_WINDOW,
     PASSWORD_LINK_DAYS,
@@ -31,7 +32,6 @@ from attunement.store.models import ROLES, ClientSummaryRow, Team, User
 from attunement.store.settings import (
     ALWAYS_OFFERED,
     CRISIS_DEFAULT,
-    LINK_INSTRUMENTS,
     check_language,
     check_zone,
     get_setting,
@@ -254,7 +254,11 @@ def _instruments_page(request: Request, db, status: int = 200, problems=()):
         "admin_instruments.html",
         {
             "instruments": list(load_instruments().values()),
-            "link_instruments": LINK_INSTRUMENTS,
+            "names": {i.id: i.short_name for i in load_instruments().values()},
+            "link_instruments": offerable_measures(),
+            "not_offered": not_offered(),
+            "service_types": service_types(),
+            "service_type": get_setting(db, "service_type"),
             "always": ALWAYS_OFFERED,
             "offered": offered_instruments(db),
             "progress": get_setting(db, "client_progress_chart") == "yes",
@@ -301,10 +305,24 @@ async def save_instruments(request: Request):
                 )
             crisis = "\n".join(" ".join(line.split()) for line in form.get("crisis_text", "").splitlines())
             crisis = crisis.strip()[:MAX_CRISIS] or CRISIS_DEFAULT
+            service = form.get("service_type", "").strip() or get_setting(db, "service_type")
+            kinds = service_types()
+            if service not in {k.key for k in kinds}:
+                problems.append(
+                    FieldProblem("service type", service[:40], "one of: " + "; ".join(k.label for k in kinds))
+                )
+            unknown = [c for c in chosen if c not in offerable_measures()]
+            if unknown:
+                problems.append(
+                    FieldProblem(
+                        "offered measures", str(unknown[0])[:40], "measures from the list on this page"
+                    )
+                )
             if problems:
                 return _instruments_page(request, db, 400, problems)
-            offered = [i for i in LINK_INSTRUMENTS if i in chosen or i in ALWAYS_OFFERED]
+            offered = [i for i in offerable_measures() if i in chosen or i in ALWAYS_OFFERED]
             set_setting(db, "link_instruments", ",".join(offered))
+            set_setting(db, "service_type", service)
             set_setting(db, "client_progress_chart", "yes" if form.get("client_progress_chart") else "no")
             set_setting(db, "link_valid_days", str(int(days)))
             set_setting(db, "timezone", zone)
@@ -315,7 +333,7 @@ async def save_instruments(request: Request):
                 # Stored summaries hold support steps worked out with the old language: derived
                 # data, computed again on the next view.
                 db.execute(delete(ClientSummaryRow))
-            record(db, actor(admin), admin.role, "change_settings", detail=",".join(offered))
+            record(db, actor(admin), admin.role, "change_settings", detail=f"{service}: {','.join(offered)}")
             return redirect("/admin/instruments")
 
     return await run_in_threadpool(save)

@@ -105,7 +105,8 @@ async def client_submit(request: Request, token: str):
                 parsed, intake_values = _parse(instruments, intake, form)
             except InvalidInputError as exc:
                 return ("invalid", _forms(instruments, intake), exc.problems)
-            comment = form.get(COMMENT_FIELD, "").strip() or None
+            # The check-in's open question: kept only from a form that asked it.
+            comment = (form.get(COMMENT_FIELD, "").strip() or None) if "checkin" in instruments else None
             stored = claim_and_store(db, opened.link, parsed.answers, comment, intake_values)
             if stored is not None:
                 sent = instruments + ([INTAKE] if intake_values else [])

@@ -16,6 +16,7 @@ from attunement.store import Database
 from attunement.store.approaches import approach_checks, approach_choices, parse_approach
 from attunement.store.audit import record, record_list, seal
 from attunement.store.clients import create_client, visible_clients
+from attunement.store.episode_measures import link_measures, set_measures
 from attunement.store.episodes import current_episode
 from attunement.store.intake import is_first_contact
 from attunement.store.kept_alerts import record_on_alerts
@@ -30,7 +31,7 @@ from attunement.store.schedule import (
     session_states,
     session_today,
 )
-from attunement.store.settings import clinic_today, clinic_zone, get_setting, offered_instruments
+from attunement.store.settings import clinic_today, clinic_zone, get_setting
 from attunement.store.submissions import issue_link, rating_history, store_rating
 from attunement.store.supervision import flagged
 from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
@@ -148,7 +149,7 @@ async def issue_client_link(request: Request, public_id: str):
         days = int(get_setting(db, "link_valid_days"))
         # The intake questions go with a client's first link, or whenever the clinician asks.
         with_intake = bool(form.get("intake")) or is_first_contact(db, client.id)
-        instruments = offered_instruments(db) + ([INTAKE] if with_intake else [])
+        instruments = link_measures(db, episode, session) + ([INTAKE] if with_intake else [])
         token = issue_link(db, episode, user, session, instruments, days)
         detail = f"episode {episode.number} session {session}" + (
             " with intake profile" if with_intake else ""
@@ -169,6 +170,18 @@ async def issue_client_link(request: Request, public_id: str):
         return Done("issue_link", detail, page)
 
     return await clinician_change(request, public_id, issue, "link-h")
+
+
+@router.post("/clients/{public_id}/measures")
+async def choose_measures(request: Request, public_id: str):
+    """The measures the episode's next links carry; links already sent keep theirs."""
+
+    def choose(db, user, client, episode, form, ticked):
+        new = set_measures(db, episode, user, ticked)
+        detail = f"episode {episode.number}: " + (",".join(new) if new is not None else "unchanged")
+        return Done("set_measures", detail)
+
+    return await clinician_change(request, public_id, choose, "measures-h", lists=("measure",))
 
 
 @router.post("/clients/{public_id}/sessions")
