@@ -286,28 +286,7 @@ def test_supervision_tables_arrive_and_leave_with_revision_0013(old_database_url
     engine = create_engine(normalise_url(old_database_url))
     upgrade(engine, "0012")
     with engine.begin() as c:
-        c.execute(text("INSERT INTO teams (id, name, created_at) VALUES (1, 'T', :t)"), {"t": T0})
-        c.execute(
-            text(
-                "INSERT INTO users (id, username, display_name, password_hash, role, team_id, active,"
-                " session_epoch, created_at) VALUES (1, 'c', 'C', 'x', 'clinician', 1, :y, 0, :t)"
-            ),
-            {"t": T0, "y": True},
-        )
-        c.execute(
-            text(
-                "INSERT INTO clients (id, public_id, label, therapist_id, client_group, created_at,"
-                " data_version) VALUES (1, 'p1', 'C1', 1, 'all', :t, 0)"
-            ),
-            {"t": T0},
-        )
-        c.execute(
-            text(
-                "INSERT INTO episodes (id, client_id, number, therapist_id, status, started_on, created_at)"
-                " VALUES (1, 1, 1, 1, 'active', :d, :t)"
-            ),
-            {"t": T0, "d": T0.date()},
-        )
+        _one_client_with_an_episode(c)
         c.execute(
             text(
                 "INSERT INTO episode_events (id, episode_id, action, on_date, note, at, by_user)"
@@ -357,28 +336,7 @@ def test_episode_measures_arrive_with_revision_0014_and_leave_the_links_as_issue
     engine = create_engine(normalise_url(old_database_url))
     upgrade(engine, "0013")
     with engine.begin() as c:
-        c.execute(text("INSERT INTO teams (id, name, created_at) VALUES (1, 'T', :t)"), {"t": T0})
-        c.execute(
-            text(
-                "INSERT INTO users (id, username, display_name, password_hash, role, team_id, active,"
-                " session_epoch, created_at) VALUES (1, 'c', 'C', 'x', 'clinician', 1, :y, 0, :t)"
-            ),
-            {"t": T0, "y": True},
-        )
-        c.execute(
-            text(
-                "INSERT INTO clients (id, public_id, label, therapist_id, client_group, created_at,"
-                " data_version) VALUES (1, 'p1', 'C1', 1, 'all', :t, 0)"
-            ),
-            {"t": T0},
-        )
-        c.execute(
-            text(
-                "INSERT INTO episodes (id, client_id, number, therapist_id, status, started_on, created_at)"
-                " VALUES (1, 1, 1, 1, 'active', :d, :t)"
-            ),
-            {"t": T0, "d": T0.date()},
-        )
+        _one_client_with_an_episode(c)
         c.execute(
             text(
                 "INSERT INTO link_tokens (id, token_hash, client_id, episode_id, session, instruments,"
@@ -410,3 +368,30 @@ def test_episode_measures_arrive_with_revision_0014_and_leave_the_links_as_issue
     with engine.begin() as c:
         assert c.execute(text("SELECT count(*) FROM episode_measures")).scalar_one() == 0
     engine.dispose()
+
+
+def _one_client_with_an_episode(c) -> None:
+    """A team, a clinician, one client and their active episode (ids 1), in raw SQL for a
+    database at an older revision."""
+    c.execute(text("INSERT INTO teams (id, name, created_at) VALUES (1, 'T', :t)"), {"t": T0})
+    c.execute(
+        text(
+            "INSERT INTO users (id, username, display_name, password_hash, role, team_id, active,"
+            " session_epoch, created_at) VALUES (1, 'c', 'C', 'x', 'clinician', 1, :y, 0, :t)"
+        ),
+        {"t": T0, "y": True},
+    )
+    c.execute(
+        text(
+            "INSERT INTO clients (id, public_id, label, therapist_id, client_group, created_at,"
+            " data_version) VALUES (1, 'p1', 'C1', 1, 'all', :t, 0)"
+        ),
+        {"t": T0},
+    )
+    c.execute(
+        text(
+            "INSERT INTO episodes (id, client_id, number, therapist_id, status, started_on, created_at)"
+            " VALUES (1, 1, 1, 1, 'active', :d, :t)"
+        ),
+        {"t": T0, "d": T0.date()},
+    )
