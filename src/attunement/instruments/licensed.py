@@ -224,7 +224,7 @@ def _fhir_problems(data: dict[str, Any]) -> list[FieldProblem]:
         Questionnaire.model_validate(data)
     except ValidationError as exc:
         return [
-            FieldProblem(_where(data, error["loc"]), None, _plain_message(error["msg"]))
+            FieldProblem(_where(data, error["loc"]), None, _fhir_expected(error))
             for error in exc.errors()[:20]
         ]
     except ValueError as exc:
@@ -246,6 +246,13 @@ def _where(data: dict[str, Any], loc: tuple) -> str:
         words.append(str(step))
         node = node.get(step) if isinstance(node, dict) else None
     return "questionnaire " + " ".join(words) if words else "questionnaire"
+
+
+def _fhir_expected(error: dict[str, Any]) -> str:
+    """What FHIR R4 expects there, in words."""
+    if error.get("type", "").endswith("missing") or "is required" in str(error.get("msg", "")):
+        return "a value: FHIR R4 requires this field"
+    return f"what FHIR R4 allows there ({_plain_message(str(error.get('msg', '')))})"
 
 
 def _plain_message(message: str) -> str:

@@ -119,9 +119,14 @@ def _attribution(instrument: Instrument, wording: Wording | None) -> str:
     if wording is None or instrument.licence.item_text_shipped:
         return instrument.licence.attribution or ""
     copyright_line = str(instrument.questionnaire.get("copyright") or "").strip()
-    if copyright_line and copyright_line not in wording.statement:
+    if copyright_line and _same_notice(copyright_line) not in _same_notice(wording.statement):
         return f"{wording.statement}\n{copyright_line}"
     return wording.statement
+
+
+def _same_notice(text: str) -> str:
+    """A notice compared as written either way: "(c)" and "©" alike, spaces and case aside."""
+    return " ".join(text.replace("©", "(c)").replace("(C)", "(c)").split()).lower()
 
 
 @dataclass(frozen=True)

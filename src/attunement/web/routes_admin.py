@@ -265,6 +265,7 @@ def _instruments_page(
             "not_offered": not_offered(licensed),
             "importable": importable(),
             "uploads": all_uploads(db),
+            "licensed": licensed,
             "wording_problems": list(wording_problems),
             "wording": wording or {},
             "zone": clinic_zone(db),
