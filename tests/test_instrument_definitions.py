@@ -221,6 +221,48 @@ def test_a_restricted_definition_claiming_its_text_may_ship_is_refused():
         parse_instrument(bad, origin="srs-copy.json")
 
 
+RENDERING_XHTML = "http://hl7.org/fhir/StructureDefinition/rendering-xhtml"
+
+
+@pytest.mark.parametrize(
+    "where, change",
+    [
+        ("prefix", lambda q: q["item"][0].update(prefix="1. Made-up question words")),
+        ("code display", lambda q: q["item"][0].update(code=[{"code": "x", "display": "made-up words"}])),
+        (
+            "rendering extension on 'text'",
+            lambda q: q["item"][0].update(
+                _text={"extension": [{"url": RENDERING_XHTML, "valueString": "x"}]}
+            ),
+        ),
+        (
+            "worded extension",
+            lambda q: q["item"][0].update(extension=[{"url": RENDERING_XHTML, "valueString": "<b>x</b>"}]),
+        ),
+        ("rendering extension on 'title'", lambda q: q.update(_title={"extension": []})),
+        ("description", lambda q: q.update(description="made-up words")),
+        ("contained", lambda q: q.update(contained=[{"resourceType": "ValueSet", "status": "active"}])),
+        (
+            "answer wording",
+            lambda q: q["item"][0]["answerOption"][0].update(
+                {"extension": [{"url": RENDERING_XHTML, "valueString": "made-up answer"}]}
+            ),
+        ),
+        (
+            "group",
+            lambda q: q["item"].insert(
+                0, {"linkId": "g", "type": "group", "text": "made-up heading", "item": [q["item"].pop(0)]}
+            ),
+        ),
+    ],
+)
+def test_a_restricted_definition_carrying_wording_anywhere_is_refused(where, change):
+    bad = raw("core10")
+    change(bad["questionnaire"])
+    with pytest.raises(DefinitionError, match="forbid"):
+        parse_instrument(bad, origin="core10-copy.json")
+
+
 def test_the_good_copies_load_so_the_refusals_above_are_about_the_wording():
     for instrument_id in ("core10", "wai_sr", "srs"):
         assert parse_instrument(copy.deepcopy(raw(instrument_id)), origin="copy.json").id == instrument_id

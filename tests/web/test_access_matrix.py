@@ -350,6 +350,8 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
             },
         ),
         ("/admin/instruments", {"offer": "gad7", "link_valid_days": "5"}, admin_only),
+        # No file, no licence statement: refused with the problems (test_licensed_measures.py uploads).
+        ("/admin/instruments/wording", {"instrument": "core10"}, {**admin_only, "admin": 400}),
         # No stored model in this clinic: refused with a message (test_forecast_models.py activates one).
         ("/admin/models/1/activate", {}, {**admin_only, "admin": 400}),
         ("/admin/models/bundled", {}, admin_only),
@@ -388,7 +390,9 @@ def test_every_post_route_for_every_role(clinic):
             _check(response, expected[role], f"POST {path} as {role}")
 
 
-@pytest.mark.parametrize("path", ["/login", "/logout", "/clients", "/admin/teams"])
+@pytest.mark.parametrize(
+    "path", ["/login", "/logout", "/clients", "/admin/teams", "/admin/instruments/wording"]
+)
 def test_posts_without_the_csrf_token_are_refused(clinic, path):
     browser = clinic.login("admin" if path.startswith("/admin") else "clin_a")
     csrf(browser, "/login")  # the browser holds a CSRF cookie, but the form leaves the token out

@@ -370,6 +370,40 @@ def test_episode_measures_arrive_with_revision_0014_and_leave_the_links_as_issue
     engine.dispose()
 
 
+def test_licensed_wordings_arrive_with_revision_0015_and_leave_without_touching_settings(old_database_url):
+    """From 0014 to 0015 the clinic's settings stay and the licensed wordings table arrives;
+    downgrading removes only that table, and upgrading again works."""
+    from alembic import command
+
+    from attunement.store.migrate import alembic_config
+
+    engine = create_engine(normalise_url(old_database_url))
+    upgrade(engine, "0014")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO settings (key, value) VALUES ('link_instruments', 'phq9,gad7')"))
+    upgrade(engine)
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO licensed_wordings (instrument, questionnaire, licence_statement, supplied_by,"
+                " supplied_at, uploaded_by) VALUES ('core10', '{}', 'made-up', 'Dr Test', :t, NULL)"
+            ),
+            {"t": T0},
+        )
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0014")
+    with engine.begin() as c:
+        assert c.execute(text("SELECT value FROM settings WHERE key = 'link_instruments'")).all() == [
+            ("phq9,gad7",)
+        ]
+    upgrade(engine)
+    with engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM licensed_wordings")).scalar_one() == 0
+    engine.dispose()
+
+
 def _one_client_with_an_episode(c) -> None:
     """A team, a clinician, one client and their active episode (ids 1), in raw SQL for a
     database at an older revision."""

@@ -1,7 +1,9 @@
-"""``attunement instruments`` and ``attunement score``."""
+"""``attunement instruments`` (with ``attunement instruments import``) and ``attunement score``."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,14 +11,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from attunement.cli.app import JSON_HELP, app
+from attunement.cli.database import DATABASE, database_session
 from attunement.cli.output import console, emit, fail, number
-from attunement.errors import AttunementError
+from attunement.errors import AttunementError, InvalidInputError
 from attunement.instruments import answers_from_sequence, get_instrument, load_instruments, score
 
+instruments_app = typer.Typer(
+    help="List the instruments; import a clinic's licensed wording.", invoke_without_command=True
+)
+app.add_typer(instruments_app, name="instruments")
 
-@app.command()
-def instruments(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+
+@instruments_app.callback()
+def instruments(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False
+) -> None:
     """List the instruments, their licence and whether their item wording is shipped."""
+    if ctx.invoked_subcommand is not None:
+        return
     rows = [
         {
             "id": i.id,
@@ -49,6 +61,78 @@ def instruments(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)]
         console.print(table)
 
     emit(rows, as_json, render)
+
+
+@instruments_app.command("import")
+def import_cmd(
+    file: Annotated[
+        Path, typer.Argument(help="A FHIR R4 Questionnaire (JSON) holding the licensed wording.")
+    ],
+    licence: Annotated[
+        str,
+        typer.Option(
+            "--licence",
+            help="The licence the clinic uses the wording under, with the holder's notice "
+            "(shown under the client's form).",
+        ),
+    ],
+    supplied_by: Annotated[str, typer.Option("--supplied-by", help="Who supplies the wording.")],
+    instrument: Annotated[
+        str | None,
+        typer.Option("--instrument", "-i", help="The measure, e.g. core10; default: the one the file names."),
+    ] = None,
+    database: Annotated[str | None, DATABASE] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Import a clinic's licensed wording of a measure whose wording is not shipped: checked item
+    by item against the shipped scoring, stored only when it matches (earlier uploads are kept)."""
+    from attunement.store.licensed_wording import import_wording
+
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        fail(f"questionnaire file: cannot read {str(file)!r} ({exc.strerror or exc})", as_json)
+        return
+    try:
+        with database_session(database) as session:
+            done = import_wording(session, raw, licence, supplied_by, instrument_id=instrument)
+    except InvalidInputError as exc:
+        from attunement.instruments.licensed import problem_text
+
+        if as_json:
+            problems = [
+                {"field": p.field, "value": p.value, "expected": p.expected, "text": problem_text(p)}
+                for p in exc.problems
+            ]
+            print(json.dumps({"error": exc.context, "problems": problems}, indent=2, ensure_ascii=False))
+            raise typer.Exit(2) from None
+        lines = [f"{exc.context}: {len(exc.problems)} problem(s)"]
+        lines += [f"  - {problem_text(p)}" for p in exc.problems]
+        fail(escape("\n".join(lines)), as_json)
+        return
+    except AttunementError as exc:
+        fail(escape(str(exc)), as_json)
+        return
+    result = {
+        "id": done.id,
+        "instrument": done.instrument,
+        "items": done.items,
+        "supplied_by": done.supplied_by,
+        "supplied_at": done.supplied_at.isoformat(),
+        "licence_statement": done.licence_statement,
+        "earlier_uploads_kept": done.earlier,
+    }
+
+    def render() -> None:
+        kept = f"; {done.earlier} earlier upload(s) kept" if done.earlier else ""
+        console.print(
+            escape(
+                f"Stored the licensed wording of {done.short_name} ({done.items} items), supplied by "
+                f"{done.supplied_by}{kept}. An administrator can now offer it to clients."
+            )
+        )
+
+    emit(result, as_json, render)
 
 
 @app.command("score")

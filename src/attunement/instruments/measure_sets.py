@@ -1,10 +1,11 @@
 """Which questionnaires a client link may carry, read from ``measure_sets.json``.
 
 Pure functions over the instrument definitions and that data file: no database. A measure may
-go on a client's form only when it is client-rated and its wording is shipped (a measure whose
-licence keeps its wording out of this repository would show the client item ids, not
-questions). The intake profile is not a measure: it goes with intake links apart. PHQ-9 is in
-every set, because it carries the safety question.
+go on a client's form only when it is client-rated and its wording is shipped, or the clinic
+holds its licensed wording (``licensed``: the measures the clinic imported wording for; a
+measure without wording would show the client item ids, not questions). The intake profile is
+not a measure: it goes with intake links apart. PHQ-9 is in every set, because it carries the
+safety question.
 """
 
 from __future__ import annotations
@@ -61,31 +62,40 @@ def about_the_session() -> frozenset[str]:
     return frozenset(_data()["about_the_session"])
 
 
-def _offerable(instrument: Instrument) -> bool:
-    return instrument.rater == "client" and instrument.id != INTAKE and instrument.licence.item_text_shipped
+def _offerable(instrument: Instrument, licensed: frozenset[str] = frozenset()) -> bool:
+    return (
+        instrument.rater == "client"
+        and instrument.id != INTAKE
+        and (instrument.licence.item_text_shipped or instrument.id in licensed)
+    )
 
 
-def offerable_measures() -> list[str]:
-    """Every measure a client's link may carry (wording shipped, client-rated), in form order:
-    PHQ-9 first, the measures about the session last."""
-    found = [i.id for i in load_instruments().values() if _offerable(i) and i.id not in ALWAYS_OFFERED]
+def offerable_measures(licensed: frozenset[str] = frozenset()) -> list[str]:
+    """Every measure a client's link may carry (client-rated, wording shipped or imported by the
+    clinic), in form order: PHQ-9 first, the measures about the session last."""
+    found = [
+        i.id for i in load_instruments().values() if _offerable(i, licensed) and i.id not in ALWAYS_OFFERED
+    ]
     session = about_the_session()
     return [*ALWAYS_OFFERED, *(i for i in found if i not in session), *(i for i in found if i in session)]
 
 
-def not_offered() -> list[NotOffered]:
+def not_offered(licensed: frozenset[str] = frozenset()) -> list[NotOffered]:
     """Installed client measures that cannot be offered, each with the reason."""
     found = []
     for instrument in load_instruments().values():
-        if instrument.rater != "client" or instrument.id == INTAKE or _offerable(instrument):
+        if instrument.rater != "client" or instrument.id == INTAKE or _offerable(instrument, licensed):
             continue
         if instrument.licence.tier in ("nc_nd_pack", "import_only"):
             reason = (
-                "the licence does not let attunement ship the wording; they can be offered once the "
-                "clinic's licensed wording is installed"
+                "the licence does not let attunement ship the wording; they can be offered once an "
+                "administrator imports the clinic's licensed wording (Licensed wording, below)"
             )
         else:
-            reason = "the wording has not been added yet (scoring only)"
+            reason = (
+                "the wording has not been added yet (scoring only); a clinic that holds it may "
+                "import it (Licensed wording, below)"
+            )
         found.append(NotOffered(instrument.id, instrument.short_name, reason))
     return found
 

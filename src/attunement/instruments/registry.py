@@ -2,12 +2,15 @@
 
 A definition is refused, with the file and the reason, when its FHIR Questionnaire is not valid,
 when its scoring section names items the form lacks, or when it carries item wording that its
-licence does not let us redistribute.
+licence does not let us redistribute (anywhere in the form: see :func:`_restricted_text`). A
+clinic's licensed wording never comes through here: it is checked by
+:mod:`attunement.instruments.licensed` and kept in the clinic's database.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -69,20 +72,84 @@ def consistency_problems(instrument: Instrument) -> list[str]:
     return problems
 
 
+#: A prefix that only numbers a question ("1.", "12", "3a)"): anything longer may be wording.
+_NUMBERING = re.compile(r"^\s*[0-9]{1,3}[a-z]?[.)]?\s*$")
+#: Extension values that hold words.
+_TEXT_VALUES = ("valueString", "valueMarkdown")
+
+
 def _restricted_text(instrument: Instrument) -> list[str]:
-    """Any wording in a form whose licence forbids shipping it."""
+    """Any wording in a form whose licence forbids shipping it: item text, answer wording, code
+    displays, prefixes beyond a question number, rendering extensions (``_text``, ``_title``,
+    rendering-xhtml or -markdown), extensions with words in them, initial answers, a description
+    or purpose, and contained resources (a ValueSet would carry answer wording). The title may
+    name the measure; its licensed wording is imported per clinic, never shipped here."""
+    questionnaire = instrument.questionnaire
     found: list[str] = []
+    for key in ("description", "purpose"):
+        if questionnaire.get(key):
+            found.append(f"the form carries a {key} but the licence forbids shipping wording")
+    found.extend(
+        f"the form carries a rendering extension on {key[1:]!r} but the licence forbids shipping wording"
+        for key in questionnaire
+        if key.startswith("_")
+    )
+    if questionnaire.get("contained"):
+        found.append("the form carries contained resources, which may hold wording the licence forbids")
+    found.extend(f"the form {p}" for p in _worded_extensions(questionnaire.get("extension", [])))
+    found.extend(f"the form {p}" for p in _code_displays(questionnaire.get("code", [])))
 
     def walk(items: list[dict[str, Any]]) -> None:
         for item in items:
+            where = f"item {item.get('linkId')!r}"
             if item.get("text"):
-                found.append(f"item {item.get('linkId')!r} carries text but the licence forbids shipping it")
+                found.append(f"{where} carries text but the licence forbids shipping it")
+            found.extend(
+                f"{where} carries a rendering extension on {key[1:]!r}, which the licence forbids"
+                for key in item
+                if key.startswith("_")
+            )
+            prefix = item.get("prefix")
+            if prefix is not None and not _NUMBERING.match(str(prefix)):
+                found.append(
+                    f"{where} carries a prefix beyond a question number ({prefix!r}): the licence forbids it"
+                )
+            found.extend(f"{where} {p}" for p in _code_displays(item.get("code", [])))
+            found.extend(f"{where} {p}" for p in _worded_extensions(item.get("extension", [])))
             for option in item.get("answerOption", []):
-                if option.get("valueCoding", {}).get("display") or "valueString" in option:
-                    found.append(f"item {item.get('linkId')!r} carries answer wording the licence forbids")
+                coding = option.get("valueCoding", {})
+                if (
+                    coding.get("display")
+                    or "_display" in coding
+                    or "valueString" in option
+                    or "_valueString" in option
+                    or _worded_extensions(option.get("extension", []) + coding.get("extension", []))
+                ):
+                    found.append(f"{where} carries answer wording the licence forbids")
+            if any(
+                "valueString" in i or i.get("valueCoding", {}).get("display") for i in item.get("initial", [])
+            ):
+                found.append(f"{where} carries an initial answer in words, which the licence forbids")
             walk(item.get("item", []))
 
-    walk(instrument.questionnaire.get("item", []))
+    walk(questionnaire.get("item", []))
+    return found
+
+
+def _code_displays(codes: list[dict[str, Any]]) -> list[str]:
+    return [
+        "carries a code display, which may be wording the licence forbids" for c in codes if c.get("display")
+    ]
+
+
+def _worded_extensions(extensions: list[dict[str, Any]]) -> list[str]:
+    """Extensions that hold words (rendering-xhtml, rendering-markdown, entryFormat, ...)."""
+    found = []
+    for ext in extensions:
+        url = str(ext.get("url", ""))
+        if "rendering" in url or any(key in ext for key in _TEXT_VALUES):
+            found.append(f"carries a worded extension ({url.rsplit('/', 1)[-1]}), which the licence forbids")
+        found.extend(_worded_extensions(ext.get("extension", [])))
     return found
 
 

@@ -48,7 +48,8 @@ CLIENT_TABLES: dict[str, tuple[str, str | None]] = {
 }
 #: Tables that hold no client's data: accounts, settings, the audit log (internal ids and kinds
 #: of action only, kept for good), and fitted forecast models (trees and figures pooled over many
-#: episodes, no row of any one client).
+#: episodes, no row of any one client), and the clinic's licensed wordings of measures (clinic
+#: configuration: the forms, who supplied them and the licence).
 NOT_CLIENT_DATA = frozenset(
     {
         "teams",
@@ -59,6 +60,7 @@ NOT_CLIENT_DATA = frozenset(
         "audit_events",
         "audit_seals",
         "forecast_models",
+        "licensed_wordings",
     }
 )
 #: Left out of an export: a link's token hash (a secret), and the stored summary (derived from

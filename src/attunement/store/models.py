@@ -441,3 +441,22 @@ class EpisodeMeasures(Base):
     instruments: Mapped[str] = mapped_column(String(200))
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class LicensedWordingRow(Base):
+    """A clinic's licensed wording of a measure whose wording attunement does not ship: the FHIR
+    Questionnaire as supplied, who supplied it, when, and the licence it is used under (shown
+    under the client's form). Never changed: a new upload is a new row, the newest is used and
+    the earlier ones stay. Clinic configuration, not any client's data."""
+
+    __tablename__ = "licensed_wordings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(40), index=True)
+    #: The Questionnaire JSON as the clinic supplied it.
+    questionnaire: Mapped[str] = mapped_column(Text)
+    licence_statement: Mapped[str] = mapped_column(Text)
+    #: The name of the person who supplied it, as they gave it.
+    supplied_by: Mapped[str] = mapped_column(String(120))
+    supplied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The administrator who uploaded it in the app (None: from the command line).
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

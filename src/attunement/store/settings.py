@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.instruments.measure_sets import ALWAYS_OFFERED, default_service_type, offerable_measures
 from attunement.store.clock import local_today
+from attunement.store.licensed_wording import licensed_instruments
 from attunement.store.models import Setting
 
 #: Names no country or service on purpose: the clinic replaces it with its own (admin page).
@@ -115,7 +116,7 @@ def check_language(text: str) -> str:
 def offered_instruments(db: Session) -> list[str]:
     """The measures the clinic offers, in the order of the admin page; PHQ-9 always."""
     chosen = set(get_setting(db, "link_instruments").split(",")) | set(ALWAYS_OFFERED)
-    return [i for i in offerable_measures() if i in chosen]
+    return [i for i in offerable_measures(licensed_instruments(db)) if i in chosen]
 
 
 class MissingSecret(AttunementError):

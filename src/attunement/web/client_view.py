@@ -23,6 +23,7 @@ from attunement.store.episode_record import episode_record
 from attunement.store.episodes import END_REASON_LABELS, episodes_of, events_of
 from attunement.store.intake import is_first_contact, latest_intake
 from attunement.store.kept_alerts import alert_history, kept_alerts
+from attunement.store.licensed_wording import licensed_instruments
 from attunement.store.models import END_REASONS, AlertEvent, Client, Episode, KeptAlert, Submission, User
 from attunement.store.schedule import (
     default_link_choice,
@@ -178,7 +179,7 @@ def _measures_view(db: Session, episode: Episode) -> MeasuresView:
         offered=offered_instruments(db),
         always=ALWAYS_OFFERED,
         about_session=[i for i in current if i in about_the_session()],
-        not_offered=not_offered(),
+        not_offered=not_offered(licensed_instruments(db)),
         history=list(reversed(history)),
         people=people,
     )

@@ -3,6 +3,10 @@
 Pure functions over instrument definitions: no HTTP, no database. The form shows every scored
 item of each instrument (so a safety item such as PHQ-9 item 9 is always on the page) and its
 free-text items; every rating must be answered, and each problem names the question.
+
+A measure whose wording attunement does not ship is shown in the clinic's licensed wording
+(:class:`~attunement.instruments.licensed.Wording`, which the caller reads from the database),
+with the licence statement the clinic supplied under it; its scoring stays the shipped one.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass, replace
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import Instrument, get_instrument, score
 from attunement.instruments.definition import ORDINAL_VALUE_URL
+from attunement.instruments.licensed import Wording, with_wording
 
 MAX_TEXT = 2000
 
@@ -47,9 +52,21 @@ class Form:
     attribution: str
 
 
-def build_form(instrument_id: str) -> Form:
-    """The questions of one instrument, in form order, ready for a template."""
+def _instrument(instrument_id: str, wordings: Mapping[str, Wording] | None) -> Instrument:
+    """The shipped instrument, in the clinic's licensed wording when it has one and the wording is
+    not shipped."""
     instrument = get_instrument(instrument_id)
+    wording = (wordings or {}).get(instrument.id)
+    if wording is None or instrument.licence.item_text_shipped:
+        return instrument
+    return with_wording(instrument, wording.questionnaire)
+
+
+def build_form(instrument_id: str, wordings: Mapping[str, Wording] | None = None) -> Form:
+    """The questions of one instrument, in form order, ready for a template (``wordings``: the
+    clinic's licensed wordings, by instrument id)."""
+    instrument = _instrument(instrument_id, wordings)
+    wording = (wordings or {}).get(instrument.id)
     raw = {item["linkId"]: item for item in _flat(instrument.questionnaire.get("item", []))}
     intro = next((i.get("text", "") for i in raw.values() if i.get("type") == "display"), "")
     questions = []
@@ -91,8 +108,25 @@ def build_form(instrument_id: str) -> Form:
         title=instrument.questionnaire.get("title", instrument.name),
         intro=intro,
         questions=tuple(questions),
-        attribution=instrument.licence.attribution or "",
+        attribution=_attribution(instrument, wording),
     )
+
+
+def _attribution(instrument: Instrument, wording: Wording | None) -> str:
+    """The notice under the form: the licence statement the clinic supplied with its wording
+    (and the Questionnaire's own copyright line when the statement does not already hold it), or
+    the definition's attribution."""
+    if wording is None or instrument.licence.item_text_shipped:
+        return instrument.licence.attribution or ""
+    copyright_line = str(instrument.questionnaire.get("copyright") or "").strip()
+    if copyright_line and _same_notice(copyright_line) not in _same_notice(wording.statement):
+        return f"{wording.statement}\n{copyright_line}"
+    return wording.statement
+
+
+def _same_notice(text: str) -> str:
+    """A notice compared as written either way: "(c)" and "©" alike, spaces and case aside."""
+    return " ".join(text.replace("©", "(c)").replace("(C)", "(c)").split()).lower()
 
 
 @dataclass(frozen=True)
@@ -101,7 +135,9 @@ class Parsed:
     texts: dict[str, str]
 
 
-def parse_answers(instrument_ids: list[str], form: Mapping[str, str]) -> Parsed:
+def parse_answers(
+    instrument_ids: list[str], form: Mapping[str, str], wordings: Mapping[str, Wording] | None = None
+) -> Parsed:
     """Check the posted answers of several forms; raise one error listing every problem.
 
     Every scored item must be answered with one of its allowed values. Nothing is returned
@@ -111,7 +147,7 @@ def parse_answers(instrument_ids: list[str], form: Mapping[str, str]) -> Parsed:
     answers: dict[str, dict[str, float]] = {}
     texts: dict[str, str] = {}
     for instrument_id in instrument_ids:
-        instrument = get_instrument(instrument_id)
+        instrument = _instrument(instrument_id, wordings)
         values: dict[str, float] = {}
         for link_id in instrument.scoring.items:
             raw = (form.get(link_id) or "").strip()

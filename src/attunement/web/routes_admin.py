@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import load_instruments
+from attunement.instruments.licensed import importable
 from attunement.instruments.measure_sets import not_offered, offerable_measures, service_types
 from attunement.store.accounts import (
     FAILURE_WINDOW,
@@ -28,12 +29,14 @@ from attunement.store.accounts import (
 )
 from attunement.store.audit import recent, record
 from attunement.store.clients import reassign_clients
+from attunement.store.licensed_wording import all_uploads, import_wording, licensed_instruments
 from attunement.store.models import ROLES, ClientSummaryRow, Team, User
 from attunement.store.settings import (
     ALWAYS_OFFERED,
     CRISIS_DEFAULT,
     check_language,
     check_zone,
+    clinic_zone,
     get_setting,
     offered_instruments,
     set_setting,
@@ -248,15 +251,24 @@ def instruments_page(request: Request):
         return _instruments_page(request, db)
 
 
-def _instruments_page(request: Request, db, status: int = 200, problems=()):
+def _instruments_page(
+    request: Request, db, status: int = 200, problems=(), wording_problems=(), wording=None
+):
+    licensed = licensed_instruments(db)
     return render(
         request,
         "admin_instruments.html",
         {
             "instruments": list(load_instruments().values()),
             "names": {i.id: i.short_name for i in load_instruments().values()},
-            "link_instruments": offerable_measures(),
-            "not_offered": not_offered(),
+            "link_instruments": offerable_measures(licensed),
+            "not_offered": not_offered(licensed),
+            "importable": importable(),
+            "uploads": all_uploads(db),
+            "licensed": licensed,
+            "wording_problems": list(wording_problems),
+            "wording": wording or {},
+            "zone": clinic_zone(db),
             "service_types": service_types(),
             "service_type": get_setting(db, "service_type"),
             "always": ALWAYS_OFFERED,
@@ -311,7 +323,8 @@ async def save_instruments(request: Request):
                 problems.append(
                     FieldProblem("service type", service[:40], "one of: " + "; ".join(k.label for k in kinds))
                 )
-            unknown = [c for c in chosen if c not in offerable_measures()]
+            offerable = offerable_measures(licensed_instruments(db))
+            unknown = [c for c in chosen if c not in offerable]
             if unknown:
                 problems.append(
                     FieldProblem(
@@ -320,7 +333,7 @@ async def save_instruments(request: Request):
                 )
             if problems:
                 return _instruments_page(request, db, 400, problems)
-            offered = [i for i in offerable_measures() if i in chosen or i in ALWAYS_OFFERED]
+            offered = [i for i in offerable if i in chosen or i in ALWAYS_OFFERED]
             set_setting(db, "link_instruments", ",".join(offered))
             set_setting(db, "service_type", service)
             set_setting(db, "client_progress_chart", "yes" if form.get("client_progress_chart") else "no")
@@ -335,6 +348,37 @@ async def save_instruments(request: Request):
                 db.execute(delete(ClientSummaryRow))
             record(db, actor(admin), admin.role, "change_settings", detail=f"{service}: {','.join(offered)}")
             return redirect("/admin/instruments")
+
+    return await run_in_threadpool(save)
+
+
+@router.post("/admin/instruments/wording")
+async def upload_wording(request: Request):
+    """An administrator uploads the clinic's licensed wording of a measure (a FHIR Questionnaire
+    file): stored only when it matches the shipped scoring; otherwise every difference is listed."""
+    form = await form_data(request)
+    check_csrf(request, form)
+    upload = (await request.form()).get("questionnaire")
+    raw = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+
+    def save():
+        with database(request).session() as db:
+            admin = require(request, db, "admin")
+            try:
+                import_wording(
+                    db,
+                    raw,
+                    form.get("licence_statement", ""),
+                    form.get("supplied_by", ""),
+                    instrument_id=form.get("instrument", "").strip() or None,
+                    actor=actor(admin),
+                    role=admin.role,
+                    user=admin,
+                )
+            except InvalidInputError as exc:
+                db.rollback()
+                return _instruments_page(request, db, 400, wording_problems=exc.problems, wording=form)
+            return redirect("/admin/instruments#wording")
 
     return await run_in_threadpool(save)
 

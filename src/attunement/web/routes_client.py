@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from attunement.errors import InvalidInputError
 from attunement.instruments import instrument_ids
 from attunement.store.audit import record
+from attunement.store.licensed_wording import current_wordings
 from attunement.store.notifications import deliver
 from attunement.store.settings import get_setting
 from attunement.store.submissions import claim_and_store, link_flags, open_link
@@ -44,16 +45,16 @@ def _with_intake(link) -> bool:
     return INTAKE in link.instruments.split(",")
 
 
-def _forms(instruments: list[str], intake: bool) -> list:
-    return [build_form(i) for i in instruments] + ([intake_form()] if intake else [])
+def _forms(instruments: list[str], intake: bool, wordings) -> list:
+    return [build_form(i, wordings) for i in instruments] + ([intake_form()] if intake else [])
 
 
-def _parse(instruments: list[str], intake: bool, form) -> tuple:
+def _parse(instruments: list[str], intake: bool, form, wordings) -> tuple:
     """Every form of the link checked together: one error naming every problem, or all values."""
     problems = []
     parsed = None
     try:
-        parsed = parse_answers(instruments, form)
+        parsed = parse_answers(instruments, form, wordings)
     except InvalidInputError as exc:
         problems.extend(exc.problems)
     intake_values, intake_problems = parse_intake(form) if intake else ({}, [])
@@ -84,7 +85,7 @@ def client_form(request: Request, token: str):
             return _thanks(request, db, opened, already=False)
         if opened.state != "open":
             return _closed(request, opened.state)
-        forms = _forms(_instruments(opened.link), _with_intake(opened.link))
+        forms = _forms(_instruments(opened.link), _with_intake(opened.link), current_wordings(db))
         return render(request, "client_form.html", {"forms": forms, "values": {}, "problems": []})
 
 
@@ -101,10 +102,11 @@ async def client_submit(request: Request, token: str):
             if opened.state != "open":
                 return opened.state
             instruments, intake = _instruments(opened.link), _with_intake(opened.link)
+            wordings = current_wordings(db)
             try:
-                parsed, intake_values = _parse(instruments, intake, form)
+                parsed, intake_values = _parse(instruments, intake, form, wordings)
             except InvalidInputError as exc:
-                return ("invalid", _forms(instruments, intake), exc.problems)
+                return ("invalid", _forms(instruments, intake, wordings), exc.problems)
             # The check-in's open question: kept only from a form that asked it.
             comment = (form.get(COMMENT_FIELD, "").strip() or None) if "checkin" in instruments else None
             stored = claim_and_store(db, opened.link, parsed.answers, comment, intake_values)
