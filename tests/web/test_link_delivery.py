@@ -385,3 +385,23 @@ def test_a_text_message_goes_through_the_http_gateway(clinic, monkeypatch):
         assert run_once(clinic.db).sent == 1 and len(Gateway.received) == 2
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "x" * 5000 + "@example.org",
+        "a@b",
+        "name@example.org\x00",
+        "<script>@x.org",
+        "näme@exämple.org",
+        "a b@c.org",
+    ],
+)
+def test_hostile_contact_input_is_refused_plainly(clinic, email):
+    browser = clinic.login("clin_a")
+    response = _post_contact(browser, clinic, email, "yes", mobile="+" + "9" * 300)
+    assert response.status_code in (303, 400), email
+    if response.status_code == 400:
+        assert _contacts(clinic) == []
+        assert "<script>" not in response.text
