@@ -405,3 +405,44 @@ def test_hostile_contact_input_is_refused_plainly(clinic, email):
     if response.status_code == 400:
         assert _contacts(clinic) == []
         assert "<script>" not in response.text
+
+
+def test_the_app_s_own_worker_sends_a_link_as_soon_as_it_is_queued(clinic, smtp):
+    from fastapi.testclient import TestClient
+
+    with TestClient(clinic.app) as browser:  # the app's lifespan starts its delivery worker
+        token = csrf(browser, "/login")
+        login = {"username": "clin_a", "password": "password-clin-a", "csrf_token": token}
+        browser.post("/login", data=login)
+        _post_contact(browser, clinic, "client01@example.org", "yes")
+        assert _create_link(browser, clinic).status_code == 200
+        deadline = time.monotonic() + 20
+        while not smtp.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(smtp.messages) == 1, "woken by the page, not after the 30-second poll"
+
+
+def test_the_client_s_export_holds_contact_and_messages_without_the_link_secret_and_erasure_removes_them(
+    clinic, smtp
+):
+    from attunement.store.client_record import erase, export_record
+    from attunement.store.episodes import end_episode
+
+    browser = clinic.login("clin_a")
+    _post_contact(browser, clinic, "client01@example.org", "yes")
+    _create_link(browser, clinic)
+    with clinic.db.session() as db:
+        client = db.scalar(select(Client).where(Client.public_id == clinic.clients["of_a"]))
+        data = export_record(db, client, "operator", "operator")
+    assert data["tables"]["client_contacts"][0]["email"] == "client01@example.org"
+    (message,) = data["tables"]["outbox"]
+    assert "token" not in message and message["purpose"] == "link"
+    with clinic.db.session() as db:
+        client = db.scalar(select(Client).where(Client.public_id == clinic.clients["of_a"]))
+        user = db.scalar(select(User).where(User.username == "clin_a"))
+        end_episode(db, current_episode(db, client.id), user, "completed", None)
+    with clinic.db.session() as db:
+        client = db.scalar(select(Client).where(Client.public_id == clinic.clients["of_a"]))
+        erased = erase(db, client, "operator", "operator")
+    assert erased.rows["client_contacts"] == 1 and erased.rows["outbox"] == 1
+    assert clinic.count("outbox") == 0 and clinic.count("client_contacts") == 0
