@@ -314,6 +314,19 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         ),
         (f"/clients/{a}/links", {"episode": "1", "session": "new"}, {**only_a, "clin_a": 200}),
         (f"/clients/{a}/links", {"episode": "1", "session": "1", "intake": "yes"}, {**only_a, "clin_a": 200}),
+        # No contact recorded yet: sending by e-mail is refused with a message.
+        (
+            f"/clients/{a}/links",
+            {"episode": "1", "session": "new", "send": "email"},
+            {**only_a, "clin_a": 400},
+        ),
+        (
+            f"/clients/{a}/contact",
+            {"episode": "1", "contact_email": "a@example.org", "contact_consent": "yes"},
+            {**only_a, "clin_a": 303},
+        ),
+        (f"/clients/{a}/contact", {"episode": "1", "contact_email": "x"}, {**only_a, "clin_a": 400}),
+        (f"/clients/{a}/messages/resend", {"episode": "1", "link": "1"}, {**only_a, "clin_a": 400}),
         (f"/clients/{a}/sessions", {"episode": "1", "date": "2099-01-01"}, {**only_a, "clin_a": 400}),
         (f"/clients/{a}/measures", {"episode": "1", "measure": "gad7"}, {**only_a, "clin_a": 303}),
         (f"/clients/{a}/measures", {"episode": "1", "measure": "core10"}, {**only_a, "clin_a": 400}),

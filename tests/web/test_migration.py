@@ -404,6 +404,55 @@ def test_licensed_wordings_arrive_with_revision_0015_and_leave_without_touching_
     engine.dispose()
 
 
+def test_link_delivery_tables_arrive_with_revision_0016_and_leave_the_links_as_issued(old_database_url):
+    """From 0015 to 0016 every row stays and the contact and outbox tables arrive empty; a
+    contact and a queued message can be stored; downgrading removes only the new tables."""
+    from alembic import command
+
+    from attunement.store.contacts import ContactInput, current_contact, record_contact
+    from attunement.store.migrate import alembic_config
+    from attunement.store.models import LinkToken, User
+    from attunement.store.outbox import queue_message
+
+    engine = create_engine(normalise_url(old_database_url))
+    upgrade(engine, "0015")
+    with engine.begin() as c:
+        _one_client_with_an_episode(c)
+        c.execute(
+            text(
+                "INSERT INTO link_tokens (id, token_hash, client_id, episode_id, session, instruments,"
+                " created_by, created_at, expires_at)"
+                " VALUES (1, 'h', 1, 1, 1, 'phq9,gad7', 1, :t, :t)"
+            ),
+            {"t": T0},
+        )
+    upgrade(engine)
+    db = open_database(old_database_url)
+    try:
+        with db.session() as session:
+            user = session.get(User, 1)
+            record_contact(session, 1, user, ContactInput("client01@example.org", None, True))
+            queue_message(session, session.get(LinkToken, 1), "token", "link", user)
+        with db.session() as session:
+            assert current_contact(session, 1).email == "client01@example.org"
+        assert _all(db, "SELECT idempotency_key, purpose, attempts FROM outbox") == [
+            ("link-1-email-link", "link", 0)
+        ]
+    finally:
+        db.dispose()
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0015")
+    with engine.begin() as c:
+        assert c.execute(text("SELECT instruments FROM link_tokens")).all() == [("phq9,gad7",)]
+    upgrade(engine)
+    with engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0
+        assert c.execute(text("SELECT count(*) FROM client_contacts")).scalar_one() == 0
+    engine.dispose()
+
+
 def _one_client_with_an_episode(c) -> None:
     """A team, a clinician, one client and their active episode (ids 1), in raw SQL for a
     database at an older revision."""

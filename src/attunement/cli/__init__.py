@@ -16,6 +16,7 @@ from attunement.cli import (  # noqa: F401  (importing a module registers its co
     serve_cmd,
     simulate_cmd,
     sudden_gains_cmd,
+    worker_cmd,
 )
 from attunement.cli.app import app
 

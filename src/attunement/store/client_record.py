@@ -45,6 +45,8 @@ CLIENT_TABLES: dict[str, tuple[str, str | None]] = {
     "supervision_notes": ("client_id", "clients"),
     "supervision_flags": ("client_id", "clients"),
     "episode_measures": ("client_id", "clients"),
+    "client_contacts": ("client_id", "clients"),
+    "outbox": ("client_id", "clients"),
 }
 #: Tables that hold no client's data: accounts, settings, the audit log (internal ids and kinds
 #: of action only, kept for good), and fitted forecast models (trees and figures pooled over many
@@ -63,9 +65,9 @@ NOT_CLIENT_DATA = frozenset(
         "licensed_wordings",
     }
 )
-#: Left out of an export: a link's token hash (a secret), and the stored summary (derived from
-#: the rest, computed again on demand).
-NOT_EXPORTED = {"link_tokens": {"token_hash"}, "client_summaries": "all"}
+#: Left out of an export: a link's token hash and a queued message's token (secrets), and the
+#: stored summary (derived from the rest, computed again on demand).
+NOT_EXPORTED = {"link_tokens": {"token_hash"}, "outbox": {"token"}, "client_summaries": "all"}
 
 EXPORT_FORMAT = "attunement client record"
 EXPORT_VERSION = 1

@@ -34,6 +34,7 @@ from attunement.store.clock import aware, now
 from attunement.store.intake import store_intake
 from attunement.store.models import (
     Client,
+    ClientContact,
     Episode,
     EpisodeEvent,
     EpisodeMeasures,
@@ -145,7 +146,75 @@ def seed_demo(
         client.created_at = seeder.first_day
     _supervision(db, supervisor, clinicians[0], clinic_today(db), clinic_zone(db))
     _measures(db, clinicians[0], clinic_today(db), clinic_zone(db))
+    _delivery(db, clinicians[0])
     return clients
+
+
+def _delivery(db: Session, clinician: User) -> None:
+    """One of the first clinician's active clients agreed to be contacted by e-mail (a made-up
+    address at example.org): their last answered link and their waiting one were sent by e-mail
+    (accepted by the mail server), and a second copy of the waiting one waits in the outbox (the
+    demo has no mail server: nothing is ever sent)."""
+    from attunement.store.contacts import ContactInput, record_contact
+    from attunement.store.outbox import queue_message
+
+    candidates = db.scalars(
+        select(Client)
+        .join(Episode, Episode.client_id == Client.id)
+        .where(Client.therapist_id == clinician.id, Episode.status == "active")
+        .order_by(Client.label)
+    ).all()
+    for client in candidates:
+        waiting = db.scalars(
+            select(LinkToken)
+            .where(LinkToken.client_id == client.id, LinkToken.used_at.is_(None))
+            .where(LinkToken.expires_at > now())
+            .order_by(LinkToken.id)
+        ).all()
+        answered = db.scalar(
+            select(Submission)
+            .where(Submission.client_id == client.id, Submission.rater == "client")
+            .order_by(Submission.submitted_at.desc())
+            .limit(1)
+        )
+        if waiting and answered is not None:
+            break
+    else:
+        return
+    # The demo's answers were stored without their links: the last one gets the link it came from.
+    done = aware(answered.submitted_at)
+    used = LinkToken(
+        token_hash=token_hash(secrets.token_urlsafe(32)),
+        client_id=client.id,
+        episode_id=answered.episode_id,
+        session=answered.session,
+        instruments=waiting[-1].instruments,
+        created_by=clinician.id,
+        created_at=done - timedelta(hours=20),
+        expires_at=done - timedelta(hours=20) + timedelta(days=7),
+        used_at=done,
+    )
+    db.add(used)
+    db.flush()
+    answered.link_token_id = used.id
+    answered = [used]
+    number = client.label.split()[-1]
+    record_contact(db, client.id, clinician, ContactInput(f"client{number}@example.org", None, True))
+    contact_row = db.scalar(select(ClientContact).where(ClientContact.client_id == client.id))
+    first = min(aware(answered[-1].created_at), aware(waiting[-1].created_at)) - timedelta(days=1)
+    contact_row.recorded_at = contact_row.consent_at = first
+    for link, token in ((answered[-1], None), (waiting[-1], secrets.token_urlsafe(32))):
+        if token is not None:  # the demo never showed this link: a known token, to send again
+            link.token_hash = token_hash(token)
+        message = queue_message(db, link, token or "", "link", clinician)
+        message.token = token
+        message.created_at = message.due_at = aware(link.created_at)
+        message.sent_at = min(now(), aware(link.created_at) + timedelta(minutes=1))
+        message.attempts = 1
+        message.recipient = f"client{number}@example.org"
+    resend = queue_message(db, waiting[-1], token, "resend", clinician)
+    resend.created_at = resend.due_at = now()
+    db.flush()
 
 
 #: The demo clinic also offers AUDIT-C and the readiness ruler (their wording is shipped; CORE-10's

@@ -277,6 +277,59 @@ class Notification(Base):
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ClientContact(Base):
+    """How a client may be reached, apart from their clinical record: an e-mail address, an
+    optional mobile number, and whether the client consents to be contacted (with when and by
+    whom that consent was recorded). A change is a new row; the latest row counts and the
+    earlier ones stay as the history."""
+
+    __tablename__ = "client_contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    mobile: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    consent: Mapped[bool] = mapped_column(Boolean)
+    #: When the consent (yes or no) as this row holds it was recorded, and by whom.
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    consent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class OutboxMessage(Base):
+    """One message to a client carrying a link (first send, a resend or a reminder), queued in
+    the transaction that decided it and sent by the delivery worker after that transaction.
+
+    ``idempotency_key`` names the message once and for all (the link and the purpose): a second
+    queueing of the same message fails on it, and it makes the e-mail's Message-ID. A worker
+    claims a row by setting ``lease_until``; the row is ``sent_at`` only after the mail server
+    accepted the message. ``token`` is the link's secret, kept only while the link can still be
+    answered (the worker clears it once the link is used or expired)."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("link_tokens.id"), index=True)
+    #: "link" (sent with a new link), "resend" (the clinician sent it again) or "reminder".
+    purpose: Mapped[str] = mapped_column(String(20))
+    #: "email" or "sms".
+    channel: Mapped[str] = mapped_column(String(10))
+    token: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: Where it went, as it was when it was sent (the contact may change later).
+    recipient: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: Not sent and never will be: consent withdrawn, no address, the link answered or expired,
+    #: or too many failures (said in ``last_error``).
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
 class ClientSummaryRow(Base):
     """Derived data: what the caseload and client pages show of one client's current (latest)
     episode, computed when the

@@ -9,26 +9,20 @@ are stored (never inside their transaction, so a slow or broken mail server cann
 delay a client's answers); a notice whose e-mail could not be sent is tried again the next time
 notices are delivered, and the in-app notice stands whatever happens to the e-mail.
 
-SMTP settings come from the environment, like every secret: ``ATTUNEMENT_SMTP_HOST`` (no host:
-no e-mail), ``ATTUNEMENT_SMTP_PORT`` (25), ``ATTUNEMENT_SMTP_FROM``, ``ATTUNEMENT_SMTP_USER`` and
-``ATTUNEMENT_SMTP_PASSWORD`` (optional), ``ATTUNEMENT_SMTP_STARTTLS`` (``1`` to upgrade the
-connection), and ``ATTUNEMENT_PUBLIC_URL``, the address clinicians sign in at.
+The SMTP settings and the sending are shared with client links: :mod:`attunement.store.mail`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import smtplib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.store.clock import now
 from attunement.store.database import Database
+from attunement.store.mail import SEND_ERRORS, MailSettings, send_mail
 from attunement.store.models import Client, Episode, KeptAlert, Notification, User
 from attunement.store.settings import get_setting
 
@@ -124,38 +118,6 @@ def mark_opened(db: Session, user_id: int, client_id: int) -> None:
     )
 
 
-@dataclass(frozen=True)
-class MailSettings:
-    host: str
-    port: int
-    sender: str
-    user: str | None
-    password: str | None
-    starttls: bool
-    public_url: str
-
-    @classmethod
-    def from_environment(cls, env: Mapping[str, str] | None = None) -> MailSettings | None:
-        """The SMTP settings, or None when no server is configured (notices stay in the app)."""
-        env = os.environ if env is None else env
-        host = env.get("ATTUNEMENT_SMTP_HOST", "").strip()
-        if not host:
-            return None
-        port = env.get("ATTUNEMENT_SMTP_PORT", "25").strip() or "25"
-        if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
-            log.error("ATTUNEMENT_SMTP_PORT is not a port number: notices are not e-mailed")
-            return None
-        return cls(
-            host=host,
-            port=int(port),
-            sender=env.get("ATTUNEMENT_SMTP_FROM", "attunement@localhost"),
-            user=env.get("ATTUNEMENT_SMTP_USER") or None,
-            password=env.get("ATTUNEMENT_SMTP_PASSWORD") or None,
-            starttls=env.get("ATTUNEMENT_SMTP_STARTTLS", "") == "1",
-            public_url=env.get("ATTUNEMENT_PUBLIC_URL", "").rstrip("/"),
-        )
-
-
 def deliver(database: Database, settings: MailSettings | None = None) -> int:
     """E-mail the notices not yet e-mailed, to users with an address; returns how many were sent.
 
@@ -197,8 +159,8 @@ def deliver(database: Database, settings: MailSettings | None = None) -> int:
         if claimed.rowcount != 1:
             continue  # another delivery has it
         try:
-            _send(settings, address, _message(settings))
-        except (OSError, smtplib.SMTPException, UnicodeError, ValueError) as exc:
+            send_mail(settings, address, SUBJECT, _message(settings))
+        except SEND_ERRORS as exc:
             log.warning("notice e-mail %s not sent: %s", notice_id, type(exc).__name__)
             continue
         with database.session() as db:
@@ -213,17 +175,3 @@ def _message(settings: MailSettings) -> str:
         "A client has answered a question about their safety in a way that needs attention, and "
         f"you are among those told.\n\n{where}\n\nThis message holds no client information on purpose.\n"
     )
-
-
-def _send(settings: MailSettings, address: str, body: str) -> None:
-    message = EmailMessage()
-    message["Subject"] = SUBJECT
-    message["From"] = settings.sender
-    message["To"] = address
-    message.set_content(body)
-    with smtplib.SMTP(settings.host, settings.port, timeout=10) as smtp:
-        if settings.starttls:
-            smtp.starttls()
-        if settings.user and settings.password:
-            smtp.login(settings.user, settings.password)
-        smtp.send_message(message)

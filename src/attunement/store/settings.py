@@ -43,6 +43,9 @@ DEFAULTS = {
     "crisis_text": CRISIS_DEFAULT,
     #: The language the service works in: the tailoring's language check fires only for another one.
     "service_language": "English",
+    #: A link sent by e-mail and not answered gets one reminder this many hours before it expires
+    #: (0: no reminders). With links valid 7 days, 24 hours leaves the client a day to answer.
+    "reminder_hours_before_expiry": "24",
     #: "yes" in a database seeded by ``serve --demo``: simulated clients and published passwords.
     "demo_data": "no",
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -22,12 +23,14 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from attunement.store import Database, open_database
 from attunement.store.audit import source_address
+from attunement.store.delivery import BackgroundWorker
 from attunement.store.settings import get_setting, signing_keys
 from attunement.web import (
     routes_admin,
     routes_auth,
     routes_client,
     routes_clinician,
+    routes_delivery,
     routes_episodes,
     routes_evidence,
     routes_models,
@@ -62,8 +65,23 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
     with db.session() as session:
         keys = signing_keys(session)
         demo = get_setting(session, "demo_data") == "yes"
-    app = FastAPI(title="attunement", docs_url=None, redoc_url=None, openapi_url=None)
+    worker = BackgroundWorker(db) if os.environ.get("ATTUNEMENT_DELIVERY_WORKER", "1") != "0" else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        # The delivery worker sends queued messages after their transaction; a clinic that runs
+        # ``attunement worker`` on its own may turn this one off (ATTUNEMENT_DELIVERY_WORKER=0).
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(title="attunement", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.database = db
+    app.state.delivery = worker
     #: A demo clinic's database (simulated clients, published passwords): every page says so.
     app.state.demo = demo
     app.state.signer = SessionSigner(keys)
@@ -78,6 +96,7 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
         routes_auth,
         routes_client,
         routes_clinician,
+        routes_delivery,
         routes_episodes,
         routes_supervisor,
         routes_admin,

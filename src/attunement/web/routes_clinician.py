@@ -16,12 +16,15 @@ from attunement.store import Database
 from attunement.store.approaches import approach_checks, approach_choices, parse_approach
 from attunement.store.audit import record, record_list, seal
 from attunement.store.clients import create_client, visible_clients
+from attunement.store.contacts import can_email, current_contact, mask_email
+from attunement.store.delivery import email_configured
 from attunement.store.episode_measures import link_measures, set_measures
 from attunement.store.episodes import current_episode
 from attunement.store.intake import is_first_contact
 from attunement.store.kept_alerts import record_on_alerts
-from attunement.store.models import Episode, Measure
+from attunement.store.models import Episode, LinkToken, Measure
 from attunement.store.notifications import deliver
+from attunement.store.outbox import queue_message
 from attunement.store.schedule import (
     link_choices,
     new_session,
@@ -32,7 +35,7 @@ from attunement.store.schedule import (
     session_today,
 )
 from attunement.store.settings import clinic_today, clinic_zone, get_setting
-from attunement.store.submissions import issue_link, rating_history, store_rating
+from attunement.store.submissions import issue_link, rating_history, store_rating, token_hash
 from attunement.store.supervision import flagged
 from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
@@ -41,6 +44,7 @@ from attunement.web.form_values import parse_choice, parse_date, parse_time, pat
 from attunement.web.intake import INTAKE
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.questionnaires import build_form, parse_answers
+from attunement.web.routes_delivery import wake_delivery
 from attunement.web.security import public_url
 from attunement.web.summary_store import refresh, refresh_after_answers
 
@@ -154,6 +158,25 @@ async def issue_client_link(request: Request, public_id: str):
         detail = f"episode {episode.number} session {session}" + (
             " with intake profile" if with_intake else ""
         )
+        sent_to = None
+        if form.get("send") == "email":
+            contact = current_contact(db, client.id)
+            if not can_email(contact):
+                raise InvalidInputError(
+                    "send",
+                    [
+                        FieldProblem(
+                            "send by e-mail",
+                            "",
+                            "a client who agreed to be contacted and has an e-mail address: "
+                            "record them under Contact first",
+                        )
+                    ],
+                )
+            link = db.scalar(select(LinkToken).where(LinkToken.token_hash == token_hash(token)))
+            queue_message(db, link, token, "link", user)
+            sent_to = mask_email(contact.email)
+            detail += " sent by e-mail"
         url = (public_url() or str(request.base_url).rstrip("/")) + f"/c/{token}"
         page = render(
             request,
@@ -165,11 +188,16 @@ async def issue_client_link(request: Request, public_id: str):
                 "planned": session_row(db, episode.id, session),
                 "days": days,
                 "with_intake": with_intake,
+                "sent_to": sent_to,
+                "email_ready": email_configured(),
             },
         )
         return Done("issue_link", detail, page)
 
-    return await clinician_change(request, public_id, issue, "link-h")
+    response = await clinician_change(request, public_id, issue, "link-h")
+    if response.status_code < 400:
+        wake_delivery(request)
+    return response
 
 
 @router.post("/clients/{public_id}/measures")

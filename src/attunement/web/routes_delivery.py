@@ -1,0 +1,48 @@
+"""A client's contact details and consent, and the messages that carry their links: record or
+change the contact (the treating clinician only), send a link again. Links are sent by e-mail
+from the link form (:mod:`attunement.web.routes_clinician`); the delivery worker sends what is
+queued after the change is stored (:mod:`attunement.store.delivery`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from attunement.store.contacts import parse_contact, record_contact
+from attunement.store.outbox import queue_resend
+from attunement.web.clinician_change import Done, clinician_change
+from attunement.web.form_values import whole_number
+
+router = APIRouter()
+
+
+def wake_delivery(request: Request) -> None:
+    """Tell the app's delivery worker that a message is waiting (when it runs in this app)."""
+    worker = getattr(request.app.state, "delivery", None)
+    if worker is not None:
+        worker.wake()
+
+
+@router.post("/clients/{public_id}/contact")
+async def save_contact(request: Request, public_id: str):
+    def save(db, user, client, episode, form):
+        given = parse_contact(
+            form.get("contact_email", ""), form.get("contact_mobile", ""), form.get("contact_consent", "")
+        )
+        changed = record_contact(db, client.id, user, given)
+        return Done("record_contact", changed or "unchanged")
+
+    return await clinician_change(request, public_id, save, "contact-h")
+
+
+@router.post("/clients/{public_id}/messages/resend")
+async def resend_link(request: Request, public_id: str):
+    def resend(db, user, client, episode, form):
+        link_id = whole_number(form.get("link", ""), "link")
+        message = queue_resend(db, client.id, link_id, user)
+        return Done("resend_link", f"link {link_id} by {message.channel}")
+
+    response = await clinician_change(request, public_id, resend, "messages-h")
+    if response.status_code < 400:
+        wake_delivery(request)
+    return response
