@@ -158,7 +158,7 @@ def test_the_web_apps_histories_hold_every_measure_it_collects_so_a_clinic_model
     from attunement.store.score_rows import ClientRef, build_histories
 
     histories = build_histories([ClientRef(1, 1, "all", 2)], {1: {"phq9": {1: 12.0, 2: 14.0}}})
-    assert set(histories.scores) == set(MEASURES)
+    assert set(histories.scores) >= set(MEASURES) | {"core10"}
     clinic_model = replace(default_model(), measures=("phq9", "gad7", "checkin", "checkin_therapist"))
     check_measures(clinic_model, histories)  # raises when a measure is missing
 
@@ -260,3 +260,34 @@ def test_a_core10_service_gets_not_on_track_alerts_explained_in_core10(simulated
     assert all("CORE-10 of " in r or "no CORE-10 was recorded" in r for r in reasons)
     assert not any("PHQ-9" in r for r in reasons)
     assert {k for f in fired for k in f.figures} >= {"core10", "core10_first"}
+
+
+def test_a_clinic_model_of_core10_answers_from_the_web_apps_stored_answers(simulated):
+    """CORE-10 answers stored by the app (a clinic that imported its licensed wording) reach the
+    histories the pages build, through the stored client summary, so a clinic model fitted on
+    CORE-10 raises its alerts there too."""
+    from attunement.alerts.forecast_alerts import forecast_alerts
+    from attunement.forecast.predict import check_measures
+    from attunement.store.score_rows import ClientRef, build_histories, series_by_client
+    from attunement.web.summaries import ClientSummary, summarise
+
+    cohort = cohort_of(*shaped(simulated, ("core10",)), "core10")
+    model = fit_model(cohort.histories, cohort.labels)
+    rows = [
+        (1, s, "core10", "client", f"core10_{i}", 3.0 if i in (1, 4, 5) else 2.0, None, 10 + s)
+        for s in (1, 2, 3, 4)
+        for i in range(1, 11)
+    ]
+    series = series_by_client(rows)
+    assert series[1]["core10"] == {1: 23.0, 2: 23.0, 3: 23.0, 4: 23.0}
+    histories = build_histories([ClientRef(1, 1, "all", 4)], series)
+    check_measures(model, histories)  # raises when CORE-10 is missing
+    summary = summarise(histories, {})["1"]
+    again = ClientSummary.from_payload(summary.to_payload())
+    assert again.others["core10"] == [23.0, 23.0, 23.0, 23.0]
+    rebuilt = build_histories(
+        [ClientRef(1, 1, "all", 4)], {1: {k: dict(enumerate(v, 1)) for k, v in again.series().items()}}
+    )
+    assert list(rebuilt.score("core10")[0]) == [23.0, 23.0, 23.0, 23.0]
+    fired = [f for f in forecast_alerts(rebuilt, model) if len(f)]
+    assert all("PHQ-9" not in str(r) for f in fired for r in f.reason.to_pylist())

@@ -26,14 +26,18 @@ import numpy as np
 from attunement.errors import InvalidInputError
 from attunement.instruments import get_instrument, score
 from attunement.prediction.histories import MEASURES, NO_GROUP, Histories
+from attunement.prediction.measures import outcome_instruments
 
-#: (instrument, rater) of the stored rows -> the measure of the histories.
+#: (instrument, rater) of the stored rows -> the measure of the histories: the check-ins and
+#: every outcome measure (a client-rated instrument with reliable-change parameters: PHQ-9,
+#: GAD-7, and CORE-10 or another once a clinic offers it), which a forecast model may use.
 MEASURE_OF = {
-    ("phq9", "client"): "phq9",
-    ("gad7", "client"): "gad7",
+    **{(m, "client"): m for m in outcome_instruments()},
     ("checkin", "client"): "checkin",
     ("checkin_therapist", "therapist"): "checkin_therapist",
 }
+#: The measures every history holds, observed or not (see :func:`build_histories`).
+HISTORY_MEASURES = (*MEASURES, *(m for m in outcome_instruments() if m not in MEASURES))
 ITEM9 = ("phq9", "phq9_9")
 #: The check-in's "judged, criticised or pushed" answer, a measure of its own (negative process).
 JUDGED = ("checkin", "checkin_judged")
@@ -117,7 +121,7 @@ def build_histories(clients: Sequence[ClientRef], series: Mapping[int, Series]) 
     # therapist rating so far): a model fitted on the clinic's own history, which records the
     # measures it uses, must still answer for them, with their values missing.
     scores = {}
-    for measure in MEASURES:
+    for measure in HISTORY_MEASURES:
         values = np.full((len(clients), width), np.nan)
         for row, client in enumerate(clients):
             for session, value in series.get(client.id, {}).get(measure, {}).items():

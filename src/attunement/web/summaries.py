@@ -20,6 +20,7 @@ from attunement.alerts.lifecycle import WAITING
 from attunement.change import assess_change, cutoff_for, threshold_for
 from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import is_outcome_measure
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,13 @@ class ClientSummary:
     alerts: list[AlertView]
     phq9_item9: list[float | None] = field(default_factory=list)
     checkin_judged: list[float | None] = field(default_factory=list)
+    #: Other outcome measures the client answered (CORE-10 of a clinic that imported its
+    #: wording, ...), by measure id: a clinic model fitted on them needs them back.
+    others: dict[str, list[float | None]] = field(default_factory=dict)
+
+    def series(self) -> dict[str, list[float | None]]:
+        """Every stored series by measure: :data:`STORED_SERIES`, then :attr:`others`."""
+        return {**{name: getattr(self, name) for name in STORED_SERIES}, **self.others}
 
     def to_payload(self) -> dict[str, Any]:
         """Plain JSON-ready values, for the stored summary."""
@@ -65,6 +73,7 @@ class ClientSummary:
             "key": self.key,
             "sessions": self.sessions,
             "series": {name: getattr(self, name) for name in STORED_SERIES},
+            "others": self.others,
             "phq9_band": self.phq9_band,
             "change": self.change,
             "alerts": [
@@ -94,6 +103,7 @@ class ClientSummary:
             checkin_therapist=series["checkin_therapist"],
             phq9_item9=series.get("phq9_item9", []),
             checkin_judged=series.get("checkin_judged", []),
+            others=dict(data.get("others") or {}),
             phq9_band=data["phq9_band"],
             change=data["change"],
             alerts=alerts,
@@ -137,6 +147,7 @@ def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> di
     phq9 = get_instrument("phq9")
     threshold, cutoff = threshold_for(phq9), cutoff_for(phq9)
     out: dict[str, ClientSummary] = {}
+    others = [m for m in histories.scores if m not in _SERIES and is_outcome_measure(m)]
     for row, key in enumerate(histories.client_id):
         key = str(key)
         sessions = int(histories.sessions[row])
@@ -154,6 +165,11 @@ def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> di
             checkin_therapist=series["checkin_therapist"],
             phq9_item9=series["phq9_item9"],
             checkin_judged=series["checkin_judged"],
+            others={
+                name: _series(histories.score(name)[row], sessions)
+                for name in others
+                if not np.isnan(histories.score(name)[row]).all()
+            },
             phq9_band=phq9.scoring.bands.classify(last) if not math.isnan(last) else None,
             change=change,
             alerts=sorted(alerts.get(key, []), key=lambda a: (not a.open, urgency(a.alert))),

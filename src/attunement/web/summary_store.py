@@ -55,11 +55,11 @@ from attunement.store.settings import get_setting
 from attunement.web.alert_source import current_alerts
 from attunement.web.forecast_source import model_in_use
 from attunement.web.intake import profile_or_none
-from attunement.web.summaries import STORED_SERIES, AlertView, ClientSummary, summarise
+from attunement.web.summaries import AlertView, ClientSummary, summarise
 
 log = logging.getLogger("attunement.web")
 #: Raised whenever what a summary holds, or how it is computed, changes: older rows are recomputed.
-SUMMARY_FORMAT = 4
+SUMMARY_FORMAT = 5
 
 
 def basis(db: Session) -> str:
@@ -218,14 +218,11 @@ def refresh_after_answers(
     ):
         return refresh(db, [client])[client.id]
     before = ClientSummary.from_payload(json.loads(row.payload))
-    series = {
-        name: {s + 1: v for s, v in enumerate(getattr(before, name)) if v is not None}
-        for name in STORED_SERIES
-    }
+    series = _by_session(before)
     for instrument, items in answers.items():
         measure = MEASURE_OF.get((instrument, rater))
         if measure is not None:
-            _put(series[measure], session, form_total(instrument, items))
+            _put(series.setdefault(measure, {}), session, form_total(instrument, items))
         if instrument == ITEM9[0]:
             _put_highest(series["phq9_item9"], session, items.get(ITEM9[1]))
         if (instrument, rater) == (JUDGED[0], "client"):  # the latest submission's answer counts
@@ -252,12 +249,16 @@ def _put_highest(values: dict[int, float], session: int, value: float | None) ->
 
 def histories_of(client: Client, summary: ClientSummary) -> Histories | None:
     """One client's histories rebuilt from the stored summary (for the client page's charts)."""
-    series = {
-        name: {s + 1: v for s, v in enumerate(getattr(summary, name)) if v is not None}
-        for name in STORED_SERIES
-    }
     ref = ClientRef(client.id, client.therapist_id, client.client_group, summary.sessions)
-    return build_histories([ref], {client.id: series})
+    return build_histories([ref], {client.id: _by_session(summary)})
+
+
+def _by_session(summary: ClientSummary) -> dict[str, dict[int, float]]:
+    """A stored summary's series as {measure: {session: value}}, the form histories are built from."""
+    return {
+        name: {s + 1: v for s, v in enumerate(values) if v is not None}
+        for name, values in summary.series().items()
+    }
 
 
 def empty_summary(client: Client, alerts: Sequence[AlertView] = ()) -> ClientSummary:
