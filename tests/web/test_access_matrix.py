@@ -327,6 +327,12 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         ),
         (f"/clients/{a}/contact", {"episode": "1", "contact_email": "x"}, {**only_a, "clin_a": 400}),
         (f"/clients/{a}/messages/resend", {"episode": "1", "link": "1"}, {**only_a, "clin_a": 400}),
+        (f"/clients/{a}/schedule", {"episode": "1", "schedule_kind": "sessions"}, {**only_a, "clin_a": 303}),
+        (
+            f"/clients/{a}/schedule",
+            {"episode": "1", "schedule_kind": "days", "schedule_days": "0"},
+            {**only_a, "clin_a": 400},
+        ),
         (f"/clients/{a}/sessions", {"episode": "1", "date": "2099-01-01"}, {**only_a, "clin_a": 400}),
         (f"/clients/{a}/measures", {"episode": "1", "measure": "gad7"}, {**only_a, "clin_a": 303}),
         (f"/clients/{a}/measures", {"episode": "1", "measure": "core10"}, {**only_a, "clin_a": 400}),

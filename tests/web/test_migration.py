@@ -453,6 +453,58 @@ def test_link_delivery_tables_arrive_with_revision_0016_and_leave_the_links_as_i
     engine.dispose()
 
 
+def test_link_schedule_tables_arrive_with_revision_0017_and_leave_everything_else(old_database_url):
+    """From 0016 to 0017 every row stays and the schedule tables arrive empty; a schedule can be
+    stored and one link per slot; downgrading removes only the new tables."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from attunement.store.link_schedules import ScheduleInput, current_schedule, set_schedule
+    from attunement.store.migrate import alembic_config
+    from attunement.store.models import Episode, ScheduledLink, User
+
+    engine = create_engine(normalise_url(old_database_url))
+    upgrade(engine, "0016")
+    with engine.begin() as c:
+        _one_client_with_an_episode(c)
+        c.execute(
+            text(
+                "INSERT INTO link_tokens (id, token_hash, client_id, episode_id, session, instruments,"
+                " created_by, created_at, expires_at)"
+                " VALUES (1, 'h', 1, 1, 1, 'phq9,gad7', 1, :t, :t)"
+            ),
+            {"t": T0},
+        )
+    upgrade(engine)
+    db = open_database(old_database_url)
+    try:
+        with db.session() as session:
+            user = session.get(User, 1)
+            set_schedule(session, session.get(Episode, 1), user, ScheduleInput("days", 14, "email"))
+        with db.session() as session:
+            schedule = current_schedule(session, 1)
+            assert (schedule.kind, schedule.every_days) == ("days", 14)
+            slot = {"client_id": 1, "episode_id": 1, "slot": "due-x", "link_id": 1}
+            slot["schedule_id"] = schedule.id
+            session.add(ScheduledLink(**slot, created_at=T0))
+        with pytest.raises(IntegrityError), db.session() as session:
+            session.add(ScheduledLink(**slot, created_at=T0))
+            session.flush()
+    finally:
+        db.dispose()
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0016")
+    with engine.begin() as c:
+        assert c.execute(text("SELECT instruments FROM link_tokens")).all() == [("phq9,gad7",)]
+    upgrade(engine)
+    with engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM link_schedules")).scalar_one() == 0
+        assert c.execute(text("SELECT count(*) FROM scheduled_links")).scalar_one() == 0
+    engine.dispose()
+
+
 def _one_client_with_an_episode(c) -> None:
     """A team, a clinician, one client and their active episode (ids 1), in raw SQL for a
     database at an older revision."""

@@ -47,6 +47,8 @@ CLIENT_TABLES: dict[str, tuple[str, str | None]] = {
     "episode_measures": ("client_id", "clients"),
     "client_contacts": ("client_id", "clients"),
     "outbox": ("client_id", "clients"),
+    "link_schedules": ("client_id", "clients"),
+    "scheduled_links": ("client_id", "clients"),
 }
 #: Tables that hold no client's data: accounts, settings, the audit log (internal ids and kinds
 #: of action only, kept for good), and fitted forecast models (trees and figures pooled over many

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from attunement.store.clock import local_time
 from attunement.store.contacts import current_contact
 from attunement.store.database import Database
+from attunement.store.link_schedules import create_due_links
 from attunement.store.mail import SEND_ERRORS, MailSettings, send_mail
 from attunement.store.outbox import (
     LEASE,
@@ -132,6 +133,7 @@ class Round:
     failed: int = 0
     stopped: int = 0
     reminders: int = 0
+    scheduled: int = 0
     details: list[dict] = field(default_factory=list)
 
 
@@ -163,11 +165,14 @@ def run_once(
     lease: timedelta = LEASE,
     limit: int = 200,
 ) -> Round:
-    """One round: queue due reminders, stop messages whose link is spent, then send every due
-    message of a configured channel (at most ``limit``)."""
+    """One round: make the links the episodes' schedules have due
+    (:mod:`attunement.store.link_schedules`), queue due reminders, stop messages whose link is
+    spent, then send every due message of a configured channel (at most ``limit``)."""
     senders = senders_from_environment() if senders is None else senders
     by_channel = {s.channel: s for s in senders}
     done = Round()
+    if by_channel:
+        done.scheduled = create_due_links(database, list(by_channel))
     with database.session() as db:
         hours = _reminder_hours(db)
         zone = clinic_zone(db)

@@ -215,6 +215,29 @@ def _delivery(db: Session, clinician: User) -> None:
     resend = queue_message(db, waiting[-1], token, "resend", clinician)
     resend.created_at = resend.due_at = now()
     db.flush()
+    _link_schedule(db, client, clinician, first)
+
+
+def _link_schedule(db: Session, client: Client, clinician: User, since: datetime) -> None:
+    """The same client's episode sends its links by e-mail before each planned session, and has
+    a session planned at 14:00 a week after its latest planned one (three days from now when none
+    is planned): its link goes a day before."""
+    from attunement.store.link_schedules import ScheduleInput, set_schedule
+    from attunement.store.models import LinkSchedule, TherapySession
+    from attunement.store.schedule import plan_session
+    from attunement.store.settings import clinic_today
+
+    episode = db.scalar(select(Episode).where(Episode.client_id == client.id, Episode.status == "active"))
+    set_schedule(db, episode, clinician, ScheduleInput("sessions", None, "email"))
+    db.scalar(select(LinkSchedule).where(LinkSchedule.episode_id == episode.id)).valid_from = since
+    latest = db.scalar(
+        select(func.max(TherapySession.planned_on)).where(TherapySession.episode_id == episode.id)
+    )
+    today = clinic_today(db)
+    soonest = today + timedelta(days=3)
+    ahead = max(latest + timedelta(days=7), soonest) if latest else soonest
+    plan_session(db, episode, clinician, ahead, time(14, 0))
+    db.flush()
 
 
 #: The demo clinic also offers AUDIT-C and the readiness ruler (their wording is shipped; CORE-10's

@@ -496,6 +496,40 @@ class EpisodeMeasures(Base):
     set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
+class LinkSchedule(Base):
+    """When an episode's links are created and sent without a clinician: ``kind`` "off",
+    "sessions" (before each planned session) or "days" (every ``every_days`` days), through
+    ``channel`` ("email" or "sms"). Never changed: a new choice is a new row valid from
+    ``valid_from``, the earlier ones stay. An episode without a row has no schedule."""
+
+    __tablename__ = "link_schedules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    every_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class ScheduledLink(Base):
+    """A link the schedule created, one per slot: ``slot`` is "session-<therapy session id>" or
+    "due-<date and minute, UTC>" (every N days), unique within the episode, so a restarted worker
+    or a second
+    worker can never create a second link for the same slot."""
+
+    __tablename__ = "scheduled_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
+    slot: Mapped[str] = mapped_column(String(40))
+    link_id: Mapped[int] = mapped_column(ForeignKey("link_tokens.id"), index=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("link_schedules.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("episode_id", "slot", name="uq_scheduled_link_slot"),)
+
+
 class LicensedWordingRow(Base):
     """A clinic's licensed wording of a measure whose wording attunement does not ship: the FHIR
     Questionnaire as supplied, who supplied it, when, and the licence it is used under (shown

@@ -46,6 +46,10 @@ DEFAULTS = {
     #: A link sent by e-mail and not answered gets one reminder this many hours before it expires
     #: (0: no reminders). With links valid 7 days, 24 hours leaves the client a day to answer.
     "reminder_hours_before_expiry": "24",
+    #: An episode scheduled "before each planned session" gets its link this many hours before the
+    #: session starts (a session planned without a time counts as starting at 09:00). With links
+    #: valid 7 days and a reminder 24 hours before expiry, 24 hours gives the client the day before.
+    "schedule_hours_before_session": "24",
     #: "yes" in a database seeded by ``serve --demo``: simulated clients and published passwords.
     "demo_data": "no",
 }

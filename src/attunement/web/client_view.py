@@ -34,7 +34,7 @@ from attunement.store.schedule import (
 )
 from attunement.store.settings import clinic_zone, get_setting, offered_instruments
 from attunement.web.charts_slot import outcome_svg, relationship_svg
-from attunement.web.delivery_view import delivery_context
+from attunement.web.delivery_view import delivery_context, schedule_context
 from attunement.web.forecast_source import model_in_use
 from attunement.web.intake import IntakeView, intake_view
 from attunement.web.questionnaires import build_form
@@ -110,6 +110,7 @@ def client_context(
         "relationship_svg": relationship_svg(histories, 0) if histories is not None else None,
         **supervision_context(db, user, client),
         **delivery_context(db, client, can_change=can_change),
+        **schedule_context(db, episode),
         "problems": [],
         "values": {},
     }

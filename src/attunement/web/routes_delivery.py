@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from attunement.store.contacts import parse_contact, record_contact
+from attunement.store.contacts import can_text, current_contact, parse_contact, record_contact
+from attunement.store.link_schedules import parse_schedule, set_schedule
 from attunement.store.outbox import queue_resend
+from attunement.store.text_messages import gateway_from_environment
 from attunement.web.clinician_change import Done, clinician_change
 from attunement.web.form_values import whole_number
 
@@ -43,6 +45,35 @@ async def resend_link(request: Request, public_id: str):
         return Done("resend_link", f"link {link_id} by {message.channel}")
 
     response = await clinician_change(request, public_id, resend, "messages-h")
+    if response.status_code < 400:
+        wake_delivery(request)
+    return response
+
+
+def sms_refusal(db, client_id: int) -> str | None:
+    """Why a text message cannot be chosen for this client now, or None when it can."""
+    if gateway_from_environment() is None:
+        return "e-mail: text messages are not configured on this server"
+    if not can_text(current_contact(db, client_id)):
+        return "e-mail: record the client's mobile number and consent under Contact first"
+    return None
+
+
+@router.post("/clients/{public_id}/schedule")
+async def save_schedule(request: Request, public_id: str):
+    """The episode's link schedule: off, before each planned session, or every N days."""
+
+    def save(db, user, client, episode, form):
+        given = parse_schedule(
+            form.get("schedule_kind", ""),
+            form.get("schedule_days", ""),
+            form.get("schedule_channel", ""),
+            sms_possible=sms_refusal(db, client.id),
+        )
+        changed = set_schedule(db, episode, user, given)
+        return Done("set_link_schedule", f"episode {episode.number}: {changed or 'unchanged'}")
+
+    response = await clinician_change(request, public_id, save, "schedule-h")
     if response.status_code < 400:
         wake_delivery(request)
     return response
