@@ -52,7 +52,7 @@ def test_a_new_user_has_no_access_until_they_set_their_own_password(clinic):
     mismatch = browser.post(
         path, data={"password": NEW_PASSWORD, "again": "other-words-here", "csrf_token": token}
     )
-    assert mismatch.status_code == 400 and "the same password typed twice" in mismatch.text
+    assert mismatch.status_code == 400 and "the two new passwords are not the same" in mismatch.text
     done = browser.post(path, data={"password": NEW_PASSWORD, "again": NEW_PASSWORD, "csrf_token": token})
     assert done.status_code == 200 and "Your password is set" in done.text
     assert _sign_in(clinic, "newclin", NEW_PASSWORD)[1].status_code == 303

@@ -86,7 +86,10 @@ def test_a_measure_the_clinic_does_not_offer_is_refused_by_name_and_nothing_is_s
 
 def test_the_administrator_sets_the_service_type_and_a_wrong_one_is_named(clinic):
     refused = _offer(clinic, ["gad7"], service_type="astrology")
-    assert refused.status_code == 400 and "service type" in refused.text
+    assert (
+        refused.status_code == 400
+        and '<a href="#service-type">The service your clinic offers</a>: “astrology”' in refused.text
+    )
     with clinic.db.session() as db:
         assert db.get(Setting, "service_type") is None
     assert _offer(clinic, ["checkin"], service_type="general_counselling").status_code == 303

@@ -6,6 +6,7 @@ local HTTP gateway. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
 import re
@@ -126,8 +127,16 @@ def test_the_clinician_records_contact_and_consent_and_every_change_is_kept(clin
     browser = clinic.login("clin_a")
     bad = _post_contact(browser, clinic, "x", "maybe", mobile="12")
     assert bad.status_code == 400
-    assert "e-mail</strong>: got “x”, expected an address like name@example.org" in bad.text
-    assert "<strong>mobile</strong>" in bad.text and "<strong>consent</strong>" in bad.text
+    page = html.unescape(bad.text)
+    assert (
+        '<a href="#contact-email">E-mail</a>: “x” cannot be used here. '
+        "Please enter an address like name@example.org." in page
+    )
+    assert '<a href="#contact-mobile">Mobile number</a>: “12” cannot be used here.' in page
+    assert (
+        '<a href="#contact-consent">Has the client agreed to be contacted this way?</a>: choose Yes' in page
+    )
+    assert "got “x”" not in page and 'value="x"' in page
     assert _contacts(clinic) == [], "nothing is stored on rejection"
     assert _post_contact(browser, clinic, "client01@example.org", "yes", "+44 7700 900123").status_code == 303
     assert _post_contact(browser, clinic, "new.address@example.org", "yes").status_code == 303
@@ -150,7 +159,9 @@ def test_the_clinician_records_contact_and_consent_and_every_change_is_kept(clin
 def test_a_link_sent_by_e_mail_reaches_the_client_and_opens_the_form(clinic, smtp):
     browser = clinic.login("clin_a")
     refused = _create_link(browser, clinic)
-    assert refused.status_code == 400 and "send by e-mail" in refused.text, "no consent, no address: refused"
+    assert (
+        refused.status_code == 400 and "Send it by e-mail</strong>: this client has no e-mail" in refused.text
+    ), "no consent, no address: refused"
     assert clinic.count("link_tokens") == 0 and clinic.count("outbox") == 0
     _post_contact(browser, clinic, "client01@example.org", "yes")
     issued = _create_link(browser, clinic)

@@ -127,7 +127,7 @@ def test_wrong_input_is_refused_naming_the_field_and_nothing_is_stored(clinic, p
     before = _tables(clinic)
     response = _post(clinic.login("super_a"), f"/clients/{clinic.clients['of_a']}/{path}", **data)
     assert response.status_code == 400, response.text
-    assert f"<strong>{field}</strong>" in response.text
+    assert f"<strong>{field[:1].upper() + field[1:]}</strong>" in response.text  # the field, named
     after = _tables(clinic)
     assert {k: v for k, v in after.items() if k != "audit_events"} == {
         k: v for k, v in before.items() if k != "audit_events"

@@ -27,6 +27,7 @@ from attunement.store.episodes import current_episode
 from attunement.store.models import Client, Episode, User
 from attunement.store.notifications import has_notice, mark_opened, unopened
 from attunement.web.client_view import client_context
+from attunement.web.form_values import entered
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 
 #: What :func:`attunement.store.clients.new_public_id` makes (URL-safe base64), with room to spare.
@@ -118,7 +119,16 @@ async def clinician_change(
                 done = change(db, user, client, episode, form, *several)
             except InvalidInputError as exc:
                 db.rollback()
-                return client_page(request, db, user, client, status=400, problems=exc.problems, values=form)
+                return client_page(
+                    request,
+                    db,
+                    user,
+                    client,
+                    status=400,
+                    problems=exc.problems,
+                    values=entered(form, **dict(zip(lists, several, strict=True))),
+                    form_key=anchor,
+                )
             record(db, actor(user), user.role, done.action, client_id=client.id, detail=done.detail)
             return done.response or redirect(f"/clients/{public_id}#{anchor}")
 

@@ -4,16 +4,30 @@ large for a column, no digit of another script, no NUL)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, time
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.web.pages import NotFound
 
+#: Fields never put back into a form shown again: passwords, and the CSRF token (the page gets
+#: a fresh one).
+NOT_KEPT = frozenset({"csrf_token", "password", "again", "current"})
+
 #: The form value that asks for a new session instead of an existing one.
 NEW = "new"
 #: Larger than any session, episode or record number the app makes, and within a 32-bit column.
 LARGEST = 999_999
+
+
+def entered(form: Mapping[str, str], **lists: Sequence[str]) -> dict[str, str | list[str]]:
+    """What a form held, to fill it in again after a problem: every field as typed or chosen
+    (``lists`` for fields sent several times, such as ticked boxes), except :data:`NOT_KEPT`.
+    Templates read it as ``values``: ``values.get(name, default)`` for a text field, a choice or
+    a single box, ``values.get(name)`` as a list for ticked boxes."""
+    kept: dict[str, str | list[str]] = {k: v for k, v in form.items() if k not in NOT_KEPT}
+    kept.update({k: list(v) for k, v in lists.items()})
+    return kept
 
 
 def whole_number(value: str, field: str, *, required: bool = True) -> int | None:

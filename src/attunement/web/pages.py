@@ -17,6 +17,7 @@ from attunement.store.audit import record
 from attunement.store.models import User
 from attunement.store.notifications import unopened
 from attunement.web import filters
+from attunement.web.plain_errors import explain
 from attunement.web.security import CSRF_FIELD, csrf_token, csrf_valid, session_claim
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -25,6 +26,7 @@ TEMPLATES.env.filters["proportion"] = filters.proportion
 TEMPLATES.env.filters["day"] = filters.day
 TEMPLATES.env.filters["moment"] = filters.moment
 TEMPLATES.env.filters["clock"] = filters.clock
+TEMPLATES.env.globals["explain"] = explain
 TEMPLATES.env.globals["alert_labels"] = {k.id: k.label for k in alert_kinds()}
 HOMES = {"clinician": "/caseload", "supervisor": "/team", "admin": "/admin"}
 

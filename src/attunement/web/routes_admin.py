@@ -42,7 +42,7 @@ from attunement.store.settings import (
     set_setting,
 )
 from attunement.web.clinician_change import Done
-from attunement.web.form_values import path_number, whole_number
+from attunement.web.form_values import entered, path_number, whole_number
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.security import public_url
 
@@ -85,7 +85,12 @@ async def add_user(request: Request):
                 team_id = whole_number(team, "team", required=False)
             except InvalidInputError:
                 return _admin_page(
-                    request, db, status=400, problems=[FieldProblem("team", team[:40], "a team")], values=form
+                    request,
+                    db,
+                    status=400,
+                    problems=[FieldProblem("team", team[:40], "a team")],
+                    values=entered(form),
+                    form_key="admin",
                 )
             try:
                 user = create_user(
@@ -98,7 +103,9 @@ async def add_user(request: Request):
                     email=form.get("email", ""),
                 )
             except InvalidInputError as exc:
-                return _admin_page(request, db, status=400, problems=exc.problems, values=form)
+                return _admin_page(
+                    request, db, status=400, problems=exc.problems, values=entered(form), form_key="admin"
+                )
             token = password_link(db, user, admin)
             record(db, actor(admin), admin.role, "create_user", detail=f"user {user.id} ({user.role})")
             return _password_link_page(request, user, token, new=True)
@@ -237,7 +244,9 @@ async def add_team(request: Request):
             try:
                 team = create_team(db, form.get("name", ""))
             except InvalidInputError as exc:
-                return _admin_page(request, db, status=400, problems=exc.problems)
+                return _admin_page(
+                    request, db, status=400, problems=exc.problems, values=entered(form), form_key="admin"
+                )
             record(db, actor(admin), admin.role, "create_team", detail=f"team {team.id}")
             return redirect("/admin#teams")
 
@@ -252,7 +261,7 @@ def instruments_page(request: Request):
 
 
 def _instruments_page(
-    request: Request, db, status: int = 200, problems=(), wording_problems=(), wording=None
+    request: Request, db, status: int = 200, problems=(), wording_problems=(), wording=None, values=None
 ):
     licensed = licensed_instruments(db)
     return render(
@@ -280,6 +289,8 @@ def _instruments_page(
             "crisis_text": get_setting(db, "crisis_text"),
             "service_language": get_setting(db, "service_language"),
             "problems": list(problems),
+            "values": values or {},
+            "form_key": "settings",
         },
         status,
     )
@@ -332,7 +343,7 @@ async def save_instruments(request: Request):
                     )
                 )
             if problems:
-                return _instruments_page(request, db, 400, problems)
+                return _instruments_page(request, db, 400, problems, values=entered(form, offer=chosen))
             offered = [i for i in offerable if i in chosen or i in ALWAYS_OFFERED]
             set_setting(db, "link_instruments", ",".join(offered))
             set_setting(db, "service_type", service)

@@ -40,7 +40,14 @@ from attunement.store.supervision import flagged
 from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
 from attunement.web.clinician_change import Done, changeable, client_for, client_page, clinician_change
-from attunement.web.form_values import parse_choice, parse_date, parse_time, path_number, whole_number
+from attunement.web.form_values import (
+    entered,
+    parse_choice,
+    parse_date,
+    parse_time,
+    path_number,
+    whole_number,
+)
 from attunement.web.intake import INTAKE
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.questionnaires import build_form, parse_answers
@@ -112,7 +119,7 @@ async def new_client(request: Request):
 
     public_id, problems = await run_in_threadpool(create)
     if public_id is None:
-        return render(request, "client_new.html", {"problems": problems, "values": form}, 400)
+        return render(request, "client_new.html", {"problems": problems, "values": entered(form)}, 400)
     return redirect(f"/clients/{public_id}")
 
 

@@ -1,0 +1,205 @@
+"""Problems with a form, said to the person who filled it in.
+
+The core's :class:`~attunement.errors.FieldProblem` names its field by the internal name and says
+what was expected, in the terse form the command line and the JSON output keep. A web page shows
+each problem as a sentence that starts with the field's label as the form shows it ("Reference",
+not ``label``), says what was wrong and what to do, and links to the field. The labels of each
+form are kept here, next to the templates that show them (:data:`FORMS`); a field no form lists
+keeps its own name, with its first letter capitalised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from markupsafe import Markup, escape
+
+from attunement.errors import FieldProblem
+from attunement.store.accounts import MIN_PASSWORD_LENGTH
+
+#: The longest part of what was typed that a message quotes.
+QUOTED = 60
+
+
+@dataclass(frozen=True)
+class Field:
+    """How a form shows one field: the ``id`` of its input and its label; ``choice`` for a
+    field the person picks (a list, a choice of buttons) rather than types."""
+
+    id: str
+    label: str
+    choice: bool = False
+
+
+def _text(id: str, label: str) -> Field:
+    return Field(id, label)
+
+
+def _pick(id: str, label: str) -> Field:
+    return Field(id, label, choice=True)
+
+
+_PLAN = {"date": _text("plan-date", "Date"), "time": _text("plan-time", "Time")}
+_RATING = {"session": _pick("rating-session", "Session"), "approach": _pick("approach", "Way of working")}
+
+#: Each form's fields, by the name the core's problems give them.
+FORMS: dict[str, dict[str, Field]] = {
+    "new_client": {"label": _text("label", "Reference"), "client_group": _text("client_group", "Group")},
+    "admin": {
+        "username": _text("username", "User name"),
+        "display name": _text("display_name", "Name shown"),
+        "e-mail": _text("email", "E-mail for safety notices"),
+        "role": _pick("role", "Role"),
+        "team": _pick("team_id", "Team"),
+        "name": _text("team-name", "New team name"),
+    },
+    "settings": {
+        "service type": _pick("service-type", "The service your clinic offers"),
+        "offered measures": _pick("offered-measures", "Measures clinicians may put on a client's link"),
+        "link_valid_days": _text("days", "Links expire after (days)"),
+        "time zone": _text("timezone", "The clinic's time zone"),
+        "service language": _text("service-language", "The language the service works in"),
+        "duty clinician": _text("duty", "Duty clinician"),
+    },
+    "account": {
+        "current password": _text("current", "Current password"),
+        "password": _text("password", "New password"),
+        "password again": _text("again", "The same again"),
+    },
+    "set_password": {
+        "password": _text("password", "New password"),
+        "password again": _text("again", "The same again"),
+    },
+    # The client page: one page, several forms; the anchor of the form sent names its fields.
+    "sessions-h": {**_PLAN, **_RATING},
+    "plan-h": _PLAN,
+    "contact-h": {
+        "e-mail": _text("contact-email", "E-mail"),
+        "mobile": _text("contact-mobile", "Mobile number"),
+        "consent": _pick("contact-consent", "Has the client agreed to be contacted this way?"),
+    },
+    "link-h": {"session": _pick("link-session", "Session"), "send by e-mail": _pick("", "Send it by e-mail")},
+}
+
+_Say = Callable[[str], str]
+
+#: What was expected, said as what went wrong and what to do (given the value as quoted).
+SENTENCES: dict[tuple[str, str], _Say] = {
+    ("label", "a reference not already in your caseload"): lambda v: (
+        f"you already have a client called {v}. Choose another reference."
+    ),
+    ("label", "a short reference of 1 to 80 characters"): lambda v: (
+        "write a short reference of 1 to 80 characters, such as initials and a number."
+    ),
+    ("username", "a user name nobody else has"): lambda v: (
+        f"someone already has the user name {v}. Choose another user name."
+    ),
+    ("username", "1 to 80 letters, digits, '.', '-' or '_'"): lambda v: (
+        f"{v} cannot be a user name. Use 1 to 80 letters, digits, full stops, hyphens or underscores, "
+        "with no spaces."
+        if v
+        else "write a user name of letters, digits, full stops, hyphens or underscores."
+    ),
+    ("name", "a name no other team has"): lambda v: (
+        f"there is already a team called {v}. Choose another name."
+    ),
+    ("team", "a team for a supervisor"): lambda v: "a supervisor needs a team. Choose their team.",
+    ("team", "an existing team"): lambda v: "that team no longer exists. Choose a team from the list.",
+    ("team", "a team"): lambda v: "that is not one of the teams. Choose a team from the list.",
+    ("password again", "the same password typed twice"): lambda v: (
+        "the two new passwords are not the same. Type the new password again in both fields."
+    ),
+    ("current password", "your current password"): lambda v: (
+        "that is not your current password. Type the password you sign in with now."
+    ),
+    ("password", f"at least {MIN_PASSWORD_LENGTH}"): lambda v: (
+        f"the new password has {v[1:-1] or 'no characters'}. Use at least {MIN_PASSWORD_LENGTH} characters."
+    ),
+    ("consent", "yes or no: whether the client agrees to be contacted"): lambda v: (
+        "choose Yes if the client agreed to be contacted this way, or No."
+    ),
+    (
+        "send by e-mail",
+        "a client who agreed to be contacted and has an e-mail address: record them under Contact first",
+    ): lambda v: (
+        "this client has no e-mail address on record or has not agreed to be contacted. "
+        "Record their address and consent under Contact first, or give them the link yourself."
+    ),
+    ("date", "the date of the next session"): lambda v: "choose the date of the next session.",
+    ("link_valid_days", "a whole number of days from 1 to 60"): lambda v: (
+        f"{v} is not a number of days the links can last. Enter a whole number from 1 to 60."
+        if v
+        else "enter how many days a link lasts: a whole number from 1 to 60."
+    ),
+    ("duty clinician", "the user name of a clinician, or nothing"): lambda v: (
+        f"no clinician has the user name {v}. Enter the user name of a clinician, or leave it empty."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Said:
+    """One problem as a page shows it: the field's id (None when the page has no such field to
+    link to), its label and the sentence that follows the label."""
+
+    id: str | None
+    label: str
+    message: str
+    #: The id of the message on the page, for the field's ``aria-describedby``.
+    message_id: str = ""
+
+
+def _quoted(value: object) -> str:
+    text = " ".join(str(value).split())
+    return f"“{text[:QUOTED]}{'…' if len(text) > QUOTED else ''}”" if text else ""
+
+
+def say(problem: FieldProblem, fields: dict[str, Field] | None = None) -> Said:
+    """One problem as a sentence for the person who filled in the form."""
+    field = (fields or {}).get(problem.field)
+    label = field.label if field else problem.field[:1].upper() + problem.field[1:]
+    value = "" if problem.value is None else _quoted(problem.value)
+    special = SENTENCES.get((problem.field, problem.expected))
+    if special is not None:
+        return Said(field.id if field and field.id else None, label, special(value))
+    expected = problem.expected.rstrip(".")
+    verb = "choose" if field and field.choice else "enter"
+    if value:
+        message = f"{value} cannot be used here. Please {verb} {expected}."
+    else:
+        message = f"please {verb} {expected}."
+    return Said(field.id if field and field.id else None, label, message)
+
+
+class Problems:
+    """A form's problems as the page shows them: the list for the box at the top, and the
+    attributes that tie each field to its message."""
+
+    def __init__(self, problems: Iterable[FieldProblem], form: str = ""):
+        fields = FORMS.get(form, {})
+        self.items = [replace(say(p, fields), message_id=f"problem-{n}") for n, p in enumerate(problems, 1)]
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def attrs(self, id: str, *described_by: str) -> Markup:
+        """``aria-invalid`` and ``aria-describedby`` for the field ``id`` (its hints kept)."""
+        messages = [s.message_id for s in self.items if s.id == id]
+        ids = [*messages, *(d for d in described_by if d)]
+        out = ' aria-invalid="true"' if messages else ""
+        if ids:
+            out += f' aria-describedby="{escape(" ".join(dict.fromkeys(ids)))}"'
+        return Markup(out)
+
+
+def explain(problems: Iterable[FieldProblem] | Problems | None, form: str = "") -> Problems:
+    if isinstance(problems, Problems):
+        return problems
+    return Problems(problems or (), form)
