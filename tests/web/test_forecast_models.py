@@ -67,7 +67,7 @@ def test_fitting_on_too_few_ended_episodes_is_refused_in_plain_words(database, t
 
 def test_a_clinic_fits_compares_and_activates_its_own_model(database, tmp_path):
     with database.session() as db:
-        seed_demo(db, clients=250, ongoing_share=0.2)  # 209 ended episodes, about 40 active
+        seed_demo(db, clients=270, ongoing_share=0.2)  # about 210 ended episodes, about 45 active
         assert count_ended(db) >= 200
     app = create_app(database=database)
     supervisor = _login(app, "supervisor")

@@ -424,10 +424,14 @@ class _Seeder:
             part = rows[rows["session"] == session] if len(rows) else rows
             for rater, answers in part.groupby("rater") if len(part) else ():
                 # Clients answer about an hour before the session; therapists rate just after it.
+                # Both draws are made whatever the time of day, so the demo (and every figure the
+                # tests read from it) is the same clinic at midnight as at noon; a time still to
+                # come today is moved to a little before now.
                 hour = (slot.hour - 1) if rater == "client" else (slot.hour + 1)
-                when = self._at(day, time(max(hour, 7), int(self.rng.integers(0, 60))))
+                minute, earlier = int(self.rng.integers(0, 60)), int(self.rng.integers(5, 90))
+                when = self._at(day, time(max(hour, 7), minute))
                 if when > now():
-                    when = now() - timedelta(minutes=int(self.rng.integers(5, 90)))
+                    when = now() - timedelta(minutes=earlier)
                 sent = self._submission(client, episode, session, str(rater), answers, when)
                 if rater == "client":
                     self.ways.intake(self.db, client, sent)
