@@ -337,14 +337,7 @@ def test_episode_measures_arrive_with_revision_0014_and_leave_the_links_as_issue
     upgrade(engine, "0013")
     with engine.begin() as c:
         _one_client_with_an_episode(c)
-        c.execute(
-            text(
-                "INSERT INTO link_tokens (id, token_hash, client_id, episode_id, session, instruments,"
-                " created_by, created_at, expires_at)"
-                " VALUES (1, 'h', 1, 1, 1, 'phq9,gad7,checkin', 1, :t, :t)"
-            ),
-            {"t": T0},
-        )
+        _one_link(c, "phq9,gad7,checkin")
     upgrade(engine)
     db = open_database(old_database_url)
     try:
@@ -418,14 +411,7 @@ def test_link_delivery_tables_arrive_with_revision_0016_and_leave_the_links_as_i
     upgrade(engine, "0015")
     with engine.begin() as c:
         _one_client_with_an_episode(c)
-        c.execute(
-            text(
-                "INSERT INTO link_tokens (id, token_hash, client_id, episode_id, session, instruments,"
-                " created_by, created_at, expires_at)"
-                " VALUES (1, 'h', 1, 1, 1, 'phq9,gad7', 1, :t, :t)"
-            ),
-            {"t": T0},
-        )
+        _one_link(c, "phq9,gad7")
     upgrade(engine)
     db = open_database(old_database_url)
     try:
@@ -467,14 +453,7 @@ def test_link_schedule_tables_arrive_with_revision_0017_and_leave_everything_els
     upgrade(engine, "0016")
     with engine.begin() as c:
         _one_client_with_an_episode(c)
-        c.execute(
-            text(
-                "INSERT INTO link_tokens (id, token_hash, client_id, episode_id, session, instruments,"
-                " created_by, created_at, expires_at)"
-                " VALUES (1, 'h', 1, 1, 1, 'phq9,gad7', 1, :t, :t)"
-            ),
-            {"t": T0},
-        )
+        _one_link(c, "phq9,gad7")
     upgrade(engine)
     db = open_database(old_database_url)
     try:
@@ -529,4 +508,16 @@ def _one_client_with_an_episode(c) -> None:
             " VALUES (1, 1, 1, 1, 'active', :d, :t)"
         ),
         {"t": T0, "d": T0.date()},
+    )
+
+
+def _one_link(c, instruments: str) -> None:
+    """Link 1 of that episode, for session 1, issued with ``instruments``."""
+    c.execute(
+        text(
+            "INSERT INTO link_tokens (id, token_hash, client_id, episode_id, session, instruments,"
+            " created_by, created_at, expires_at)"
+            " VALUES (1, 'h', 1, 1, 1, :instruments, 1, :t, :t)"
+        ),
+        {"t": T0, "instruments": instruments},
     )

@@ -55,7 +55,7 @@ from attunement.store.models import (
 from attunement.store.outbox import queue_message
 from attunement.store.schedule import default_link_choice, link_choices, new_session, session_states
 from attunement.store.settings import clinic_zone, get_setting
-from attunement.store.submissions import issue_link, token_hash
+from attunement.store.submissions import issued_link
 
 log = logging.getLogger("attunement.schedules")
 
@@ -279,8 +279,7 @@ def _make_due_link(db: Session, schedule_id: int, episode_id: int, channels: lis
     with_intake = is_first_contact(db, episode.client_id)
     instruments = link_measures(db, episode, session) + ([INTAKE] if with_intake else [])
     days = int(get_setting(db, "link_valid_days"))
-    token = issue_link(db, episode, therapist, session, instruments, days)
-    link = db.scalar(select(LinkToken).where(LinkToken.token_hash == token_hash(token)))
+    token, link = issued_link(db, episode, therapist, session, instruments, days)
     db.add(
         ScheduledLink(
             client_id=episode.client_id,

@@ -45,24 +45,30 @@ def issue_link(
 ) -> str:
     """A new single-use token for ``session`` of ``episode``; only its hash is stored, the token
     is shown once."""
+    return issued_link(db, episode, clinician, session, instruments, valid_days)[0]
+
+
+def issued_link(
+    db: Session, episode: Episode, clinician: User, session: int, instruments: list[str], valid_days: int
+) -> tuple[str, LinkToken]:
+    """:func:`issue_link`, also giving the stored row (for queuing the link's e-mail)."""
     require_active(episode, "link")
     token = secrets.token_urlsafe(32)
     created = now()
-    db.add(
-        LinkToken(
-            token_hash=token_hash(token),
-            client_id=episode.client_id,
-            episode_id=episode.id,
-            session=session,
-            instruments=",".join(instruments),
-            created_by=clinician.id,
-            created_at=created,
-            expires_at=created + timedelta(days=valid_days),
-            used_at=None,
-        )
+    link = LinkToken(
+        token_hash=token_hash(token),
+        client_id=episode.client_id,
+        episode_id=episode.id,
+        session=session,
+        instruments=",".join(instruments),
+        created_by=clinician.id,
+        created_at=created,
+        expires_at=created + timedelta(days=valid_days),
+        used_at=None,
     )
+    db.add(link)
     db.flush()
-    return token
+    return token, link
 
 
 LinkState = Literal["open", "used", "expired", "unknown"]

@@ -22,7 +22,7 @@ from attunement.store.episode_measures import link_measures, set_measures
 from attunement.store.episodes import current_episode
 from attunement.store.intake import is_first_contact
 from attunement.store.kept_alerts import record_on_alerts
-from attunement.store.models import Episode, LinkToken, Measure
+from attunement.store.models import Episode, Measure
 from attunement.store.notifications import deliver
 from attunement.store.outbox import queue_message
 from attunement.store.schedule import (
@@ -35,7 +35,7 @@ from attunement.store.schedule import (
     session_today,
 )
 from attunement.store.settings import clinic_today, clinic_zone, get_setting
-from attunement.store.submissions import issue_link, rating_history, store_rating, token_hash
+from attunement.store.submissions import issued_link, rating_history, store_rating
 from attunement.store.supervision import flagged
 from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
@@ -161,7 +161,7 @@ async def issue_client_link(request: Request, public_id: str):
         # The intake questions go with a client's first link, or whenever the clinician asks.
         with_intake = bool(form.get("intake")) or is_first_contact(db, client.id)
         instruments = link_measures(db, episode, session) + ([INTAKE] if with_intake else [])
-        token = issue_link(db, episode, user, session, instruments, days)
+        token, link = issued_link(db, episode, user, session, instruments, days)
         detail = f"episode {episode.number} session {session}" + (
             " with intake profile" if with_intake else ""
         )
@@ -180,7 +180,6 @@ async def issue_client_link(request: Request, public_id: str):
                         )
                     ],
                 )
-            link = db.scalar(select(LinkToken).where(LinkToken.token_hash == token_hash(token)))
             queue_message(db, link, token, "link", user)
             sent_to = mask_email(contact.email)
             detail += " sent by e-mail"
