@@ -16,6 +16,7 @@ from browser import DESKTOP, PHONE
 
 from attunement.instruments import get_instrument, score
 from attunement.profile import build_profile
+from attunement.profile.parts import intake_parts
 from attunement.store.demo import DEMO_LOGINS
 from attunement.tailoring import tailor
 
@@ -71,12 +72,14 @@ def sign_in(page, server: AppServer, role: str = "clinician") -> None:
     page.wait_for_url(re.compile(r"/(caseload|team|admin)$"))
 
 
-def new_client_link(page, server: AppServer, reference: str) -> str:
-    """Create a client through the clinician's pages and return the copyable client link."""
+def new_client_link(page, server: AppServer, reference: str, intake: str = "next") -> str:
+    """Create a client through the clinician's pages and return the copyable client link
+    (``intake``: the next part of the intake questions, or ``all`` of them)."""
     page.goto(f"{server.base_url}/clients/new")
     page.get_by_label("Reference").fill(reference)
     page.get_by_role("button", name="Create client").click()
     page.wait_for_url(re.compile(r"/clients/[^/]+$"))
+    page.get_by_label("Intake questions").select_option(intake)
     page.get_by_role("button", name="Create a link").click()
     link = page.get_by_label("Client link").input_value()
     assert re.search(r"/c/[A-Za-z0-9_-]{32,}$", link), link
@@ -88,7 +91,9 @@ def instruments_on(page) -> list[str]:
     return [i.removeprefix("title-") for i in ids]
 
 
-def planned_answers(instruments: list[str], seed: int) -> dict[str, dict[str, float]]:
+def planned_answers(
+    instruments: list[str], seed: int, every_intake_question: bool = False
+) -> dict[str, dict[str, float]]:
     """A valid answer to every scored item, with the PHQ-9 safety item endorsed."""
     rng = random.Random(seed)
     plan: dict[str, dict[str, float]] = {}
@@ -100,6 +105,10 @@ def planned_answers(instruments: list[str], seed: int) -> dict[str, dict[str, fl
             options = spec.allowed if spec.allowed is not None else range(int(spec.low), int(spec.high) + 1)
             values[link_id] = float(rng.choice(list(options)))
         plan[name] = values
+    if "intake_profile" in plan and not every_intake_question:  # the first link asks part 1
+        plan["intake_profile"] = {
+            k: v for k, v in plan["intake_profile"].items() if k in intake_parts()[0].items
+        }
     critical = get_instrument("phq9").scoring.critical_items[0]
     plan["phq9"][SAFETY_ITEM] = max(critical.min_value, 2.0)
     return plan

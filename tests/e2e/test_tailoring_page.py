@@ -51,7 +51,7 @@ TEXTS = {
 def _client_with_rich_profile(server, open_browser) -> str:
     clinician = open_browser(**DESKTOP).new_page()
     sign_in(clinician, server)
-    link = new_client_link(clinician, server, "E2E rich profile")
+    link = new_client_link(clinician, server, "E2E rich profile", intake="all")
     client_url = clinician.url.removesuffix("/links")
     form = open_browser(**DESKTOP).new_page()
     form.goto(link)

@@ -313,7 +313,7 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
             },
         ),
         (f"/clients/{a}/links", {"episode": "1", "session": "new"}, {**only_a, "clin_a": 200}),
-        (f"/clients/{a}/links", {"episode": "1", "session": "1", "intake": "yes"}, {**only_a, "clin_a": 200}),
+        (f"/clients/{a}/links", {"episode": "1", "session": "1", "intake": "all"}, {**only_a, "clin_a": 200}),
         # No contact recorded yet: sending by e-mail is refused with a message.
         (
             f"/clients/{a}/links",

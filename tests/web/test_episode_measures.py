@@ -57,9 +57,9 @@ def test_a_change_applies_to_later_links_only_and_keeps_every_earlier_choice(cli
     assert _choose(clinic, ["gad7"]).status_code == 303
     issue_link(clinic, 4)
     assert _links(clinic) == [
-        (1, "phq9,gad7,intake_profile"),  # before the first session: no check-in
-        (2, "phq9,gad7,checkin"),
-        (3, "phq9,auditc,checkin"),
+        (1, "phq9,gad7,intake_profile:1"),  # no check-in before the first session; intake part 1
+        (2, "phq9,gad7,checkin,intake_profile:2"),  # each waiting link holds its own part
+        (3, "phq9,auditc,checkin,intake_profile:3"),
         (4, "phq9,gad7"),
     ]
     with clinic.db.session() as db:

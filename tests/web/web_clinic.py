@@ -109,7 +109,7 @@ def issue_link(
             link = (
                 db.query(LinkToken).filter(LinkToken.token_hash == token_hash(path.removeprefix("/c/"))).one()
             )
-            intake = ["intake_profile"] if "intake_profile" in link.instruments.split(",") else []
+            intake = [i for i in link.instruments.split(",") if i.startswith("intake_profile")]
             link.instruments = ",".join([*issued_with.split(","), *intake])
     return path
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.profile import Profile, build_profile
-from attunement.store.intake import latest_intake
+from attunement.store.intake import current_intake
 from attunement.store.models import Episode, Submission
 from attunement.tailoring.approach_check import ApproachCheck, check_approaches, load_settings
 
@@ -73,7 +73,7 @@ def approach_checks(db: Session, therapist_ids: Sequence[int]) -> dict[int, Ther
         )
     ).all()
     labels = approach_choices()
-    intake = latest_intake(db, sorted({client_id for _, client_id, _ in rows}))
+    intake = current_intake(db, sorted({client_id for _, client_id, _ in rows}))
     profiles: dict[str, Profile] = {}
     for client_id, answers in intake.items():
         try:

@@ -27,6 +27,7 @@ from attunement.errors import InvalidInputError
 from attunement.instruments.measure_sets import for_session
 from attunement.instruments.registry import get_instrument
 from attunement.profile import Profile, build_profile
+from attunement.profile.parts import intake_parts
 from attunement.simulation import simulate
 from attunement.store.accounts import create_team, create_user
 from attunement.store.clients import new_public_id
@@ -537,11 +538,24 @@ class _Ways:
         self.rng = rng
         self.style = {user.id: index for index, user in enumerate(clinicians)}
         self.profiles: dict[int, Profile | None] = {}
+        self.answers: dict[int, dict[str, float | str] | None] = {}
+        self.given: dict[int, int] = {}
 
     def intake(self, db: Session, client: Client, submission: Submission) -> None:
-        """The intake answers, sent with the client's first answers."""
-        if client.id in self.profiles:
+        """The intake answers, a part with each of the client's first answers, as links ask them."""
+        if client.id not in self.profiles:
+            self.answers[client.id] = self._answers(client)
+        given = self.given.get(client.id, 0)
+        parts = intake_parts()
+        if self.answers[client.id] is None or given >= len(parts):
             return
+        self.given[client.id] = given + 1
+        part = parts[given].items
+        answers = {k: v for k, v in (self.answers[client.id] or {}).items() if k in part}
+        store_intake(db, client.id, submission.id, answers)
+
+    def _answers(self, client: Client) -> dict[str, float | str] | None:
+        """Every intake answer the client will give (None when the mapping refuses the set)."""
         answers: dict[str, float | str] = {}
         for link_id, spec in get_instrument("intake_profile").items.items():
             if self.rng.random() < self.SKIPPED:
@@ -556,9 +570,9 @@ class _Ways:
             profile = build_profile(answers, client_id=client.public_id)
         except InvalidInputError:  # an answer set the mapping refuses: the client has no profile
             self.profiles[client.id] = None
-            return
-        store_intake(db, client.id, submission.id, answers)
+            return None
         self.profiles[client.id] = profile
+        return answers
 
     def approach(self, therapist: User, client: Client) -> str | None:
         if self.rng.random() < self.NOT_SAID:

@@ -19,7 +19,7 @@ an address for the channel, and the channel is configured. Each link the schedul
 row in ``scheduled_links`` keyed by episode and slot ("session-<session id>" or
 "due-<UTC date and minute>"), unique in the database: a restarted worker or two workers at
 once never make two links for one slot. The link is made by the same code as the page's (the
-episode's chosen measures, the intake questions with a client's first link) and queued in the
+episode's chosen measures, the next part of the intake questions while any is left) and queued in the
 outbox in the same transaction, so the outbox's reminder before expiry applies to it.
 """
 
@@ -42,7 +42,7 @@ from attunement.store.contacts import current_contact
 from attunement.store.database import Database
 from attunement.store.episode_measures import link_measures
 from attunement.store.episodes import require_active
-from attunement.store.intake import is_first_contact
+from attunement.store.intake import intake_for_link
 from attunement.store.models import (
     Episode,
     LinkSchedule,
@@ -64,8 +64,6 @@ CHANNELS = {"email": "e-mail", "sms": "text message"}
 MAX_EVERY_DAYS = 60
 #: When a session planned without a time is taken to start (clinic time).
 DAY_START = time(9, 0)
-#: The intake questions' instrument id (as the page's link form uses it).
-INTAKE = "intake_profile"
 
 
 @dataclass(frozen=True)
@@ -276,8 +274,8 @@ def _make_due_link(db: Session, schedule_id: int, episode_id: int, channels: lis
         today = now().astimezone(zone).date()
         chosen = default_link_choice(link_choices(session_states(db, episode.id), today), today)
         session = chosen if chosen is not None else new_session(db, episode, therapist).number
-    with_intake = is_first_contact(db, episode.client_id)
-    instruments = link_measures(db, episode, session) + ([INTAKE] if with_intake else [])
+    intake = intake_for_link(db, episode.client_id)  # the next part not yet asked, if any
+    instruments = link_measures(db, episode, session) + ([intake] if intake else [])
     days = int(get_setting(db, "link_valid_days"))
     token, link = issued_link(db, episode, therapist, session, instruments, days)
     db.add(

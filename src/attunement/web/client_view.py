@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from attunement.instruments import get_instrument, instrument_ids
 from attunement.instruments.measure_sets import ALWAYS_OFFERED, about_the_session, not_offered
+from attunement.profile.parts import intake_parts
 from attunement.store.approaches import approach_choices
 from attunement.store.clock import local_today
 from attunement.store.episode_measures import current_measures, measure_history
 from attunement.store.episode_record import episode_record
 from attunement.store.episodes import END_REASON_LABELS, episodes_of, events_of
-from attunement.store.intake import is_first_contact, latest_intake
+from attunement.store.intake import current_intake, intake_state
 from attunement.store.kept_alerts import alert_history, kept_alerts
 from attunement.store.licensed_wording import licensed_instruments
 from attunement.store.models import END_REASONS, AlertEvent, Client, Episode, KeptAlert, Submission, User
@@ -103,7 +104,8 @@ def client_context(
         "instrument_names": {i: get_instrument(i).short_name for i in instrument_ids()},
         "intake": intake_of(db, client),
         "measures": _measures_view(db, episode),
-        "first_contact": can_change and is_first_contact(db, client.id),
+        "intake_state": intake_state(db, client.id),
+        "intake_parts_count": len(intake_parts()),
         "outcome_svg": outcome_svg(histories, 0, "phq9", forecast.model) if histories is not None else None,
         "anxiety_svg": outcome_svg(histories, 0, "gad7", forecast.model) if histories is not None else None,
         "forecast_name": forecast.name,
@@ -189,7 +191,7 @@ def _measures_view(db: Session, episode: Episode) -> MeasuresView:
 
 
 def intake_of(db: Session, client: Client) -> IntakeView | None:
-    """The client's profile and tailoring from their latest intake answers (None when none)."""
-    answers = latest_intake(db, [client.id]).get(client.id)
+    """The client's profile and tailoring from their intake answers so far (None when none)."""
+    answers = current_intake(db, [client.id]).get(client.id)
     language = get_setting(db, "service_language")
     return None if answers is None else intake_view(answers, client.label, service_language=language)

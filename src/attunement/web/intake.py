@@ -10,7 +10,7 @@ recommendations by :func:`attunement.tailoring.tailor`, so the web shows what th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -19,6 +19,7 @@ from attunement.instruments.definition import Status, status_tag
 from attunement.profile import Profile, build_profile, label
 from attunement.profile.intake import answer_codes, load_mapping
 from attunement.profile.model import CATEGORIES
+from attunement.profile.parts import IntakePart
 from attunement.tailoring import tailor
 from attunement.tailoring.engine import DEFAULT_SERVICE_LANGUAGE, Caution, Recommendation, TailoringResult
 from attunement.web.questionnaires import MAX_TEXT, Form, build_form, question_label
@@ -68,17 +69,30 @@ _WISH = {"cultural_adaptation": "cultural adaptation", "rs_inclusion": "religion
 
 
 @cache
-def intake_form() -> Form:
-    return build_form(INTAKE)
+def intake_form(part: IntakePart | None = None) -> Form:
+    """The intake questions of one part (None: every question), under a title saying which."""
+    form = build_form(INTAKE)
+    if part is None:
+        return form
+    return replace(
+        form,
+        title=f"{form.title}, {part.name}: {part.title}",
+        questions=tuple(q for q in form.questions if q.field in part.items),
+    )
 
 
-def parse_intake(form: Mapping[str, str]) -> tuple[dict[str, float | str], list[FieldProblem]]:
-    """The answered intake questions, by linkId, and a problem for each answer that is not valid."""
+def parse_intake(
+    form: Mapping[str, str], part: IntakePart | None = None
+) -> tuple[dict[str, float | str], list[FieldProblem]]:
+    """The answered intake questions of ``part`` (None: all), by linkId, and a problem for each
+    answer that is not valid; answers to questions outside the part are not read."""
     instrument = get_instrument(INTAKE)
     codes = answer_codes(instrument)
     values: dict[str, float | str] = {}
     problems: list[FieldProblem] = []
     for link_id, spec in instrument.items.items():
+        if part is not None and link_id not in part.items:
+            continue
         raw = (form.get(link_id) or "").strip()
         name = question_label(instrument, link_id)
         if raw == "":

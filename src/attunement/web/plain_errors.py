@@ -79,7 +79,11 @@ FORMS: dict[str, dict[str, Field]] = {
         "mobile": _text("contact-mobile", "Mobile number"),
         "consent": _pick("contact-consent", "Has the client agreed to be contacted this way?"),
     },
-    "link-h": {"session": _pick("link-session", "Session"), "send by e-mail": _pick("", "Send it by e-mail")},
+    "link-h": {
+        "session": _pick("link-session", "Session"),
+        "intake": _pick("link-intake", "Intake questions"),
+        "send by e-mail": _pick("", "Send it by e-mail"),
+    },
     "schedule-h": {
         "schedule": _pick("", "When should links be sent?"),
         "every how many days": _text("schedule-days", "Every how many days"),

@@ -3,8 +3,9 @@
 No account and no JavaScript: the link carries an unguessable single-use token. A valid
 submission is checked as a whole, then stored in one transaction that also claims the link, and
 only then acknowledged; sending the same link again stores nothing and shows the thank-you page.
-A link sent at intake also carries the intake profile questions (all optional); their answers are
-checked with the rest and stored in the same transaction, or nothing is.
+A client's first links also carry the intake profile questions, one part each (all optional:
+:mod:`attunement.profile.parts`); their answers are checked with the rest and stored in the same
+transaction, or nothing is. The page says how many questions it holds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import InvalidInputError
 from attunement.instruments import instrument_ids
+from attunement.profile.parts import IntakePart
 from attunement.store.audit import record
+from attunement.store.intake import link_part
 from attunement.store.licensed_wording import current_wordings
 from attunement.store.notifications import deliver
 from attunement.store.settings import get_setting
@@ -33,6 +36,8 @@ router = APIRouter()
 PROGRESS_VISIBLE = timedelta(hours=24)
 SECONDS_VISIBLE = int(PROGRESS_VISIBLE.total_seconds())
 COMMENT_FIELD = "checkin_different"
+#: Whether a link asks intake questions, and which part (None: every question).
+Asked = tuple[bool, IntakePart | None]
 
 
 def _instruments(link) -> list[str]:
@@ -41,15 +46,18 @@ def _instruments(link) -> list[str]:
     return [i for i in link.instruments.split(",") if i in known]
 
 
-def _with_intake(link) -> bool:
-    return INTAKE in link.instruments.split(",")
+def _forms(instruments: list[str], intake: Asked, wordings) -> list:
+    carries, part = intake
+    return [build_form(i, wordings) for i in instruments] + ([intake_form(part)] if carries else [])
 
 
-def _forms(instruments: list[str], intake: bool, wordings) -> list:
-    return [build_form(i, wordings) for i in instruments] + ([intake_form()] if intake else [])
+def _form_page(forms: list, values, problems) -> dict:
+    """The questionnaire page's context, with the number of questions the page truly holds."""
+    count = sum(len(f.questions) for f in forms)
+    return {"forms": forms, "values": values, "problems": problems, "question_count": count}
 
 
-def _parse(instruments: list[str], intake: bool, form, wordings) -> tuple:
+def _parse(instruments: list[str], intake: Asked, form, wordings) -> tuple:
     """Every form of the link checked together: one error naming every problem, or all values."""
     problems = []
     parsed = None
@@ -57,7 +65,8 @@ def _parse(instruments: list[str], intake: bool, form, wordings) -> tuple:
         parsed = parse_answers(instruments, form, wordings)
     except InvalidInputError as exc:
         problems.extend(exc.problems)
-    intake_values, intake_problems = parse_intake(form) if intake else ({}, [])
+    carries, part = intake
+    intake_values, intake_problems = parse_intake(form, part) if carries else ({}, [])
     problems.extend(intake_problems)
     if problems:
         raise InvalidInputError("Some answers need attention", problems)
@@ -85,8 +94,8 @@ def client_form(request: Request, token: str):
             return _thanks(request, db, opened, already=False)
         if opened.state != "open":
             return _closed(request, opened.state)
-        forms = _forms(_instruments(opened.link), _with_intake(opened.link), current_wordings(db))
-        return render(request, "client_form.html", {"forms": forms, "values": {}, "problems": []})
+        forms = _forms(_instruments(opened.link), link_part(opened.link.instruments), current_wordings(db))
+        return render(request, "client_form.html", _form_page(forms, {}, []))
 
 
 @router.post("/c/{token}")
@@ -101,7 +110,7 @@ async def client_submit(request: Request, token: str):
                 return "used"
             if opened.state != "open":
                 return opened.state
-            instruments, intake = _instruments(opened.link), _with_intake(opened.link)
+            instruments, intake = _instruments(opened.link), link_part(opened.link.instruments)
             wordings = current_wordings(db)
             try:
                 parsed, intake_values = _parse(instruments, intake, form, wordings)
@@ -128,9 +137,7 @@ async def client_submit(request: Request, token: str):
     outcome = await run_in_threadpool(submit)
     if isinstance(outcome, tuple):
         _, forms, problems = outcome
-        return render(
-            request, "client_form.html", {"forms": forms, "values": form, "problems": problems}, 400
-        )
+        return render(request, "client_form.html", _form_page(forms, form, problems), 400)
     if outcome in ("stored", "used"):
         response = redirect(f"/c/{token}")
         if outcome == "stored":  # any notice these answers raised is e-mailed after the answer

@@ -20,7 +20,7 @@ from attunement.store.contacts import can_email, current_contact, mask_email
 from attunement.store.delivery import email_configured
 from attunement.store.episode_measures import link_measures, set_measures
 from attunement.store.episodes import current_episode
-from attunement.store.intake import is_first_contact
+from attunement.store.intake import described, intake_for_link, parse_intake_choice
 from attunement.store.kept_alerts import record_on_alerts
 from attunement.store.models import Episode, Measure
 from attunement.store.notifications import deliver
@@ -48,7 +48,6 @@ from attunement.web.form_values import (
     path_number,
     whole_number,
 )
-from attunement.web.intake import INTAKE
 from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.questionnaires import build_form, parse_answers
 from attunement.web.routes_delivery import wake_delivery
@@ -158,13 +157,13 @@ async def issue_client_link(request: Request, public_id: str):
         )
         session = chosen if chosen is not None else new_session(db, episode, user).number
         days = int(get_setting(db, "link_valid_days"))
-        # The intake questions go with a client's first link, or whenever the clinician asks.
-        with_intake = bool(form.get("intake")) or is_first_contact(db, client.id)
-        instruments = link_measures(db, episode, session) + ([INTAKE] if with_intake else [])
+        # The next part of the intake questions goes with the client's first links, unless the
+        # clinician asks for all of them or none (never none on a client's first link).
+        intake = intake_for_link(db, client.id, parse_intake_choice(form.get("intake")))
+        instruments = link_measures(db, episode, session) + ([intake] if intake else [])
         token, link = issued_link(db, episode, user, session, instruments, days)
-        detail = f"episode {episode.number} session {session}" + (
-            " with intake profile" if with_intake else ""
-        )
+        asked = described(intake)
+        detail = f"episode {episode.number} session {session}" + (f" with {asked}" if asked else "")
         sent_to = None
         if form.get("send") == "email":
             contact = current_contact(db, client.id)
@@ -193,7 +192,7 @@ async def issue_client_link(request: Request, public_id: str):
                 "session": session,
                 "planned": session_row(db, episode.id, session),
                 "days": days,
-                "with_intake": with_intake,
+                "with_intake": asked,
                 "sent_to": sent_to,
                 "email_ready": email_configured(),
             },

@@ -37,7 +37,7 @@ from attunement.store.changes import lock_client
 from attunement.store.clients import measure_rows
 from attunement.store.clock import aware, now
 from attunement.store.episodes import current_episodes
-from attunement.store.intake import latest_intake
+from attunement.store.intake import current_intake
 from attunement.store.kept_alerts import alert_history, keep, kept_alerts, latest_notes
 from attunement.store.models import Client, ClientSummaryRow, Episode, KeptAlert, Submission
 from attunement.store.risk import dealt_with, open_risk
@@ -286,7 +286,7 @@ def _histories(
 def _profiles(db: Session, ids: list[int]) -> dict[str, Profile]:
     """Intake profiles by client key, for the clients that have stored intake answers."""
     found = {}
-    for client_id, answers in latest_intake(db, ids).items():
+    for client_id, answers in current_intake(db, ids).items():
         profile = profile_or_none(answers, str(client_id))
         if profile is not None:
             found[str(client_id)] = profile
