@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 
 from attunement.errors import InvalidInputError
 from attunement.instruments import TooManyMissingError, get_instrument, load_instruments, score
-from attunement.instruments.scoring import keyed
+from attunement.instruments.scoring import answers_from_sequence, keyed
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -107,11 +107,48 @@ def test_auditc_bands_keep_the_sex_specific_cut_offs_apart(answers, total, band)
     assert (result.total, result.band) == (total, band)
 
 
-def test_phq4_subscales_are_the_phq2_and_gad2_pairs():
+def test_phq4_numbers_its_items_as_the_published_form_anxiety_pair_first():
+    """Answers entered in form order (as the CLI and tables take them) land in the right pair."""
     instrument = get_instrument("phq4")
-    result = score(instrument, {"phq4_1": 3, "phq4_2": 1, "phq4_3": 0, "phq4_4": 2})
+    texts = [instrument.item_text(i) for i in instrument.scoring.items]
+    assert "nervous" in texts[0] and "worrying" in texts[1]
+    assert "interest" in texts[2] and "down" in texts[3]
+    result = score(instrument, answers_from_sequence(instrument, [3, 1, 0, 2]))
     assert result.total == 6
-    assert result.subscales == {"depression": 4, "anxiety": 2}
+    assert result.subscales == {"anxiety": 4, "depression": 2}
+
+
+@pytest.mark.parametrize(
+    ("answers", "band", "screens"),
+    [
+        ((0, 0, 1, 1), "normal", {"anxiety": False, "depression": False}),
+        ((1, 1, 1, 0), "mild", {"anxiety": False, "depression": False}),
+        ((2, 1, 0, 0), "mild", {"anxiety": True, "depression": False}),
+        ((2, 2, 1, 1), "moderate", {"anxiety": True, "depression": False}),
+        ((0, 0, 3, 3), "moderate", {"anxiety": False, "depression": True}),
+        ((3, 3, 3, 0), "severe", {"anxiety": True, "depression": True}),
+        ((3, 3, 3, 3), "severe", {"anxiety": True, "depression": True}),
+    ],
+)
+def test_phq4_total_bands_and_a_screen_for_each_pair(answers, band, screens):
+    """Kroenke et al. 2009: distress 0-2 normal, 3-5 mild, 6-8 moderate, 9-12 severe; each pair
+    positive at 3 or more."""
+    instrument = get_instrument("phq4")
+    result = score(instrument, answers_from_sequence(instrument, list(answers)))
+    assert (result.band, result.screens) == (band, screens)
+
+
+def test_core_om_non_risk_score_allows_at_most_10_percent_of_its_items_missing():
+    instrument = get_instrument("core_om")
+    non_risk = next(s for s in instrument.scoring.subscales if s.id == "non_risk")
+    answers = {f"core_om_{i}": 1 for i in range(1, 35)}
+    two, three = dict(answers), dict(answers)
+    for item in non_risk.items[:2]:
+        two[item] = None
+    for item in non_risk.items[:3]:
+        three[item] = None
+    assert score(instrument, two).subscales["non_risk"] is not None
+    assert score(instrument, three).subscales["non_risk"] is None
 
 
 # SRS: flagged below 36, not at 36 (OpenFIT KA-01028 and dashboard alert rules; instruments.md 3.5).

@@ -484,6 +484,45 @@ def test_link_schedule_tables_arrive_with_revision_0017_and_leave_everything_els
     engine.dispose()
 
 
+def test_phq4_answers_are_filed_under_the_published_numbering_with_revision_0018(old_database_url):
+    """From 0017 to 0018 each stored PHQ-4 answer keeps its value and question, filed under the
+    published form's number (anxiety pair 1-2, depression pair 3-4); the scores read the same;
+    other instruments' rows are untouched; downgrading files them back."""
+    from alembic import command
+
+    from attunement.instruments import get_instrument, score
+    from attunement.store.migrate import alembic_config
+
+    engine = create_engine(normalise_url(old_database_url))
+    upgrade(engine, "0017")
+    # Before: items 1-2 were the depression pair (interest, down), 3-4 the anxiety pair.
+    before = {"phq4_1": 3.0, "phq4_2": 2.0, "phq4_3": 0.0, "phq4_4": 1.0, "phq9_1": 2.0}
+    with engine.begin() as c:
+        _one_client_with_an_episode(c)
+        for item, value in before.items():
+            c.execute(
+                text(
+                    "INSERT INTO measures (client_id, episode_id, session, instrument, rater, item, value,"
+                    " recorded_at) VALUES (1, 1, 1, :i, 'client', :item, :v, :t)"
+                ),
+                {"i": item.split("_")[0], "item": item, "v": value, "t": T0},
+            )
+    upgrade(engine)
+    with engine.begin() as c:
+        after = dict(c.execute(text("SELECT item, value FROM measures")).all())
+    # The depression answers (3, 2) are now items 3-4; the anxiety answers (0, 1) items 1-2.
+    assert after == {"phq4_1": 0.0, "phq4_2": 1.0, "phq4_3": 3.0, "phq4_4": 2.0, "phq9_1": 2.0}
+    scored = score(get_instrument("phq4"), {k: v for k, v in after.items() if k.startswith("phq4")})
+    assert scored.subscales == {"anxiety": 1.0, "depression": 5.0}
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0017")
+    with engine.begin() as c:
+        assert dict(c.execute(text("SELECT item, value FROM measures")).all()) == before
+    engine.dispose()
+
+
 def _one_client_with_an_episode(c) -> None:
     """A team, a clinician, one client and their active episode (ids 1), in raw SQL for a
     database at an older revision."""

@@ -135,6 +135,11 @@ def import_cmd(
     emit(result, as_json, render)
 
 
+def _cut_off(cut) -> str:
+    """A cut-off as the output says it: rule, value and, when not verified, its status."""
+    return f"cut-off {cut.rule} {number(cut.value)}" + (f" {cut.tag}" if cut.tag else "")
+
+
 @app.command("score")
 def score_cmd(
     instrument: Annotated[str, typer.Option("--instrument", "-i", help="Instrument id, e.g. phq9.")],
@@ -162,14 +167,17 @@ def score_cmd(
         )
         if result.caseness is not None:
             c = inst.scoring.caseness
-            console.print(
-                escape(
-                    f"caseness: {'yes' if result.caseness else 'no'} "
-                    f"(cut-off {c.rule} {number(c.value)} {c.tag})"
-                )
-            )
+            console.print(escape(f"caseness: {'yes' if result.caseness else 'no'} ({_cut_off(c)})"))
+        screens = {s.id: s.screen for s in inst.scoring.subscales if s.screen is not None}
         for sid, value in {**result.subscales, **result.composites}.items():
-            console.print(f"  {sid}: {number(value)}")
+            positive = result.screens.get(sid)
+            screen = screens.get(sid)
+            said = (
+                ""
+                if positive is None or screen is None
+                else escape(f" ({'positive' if positive else 'negative'} screen, {_cut_off(screen)})")
+            )
+            console.print(f"  {sid}: {number(value)}{said}")
         for flag in result.flags:
             console.print(f"[red bold]SAFETY[/red bold] {escape(flag.reason)}")
         if not inst.licence.item_text_shipped:

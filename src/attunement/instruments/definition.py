@@ -111,6 +111,9 @@ def compare(value: float, rule: Comparison, threshold: float) -> bool:
     }[rule]
 
 
+Method = Literal["sum", "mean", "mean_x10"]
+
+
 class Caseness(Cited):
     """The clinical cut-off: a score meeting ``rule value`` is in the clinical range."""
 
@@ -119,6 +122,17 @@ class Caseness(Cited):
 
     def is_case(self, total: float) -> bool:
         return compare(total, self.rule, self.value)
+
+
+class Subscale(_Strict):
+    id: str
+    label: str
+    items: list[str] = Field(min_length=1)
+    method: Method = "sum"
+    max_missing: int = Field(default=0, ge=0)
+    key: Cited | None = None
+    #: A published screening cut-off for the subscale alone (e.g. each pair of the PHQ-4).
+    screen: Caseness | None = None
 
 
 class ReliableChange(Cited):
@@ -148,18 +162,6 @@ class Norms(Cited):
     clinical_sd: float | None = Field(default=None, gt=0)
     functional_mean: float | None = None
     functional_sd: float | None = Field(default=None, gt=0)
-
-
-Method = Literal["sum", "mean", "mean_x10"]
-
-
-class Subscale(_Strict):
-    id: str
-    label: str
-    items: list[str] = Field(min_length=1)
-    method: Method = "sum"
-    max_missing: int = Field(default=0, ge=0)
-    key: Cited | None = None
 
 
 class Composite(Cited):

@@ -43,6 +43,9 @@ class ScoreResult:
     prorated: bool
     valid: bool
     texts: dict[str, str] = field(default_factory=dict)
+    #: Each subscale with a published screening cut-off: positive (True), negative, or None
+    #: when the subscale could not be scored.
+    screens: dict[str, bool | None] = field(default_factory=dict)
 
     @property
     def critical(self) -> bool:
@@ -124,6 +127,11 @@ def score(
         prorated=valid and bool(missing),
         valid=valid,
         texts=texts,
+        screens={
+            s.id: None if (value := subscales[s.id]) is None else s.screen.is_case(value)
+            for s in scoring.subscales
+            if s.screen is not None
+        },
     )
     if not valid and not allow_incomplete:
         raise TooManyMissingError(
