@@ -4,8 +4,9 @@ The public API is the core: instruments and scoring, the canonical tables and ch
 Shells (command line, and later the web app) call into it; it never calls them.
 """
 
+from typing import Any
+
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
-from attunement.instruments import get_instrument, load_instruments, score
 
 __version__ = "0.1.0"
 
@@ -18,3 +19,13 @@ __all__ = [
     "load_instruments",
     "score",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The instrument functions, imported on first use: loading the questionnaire models takes
+    a third of a second that a command which does not score anything should not pay."""
+    if name in ("get_instrument", "load_instruments", "score"):
+        import attunement.instruments
+
+        return getattr(attunement.instruments, name)
+    raise AttributeError(f"module 'attunement' has no attribute {name!r}")

@@ -2,7 +2,10 @@
 
 import typer
 
+from attunement.cli.commands import LazyGroup
+
 app = typer.Typer(
+    cls=LazyGroup,
     name="attunement",
     help="Routine outcome and relationship monitoring: instruments, scoring, change statistics.",
     no_args_is_help=True,
@@ -10,3 +13,8 @@ app = typer.Typer(
 )
 
 JSON_HELP = "Print machine-readable JSON instead of text."
+
+
+@app.callback()
+def root() -> None:
+    """Routine outcome and relationship monitoring: instruments, scoring, change statistics."""

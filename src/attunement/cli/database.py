@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:  # SQLAlchemy is imported when a command opens the database, not before
+    from sqlalchemy.orm import Session
 
 DATABASE = typer.Option(
     "--database", help="Database URL; default ATTUNEMENT_DATABASE_URL, else ./attunement.db."

@@ -15,7 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fhir.resources.R4B.questionnaire import Questionnaire
 from pydantic import ValidationError
 
 from attunement.errors import DefinitionError, UnknownInstrumentError
@@ -24,10 +23,14 @@ from attunement.instruments.definition import Instrument
 DEFINITIONS_DIR = Path(__file__).with_name("definitions")
 
 
-def parse_instrument(data: dict[str, Any], origin: str = "<data>") -> Instrument:
-    """Build and check one instrument from its JSON content."""
+def parse_instrument(data: dict[str, Any], origin: str = "<data>", *, fhir: bool = True) -> Instrument:
+    """Build and check one instrument from its JSON content (``fhir``: also check the form
+    against the FHIR R4 Questionnaire model, which takes a tenth of a second to import)."""
     try:
-        Questionnaire.model_validate(data.get("questionnaire", {}))
+        if fhir:
+            from fhir.resources.R4B.questionnaire import Questionnaire
+
+            Questionnaire.model_validate(data.get("questionnaire", {}))
         instrument = Instrument.model_validate(data)
     except (ValidationError, ValueError) as exc:
         raise DefinitionError(f"{origin}: {exc}") from exc
@@ -155,11 +158,13 @@ def _worded_extensions(extensions: list[dict[str, Any]]) -> list[str]:
 
 @cache
 def load_instruments(directory: Path = DEFINITIONS_DIR) -> dict[str, Instrument]:
-    """Every instrument in ``directory``, by id."""
+    """Every instrument in ``directory``, by id. The shipped definitions are checked against the
+    FHIR model by their contract test (tests/test_instrument_definitions.py), not at every start;
+    any other folder is checked here."""
     found: dict[str, Instrument] = {}
     for path in sorted(directory.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
-        instrument = parse_instrument(data, origin=path.name)
+        instrument = parse_instrument(data, origin=path.name, fhir=directory != DEFINITIONS_DIR)
         if instrument.id != path.stem:
             raise DefinitionError(f"{path.name}: id {instrument.id!r} does not match the file name")
         found[instrument.id] = instrument
