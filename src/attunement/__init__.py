@@ -1,7 +1,8 @@
 """attunement: routine outcome and relationship monitoring built on the evidence about therapy relationships.
 
 The public API is the core: instruments and scoring, the canonical tables and change statistics.
-Shells (command line, and later the web app) call into it; it never calls them.
+Shells (the command line, the web app, the evaluation) call into it; it never calls them
+(docs/architecture.md).
 """
 
 from typing import Any
