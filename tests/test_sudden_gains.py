@@ -316,6 +316,14 @@ def test_session_numbers_need_not_start_at_one_and_clients_are_kept_apart():
     assert list(events.columns) == EVENT_COLUMNS
 
 
+def test_the_pre_treatment_assessment_is_a_baseline_not_a_session_searched():
+    """Session 0 to session 1 is not a change between sessions of treatment: the API and the
+    command line read a table with session 0 alike."""
+    with_baseline = series([30, 29, 18, 17, 18, 17], client="a", first_session=0)
+    assert find_sudden_gains(with_baseline, 7).events.empty
+    assert find_sudden_gains(with_baseline.assign(session=with_baseline["session"] + 1), 7).summary.gains == 1
+
+
 # --- Bad input ----------------------------------------------------------------------------------
 
 

@@ -44,6 +44,9 @@ from attunement.instruments.definition import CitedNumber
 
 PARAMETERS_FILE = Path(__file__).with_name("parameters") / "sudden_gains.json"
 REQUIRED_COLUMNS = ("client_id", "session", "score")
+#: The pre-treatment assessment, when a table has one: a baseline (e.g. for a reliable-change
+#: cut-off), not a session of treatment, so the change from it to session 1 is never searched.
+BASELINE_SESSION = 0
 
 Direction = Literal["lower_is_better", "higher_is_better"]
 Kind = Literal["gain", "loss"]
@@ -174,8 +177,10 @@ def find_sudden_gains(
     """Find sudden gains and/or losses in a long table of ``client_id``, ``session``, ``score``.
 
     ``session`` must hold whole numbers; a session with no row, or with a missing score, is a
-    missing session. ``cutoff`` is criterion 1 in score points (positive). ``relative``,
-    ``reversal_fraction`` and ``alpha`` default to the cited values of the parameter file.
+    missing session. Session :data:`BASELINE_SESSION` (0), the pre-treatment assessment, is not
+    searched: gains are changes between sessions of treatment. ``cutoff`` is criterion 1 in score
+    points (positive). ``relative``, ``reversal_fraction`` and ``alpha`` default to the cited
+    values of the parameter file.
     With ``adjust_for_missing=False`` the full-window critical value (2.776) is used for every
     window case, as in the original criteria.
     """
@@ -185,6 +190,7 @@ def find_sudden_gains(
             "sudden gains", [FieldProblem("gains/losses", "neither", "gains, losses or both")]
         )
     table = _checked(scores)
+    table = table[table["session"] != BASELINE_SESSION]
     n_clients = int(table["client_id"].nunique())
     table = table[table["score"].notna()]
     try:

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from attunement.change.sudden_gains import (
+    BASELINE_SESSION,
     SuddenGainsResult,
     find_sudden_gains,
     load_parameters,
@@ -27,8 +28,6 @@ from attunement.cli.output import console, emit, fail, number
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError, UnknownInstrumentError
 from attunement.instruments import get_instrument
 from attunement.tables import instruments_in, read_measures, session_scores
-
-BASELINE_SESSION = 0
 
 
 @app.command("sudden-gains")
@@ -75,9 +74,8 @@ def sudden_gains_cmd(
         direction = _direction(instrument, higher_is_better)
         scores = session_scores(measures, instrument, rater="client")
         criterion = _criterion(scores, cutoff, reliability)
-        treatment = scores[scores["session"] != BASELINE_SESSION]
         result = find_sudden_gains(
-            treatment, criterion["cutoff"], gains=True, losses=losses, direction=direction
+            scores, criterion["cutoff"], gains=True, losses=losses, direction=direction
         )
     except (AttunementError, OSError) as exc:
         fail(str(exc), as_json)
