@@ -289,3 +289,18 @@ def test_vectorised_scoring_names_the_bad_cell():
     wide = pd.DataFrame([[0] * 9, [0] * 8 + [7]], columns=phq9.scoring.items)
     with pytest.raises(InvalidInputError, match=r"form 1, item phq9_9: got 7, expected one of 0, 1, 2, 3"):
         score_frame(phq9, wide)
+
+
+def test_a_folder_is_read_the_same_way_by_every_command(tmp_path):
+    """One finder for every command: either file, never both (which one would be read?)."""
+    from attunement.errors import InvalidInputError
+    from attunement.tables.files import find_table
+
+    assert find_table(tmp_path, "measures", required=False) is None
+    (tmp_path / "measures.parquet").write_bytes(b"")
+    assert find_table(tmp_path, "measures") == tmp_path / "measures.parquet"
+    (tmp_path / "measures.csv").write_text("")
+    with pytest.raises(InvalidInputError, match="not both"):
+        find_table(tmp_path, "measures")
+    with pytest.raises(InvalidInputError, match="episodes.csv or episodes.parquet"):
+        find_table(tmp_path, "episodes")

@@ -64,6 +64,7 @@ from attunement.tables import (
     read_measures,
     session_scores,
 )
+from attunement.tables.files import find_table
 
 #: (measure name in Histories, instrument, rater) for score rows.
 SCORE_MEASURES = (
@@ -118,18 +119,6 @@ def _in_block(fired: Fired, chosen: np.ndarray) -> Fired:
     local = positions_in(fired.rows, chosen)
     mine = local >= 0
     return replace(fired.keep(mine), rows=local[mine])
-
-
-def table_file(folder: Path, name: str, required: bool = True) -> Path | None:
-    for suffix in (".parquet", ".csv"):
-        path = folder / f"{name}{suffix}"
-        if path.exists():
-            return path
-    if required:
-        raise InvalidInputError(
-            "alerts --batch", [FieldProblem(str(folder), "no such table", f"{name}.parquet or {name}.csv")]
-        )
-    return None
 
 
 def read_batch_histories(folder: str | Path) -> tuple[Histories, int]:
@@ -200,9 +189,9 @@ def _open(folder: Path, block: int | None) -> _Opened:
     """Blocks of course histories (all courses in one block when ``block`` is None), with the
     number of measure rows, courses, clients and ended episodes, every course's safety alert
     and the recorded actions."""
-    measures_path = table_file(folder, "measures")
-    episodes_path = table_file(folder, "episodes", required=False)
-    actions_path = table_file(folder, "actions", required=False)
+    measures_path = find_table(folder, "measures", context="alerts --batch")
+    episodes_path = find_table(folder, "episodes", required=False, context="alerts --batch")
+    actions_path = find_table(folder, "actions", required=False, context="alerts --batch")
     actions = read_actions(actions_path, KINDS) if actions_path is not None else None
     if measures_path.suffix == ".csv":
         measures = read_measures(measures_path)

@@ -16,7 +16,7 @@ import numpy as np
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.prediction.histories import Histories, histories_from_tables
 from attunement.prediction.outcomes import Labels, labels_from_tables
-from attunement.tables.files import SUFFIXES, read_episodes, read_measures, read_table
+from attunement.tables.files import find_table, read_episodes, read_measures, read_table
 
 PROFILE_FILE = "profile.json"
 
@@ -41,17 +41,8 @@ class Cohort:
 
 
 def table_path(folder: Path, name: str, required: bool = True) -> Path | None:
-    """``folder/name.csv`` or ``folder/name.parquet``, whichever exists."""
-    for suffix in SUFFIXES:
-        path = folder / f"{name}{suffix}"
-        if path.exists():
-            return path
-    if required:
-        raise InvalidInputError(
-            f"cohort folder {folder}",
-            [FieldProblem(name, "missing", f"a file {name}.csv or {name}.parquet")],
-        )
-    return None
+    """``folder/name.csv`` or ``folder/name.parquet`` (:func:`attunement.tables.files.find_table`)."""
+    return find_table(folder, name, required=required, context="cohort folder")
 
 
 def load_cohort(folder: str | Path) -> Cohort:

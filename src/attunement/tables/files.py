@@ -12,6 +12,29 @@ from attunement.tables.schema import normalise_actions, normalise_episodes, norm
 SUFFIXES = (".csv", ".parquet")
 
 
+def find_table(folder: Path, name: str, *, required: bool = True, context: str = "folder") -> Path | None:
+    """``folder/name.csv`` or ``folder/name.parquet``, whichever exists. A folder holding both is
+    refused rather than read one way by one command and the other way by another; a missing
+    table is refused when ``required`` (``context`` names what was being read)."""
+    found = [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").exists()]
+    if len(found) > 1:
+        raise InvalidInputError(
+            f"{context} {folder}",
+            [
+                FieldProblem(
+                    name, "both .csv and .parquet", f"one file {name}.csv or {name}.parquet, not both"
+                )
+            ],
+        )
+    if found:
+        return found[0]
+    if required:
+        raise InvalidInputError(
+            f"{context} {folder}", [FieldProblem(name, "missing", f"a file {name}.csv or {name}.parquet")]
+        )
+    return None
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """Read any table (CSV or Parquet, by suffix) as it is, without checking its columns."""
     path = Path(path)
