@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 
@@ -40,6 +41,10 @@ class Cohort:
         )
 
 
+@overload
+def table_path(folder: Path, name: str, required: Literal[True] = True) -> Path: ...
+@overload
+def table_path(folder: Path, name: str, required: bool) -> Path | None: ...
 def table_path(folder: Path, name: str, required: bool = True) -> Path | None:
     """``folder/name.csv`` or ``folder/name.parquet``, whichever exists."""
     for suffix in SUFFIXES:
