@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean system-deps validation
+.PHONY: run test lint style typecheck clean system-deps validation
 
 # The test suite starts a throwaway PostgreSQL server and drives Debian's Chromium headless.
 # Both come from Debian's packages; install them when they are missing (needs root or sudo).
@@ -43,8 +43,16 @@ validation: $(STAMP)
 		--plots docs/validation --markdown docs/validation.md --json > $(VALIDATION)/shapes/full/evaluation.json
 	$(BIN)/python benchmarks/cohort_shapes.py --clients 20000 --out $(VALIDATION)/shapes --markdown docs/validation.md
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests
+# `make lint`: the style checks and the type check. CI runs `make style` for now: the type check
+# passes on the core but not yet on store, web and cli.
+lint: style typecheck
+
+style: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -546,3 +546,13 @@ def test_cautions_for_criticism_and_therapist_centricity_quote_the_client_and_na
         next(c for c in result.cautions if c.id == "caution_one_approach").entry_name
         == "One approach for everyone"
     )
+
+
+def test_a_caution_quotes_only_conditions_that_need_the_answer_recorded():
+    # A when_any condition met by an unrecorded answer ("not_in") left nothing to quote, and
+    # tailoring a profile without that answer failed; such a rule is refused when read.
+    data = json.loads(RULES_FILE.read_text(encoding="utf-8"))
+    caution = next(c for c in data["cautions"] if c.get("when_any"))
+    caution["when_any"] = [{"dimension": "reactance", "not_in": ["high"]}]
+    with pytest.raises(DefinitionError, match="when_any conditions must need the answer recorded"):
+        parse_rules(data, REGISTRY)

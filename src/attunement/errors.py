@@ -26,7 +26,7 @@ class UnknownInstrumentError(AttunementError, KeyError):
         super().__init__(f"unknown instrument {instrument_id!r}; expected one of: {', '.join(sorted(known))}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the whole message
-        return self.args[0]
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)

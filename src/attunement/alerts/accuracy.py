@@ -53,6 +53,8 @@ def rupture_accuracy(
     pick[:, 1:] = True  # from session 2: session 1 has nothing to drop from
     tp = (alert & truth & pick).sum()
     start = labels.rupture_start
+    if start is None:
+        raise ValueError("rupture labels need the simulator's truth_ruptures table")
     happened = (start > 0) & (histories.sessions >= start)
     recall = {}
     for k in range(window + 1):

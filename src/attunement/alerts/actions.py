@@ -18,7 +18,6 @@ client and episode, an action naming no episode belonging to the client's only c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -82,7 +81,7 @@ def no_actions(courses: int) -> RecordedActions:
     )
 
 
-def match_actions(actions: pd.DataFrame, clients: np.ndarray, episodes: Sequence | None) -> RecordedActions:
+def match_actions(actions: pd.DataFrame, clients: np.ndarray, episodes: np.ndarray | None) -> RecordedActions:
     """The actions of a checked table (:func:`attunement.tables.normalise_actions`) matched to the
     batch's courses, given each course's client id and episode id (None where it has none).
 
@@ -106,7 +105,7 @@ def match_actions(actions: pd.DataFrame, clients: np.ndarray, episodes: Sequence
     )
 
 
-def _course_of_actions(actions: pd.DataFrame, clients: np.ndarray, episodes: Sequence | None) -> np.ndarray:
+def _course_of_actions(actions: pd.DataFrame, clients: np.ndarray, episodes: np.ndarray | None) -> np.ndarray:
     """Each action's course code. Only the courses of clients named in the actions are looked
     at, so a national table of courses is not turned into Python objects (the loop is over the
     actions, a small table)."""

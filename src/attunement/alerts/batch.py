@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -174,7 +174,7 @@ def _in_order(
             yield block, work(block)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque = deque()
+        pending: deque[tuple[Block, Future[pd.DataFrame]]] = deque()
         for block in blocks:
             pending.append((block, pool.submit(work, block)))
             if len(pending) >= workers:
@@ -215,7 +215,7 @@ def _open(folder: Path, block: int | None) -> _Opened:
             None if actions is None else len(actions),
         )
     rows = _read_parquet(measures_path, episodes_path)
-    if rows.items is not None:
+    if rows.items is not None and rows.item_courses is not None:  # both or neither
         histories = rows.histories(np.arange(len(rows.ids)), width=rows.width)
         _item_scores(rows.items, rows.ids, rows.width, histories.scores, rows.item_courses)
         histories = _with_attended(histories, rows.sessions)
@@ -424,7 +424,13 @@ def _item_answers(
     instrument and rater codes are the whole table's, ``has_item`` picks the item rows); a row
     without a rater is the client's, as the canonical reader has it."""
     if items is None or courses is None or has_item is None:
-        return Answers.from_text(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, object, object, float)))
+        return Answers.from_text(
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=object),
+            np.zeros(0, dtype=object),
+            np.zeros(0, dtype=float),
+        )
     item = _coded(items.column("item"))
     session = np.asarray(items.column("session").to_numpy(zero_copy_only=False), dtype=np.int64)
     value = _floats(items, "value", items.num_rows)
@@ -468,7 +474,8 @@ def _with_attended(h: Histories, attended: np.ndarray) -> Histories:
 
 def _is_text(schema: pa.Schema, name: str) -> bool:
     kind = schema.field(name).type
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    text: bool = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    return text
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -487,12 +494,13 @@ class _Coded:
     """A low-cardinality text column as integer codes into its (unified) dictionary."""
 
     codes: np.ndarray
-    dictionary: list
+    dictionary: list[str]
 
     def equals(self, text: str) -> np.ndarray:
         if text not in self.dictionary:
             return np.zeros(len(self.codes), dtype=bool)
-        return self.codes == self.dictionary.index(text)
+        found: np.ndarray = self.codes == self.dictionary.index(text)
+        return found
 
 
 def _coded(column: pa.ChunkedArray) -> _Coded:

@@ -70,8 +70,8 @@ class Answers:
         cls,
         course: np.ndarray,
         session: np.ndarray,
-        instrument: Sequence[str],
-        item: Sequence[str],
+        instrument: Sequence[str] | np.ndarray,
+        item: Sequence[str] | np.ndarray,
         value: np.ndarray,
         form: np.ndarray | None = None,
     ) -> Answers:

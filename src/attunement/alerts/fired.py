@@ -77,7 +77,8 @@ def plain(value: Any) -> float | int | str:
 
 
 def at(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    return values[rows, cols]
+    picked: np.ndarray = values[rows, cols]
+    return picked
 
 
 def text(values: np.ndarray, digits: int = 1) -> pa.Array:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -38,6 +39,10 @@ import pyarrow as pa
 from attunement.alerts.fired import Fired, choose, join, latest, listed, prefixed, text, when
 from attunement.alerts.parameters import NotOnTrackParameters, load_parameters
 from attunement.prediction.histories import Histories
+
+if TYPE_CHECKING:
+    from attunement.change.clinical_significance import Cutoff
+    from attunement.forecast.model import ForecastModel
 
 SIMULATED_MODEL = "; the forecast model was fitted on simulated clients, not on this clinic's own history"
 
@@ -81,7 +86,8 @@ class CourseFacts:
 
     @property
     def known(self) -> np.ndarray:
-        return ~np.isnan(self.phq9) & ~np.isnan(self.intake)
+        known: np.ndarray = ~np.isnan(self.phq9) & ~np.isnan(self.intake)
+        return known
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,8 @@ class NotOnTrack:
 
     @property
     def fires(self) -> np.ndarray:
-        return self.deterioration | self.no_improvement | self.above_range
+        fires: np.ndarray = self.deterioration | self.no_improvement | self.above_range
+        return fires
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,9 @@ class ForecastNow:
     verdict: NotOnTrack
 
 
-def forecast_now(histories: Histories, model, params: NotOnTrackParameters | None = None) -> ForecastNow:
+def forecast_now(
+    histories: Histories, model: ForecastModel, params: NotOnTrackParameters | None = None
+) -> ForecastNow:
     """The forecast and the not-on-track rule at each client's latest session (also used to
     measure the rule on its own, session by session)."""
     from attunement.forecast import predict_alerts, predict_risks
@@ -126,7 +135,7 @@ def forecast_now(histories: Histories, model, params: NotOnTrackParameters | Non
     return ForecastNow(rows, cols, risks, flags, facts, verdict)
 
 
-def forecast_alerts(histories: Histories, model: object | None) -> list[Fired]:
+def forecast_alerts(histories: Histories, model: ForecastModel | None) -> list[Fired]:
     """Not on track and dropout-risk alerts; none without a model."""
     if model is None or len(histories) == 0:
         return []
@@ -136,7 +145,7 @@ def forecast_alerts(histories: Histories, model: object | None) -> list[Fired]:
     return [_not_on_track(now, model, params, simulated), _dropout(histories, now, simulated)]
 
 
-def tracked_measure(model, histories: Histories) -> str:
+def tracked_measure(model: ForecastModel, histories: Histories) -> str:
     """The outcome measure the not-on-track rule reads: PHQ-9 when the model has an expected
     course for it, else the first outcome measure it has one for and the data holds."""
     known = list(model.expected.tables)
@@ -145,7 +154,13 @@ def tracked_measure(model, histories: Histories) -> str:
     return next((m for m in known if m in histories.scores), known[0])
 
 
-def course_facts(histories, model, rows, cols, params: NotOnTrackParameters) -> CourseFacts:
+def course_facts(
+    histories: Histories,
+    model: ForecastModel,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    params: NotOnTrackParameters,
+) -> CourseFacts:
     """The facts of :class:`CourseFacts`; the expected range is the band of
     :func:`attunement.forecast.expected_range`, looked up only at the sessions needed."""
     measure = tracked_measure(model, histories)
@@ -157,7 +172,8 @@ def course_facts(histories, model, rows, cols, params: NotOnTrackParameters) -> 
     index = np.arange(len(rows))
     scores = seen.sum(axis=1)
     # The recorded PHQ-9s from the latest backwards, one column per step (-1: no more).
-    recent, remaining = [], seen
+    recent: list[np.ndarray] = []
+    remaining = seen
     for _ in range(max(int(params.above_range_scores.value), 1)):
         has = remaining.any(axis=1)
         col = np.where(has, width - 1 - remaining[:, ::-1].argmax(axis=1), -1)
@@ -201,7 +217,7 @@ def not_on_track(
 
 
 @cache
-def caseness(measure: str = "phq9"):
+def caseness(measure: str = "phq9") -> Cutoff:
     """The caseness cut-off of a measure's instrument definition (value, rule, status)."""
     from attunement.change import cutoff_for
     from attunement.instruments import get_instrument
@@ -221,7 +237,7 @@ def _lower_is_better(measure: str) -> bool:
     return get_instrument(measure).direction != "higher_is_better"
 
 
-def _simulated(model) -> bool:
+def _simulated(model: object) -> bool:
     """Whether the model's file records that it learnt from simulated clients (see
     :func:`attunement.forecast.model.fitted_on_simulated`); False for other kinds of model."""
     from attunement.forecast.model import ForecastModel, fitted_on_simulated
@@ -300,7 +316,9 @@ def _model_part(name: str, p: np.ndarray, threshold: float, fired: np.ndarray) -
     )
 
 
-def _not_on_track(now: ForecastNow, model, params: NotOnTrackParameters, simulated: bool) -> Fired:
+def _not_on_track(
+    now: ForecastNow, model: ForecastModel, params: NotOnTrackParameters, simulated: bool
+) -> Fired:
     rows, cols, risks, facts, verdict = now.rows, now.cols, now.risks, now.facts, now.verdict
     pick = verdict.fires
     det, stuck, above = verdict.deterioration[pick], verdict.no_improvement[pick], verdict.above_range[pick]

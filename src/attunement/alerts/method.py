@@ -26,6 +26,7 @@ from attunement.alerts.rupture_score import RuptureScore, design, fit_rupture_sc
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import MeasureTable
 from attunement.prediction.methods import Prediction
+from attunement.prediction.outcomes import Labels
 
 THERAPIST = "checkin_therapist"
 
@@ -39,7 +40,7 @@ class RuptureMethod:
     def __init__(self) -> None:
         self.score: RuptureScore | None = None
 
-    def fit(self, reference: Histories, labels: object) -> None:
+    def fit(self, reference: Histories, labels: Labels) -> None:
         """Fit the ranking probability on the reference cohort's known ruptures (the alert rule's
         thresholds are design choices read from parameters.json). A cohort without the
         relationship check-in gives the rule nothing to watch: not applicable. Without rupture
@@ -50,12 +51,13 @@ class RuptureMethod:
             return
         last = min(int(load_parameters().rupture_prediction.reference_sessions.value), reference.max_session)
         evidence = _evidence(reference, width=last)
-        inputs, in_rupture = [], []
+        inputs: list[np.ndarray] = []
+        per_session: list[np.ndarray] = []
         for s in range(1, last + 1):
             rows = np.flatnonzero(reference.sessions >= s)
             inputs.append(design(evidence, rows, s - 1))
-            in_rupture.append(labels.at("rupture", s)[rows])
-        in_rupture = np.concatenate(in_rupture)
+            per_session.append(labels.at("rupture", s)[rows])
+        in_rupture = np.concatenate(per_session)
         if in_rupture.all() or not in_rupture.any():
             return
         self.score = fit_rupture_score(np.vstack(inputs), in_rupture)
@@ -76,9 +78,11 @@ class RuptureMethod:
             for s in sessions
         }
 
-    def _answer(self, course: RuptureCourse, evidence, rows: np.ndarray, col: int) -> Prediction:
+    def _answer(
+        self, course: RuptureCourse, evidence: dict[str, np.ndarray] | None, rows: np.ndarray, col: int
+    ) -> Prediction:
         alert = course.alerting[rows, col]
-        if self.score is None:
+        if self.score is None or evidence is None:  # evidence is gathered whenever there is a score
             return Prediction(risk={"rupture": _latest_z(course, rows, col)}, alert={"rupture": alert})
         risk = self.score.probability(design(evidence, rows, col))
         return Prediction(risk={"rupture": risk}, alert={"rupture": alert}, is_probability=True)

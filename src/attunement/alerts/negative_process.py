@@ -50,7 +50,8 @@ class JudgedState:
 
     @property
     def fires(self) -> np.ndarray:
-        return self.level | self.rising
+        fires: np.ndarray = self.level | self.rising
+        return fires
 
 
 def judged_course(judged: np.ndarray, params: NegativeProcessParameters | None = None) -> JudgedState:

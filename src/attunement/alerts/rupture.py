@@ -95,6 +95,7 @@ def _walk(
     # active[j]: how many (sorted) clients had session j + 1.
     active = np.searchsorted(-sessions[order], -np.arange(width + 1), side="left")
     walker = _Walker(n, p)
+    out: dict[str, np.ndarray]
     if keep_all:
         out = {name: np.full((n, width), np.nan) for name in FIGURES}
     else:

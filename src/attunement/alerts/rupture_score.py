@@ -130,7 +130,8 @@ class RuptureScore:
     intercept: float
 
     def log_odds(self, inputs: np.ndarray) -> np.ndarray:
-        return self.intercept + ((inputs - self.mean) / self.scale) @ self.coef
+        log_odds: np.ndarray = self.intercept + ((inputs - self.mean) / self.scale) @ self.coef
+        return log_odds
 
     def probability(self, inputs: np.ndarray) -> np.ndarray:
         return 0.5 * (1.0 + np.tanh(0.5 * self.log_odds(inputs)))

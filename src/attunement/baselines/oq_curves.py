@@ -197,7 +197,7 @@ def _fit_band(values: np.ndarray) -> BandCurve | None:
 
 def _borrow_nearest(fitted: list[BandCurve | None]) -> list[BandCurve]:
     """Bands too small to fit take the curve of the nearest band that was fitted."""
-    have = [i for i, c in enumerate(fitted) if c is not None]
+    have = {i: c for i, c in enumerate(fitted) if c is not None}
     if not have:
         raise ValueError("no intake band has enough reference clients to fit an expected curve")
-    return [c if c is not None else fitted[min(have, key=lambda j: abs(j - i))] for i, c in enumerate(fitted)]
+    return [c if c is not None else have[min(have, key=lambda j: abs(j - i))] for i, c in enumerate(fitted)]

@@ -24,6 +24,7 @@ import numpy as np
 
 from attunement.baselines.courses import latest, measures_for, outcome_measures, sessions_by_cut
 from attunement.baselines.parameters import baseline_parameters
+from attunement.errors import DefinitionError
 from attunement.instruments.registry import get_instrument
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import MeasureTable, MissingMeasures
@@ -54,9 +55,11 @@ class PcomsZones:
         self.minimum_group_size = int(params.minimum_group_size.value)
         self.measures = outcome_measures()
         srs, checkin = get_instrument("srs"), get_instrument("checkin")
-        scale = _span(checkin.scoring.range) / _span(srs.scoring.range)
-        cutoff = srs.scoring.caseness
-        self.checkin_cutoff = checkin.scoring.range[0] + (cutoff.value - srs.scoring.range[0]) * scale
+        srs_range, checkin_range, cutoff = srs.scoring.range, checkin.scoring.range, srs.scoring.caseness
+        if srs_range is None or checkin_range is None or cutoff is None:
+            raise DefinitionError("PCOMS needs the SRS's range and caseness rule and the check-in's range")
+        scale = _span(checkin_range) / _span(srs_range)
+        self.checkin_cutoff = checkin_range[0] + (cutoff.value - srs_range[0]) * scale
         self.checkin_drop = params.srs_drop.value * scale
         #: per measure: arrays (sessions, 2) of [intercept, slope] for the successful and
         #: unsuccessful curves.
@@ -144,5 +147,5 @@ def _line(coefficients: np.ndarray, intake: np.ndarray) -> np.ndarray:
     return coefficients[:, 0] + coefficients[:, 1] * intake
 
 
-def _span(bounds) -> float:
+def _span(bounds: tuple[float, float]) -> float:
     return float(bounds[1] - bounds[0])

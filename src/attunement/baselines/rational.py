@@ -23,6 +23,7 @@ import pandas as pd
 
 from attunement.baselines.courses import latest, measures_for, outcome_measures, sessions_by_cut
 from attunement.baselines.parameters import baseline_parameters
+from attunement.change.elementwise import Direction
 from attunement.change.nhs_talking_therapies import paired_outcomes
 from attunement.change.reliable_change import reliable_flags
 from attunement.prediction.histories import Histories
@@ -74,7 +75,7 @@ class RationalRules:
             improved = paired["reliable_improvement"].fillna(False).to_numpy(dtype=bool)
         else:  # one measure: its own reliable change, as the labels of such a cohort
             m = self.measures[0]
-            direction = "lower_is_better" if m.worse_sign > 0 else "higher_is_better"
+            direction: Direction = "lower_is_better" if m.worse_sign > 0 else "higher_is_better"
             first, last = table[f"{m.name}_first"], table[f"{m.name}_last"]
             improved, deteriorated, _ = reliable_flags(first, last, m.change, direction)
         enough = np.minimum.reduce(counts) >= self.minimum_scores

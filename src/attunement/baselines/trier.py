@@ -87,7 +87,8 @@ class TrierNearestNeighbours:
         self.boundary_z = float(norm.ppf(0.5 + params.boundary_coverage.value / 2))
         self.measures = outcome_measures()
         self._index: NearestNeighbors | None = None
-        self._centre = self._scale = None
+        self._centre: np.ndarray | None = None
+        self._scale: np.ndarray | None = None
         self._sums: dict[str, _ReferenceSums] = {}
 
     def fit(self, reference: Histories, labels: Labels) -> None:
@@ -113,6 +114,8 @@ class TrierNearestNeighbours:
             self._sums[m.name] = _ReferenceSums(_pad(values, self.curve_sessions))
 
     def _features(self, intake: np.ndarray) -> np.ndarray:
+        if self._centre is None or self._scale is None:
+            raise RuntimeError("fit the method before asking it")
         z = (intake - self._centre) / self._scale
         return np.where(np.isnan(z), 0.0, z)  # a missing intake score matches the reference mean
 

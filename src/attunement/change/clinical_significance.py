@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from attunement.change.elementwise import Direction, beneficial, check_direction, numeric
@@ -42,6 +43,8 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments.definition import Comparison, Instrument, Status
 
 Criterion = Literal["a", "b", "c"]
+#: The criterion used when none is asked for: c when both populations' norms are known, else b, else a.
+_PREFERRED_CRITERIA: tuple[Criterion, ...] = ("c", "b", "a")
 COMBINED_CATEGORIES = ("recovered", "improved", "unchanged", "deteriorated", "harmed")
 RELIABLE_CHANGE_CATEGORIES = ("improved", "unchanged", "deteriorated")
 CUTOFF_CROSSING_CATEGORIES = ("improved", "unchanged", "deteriorated")
@@ -132,12 +135,20 @@ def cutoff_from_norms(
     ]
     if missing:
         raise InvalidInputError(f"clinical cut-off, criterion {criterion}", missing)
-    if criterion == "a":
-        value = criterion_a(clinical_mean, clinical_sd, direction=direction)  # type: ignore[arg-type]
-    elif criterion == "b":
-        value = criterion_b(functional_mean, functional_sd, direction=direction)  # type: ignore[arg-type]
+    # Every norm the criterion needs is present (checked just above).
+    if criterion == "a" and clinical_mean is not None and clinical_sd is not None:
+        value = criterion_a(clinical_mean, clinical_sd, direction=direction)
+    elif criterion == "b" and functional_mean is not None and functional_sd is not None:
+        value = criterion_b(functional_mean, functional_sd, direction=direction)
+    elif (
+        clinical_mean is not None
+        and clinical_sd is not None
+        and functional_mean is not None
+        and functional_sd is not None
+    ):
+        value = criterion_c(clinical_mean, clinical_sd, functional_mean, functional_sd)
     else:
-        value = criterion_c(clinical_mean, clinical_sd, functional_mean, functional_sd)  # type: ignore[arg-type]
+        raise AssertionError(f"criterion {criterion}: norms checked above")
     return given_cutoff(value, direction=direction, criterion=criterion, source=source, status=status)
 
 
@@ -187,10 +198,11 @@ def cutoff_for(instrument: Instrument, criterion: Literal["caseness", "a", "b", 
             "functional_sd": norms.functional_sd,
         }
     )
+    chosen: Criterion | None
     if criterion is None:
         has = {k for k, v in values.items() if v is not None}
-        criterion = next((c for c in ("c", "b", "a") if _has_norms(c, has)), None)
-        if criterion is None:
+        chosen = next((c for c in _PREFERRED_CRITERIA if _has_norms(c, has)), None)
+        if chosen is None:
             raise InvalidInputError(
                 f"{instrument.id} cut-off",
                 [
@@ -199,9 +211,11 @@ def cutoff_for(instrument: Instrument, criterion: Literal["caseness", "a", "b", 
                     )
                 ],
             )
+    else:
+        chosen = criterion
     return cutoff_from_norms(
-        criterion,  # type: ignore[arg-type]
-        direction=instrument.direction,
+        chosen,
+        direction=check_direction(instrument.direction, "clinical cut-off"),
         source=None if norms is None else norms.source,
         status=None if norms is None else norms.status,
         **values,
@@ -340,11 +354,16 @@ def assess_change(
     )
 
 
+def _labels(*labels: str | None) -> npt.NDArray[np.object_]:
+    """Choices for ``np.select``: the labels as objects, None for an unknown result."""
+    return np.array(labels, dtype=object)
+
+
 def _rc_labels(
     pre: np.ndarray, post: np.ndarray, threshold: ChangeThreshold, direction: Direction
 ) -> np.ndarray:
     improved, deteriorated, known = reliable_flags(pre, post, threshold, direction)
-    return np.select([~known, improved, deteriorated], [None, "improved", "deteriorated"], "unchanged")
+    return np.select([~known, improved, deteriorated], _labels(None, "improved", "deteriorated"), "unchanged")
 
 
 def _combined_labels(
@@ -357,7 +376,7 @@ def _combined_labels(
     harmed = deteriorated & ~clinical_pre & clinical_post
     return np.select(
         [~known, recovered, improved, harmed, deteriorated],
-        [None, "recovered", "improved", "harmed", "deteriorated"],
+        _labels(None, "recovered", "improved", "harmed", "deteriorated"),
         "unchanged",
     )
 
@@ -367,7 +386,7 @@ def _crossing_labels(pre: np.ndarray, post: np.ndarray, cutoff: Cutoff) -> np.nd
     clinical_post, known_post = _clinical(post, cutoff)
     return np.select(
         [~(known_pre & known_post), clinical_pre & ~clinical_post, ~clinical_pre & clinical_post],
-        [None, "improved", "deteriorated"],
+        _labels(None, "improved", "deteriorated"),
         "unchanged",
     )
 

@@ -104,16 +104,18 @@ def numeric(context: str, **named: Any) -> tuple[Shape, list[np.ndarray]]:
 
 
 def check_direction(direction: str, context: str) -> Direction:
-    if direction not in DIRECTIONS:
-        raise InvalidInputError(
-            context, [FieldProblem("direction", direction, "one of " + ", ".join(DIRECTIONS))]
-        )
-    return direction  # type: ignore[return-value]
+    match direction:
+        case "lower_is_better" | "higher_is_better":
+            return direction
+    raise InvalidInputError(
+        context, [FieldProblem("direction", direction, "one of " + ", ".join(DIRECTIONS))]
+    )
 
 
 def beneficial(pre: np.ndarray, post: np.ndarray, direction: Direction) -> np.ndarray:
     """Change in the helpful direction: a fall on lower-is-better scales, a rise otherwise."""
-    return pre - post if direction == "lower_is_better" else post - pre
+    change: np.ndarray = pre - post if direction == "lower_is_better" else post - pre
+    return change
 
 
 def _to_float_array(field: str, value: Any, problems: list[FieldProblem]) -> np.ndarray | None:
@@ -126,7 +128,8 @@ def _to_float_array(field: str, value: Any, problems: list[FieldProblem]) -> np.
         if isinstance(value, pd.Series):
             if pd.api.types.is_bool_dtype(value.dtype):
                 raise TypeError
-            return pd.to_numeric(value, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+            numbers: np.ndarray = pd.to_numeric(value, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+            return numbers
         if value is pd.NA:
             return np.asarray(np.nan)
         return np.asarray(

@@ -35,6 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from attunement.change.clinical_significance import Cutoff, cutoff_for
+from attunement.change.elementwise import check_direction
 from attunement.change.reliable_change import (
     ChangeThreshold,
     reliable_deterioration,
@@ -216,7 +217,8 @@ class PairedOutcomes:
         return service_counts(self.table)
 
     def rates(self) -> dict[str, float]:
-        return service_rates(self.counts())
+        rates: dict[str, float] = service_rates(self.counts())
+        return rates
 
 
 def paired_outcomes(
@@ -262,11 +264,12 @@ def paired_outcomes(
     ):
         out[f"{measure}_caseness_first"] = cut.is_clinical(first)
         out[f"{measure}_caseness_last"] = cut.is_clinical(last)
+        direction = check_direction(inst.direction, "reliable change")
         out[f"{measure}_reliable_improvement"] = reliable_improvement(
-            first, last, change, direction=inst.direction
+            first, last, change, direction=direction
         )
         out[f"{measure}_reliable_deterioration"] = reliable_deterioration(
-            first, last, change, direction=inst.direction
+            first, last, change, direction=direction
         )
     # Kleene logic: "either" is known as soon as one measure says yes.
     out["caseness_first"] = out["depression_caseness_first"] | out["anxiety_caseness_first"]
@@ -331,7 +334,7 @@ def service_rates(counts: Mapping[str, float] | pd.DataFrame) -> Any:
     DataFrame comes back, on the same index). A zero denominator gives NaN.
     """
     single = not isinstance(counts, pd.DataFrame)
-    frame = pd.DataFrame([dict(counts)]) if single else counts
+    frame: pd.DataFrame = counts if isinstance(counts, pd.DataFrame) else pd.DataFrame([dict(counts)])
     rates = parameters().rates
     needed = sorted({c for r in rates.values() for c in (r.numerator, r.denominator, r.minus) if c})
     problems = [FieldProblem(c, None, "a count") for c in needed if c not in frame.columns]

@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from attunement.change.elementwise import Direction, beneficial, check_direction, numeric
-from attunement.errors import FieldProblem, InvalidInputError
+from attunement.change.elementwise import Direction, Shape, beneficial, check_direction, numeric
+from attunement.errors import DefinitionError, FieldProblem, InvalidInputError
 from attunement.instruments.definition import Instrument, ReliableChange, Status, status_tag
 
 Rule = Literal[">=", ">"]
@@ -148,11 +148,17 @@ def threshold_from_set(parameters: ReliableChange, *, z: float = Z_TWO_TAILED_5_
     if parameters.sd is not None and parameters.reliability is not None:
         sd, reliability = parameters.sd, parameters.reliability
         s_diff = float(standard_error_of_difference(sd, reliability))
+    points: float
+    used_z: float | None
     if parameters.threshold is not None:
         points, used_z = parameters.threshold, None
     else:
         _check_z(z)
-        points, used_z = z * s_diff, z  # type: ignore[operator]
+        if s_diff is None:
+            raise DefinitionError(
+                f"reliable-change set {parameters.id}: neither a threshold nor an SD and a reliability"
+            )
+        points, used_z = z * s_diff, z
     return ChangeThreshold(
         points=float(points),
         rule=parameters.rule,
@@ -226,9 +232,9 @@ def _s_diff(sd: np.ndarray, reliability: np.ndarray) -> np.ndarray:
     return sd * math.sqrt(2.0) * np.sqrt(1.0 - reliability)
 
 
-def _checked_parameters(sd: Any, reliability: Any):
+def _checked_parameters(sd: Any, reliability: Any) -> tuple[Shape, tuple[np.ndarray, np.ndarray]]:
     shape, (sd_, r_) = numeric("reliable change parameters", sd=sd, reliability=reliability)
-    problems = []
+    problems: list[FieldProblem] = []
     if np.isnan(sd_).any() or (sd_ <= 0).any():
         problems.append(
             FieldProblem("sd", _shown(sd, sd_, ~(sd_ > 0)), "a standard deviation greater than 0")

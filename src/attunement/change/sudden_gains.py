@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -214,9 +214,11 @@ def find_sudden_gains(
     crit = _critical_value_per_interval(n_pre, n_post, rules)
 
     sign = 1.0 if direction == "lower_is_better" else -1.0
-    kinds: list[tuple[Kind, float]] = ([("gain", sign)] if gains else []) + (
-        [("loss", -sign)] if losses else []
-    )
+    kinds: list[tuple[Kind, float]] = []
+    if gains:
+        kinds.append(("gain", sign))
+    if losses:
+        kinds.append(("loss", -sign))
     parts = []
     for kind, toward in kinds:  # "toward": +1 when a fall in score is the change looked for
         change = toward * (x_n - x_n1)
@@ -280,8 +282,12 @@ def _rules(
     problems: list[FieldProblem] = []
     if not _is_number(cutoff) or cutoff <= 0:
         problems.append(FieldProblem("cutoff", cutoff, "a number of score points > 0"))
-    if direction not in get_args(Direction):
-        problems.append(FieldProblem("direction", direction, "lower_is_better or higher_is_better"))
+    checked: Direction = "lower_is_better"
+    match direction:
+        case "lower_is_better" | "higher_is_better":
+            checked = direction
+        case _:
+            problems.append(FieldProblem("direction", direction, "lower_is_better or higher_is_better"))
     relative = params.relative_criterion.value if relative is None else relative
     reversal_fraction = params.reversal_fraction.value if reversal_fraction is None else reversal_fraction
     alpha = params.criterion3_alpha.value if alpha is None else alpha
@@ -307,7 +313,7 @@ def _rules(
         window=window,
         min_per_side=min_per_side,
         adjust_for_missing=adjust_for_missing,
-        direction=direction,  # type: ignore[arg-type]
+        direction=checked,
         critical_values={f"{a}+{b}": value for (a, b), value in table.items()},
     )
 
@@ -402,7 +408,8 @@ def _critical_value_per_interval(n_pre: np.ndarray, n_post: np.ndarray, rules: S
     for case, value in rules.critical_values.items():
         a, b = (int(part) for part in case.split("+"))
         lookup[a, b] = value
-    return lookup[np.minimum(n_pre, rules.window), np.minimum(n_post, rules.window)]
+    critical: np.ndarray = lookup[np.minimum(n_pre, rules.window), np.minimum(n_post, rules.window)]
+    return critical
 
 
 def _at_least(value: np.ndarray, threshold: np.ndarray | float) -> np.ndarray:

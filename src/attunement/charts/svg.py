@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import SupportsFloat, SupportsIndex
 from xml.sax.saxutils import escape, quoteattr
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -168,7 +169,7 @@ def as_values(name: str, values: Sequence[object] | None, length: int, context: 
             problems.append(FieldProblem(name, value, "a number or None"))
             out.append(math.nan)
             continue
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
         if math.isinf(number):
             problems.append(FieldProblem(name, value, "a finite number or None"))
             number = math.nan
@@ -178,15 +179,22 @@ def as_values(name: str, values: Sequence[object] | None, length: int, context: 
     return out
 
 
+def _float(value: object) -> float:
+    """``float(value)`` for whatever ``float`` takes (numbers, numeric text); TypeError as it gives."""
+    if isinstance(value, str | bytes | SupportsFloat | SupportsIndex):
+        return float(value)
+    raise TypeError(f"float() argument must be a string or a real number, not '{type(value).__name__}'")
+
+
 def as_sessions(sessions: Sequence[object], context: str) -> list[int]:
     """Session numbers: whole, positive, strictly increasing."""
     problems: list[FieldProblem] = []
     out: list[int] = []
     for s in sessions:
-        if isinstance(s, bool) or not float(s).is_integer() or float(s) < 0:  # type: ignore[arg-type]
+        if isinstance(s, bool) or not _float(s).is_integer() or _float(s) < 0:
             problems.append(FieldProblem("sessions", s, "whole session numbers, 0 or more"))
         else:
-            out.append(int(float(s)))  # type: ignore[arg-type]
+            out.append(int(_float(s)))
     if not problems and any(b <= a for a, b in zip(out, out[1:], strict=False)):
         problems.append(FieldProblem("sessions", list(sessions), "session numbers in increasing order"))
     if not sessions:

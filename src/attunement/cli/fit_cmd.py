@@ -14,12 +14,11 @@ from rich.table import Table
 from attunement.cli.app import JSON_HELP, app
 from attunement.cli.output import console, emit, errors, fail, number
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
-from attunement.evaluation.cohort import table_path
 from attunement.forecast import fit_model, save_model
 from attunement.forecast.settings import ForecastSettings, load_settings
 from attunement.prediction.histories import histories_from_tables
 from attunement.prediction.outcomes import labels_from_tables
-from attunement.tables.files import read_episodes, read_measures
+from attunement.tables.files import find_table, read_episodes, read_measures
 
 
 @app.command("fit")
@@ -103,14 +102,14 @@ def fit_cmd(
 def _folder_tables(history: Path):
     if not history.is_dir():
         raise InvalidInputError("fit", [FieldProblem("history", str(history), "an existing folder")])
-    measures = read_measures(table_path(history, "measures"))
-    episodes = read_episodes(table_path(history, "episodes"))
+    measures = read_measures(find_table(history, "measures", context="history folder"))
+    episodes = read_episodes(find_table(history, "episodes", context="history folder"))
     if "end_reason" not in episodes.columns:
         raise InvalidInputError(
             "episodes table", [FieldProblem("end_reason", "missing", "how each course ended")]
         )
     # The simulator writes its truth tables next to the measures; a service's export has none.
-    simulated = table_path(history, "truth", required=False) is not None
+    simulated = find_table(history, "truth", required=False, context="history folder") is not None
     return measures, episodes, simulated
 
 

@@ -40,9 +40,8 @@ class Cohort:
         )
 
 
-def table_path(folder: Path, name: str, required: bool = True) -> Path | None:
-    """``folder/name.csv`` or ``folder/name.parquet`` (:func:`attunement.tables.files.find_table`)."""
-    return find_table(folder, name, required=required, context="cohort folder")
+#: How a refusal names the folder being read.
+COHORT = "cohort folder"
 
 
 def load_cohort(folder: str | Path) -> Cohort:
@@ -50,10 +49,10 @@ def load_cohort(folder: str | Path) -> Cohort:
     folder = Path(folder)
     if not folder.is_dir():
         raise InvalidInputError("cohort", [FieldProblem("folder", str(folder), "an existing folder")])
-    measures = read_measures(table_path(folder, "measures"))
-    episodes = read_episodes(table_path(folder, "episodes"))
-    truth_path = table_path(folder, "truth", required=False)
-    ruptures_path = table_path(folder, "truth_ruptures", required=False)
+    measures = read_measures(find_table(folder, "measures", context=COHORT))
+    episodes = read_episodes(find_table(folder, "episodes", context=COHORT))
+    truth_path = find_table(folder, "truth", required=False, context=COHORT)
+    ruptures_path = find_table(folder, "truth_ruptures", required=False, context=COHORT)
     truth = read_table(truth_path) if truth_path else None
     ruptures = read_table(ruptures_path) if ruptures_path else None
     histories = histories_from_tables(measures, episodes)

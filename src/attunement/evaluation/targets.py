@@ -73,6 +73,8 @@ def _figure(rows, target: Target, method: str, outcome: str) -> tuple[float | No
     mine = {r["session"]: r for r in find(rows, method=method, outcome=outcome, group="all")}
     limit = target.at_least if target.at_least is not None else target.at_most
     if target.check in ("share_of_oracle", "share_of_headroom"):
+        if target.session is None:
+            raise ValueError(f"target {target.id}: {target.check} needs a session")
         summary = headroom(rows, outcome, target.session)
         if summary is None or method not in summary["ours"]:
             return None, limit
@@ -127,6 +129,8 @@ def _met(target: Target, value: float, compared: float) -> bool:
         return value <= compared
     if target.at_least is not None:
         return value >= target.at_least
+    if target.at_most is None:
+        raise ValueError(f"target {target.id}: {target.check} needs at_least or at_most")
     return value <= target.at_most
 
 

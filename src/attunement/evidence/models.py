@@ -95,7 +95,7 @@ class Note(_Strict):
 class Finding(Note):
     """A result stated in words (qualitative syntheses, directions, list memberships)."""
 
-    source: str  # type: ignore[assignment]
+    source: str
 
 
 class Number(_Strict):

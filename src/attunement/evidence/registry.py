@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -27,10 +28,10 @@ class UnknownEntryError(AttunementError, KeyError):
         super().__init__(f"no evidence entry {name!r}; expected one of: {', '.join(sorted(known))}")
 
     def __str__(self) -> str:
-        return self.args[0]
+        return str(self.args[0])
 
 
-def parse_registry(data: dict, origin: str = "<data>") -> Registry:
+def parse_registry(data: dict[str, Any], origin: str = "<data>") -> Registry:
     try:
         return Registry.model_validate(data)
     except ValidationError as exc:

@@ -39,7 +39,7 @@ def choose_course_threshold(
     end_session: np.ndarray,
     sensitivity_target: float,
     false_alarm_target: float,
-) -> tuple[float, dict]:
+) -> tuple[float, dict[str, float | None]]:
     """The threshold for a course alert and how it did on the clients it was chosen on.
 
     Both targets are applied with a margin of two standard errors of the share they bound (false
@@ -71,7 +71,7 @@ def choose_course_threshold(
 
 def choose_session_threshold(
     probability: np.ndarray, outcome: np.ndarray, false_alarm_target: float
-) -> tuple[float, dict]:
+) -> tuple[float, dict[str, float | None]]:
     """The lowest threshold at which at most the target share of sessions without the outcome alert."""
     negative, positive = probability[~outcome], probability[outcome]
     if negative.size == 0:

@@ -7,7 +7,9 @@ and it is two numbers, which a plain-data model file stores trivially.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -24,11 +26,11 @@ class Platt:
     def __call__(self, log_odds: np.ndarray) -> np.ndarray:
         return _sigmoid(self.slope * np.asarray(log_odds, dtype=float) + self.intercept)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"method": "platt", "slope": self.slope, "intercept": self.intercept}
 
     @classmethod
-    def from_dict(cls, data: dict) -> Platt:
+    def from_dict(cls, data: Mapping[str, Any]) -> Platt:
         if data.get("method") != "platt":
             raise ValueError(f"unknown calibration method {data.get('method')!r}")
         return cls(slope=float(data["slope"]), intercept=float(data["intercept"]))

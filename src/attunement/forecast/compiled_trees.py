@@ -54,7 +54,8 @@ class CompiledEnsemble:
     baseline: float
     trees: tuple[np.ndarray, ...]
     cuts: tuple[np.ndarray, ...]
-    walk: Callable
+    #: scikit-learn's walker: (nodes, binned rows, categorical bitsets, missing bin, threads, out).
+    walk: Callable[..., None]
 
     @property
     def columns(self) -> int:
@@ -88,7 +89,8 @@ class CompiledEnsemble:
         starts = range(0, len(x), CHUNK)
 
         def block(start: int) -> np.ndarray:
-            return self.baseline + self.leaf_values(x[start : start + CHUNK]).sum(axis=1)
+            summed: np.ndarray = self.baseline + self.leaf_values(x[start : start + CHUNK]).sum(axis=1)
+            return summed
 
         if threads <= 1 or len(starts) <= 1:
             parts = [block(s) for s in starts]
@@ -141,7 +143,7 @@ def probe_rows(ensemble: TreeEnsemble, columns: int, rows: int = PROBE_ROWS, see
     return x
 
 
-def _walker() -> tuple[Callable, np.dtype] | None:
+def _walker() -> tuple[Callable[..., None], np.dtype[np.void]] | None:
     try:
         from sklearn.ensemble._hist_gradient_boosting._predictor import _predict_from_binned_data
         from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE

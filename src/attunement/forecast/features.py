@@ -286,7 +286,8 @@ def early_change(values: np.ndarray) -> np.ndarray:
     window = values[:, 1:3]
     if window.shape[1] == 0:
         return np.full(values.shape[0], np.nan)
-    return _nanmean(window) - first_observed(values)
+    change: np.ndarray = _nanmean(window) - first_observed(values)
+    return change
 
 
 def _nanmean(values: np.ndarray) -> np.ndarray:

@@ -13,13 +13,14 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
 
 import numpy as np
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.forecast.alert_rules import choose_course_threshold, choose_session_threshold, course_flags
 from attunement.forecast.calibration import auc, brier, expected_calibration_error, fit_platt
-from attunement.forecast.expected import fit_expected_course
+from attunement.forecast.expected import ExpectedCourse, fit_expected_course
 from attunement.forecast.features import (
     FEATURES,
     feature_matrix,
@@ -77,7 +78,7 @@ def fit_model(
     expected = fit_expected_course(
         histories.subset(part == 0),
         cap,
-        tuple(settings.expected_band.value),
+        settings.expected_band.value,
         float(settings.expected_bandwidth.value),
     )
     baseline_sessions = int(settings.checkin_baseline_sessions.value)
@@ -126,7 +127,8 @@ def fit_model(
 
 def held_out_clients(n: int, settings: ForecastSettings | None = None) -> np.ndarray:
     """Which of ``n`` reference clients ``fit_model`` holds out for its validation figures."""
-    return split_clients(n, settings or load_settings()) == 2
+    held_out: np.ndarray = split_clients(n, settings or load_settings()) == 2
+    return held_out
 
 
 def validate_model(
@@ -135,7 +137,7 @@ def validate_model(
     labels: Labels,
     held_out: np.ndarray,
     settings: ForecastSettings | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Another model's held-out figures on the same clients as a fit's own (``held_out_clients``),
     in the form of ``ForecastModel.validation``: how a clinic's candidate compares with the model
     it would replace is only fair on the same episodes."""
@@ -171,8 +173,8 @@ def split_clients(n: int, settings: ForecastSettings) -> np.ndarray:
 
 
 def session_rows(
-    histories,
-    expected,
+    histories: Histories,
+    expected: ExpectedCourse,
     cap: int,
     baseline_sessions: int,
     progress: Progress | None = None,
@@ -193,14 +195,24 @@ def session_rows(
 
 
 def row_labels(labels: Labels, outcome: str, rows: SessionRows) -> np.ndarray:
+    found: np.ndarray
     if outcome in COURSE:
-        return labels.at(outcome, 0)[rows.client]
-    if outcome == "dropout_next":
-        return labels.dropout[rows.client] & (labels.end_session[rows.client] == rows.session)
-    raise KeyError(outcome)
+        found = labels.at(outcome, 0)[rows.client]
+    elif outcome == "dropout_next":
+        found = labels.dropout[rows.client] & (labels.end_session[rows.client] == rows.session)
+    else:
+        raise KeyError(outcome)
+    return found
 
 
-def _fit_outcome(outcome, rows, y, part, labels, settings) -> OutcomeModel:
+def _fit_outcome(
+    outcome: str,
+    rows: SessionRows,
+    y: np.ndarray,
+    part: np.ndarray,
+    labels: Labels,
+    settings: ForecastSettings,
+) -> OutcomeModel:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     row_part = part[rows.client]
@@ -257,14 +269,22 @@ def _fit_outcome(outcome, rows, y, part, labels, settings) -> OutcomeModel:
     return OutcomeModel(trees=trees, calibration=platt, alert=AlertRule(threshold, rule, reference))
 
 
-def _validate(outcome, model: OutcomeModel, rows, y, held_out, labels, settings) -> dict:
+def _validate(
+    outcome: str,
+    model: OutcomeModel,
+    rows: SessionRows,
+    y: np.ndarray,
+    held_out: np.ndarray,
+    labels: Labels,
+    settings: ForecastSettings,
+) -> dict[str, Any]:
     """Held-out figures: per session and pooled AUC, Brier and ECE, and the alert rule's record."""
     mask = held_out[rows.client]
     probability = model.probability(rows.x[mask])
     y_held, session = y[mask], rows.session[mask]
     bins = int(settings.calibration_bins.value)
 
-    def figures(select: np.ndarray) -> dict:
+    def figures(select: np.ndarray) -> dict[str, float | None]:
         return {
             "n": int(select.sum()),
             "positives": int(y_held[select].sum()),
@@ -274,7 +294,7 @@ def _validate(outcome, model: OutcomeModel, rows, y, held_out, labels, settings)
             "mean_probability": float(probability[select].mean()) if select.any() else None,
         }
 
-    out = {
+    out: dict[str, Any] = {
         "clients": int(held_out.sum()),
         "by_session": {str(s): figures(session == s) for s in settings.validation_sessions.value},
         "pooled": figures(np.ones(len(session), dtype=bool)),

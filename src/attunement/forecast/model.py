@@ -9,9 +9,11 @@ execute code. The arrays are evaluated by attunement's own numpy code
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,8 +57,8 @@ class ForecastModel:
     checkin_baseline_sessions: int
     expected: ExpectedCourse
     outcomes: dict[str, OutcomeModel]
-    trained_on: dict
-    validation: dict
+    trained_on: dict[str, Any]
+    validation: dict[str, Any]
     #: The measures the model was fitted on; None for files written before it was recorded,
     #: which were fitted on the full set (what :attr:`features` needs).
     measures: tuple[str, ...] | None = None
@@ -68,8 +70,8 @@ class ForecastModel:
 
         return self.measures if self.measures is not None else measures_of(self.features)
 
-    def to_dict(self) -> dict:
-        extra = {} if self.measures is None else {"measures": list(self.measures)}
+    def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {} if self.measures is None else {"measures": list(self.measures)}
         return {
             **extra,
             "format": FORMAT,
@@ -99,7 +101,7 @@ class ForecastModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict, context: str = "model file") -> ForecastModel:
+    def from_dict(cls, data: object, context: str = "model file") -> ForecastModel:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise InvalidInputError(context, [FieldProblem("format", _get(data, "format"), FORMAT)])
         if data.get("format_version") != FORMAT_VERSION:
@@ -110,7 +112,7 @@ class ForecastModel:
             course = data["expected_course"]
             expected = ExpectedCourse(
                 tables={k: np.asarray(v, dtype=np.float64) for k, v in course["tables"].items()},
-                band_quantiles=tuple(float(q) for q in course["band_quantiles"]),
+                band_quantiles=_pair(course["band_quantiles"]),
                 bandwidth=float(course["bandwidth"]),
             )
             outcomes = {
@@ -139,6 +141,13 @@ class ForecastModel:
             raise InvalidInputError(context, [FieldProblem("content", str(exc), "a forecast model")]) from exc
         _check_consistent(model, context)
         return model
+
+
+def _pair(values: Sequence[float]) -> tuple[float, float]:
+    """Two numbers (a ValueError otherwise, as for any malformed model file)."""
+    if len(values) != 2:
+        raise ValueError(f"expected two band quantiles, got {len(values)}")
+    return float(values[0]), float(values[1])
 
 
 def save_model(model: ForecastModel, path: str | Path) -> Path:

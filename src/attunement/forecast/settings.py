@@ -17,6 +17,10 @@ class CitedList(Cited):
     value: list[float]
 
 
+class CitedPair(Cited):
+    value: tuple[float, float]
+
+
 class CitedSessions(Cited):
     value: list[int]
 
@@ -30,7 +34,7 @@ class ForecastSettings(BaseModel):
 
     description: str
     session_cap: CitedNumber
-    expected_band: CitedList
+    expected_band: CitedPair
     expected_bandwidth: CitedNumber
     checkin_baseline_sessions: CitedNumber
     split: CitedList

@@ -10,11 +10,16 @@ used only after it has reproduced this numpy walk exactly; the two give identica
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from attunement.forecast.compiled_trees import CompiledEnsemble, compile_ensemble, default_threads
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 #: Below this many rows the numpy walk is quick enough and the compiled copy is not built.
 COMPILED_FROM_ROWS = 2_000
@@ -38,7 +43,9 @@ class TreeEnsemble:
     right: np.ndarray
     value: np.ndarray
     #: The compiled walker's copy of the arrays per number of feature columns (None: numpy only).
-    _compiled: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _compiled: dict[int, CompiledEnsemble | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def log_odds(self, x: np.ndarray, chunk: int = 10_000) -> np.ndarray:
         """The ensemble's log-odds for every row of ``x`` (rows in chunks to bound memory).
@@ -62,7 +69,8 @@ class TreeEnsemble:
         return self._compiled[columns]
 
     def _log_odds(self, x: np.ndarray) -> np.ndarray:
-        return self.baseline + self.leaf_values(x).sum(axis=1)
+        summed: np.ndarray = self.baseline + self.leaf_values(x).sum(axis=1)
+        return summed
 
     def leaf_values(self, x: np.ndarray) -> np.ndarray:
         """The leaf value each tree gives each row (rows x trees): the numpy walk."""
@@ -77,9 +85,10 @@ class TreeEnsemble:
             v = x[rows[r, 0], self.feature[at]]
             go_left = np.where(np.isnan(v), self.missing_left[at], v <= self.threshold[at])
             node[r, t] = np.where(go_left, self.left[at], self.right[at])
-        return self.value[node]
+        leaves: np.ndarray = self.value[node]
+        return leaves
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "baseline": float(self.baseline),
             "roots": self.roots.tolist(),
@@ -94,7 +103,7 @@ class TreeEnsemble:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> TreeEnsemble:
+    def from_dict(cls, data: Mapping[str, Any]) -> TreeEnsemble:
         return cls(
             baseline=float(data["baseline"]),
             roots=np.asarray(data["roots"], dtype=np.int64),
@@ -107,10 +116,12 @@ class TreeEnsemble:
         )
 
 
-def ensemble_from_sklearn(model) -> TreeEnsemble:
+def ensemble_from_sklearn(model: HistGradientBoostingClassifier) -> TreeEnsemble:
     """Copy a fitted binary ``HistGradientBoostingClassifier`` (numeric features only) into arrays."""
-    parts = {k: [] for k in ("feature", "threshold", "missing_left", "left", "right", "value")}
-    roots = []
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("feature", "threshold", "missing_left", "left", "right", "value")
+    }
+    roots: list[int] = []
     offset = 0
     for (predictor,) in model._predictors:
         nodes = predictor.nodes

@@ -9,11 +9,14 @@ the product can show unverified values as such.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from attunement.errors import DefinitionError
 
 ORDINAL_VALUE_URL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 MIN_VALUE_URL = "http://hl7.org/fhir/StructureDefinition/minValue"
@@ -237,11 +240,19 @@ class ItemSpec(_Strict):
 
     @property
     def low(self) -> float:
-        return min(self.allowed) if self.allowed is not None else float(self.min)  # type: ignore[arg-type]
+        if self.allowed is not None:
+            return min(self.allowed)
+        if self.min is None:
+            raise DefinitionError(f"item {self.link_id}: neither answer options nor a minimum")
+        return float(self.min)
 
     @property
     def high(self) -> float:
-        return max(self.allowed) if self.allowed is not None else float(self.max)  # type: ignore[arg-type]
+        if self.allowed is not None:
+            return max(self.allowed)
+        if self.max is None:
+            raise DefinitionError(f"item {self.link_id}: neither answer options nor a maximum")
+        return float(self.max)
 
 
 def _fmt(x: float | None) -> str:
@@ -296,7 +307,7 @@ class Instrument(_Strict):
         return spec.text or f"[{link_id}: licensed wording not installed]"
 
 
-def _walk_items(items: list[dict[str, Any]]):
+def _walk_items(items: list[dict[str, Any]]) -> Iterator[ItemSpec]:
     for item in items:
         if item.get("type") == "group":
             yield from _walk_items(item.get("item", []))

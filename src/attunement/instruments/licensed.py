@@ -21,6 +21,7 @@ from typing import Any
 
 from fhir.resources.R4B.questionnaire import Questionnaire
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from attunement.errors import FieldProblem, InvalidInputError, UnknownInstrumentError
 from attunement.instruments.definition import ORDINAL_VALUE_URL, Instrument, ItemSpec, _fmt, _item_spec
@@ -99,8 +100,8 @@ def identify(data: dict[str, Any], instrument_id: str | None = None) -> Instrume
                 [FieldProblem("instrument", instrument_id[:60], f"one of the measures: {choices}")]
             ) from None
     else:
-        instrument = _named_by(data)
-        if instrument is None:
+        named = _named_by(data)
+        if named is None:
             raise _refused(
                 [
                     FieldProblem(
@@ -111,6 +112,7 @@ def identify(data: dict[str, Any], instrument_id: str | None = None) -> Instrume
                     )
                 ]
             )
+        instrument = named
     if instrument.licence.item_text_shipped:
         raise _refused(
             [
@@ -232,9 +234,10 @@ def _fhir_problems(data: dict[str, Any]) -> list[FieldProblem]:
     return []
 
 
-def _where(data: dict[str, Any], loc: tuple) -> str:
+def _where(data: dict[str, Any], loc: tuple[int | str, ...]) -> str:
     """A location in the resource in words: ``item 'core10_3' type`` rather than ``item.2.type``."""
-    words, node = [], data
+    words: list[str] = []
+    node: Any = data
     for step in loc:
         if isinstance(step, int) and isinstance(node, list) and step < len(node):
             node = node[step]
@@ -248,7 +251,7 @@ def _where(data: dict[str, Any], loc: tuple) -> str:
     return "questionnaire " + " ".join(words) if words else "questionnaire"
 
 
-def _fhir_expected(error: dict[str, Any]) -> str:
+def _fhir_expected(error: ErrorDetails) -> str:
     """What FHIR R4 expects there, in words."""
     if error.get("type", "").endswith("missing") or "is required" in str(error.get("msg", "")):
         return "a value: FHIR R4 requires this field"
@@ -333,7 +336,7 @@ def stand_in(instrument_id: str) -> dict[str, Any]:
     """A made-up Questionnaire that matches a measure's scoring ("Stand-in item 1", answers
     "Stand-in answer 0" ...): for the demo clinic and the tests, never the licensed wording."""
     instrument = get_instrument(instrument_id)
-    data = json.loads(json.dumps(instrument.questionnaire))
+    data: dict[str, Any] = json.loads(json.dumps(instrument.questionnaire))
     data["title"] = f"{instrument.short_name} (stand-in wording)"
 
     def fill(items: list[dict[str, Any]]) -> None:

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypedDict
 
 from attunement.instruments.definition import Instrument
 from attunement.instruments.registry import load_instruments
@@ -41,9 +42,23 @@ class NotOffered:
     reason: str
 
 
+class _ServiceTypeSpec(TypedDict):
+    label: str
+    measures: list[str]
+
+
+class _MeasureSetsFile(TypedDict):
+    """The fields of ``measure_sets.json`` read here (its notes aside)."""
+
+    default_service_type: str
+    service_types: dict[str, _ServiceTypeSpec]
+    about_the_session: list[str]
+
+
 @cache
-def _data() -> dict:
-    return json.loads(DATA_FILE.read_text(encoding="utf-8"))
+def _data() -> _MeasureSetsFile:
+    data: _MeasureSetsFile = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    return data
 
 
 def service_types() -> list[ServiceType]:

@@ -10,11 +10,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
+
+import numpy as np
+import numpy.typing as npt
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments.definition import Instrument, Method, Status
 
 Answer = float | int | str | None
+ScoreArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -108,12 +113,7 @@ def score(
         else None
         for s in scoring.subscales
     }
-    composites = {
-        c.id: None
-        if any(subscales.get(s) is None for s in c.weights)
-        else sum(w * subscales[s] for s, w in c.weights.items())  # type: ignore[operator]
-        for c in scoring.composites
-    }
+    composites = {c.id: _weighted(c.weights, subscales) for c in scoring.composites}
     result = ScoreResult(
         instrument=instrument.id,
         total=total,
@@ -182,16 +182,26 @@ def _validated(
 
 
 def _as_number(raw: Answer) -> float | None:
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or raw is None:
         return None
     try:
-        number = float(raw)  # type: ignore[arg-type]
+        number = float(raw)
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
 
 
-def keyed(instrument: Instrument, link_id: str, value):
+@overload
+def keyed(instrument: Instrument, link_id: str, value: None) -> None: ...
+@overload
+def keyed(instrument: Instrument, link_id: str, value: float) -> float: ...
+@overload
+def keyed(instrument: Instrument, link_id: str, value: float | None) -> float | None: ...
+@overload
+def keyed(instrument: Instrument, link_id: str, value: ScoreArray) -> ScoreArray: ...
+def keyed(
+    instrument: Instrument, link_id: str, value: float | ScoreArray | None
+) -> float | ScoreArray | None:
     """Apply reverse keying: a reversed item scores ``low + high - value`` (scalars or arrays)."""
     if value is None or link_id not in instrument.scoring.reverse:
         return value
@@ -199,13 +209,28 @@ def keyed(instrument: Instrument, link_id: str, value):
     return spec.low + spec.high - value
 
 
-def from_mean(method: Method, mean, n_items: int):
+@overload
+def from_mean(method: Method, mean: float, n_items: int) -> float: ...
+@overload
+def from_mean(method: Method, mean: ScoreArray, n_items: int) -> ScoreArray: ...
+def from_mean(method: Method, mean: float | ScoreArray, n_items: int) -> float | ScoreArray:
     """Turn the mean of the answered items into the score: a sum is prorated to all ``n_items``."""
     if method == "sum":
         return mean * n_items
     if method == "mean":
         return mean
     return mean * 10
+
+
+def _weighted(weights: Mapping[str, float], subscales: Mapping[str, float | None]) -> float | None:
+    """The weighted sum of the subscales; None when any of them is missing."""
+    total = 0.0
+    for sub, weight in weights.items():
+        score = subscales.get(sub)
+        if score is None:
+            return None
+        total += weight * score
+    return total
 
 
 def _combine(method: Method | None, values: list[float | None]) -> float | None:

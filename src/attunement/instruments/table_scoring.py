@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.instruments.definition import Instrument
+from attunement.instruments.definition import Bands, Instrument
 from attunement.instruments.scoring import from_mean, keyed
 
 MAX_REPORTED = 20
@@ -44,7 +44,7 @@ def score_frame(instrument: Instrument, wide: pd.DataFrame) -> pd.DataFrame:
     for comp in scoring.composites:
         out[comp.id] = sum(w * out[s] for s, w in comp.weights.items())
     if scoring.bands and scoring.method:
-        out["band"] = _bands(out["total"], instrument)
+        out["band"] = _bands(out["total"], scoring.bands)
     if scoring.caseness and scoring.method:
         case = scoring.caseness.is_case(out["total"])
         out["caseness"] = pd.Series(case, index=out.index).where(out["total"].notna())
@@ -55,8 +55,8 @@ def score_frame(instrument: Instrument, wide: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _bands(total: pd.Series, instrument: Instrument) -> pd.Series:
-    bands = instrument.scoring.bands.bands  # type: ignore[union-attr]
+def _bands(total: pd.Series, banding: Bands) -> pd.Series:
+    bands = banding.bands
     mins = np.array([b.min for b in bands])
     labels = np.array([b.label for b in bands], dtype=object)
     position = np.searchsorted(mins, total.to_numpy(), side="right") - 1

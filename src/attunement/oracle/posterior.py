@@ -44,7 +44,7 @@ class BlockResult:
 
     risk: dict[str, np.ndarray]
     ess: np.ndarray
-    stats: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=dict)
 
 
 def session_streams(seed: int, client_ids: np.ndarray, session: int, per_client: int) -> Streams:
@@ -130,7 +130,7 @@ def _move(
     session: int,
     streams: Streams,
     sweeps: int,
-    stats: dict,
+    stats: dict[str, int],
 ) -> tuple[np.ndarray, ParticleState]:
     """Metropolis sweeps at the posterior of ``session``; returns which particles changed."""
     parts, survival = target_at(cur, data, profile, session)

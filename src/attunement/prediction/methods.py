@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from attunement.prediction.histories import Histories
+from attunement.prediction.outcomes import Labels
 
 #: What methods predict. ``deterioration`` and ``no_improvement`` concern the whole course (NHS
 #: Talking Therapies paired definitions, first against last observed scores); ``dropout_next`` is
@@ -43,12 +44,14 @@ class Method(Protocol):
     name: str
     #: ``baseline`` (a published method), ``ours`` or ``oracle``.
     kind: str
-    #: The outcomes it predicts (a subset of :data:`OUTCOMES`).
-    outcomes: tuple[str, ...]
     #: Where the method comes from (citation), shown in reports.
     citation: str
 
-    def fit(self, reference: Histories, labels: Labels) -> None:  # noqa: F821 (see outcomes.Labels)
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """The outcomes it predicts (a subset of :data:`OUTCOMES`)."""
+
+    def fit(self, reference: Histories, labels: Labels) -> None:
         """Learn whatever the method needs from a reference cohort with known outcomes."""
 
     def predict(self, histories: Histories) -> Prediction:

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from attunement.change.clinical_significance import classify_table, cutoff_for
+from attunement.change.elementwise import check_direction
 from attunement.change.nhs_talking_therapies import paired_outcomes
 from attunement.change.reliable_change import threshold_for
 from attunement.errors import FieldProblem, InvalidInputError
@@ -192,7 +193,10 @@ def course_labels(histories: Histories, measures: MeasureTable | None = None) ->
     cutoff = cutoff_for(instrument, "caseness") if instrument.scoring.caseness is not None else None
     table = pd.DataFrame({"pre": histories.first(name), "post": histories.last(name)})
     classified = classify_table(
-        table, threshold_for(instrument), direction=instrument.direction, cutoff=cutoff
+        table,
+        threshold_for(instrument),
+        direction=check_direction(instrument.direction, "clinical significance table"),
+        cutoff=cutoff,
     )
     recovery = None
     if cutoff is not None:

@@ -323,12 +323,15 @@ def _from_intake(m: IntakeMap, answers: Mapping[str, Answer]) -> dict[str, Obser
 
 
 def _from_urica(m: UricaMap, result: ScoreResult) -> Observation | None:
-    means = {stage: result.subscales.get(sub) for stage, sub in m.stages.items()}
-    if any(v is None for v in means.values()):
-        return None
-    best = max(means.values())  # type: ignore[type-var]
-    stage = next(s for s in m.order if math.isclose(means[s], best))  # type: ignore[arg-type]
-    listed = ", ".join(f"{s} {_num(means[s])}" for s in m.order)  # type: ignore[arg-type]
+    means: dict[str, float] = {}
+    for stage_name, sub in m.stages.items():
+        mean = result.subscales.get(sub)
+        if mean is None:
+            return None
+        means[stage_name] = mean
+    best = max(means.values())
+    stage = next(s for s in m.order if math.isclose(means[s], best))
+    listed = ", ".join(f"{s} {_num(means[s])}" for s in m.order)
     readiness = result.composites.get(m.readiness_composite)
     extra = f"; readiness (C + A + M - PC) {_num(readiness)}" if readiness is not None else ""
     return Observation(

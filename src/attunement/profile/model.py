@@ -157,7 +157,8 @@ class Profile(_Strict):
     def get(self, name: str) -> Observation | None:
         if name not in DIMENSIONS:
             raise KeyError(f"no profile dimension {name!r}; expected one of: {', '.join(DIMENSIONS)}")
-        return getattr(self, name)
+        observation: Observation | None = getattr(self, name)
+        return observation
 
     def categories(self) -> dict[str, str]:
         """The categorical dimensions only (free text left out), e.g. for the caseload check."""

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,7 +53,7 @@ class IntakePart:
         return f"part {self.number} of {self.of}"
 
 
-def _group_items(items: list[dict]) -> dict[str, list[str]]:
+def _group_items(items: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Each group's linkId -> the linkIds of the questions inside it (display items aside)."""
     found: dict[str, list[str]] = {}
     for item in items:

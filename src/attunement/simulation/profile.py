@@ -121,6 +121,13 @@ class Shape(_Group):
             raise ValueError(f"a {self.kind} shape needs {', '.join(missing)}")
         return self
 
+    def needed(self, name: Literal["time_constant", "duration", "onset"]) -> float:
+        """A parameter the shape's kind needs (its presence is checked when the profile is read)."""
+        parameter: Parameter | None = getattr(self, name)
+        if parameter is None:
+            raise DefinitionError(f"a {self.kind} shape needs {name}")
+        return parameter.value
+
 
 class TrajectoryClass(_Group):
     share: Parameter

@@ -41,11 +41,11 @@ def shape_curve(shape: Shape, sessions: np.ndarray) -> np.ndarray:
     """
     s = np.asarray(sessions, dtype=float)
     if shape.kind == "exponential":
-        return 1.0 - np.exp(-(s - 1.0) / shape.time_constant.value)  # type: ignore[union-attr]
+        return 1.0 - np.exp(-(s - 1.0) / shape.needed("time_constant"))
     if shape.kind == "linear":
-        return np.clip((s - 1.0) / shape.duration.value, 0.0, 1.0)  # type: ignore[union-attr]
-    onset = shape.onset.value  # type: ignore[union-attr]
-    return np.where(s <= onset, 0.0, 1.0 - np.exp(-(s - onset) / shape.time_constant.value))  # type: ignore[union-attr]
+        return np.clip((s - 1.0) / shape.needed("duration"), 0.0, 1.0)
+    onset = shape.needed("onset")
+    return np.where(s <= onset, 0.0, 1.0 - np.exp(-(s - onset) / shape.needed("time_constant")))
 
 
 def class_curves(profile: Profile) -> np.ndarray:

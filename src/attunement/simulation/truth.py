@@ -131,7 +131,7 @@ def session_outcome_probabilities(
     i2, d2, n2 = measure_probabilities(anx, gad7_first, gad7, gad7_noise_sd, recovery)
     improvement, deterioration = combine_measures((i1, i2), (d1, d2))
     out = {"improvement": improvement, "deterioration": deterioration}
-    if recovery:
+    if n1 is not None and n2 is not None:  # computed when recovery is asked for
         out["recovery"] = n1 * n2
     for array in out.values():
         array[:, 0] = 0.0  # last scores = first scores: no change, and a case stays a case

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, overload
 
 import pandas as pd
 
@@ -12,6 +13,10 @@ from attunement.tables.schema import normalise_actions, normalise_episodes, norm
 SUFFIXES = (".csv", ".parquet")
 
 
+@overload
+def find_table(folder: Path, name: str, *, required: Literal[True] = True, context: str = ...) -> Path: ...
+@overload
+def find_table(folder: Path, name: str, *, required: bool, context: str = ...) -> Path | None: ...
 def find_table(folder: Path, name: str, *, required: bool = True, context: str = "folder") -> Path | None:
     """``folder/name.csv`` or ``folder/name.parquet``, whichever exists. A folder holding both is
     refused rather than read one way by one command and the other way by another; a missing

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from attunement.evidence import Entry, Registry, load_registry
 from attunement.profile.model import STATED, Profile, label
-from attunement.tailoring.rules import RuleSet, all_hold, fill, load_rules
+from attunement.tailoring.rules import CautionRule, RuleSet, all_hold, fill, load_rules
 
 RANKING = (
     "The client's stated wishes come first, then what their answers suggest. Within each, ranked by "
@@ -192,13 +192,23 @@ def wishes(profile: Profile) -> list[Wish]:
     ]
 
 
-def _caution(rule, profile: Profile, entries: dict[str, Entry], service_language: str) -> Caution:
+def _said(profile: Profile, dimension: str) -> str:
+    """What the client said about a dimension a condition found recorded."""
+    observation = profile.get(dimension)
+    if observation is None:
+        raise ValueError(f"no {dimension} recorded, though a condition holding needs it")
+    return observation.said()
+
+
+def _caution(
+    rule: CautionRule, profile: Profile, entries: dict[str, Entry], service_language: str
+) -> Caution:
     entry = entries[rule.entry]
     support = entries[rule.support] if rule.support else None
     why = [fill(rule.because, profile)] if rule.because else []
     holding = [c for c in rule.when_any if c.holds(profile, service_language)]
     if holding:
-        said = "; ".join(profile.get(c.dimension).said() for c in holding)  # type: ignore[union-attr]
+        said = "; ".join(_said(profile, c.dimension) for c in holding)
         why.append(f"At intake {said}.")
     conditions = [c for c in [*rule.when, *holding] if c.positive]
     return Caution(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -168,6 +168,18 @@ class CautionRule(_Strict):
     text: str
     because: str | None = None
 
+    @model_validator(mode="after")
+    def _quotable(self) -> CautionRule:
+        # Each when_any condition that holds is quoted, so it must need the answer recorded.
+        unquotable = [c.dimension for c in self.when_any if not c.positive]
+        if unquotable:
+            raise ValueError(
+                f"caution {self.id}: when_any conditions must need the answer recorded "
+                f"(one_of, strength, recorded: true or differs_from_service_language: true); "
+                f"not so on {', '.join(unquotable)}"
+            )
+        return self
+
     def applies(self, profile: Profile, service_language: str | None = None) -> bool:
         return all_hold(self.when, profile, service_language) and (
             not self.when_any or any(c.holds(profile, service_language) for c in self.when_any)
@@ -289,7 +301,7 @@ def fill(text: str, profile: Profile) -> str:
     return PLACEHOLDER.sub(one, text)
 
 
-def parse_rules(data: dict, registry: Registry | None = None, origin: str = "<data>") -> RuleSet:
+def parse_rules(data: dict[str, Any], registry: Registry | None = None, origin: str = "<data>") -> RuleSet:
     try:
         rules = RuleSet.model_validate(data)
     except ValidationError as exc:

@@ -27,7 +27,7 @@ from attunement.tailoring.rules import PLACEHOLDER, Condition, all_hold, fill
 
 CHECKLIST_FILE = Path(__file__).with_name("checklist.json")
 AlertKind = Literal["not_on_track", "rupture", "dropout_risk", "safety", "negative_process"]
-ALERT_KINDS: tuple[str, ...] = ("not_on_track", "rupture", "dropout_risk", "safety", "negative_process")
+ALERT_KINDS: tuple[AlertKind, ...] = ("not_on_track", "rupture", "dropout_risk", "safety", "negative_process")
 _SPECIAL = re.compile(r"\{(alert\.reason|recommendations)\}")
 
 
@@ -197,14 +197,20 @@ class Checklist:
         return [item.id for item in self.items() if item.used]
 
 
+def _alert_kind(name: str) -> AlertKind:
+    for kind in ALERT_KINDS:
+        if kind == name:
+            return kind
+    raise InvalidInputError(
+        "support checklist", [FieldProblem("alert_kind", name, "one of " + ", ".join(ALERT_KINDS))]
+    )
+
+
 def support_checklist(
     alert_kind: str, profile: Profile | None, context: SupportContext, spec: ChecklistSpec | None = None
 ) -> Checklist:
     """The checklist for one alert, filled in with this client's data."""
-    if alert_kind not in ALERT_KINDS:
-        raise InvalidInputError(
-            "support checklist", [FieldProblem("alert_kind", alert_kind, "one of " + ", ".join(ALERT_KINDS))]
-        )
+    known_kind = _alert_kind(alert_kind)
     if not context.reason or not context.reason.strip():
         raise InvalidInputError(
             "support checklist", [FieldProblem("reason", context.reason, "the alert's reason in words")]
@@ -219,7 +225,7 @@ def support_checklist(
         else tailor(profile, service_language=context.service_language).recommendations
     )
     rec_text = "; ".join(f"{r.title} ({r.entry_name})" for r in recs)
-    kind = spec.alert_kinds[alert_kind]  # type: ignore[index]
+    kind = spec.alert_kinds[known_kind]
 
     sections = []
     for sid in kind.sections:
@@ -258,7 +264,7 @@ def support_checklist(
 def _evidence(ref: EvidenceRef, registry: Registry) -> str:
     """The rationale line: the estimate with its citation, or the guidance with its label."""
     if ref.entry is None:
-        return f"{ref.label}: {ref.guidance} Source: {ref.source}" + _tag(ref.status)  # type: ignore[arg-type]
+        return f"{ref.label}: {ref.guidance} Source: {ref.source}" + _tag(ref.status)
     entry = registry.by_id()[ref.entry]
     estimate = next(e for e in entry.estimates if e.id == ref.estimate)
     return f"{estimate.label}: {estimate.render()} ({registry.citations[estimate.source].render()})"
@@ -289,6 +295,6 @@ def _fill(text: str, profile: Profile, reason: str, recommendations: str) -> str
     return fill(text, profile)
 
 
-def _tag(status: Status) -> str:
+def _tag(status: Status | None) -> str:
     tag = status_tag(status)
     return f" {tag}" if tag else ""
