@@ -382,3 +382,16 @@ def test_long_therapist_names_are_shortened_on_the_row_but_whole_in_its_title():
     assert name not in shown_label and shown_label.startswith(name[:10]) and "n = 10" in shown_label
     assert row.find("s:title", NS).text.startswith(name)
     assert name in root.find("s:desc", NS).text
+
+
+def test_any_measure_is_charted_from_its_definition_with_no_invented_cut_off():
+    """One chart function for every measure: AUDIT-C's range 0-12 and its caseness line of 3
+    from its definition; PHQ-4 has no cut-off for its total recorded, so none is drawn and the
+    chart says so; both say which way is better."""
+    audit = outcome_chart([1, 2, 3], [8, 6, 4], instrument="auditc", chart_id="outcome-auditc")
+    assert 'data-value="3" data-rule="&gt;="' in audit and "AUDIT-C score (lower is better)" in audit
+    assert 'class="tick" data-value="12"' in audit and "no caseness cut-off" not in audit
+    phq4 = outcome_chart([1, 2], [9, 5], instrument="phq4", chart_id="outcome-phq4")
+    assert 'class="caseness"' not in phq4 and "no caseness cut-off recorded" in phq4
+    assert "PHQ-4 score (lower is better)" in phq4 and 'class="tick" data-value="12"' in phq4
+    assert "reliable-improvement" not in phq4, "no reliable-change marks without published parameters"

@@ -7,15 +7,17 @@ from __future__ import annotations
 import re
 import shutil
 import stat
+from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from attunement.cli import app
 from attunement.store import open_database
 from attunement.store.demo import seed_demo
-from attunement.store.models import AuditEvent, Client, Episode, Submission
+from attunement.store.models import AuditEvent, Client, Episode, KeptAlert, Submission
+from attunement.web.summary_store import summaries_for
 
 needs_chromium = pytest.mark.skipif(
     not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")),
@@ -147,3 +149,60 @@ def test_a_missing_chromium_is_named_and_nothing_is_written(demo, tmp_path):
     assert bare.exit_code == 2
     assert "Chromium is needed to make the PDF and was not found" in " ".join(bare.output.split())
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory):
+    """The demo clinic as `serve --demo` seeds it: (url, cases) for the session summaries
+    that hold the most: the latest session of the episode with the most measures (and then the
+    most sessions), and the session with the most alerts open at it; each case is (episode,
+    session, how many measures or alerts, how many sessions or the session)."""
+    path = tmp_path_factory.mktemp("busy") / "clinic.db"
+    url = f"sqlite:///{path}"
+    db = open_database(url)
+    with db.session() as session:
+        seed_demo(session)
+        clients = list(session.scalars(select(Client)))
+        summaries = summaries_for(session, clients)
+        client = max(clients, key=lambda c: (len(summaries[c.id].measures()), summaries[c.id].sessions))
+        summary = summaries[client.id]
+        last = max(s + 1 for s, v in enumerate(summary.phq9) if v is not None)
+        episode = session.scalar(
+            select(Episode).where(Episode.client_id == client.id).order_by(Episode.number.desc())
+        )
+        busiest = [(f"{client.public_id}/{episode.number}", last, len(summary.measures()), summary.sessions)]
+        alerts = session.execute(
+            select(KeptAlert.episode_id, KeptAlert.opened_session, KeptAlert.last_session)
+        ).all()
+        counts = Counter((e, s) for e, first, latest in alerts for s in range(first, latest + 1))
+        (episode_id, at), _ = max(counts.items(), key=lambda item: item[1])
+        answered = session.scalar(
+            select(func.max(Submission.session)).where(
+                Submission.episode_id == episode_id, Submission.session <= at
+            )
+        )
+        other = session.get(Episode, episode_id)
+        owner = session.get(Client, other.client_id)
+        busiest.append((f"{owner.public_id}/{other.number}", answered, counts[(episode_id, at)], at))
+    db.dispose()
+    return url, busiest
+
+
+@needs_chromium
+def test_a_session_summary_fits_one_a4_page_with_many_sessions_measures_and_alerts(busy, tmp_path):
+    url, cases = busy
+    (_, _, measures, sessions), (_, _, alerts, _) = cases
+    assert measures >= 3 and sessions >= 8, "a client with several measures and many sessions"
+    assert alerts >= 2, "a session with several alerts open"
+    for i, (episode, session, _, _) in enumerate(cases):
+        out = tmp_path / f"summary-{i}.pdf"
+        result = run(
+            "report", "--episode", episode, "--session", str(session), "--out", str(out), "--database", url
+        )
+        assert result.exit_code == 0, result.output
+        data = out.read_bytes()
+        assert _pages(data) == 1, (episode, session)
+        width, height = (
+            float(v) for v in re.search(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", data).groups()
+        )
+        assert round(width / 72 * 25.4) == 210 and round(height / 72 * 25.4) == 297, "A4"

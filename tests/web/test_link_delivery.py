@@ -457,3 +457,61 @@ def test_the_client_s_export_holds_contact_and_messages_without_the_link_secret_
         erased = erase(db, client, "operator", "operator")
     assert erased.rows["client_contacts"] == 1 and erased.rows["outbox"] == 1
     assert clinic.count("outbox") == 0 and clinic.count("client_contacts") == 0
+
+
+def _gateway(monkeypatch):
+    """A local HTTP server standing in for the clinic's text-message gateway (e-mail not set up)."""
+    Gateway.received = []
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("ATTUNEMENT_SMTP_HOST", raising=False)
+    monkeypatch.setenv("ATTUNEMENT_SMS_URL", f"http://127.0.0.1:{server.server_port}/send")
+    monkeypatch.setenv("ATTUNEMENT_PUBLIC_URL", PUBLIC)
+    return server
+
+
+def _send_link(browser, clinic, send: str, client="of_a"):
+    public_id = clinic.clients[client]
+    token = csrf(browser, f"/clients/{public_id}")
+    data = {"csrf_token": token, "episode": "1", "session": "new", "send": send}
+    return browser.post(f"/clients/{public_id}/links", data=data)
+
+
+def test_a_link_made_on_the_page_is_sent_by_text_message_through_the_gateway(clinic, monkeypatch):
+    server = _gateway(monkeypatch)
+    try:
+        browser = clinic.login("clin_a")
+        refused = _send_link(browser, clinic, "sms")
+        assert refused.status_code == 400
+        assert "Send it by text message</strong>: this client has no mobile number" in refused.text
+        assert clinic.count("link_tokens") == 0 and clinic.count("outbox") == 0
+        _post_contact(browser, clinic, "", "yes", mobile="+44 7700 900123")
+        assert "Send it by text message to ***123" in _page(browser, clinic).text
+        issued = _send_link(browser, clinic, "sms")
+        assert issued.status_code == 200 and "by text message to ***123" in issued.text
+        with clinic.db.session() as db:
+            assert db.scalars(select(OutboxMessage.channel)).all() == ["sms"]
+        assert Gateway.received == [], "queued, not sent inside the request"
+        assert run_once(clinic.db).sent == 1
+        ((_, payload),) = Gateway.received
+        assert payload["to"] == "+447700900123"
+        url = re.search(rf"{re.escape(PUBLIC)}(/c/\S+)", payload["text"]).group(1)
+        assert clinic.client().get(url).status_code == 200, "the link opens the client's form"
+        page = _page(browser, clinic).text
+        assert "Text message" in page and "***123" in page and re.search(r"Delivered\">Yes, ", page)
+        with clinic.db.session() as db:
+            details = list(db.scalars(select(AuditEvent.detail).where(AuditEvent.action == "issue_link")))
+        assert any(d.endswith("sent by text message") for d in details)
+    finally:
+        server.shutdown()
+
+
+def test_a_text_message_is_refused_in_plain_words_without_a_gateway(clinic, monkeypatch):
+    monkeypatch.delenv("ATTUNEMENT_SMS_URL", raising=False)
+    browser = clinic.login("clin_a")
+    _post_contact(browser, clinic, "", "yes", mobile="+44 7700 900123")
+    assert "Send it by text message" not in _page(browser, clinic).text, "not offered"
+    refused = _send_link(browser, clinic, "sms")
+    assert refused.status_code == 400
+    assert "Send it by text message</strong>: text messages are not set up on this server" in refused.text
+    assert clinic.count("link_tokens") == 0 and clinic.count("outbox") == 0

@@ -42,6 +42,7 @@ from attunement.instruments.definition import Instrument
 from attunement.instruments.registry import get_instrument
 
 CONTEXT = "outcome chart"
+NO_CUTOFF = "no caseness cut-off recorded for this total"
 _RULE_WORDS = {">=": "or more", ">": "above", "<=": "or less", "<": "below"}
 
 
@@ -84,6 +85,8 @@ def outcome_chart(
     if cut is not None:
         body.append(_caseness_line(frame, cut, name))
         entries.append((legend_line(style.MUTED, dash="6 4"), f"caseness: {_cutoff_words(cut)}"))
+    else:
+        entries.append(("", NO_CUTOFF))
     body.append(_score_line(frame, s, y, name, improved, deteriorated, first))
     entries.insert(
         0,
@@ -328,6 +331,8 @@ def _description(
         words.append("Expected range: " + "; ".join(banded) + ".")
     if cut is not None:
         words.append(f"Caseness: {_cutoff_words(cut)}{(' ' + cut.tag) if cut.tag else ''}.")
+    else:
+        words.append(NO_CUTOFF[0].upper() + NO_CUTOFF[1:] + ".")
     if rc is not None and len(known) > 1:
         points = label_number(rc.points)
         rule = (

@@ -77,6 +77,11 @@ def about_the_session() -> frozenset[str]:
     return frozenset(_data()["about_the_session"])
 
 
+def relationship_measures() -> frozenset[str]:
+    """Measures of the session or the therapy relationship, shown apart from the outcome charts."""
+    return frozenset(_data()["relationship_measures"])
+
+
 def _offerable(instrument: Instrument, licensed: frozenset[str] = frozenset()) -> bool:
     return (
         instrument.rater == "client"

@@ -21,6 +21,7 @@ import numpy as np
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import get_instrument, instrument_ids
 from attunement.instruments.definition import Instrument
+from attunement.instruments.measure_sets import relationship_measures
 
 #: Which measure labels a course when several are present and the paired rules do not apply:
 #: the order the NHS Talking Therapies data set reports them in, then the general-distress
@@ -47,6 +48,27 @@ def outcome_instruments() -> tuple[str, ...]:
             out.append(instrument_id)
     ordered = [m for m in OUTCOME_PREFERENCE if m in out]
     return tuple(ordered + sorted(set(out) - set(ordered)))
+
+
+@cache
+def charted_measures() -> tuple[str, ...]:
+    """The measures of the client's own state that the pages chart and the reports list: every
+    outcome instrument, then the other installed client-rated instruments scored as one total
+    (PHQ-4, AUDIT-C, ...), leaving out the measures of the session or the relationship
+    (:func:`~attunement.instruments.measure_sets.relationship_measures`), which are shown apart.
+    A measure without published change parameters is charted and listed without change marks."""
+    apart = relationship_measures()
+    out = list(outcome_instruments())
+    for instrument_id in sorted(instrument_ids()):
+        instrument = get_instrument(instrument_id)
+        if (
+            instrument_id not in out
+            and instrument_id not in apart
+            and instrument.rater == "client"
+            and instrument.scoring.method is not None
+        ):
+            out.append(instrument_id)
+    return tuple(out)
 
 
 def is_outcome_measure(name: str) -> bool:

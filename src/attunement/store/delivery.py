@@ -125,6 +125,11 @@ def email_configured(env: Mapping[str, str] | None = None) -> bool:
     return any(s.channel == "email" for s in senders_from_environment(env))
 
 
+def sms_configured(env: Mapping[str, str] | None = None) -> bool:
+    """Whether this clinic has a text-message gateway (:mod:`attunement.store.text_messages`)."""
+    return any(s.channel == "sms" for s in senders_from_environment(env))
+
+
 @dataclass
 class Round:
     """What one round of the worker did."""

@@ -243,14 +243,19 @@ def _link_schedule(db: Session, client: Client, clinician: User, since: datetime
 
 #: The demo clinic also offers AUDIT-C and the readiness ruler (their wording is shipped; CORE-10's
 #: is not, so it cannot be put on a client's form here).
-DEMO_OFFERED = ("phq9", "gad7", "checkin", "auditc", "readiness_ruler")
+DEMO_OFFERED = ("phq9", "gad7", "checkin", "auditc", "readiness_ruler", "phq4")
 #: What the first clinician chose for one client whose drinking came up: demonstration data.
 DEMO_CHOICE = ("phq9", "auditc", "gad7", "checkin")
+#: Measures the first clinician chose at the start of two more episodes, answered at every
+#: session since: AUDIT-C for a client whose drinking was part of the referral, PHQ-4 beside
+#: PHQ-9 for another (demonstration data, drawn at random; not clinical examples).
+DEMO_FROM_START = (("auditc", ("phq9", "gad7", "auditc", "checkin")), ("phq4", ("phq9", "phq4", "checkin")))
 
 
 def _measures(db: Session, clinician: User, today: date, zone) -> None:
-    """The clinic offers two more measures, and one of the first clinician's clients (the fourth
-    with an active episode) has AUDIT-C added to their episode two days ago."""
+    """The clinic offers three more measures; the two of the first clinician's active episodes
+    with the most answered sessions had AUDIT-C or PHQ-4 answered from their first session, and
+    the fourth active episode (by client label) has AUDIT-C added two days ago."""
     set_setting(db, "link_instruments", ",".join(DEMO_OFFERED))
     active = db.scalars(
         select(Episode)
@@ -258,6 +263,17 @@ def _measures(db: Session, clinician: User, today: date, zone) -> None:
         .where(Client.therapist_id == clinician.id, Episode.status == "active")
         .order_by(Client.label)
     ).all()
+    rng = np.random.default_rng([DEMO_SEED, 2])  # its own draws: the other histories stay the same
+    answered = dict(
+        db.execute(
+            select(Submission.episode_id, func.count())
+            .where(Submission.rater == "client")
+            .group_by(Submission.episode_id)
+        ).all()
+    )
+    longest = sorted(active[:3] + active[4:], key=lambda e: -answered.get(e.id, 0))
+    for episode, (measure, chosen) in zip(longest, DEMO_FROM_START, strict=False):
+        _answered_from_start(db, episode, clinician, measure, chosen, rng)
     if len(active) < 4:
         return
     episode = active[3]
@@ -271,6 +287,51 @@ def _measures(db: Session, clinician: User, today: date, zone) -> None:
             set_by=clinician.id,
         )
     )
+    db.flush()
+
+
+def _answered_from_start(
+    db: Session, episode: Episode, clinician: User, measure: str, chosen: tuple[str, ...], rng
+) -> None:
+    """``chosen`` for ``episode`` from before its first answers, and ``measure`` answered in every
+    client submission: item answers that drift down from a start drawn at random."""
+    submissions = db.scalars(
+        select(Submission)
+        .where(Submission.episode_id == episode.id, Submission.rater == "client")
+        .order_by(Submission.session, Submission.id)
+    ).all()
+    if not submissions:
+        return
+    db.add(
+        EpisodeMeasures(
+            client_id=episode.client_id,
+            episode_id=episode.id,
+            instruments=",".join(chosen),
+            valid_from=aware(submissions[0].submitted_at) - timedelta(days=1),
+            set_by=clinician.id,
+        )
+    )
+    items = get_instrument(measure).items
+    top = max(int(spec.high) for spec in items.values())
+    start = rng.uniform(0.55, 0.85) * top
+    last = max(s.session for s in submissions)
+    for submission in submissions:
+        level = start * (1 - 0.5 * (submission.session - 1) / max(last - 1, 1))
+        db.add_all(
+            Measure(
+                client_id=episode.client_id,
+                episode_id=episode.id,
+                submission_id=submission.id,
+                session=submission.session,
+                instrument=measure,
+                rater="client",
+                item=item,
+                value=float(np.clip(round(level + rng.normal(0, 0.6)), 0, top)),
+                score=None,
+                recorded_at=submission.submitted_at,
+            )
+            for item in items
+        )
     db.flush()
 
 

@@ -60,6 +60,15 @@ def current_measures(db: Session, episode: Episode) -> list[str]:
     return [i for i in offered_instruments(db) if i in wanted]
 
 
+def measures_used(db: Session, episode: Episode) -> list[str]:
+    """Every measure the episode's links carried at any time (each choice, or the clinic default
+    when none was made), each once, in the order first chosen."""
+    history = measure_history(db, episode.id)
+    if not history:
+        return clinic_default(db)
+    return list(dict.fromkeys(i for choice in history for i in (*choice.instruments, *ALWAYS_OFFERED)))
+
+
 def link_measures(db: Session, episode: Episode, session: int) -> list[str]:
     """What a link for ``session`` of the episode carries: the current measures, without those
     about the session before the first session."""

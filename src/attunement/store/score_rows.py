@@ -26,18 +26,19 @@ import numpy as np
 from attunement.errors import InvalidInputError
 from attunement.instruments import get_instrument, score
 from attunement.prediction.histories import MEASURES, NO_GROUP, Histories
-from attunement.prediction.measures import outcome_instruments
+from attunement.prediction.measures import charted_measures
 
 #: (instrument, rater) of the stored rows -> the measure of the histories: the check-ins and
-#: every outcome measure (a client-rated instrument with reliable-change parameters: PHQ-9,
-#: GAD-7, and CORE-10 or another once a clinic offers it), which a forecast model may use.
+#: every charted measure: the outcome measures (a client-rated instrument with reliable-change
+#: parameters: PHQ-9, GAD-7, and CORE-10 or another once a clinic offers it), which a forecast
+#: model may use, and the other totals of the client's own state (PHQ-4, AUDIT-C, ...).
 MEASURE_OF = {
-    **{(m, "client"): m for m in outcome_instruments()},
+    **{(m, "client"): m for m in charted_measures()},
     ("checkin", "client"): "checkin",
     ("checkin_therapist", "therapist"): "checkin_therapist",
 }
 #: The measures every history holds, observed or not (see :func:`build_histories`).
-HISTORY_MEASURES = (*MEASURES, *(m for m in outcome_instruments() if m not in MEASURES))
+HISTORY_MEASURES = (*MEASURES, *(m for m in charted_measures() if m not in MEASURES))
 ITEM9 = ("phq9", "phq9_9")
 #: The check-in's "judged, criticised or pushed" answer, a measure of its own (negative process).
 JUDGED = ("checkin", "checkin_judged")

@@ -7,6 +7,7 @@ the same numbers as a table.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from attunement.charts import (
     therapist_outcomes_chart,
 )
 from attunement.prediction.histories import Histories
+from attunement.prediction.measures import is_outcome_measure
 from attunement.web.forecast_source import expected_band
 
 
@@ -34,14 +36,21 @@ def progress_svg(instrument: str, points: list[tuple[int, float]]) -> str | None
     )
 
 
-def outcome_svg(histories: Histories, row: int, instrument: str = "phq9", model=None) -> str | None:
-    """The outcome chart, with the expected range of ``model`` (the forecast model in use)."""
+def outcome_svg(
+    histories: Histories, row: int, instrument: str = "phq9", model=None, *, through: int | None = None
+) -> str | None:
+    """The outcome chart of one measure, with the expected range of ``model`` (the forecast model
+    in use) when it forecasts that measure; ``through`` stops at that session (a session summary)."""
     sessions = int(histories.sessions[row])
+    if through is not None:
+        sessions = min(sessions, through)
+    if sessions < 1 or instrument not in histories.scores:
+        return None
     scores = _values(histories.score(instrument)[row], sessions)
-    if sessions < 1 or all(v is None for v in scores):
+    if all(v is None for v in scores):
         return None
     low = high = None
-    band = expected_band(histories, instrument, model)
+    band = expected_band(histories, instrument, model) if is_outcome_measure(instrument) else None
     if band is not None:
         low, high = (_values(part[row], sessions) for part in band)
     return outcome_chart(
@@ -52,6 +61,21 @@ def outcome_svg(histories: Histories, row: int, instrument: str = "phq9", model=
         expected_high=high,
         chart_id=f"outcome-{instrument}",
     )
+
+
+def outcome_svgs(
+    histories: Histories | None,
+    row: int,
+    measures: Sequence[str],
+    model=None,
+    *,
+    through: int | None = None,
+) -> list[tuple[str, str]]:
+    """(measure, chart) for each of ``measures`` that has a score to draw, in their order."""
+    if histories is None:
+        return []
+    charts = ((m, outcome_svg(histories, row, m, model, through=through)) for m in measures)
+    return [(m, svg) for m, svg in charts if svg is not None]
 
 
 def relationship_svg(histories: Histories, row: int) -> str | None:

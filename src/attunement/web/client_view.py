@@ -34,7 +34,7 @@ from attunement.store.schedule import (
     session_states,
 )
 from attunement.store.settings import clinic_zone, get_setting, offered_instruments
-from attunement.web.charts_slot import outcome_svg, relationship_svg
+from attunement.web.charts_slot import outcome_svgs, relationship_svg
 from attunement.web.delivery_view import delivery_context, schedule_context
 from attunement.web.forecast_source import model_in_use
 from attunement.web.intake import IntakeView, intake_view
@@ -106,8 +106,7 @@ def client_context(
         "measures": _measures_view(db, episode),
         "intake_state": intake_state(db, client.id),
         "intake_parts_count": len(intake_parts()),
-        "outcome_svg": outcome_svg(histories, 0, "phq9", forecast.model) if histories is not None else None,
-        "anxiety_svg": outcome_svg(histories, 0, "gad7", forecast.model) if histories is not None else None,
+        "outcome_charts": outcome_svgs(histories, 0, summary.measures(), forecast.model),
         "forecast_name": forecast.name,
         "relationship_svg": relationship_svg(histories, 0) if histories is not None else None,
         **supervision_context(db, user, client),

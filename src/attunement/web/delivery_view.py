@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from attunement.store.clock import now
-from attunement.store.contacts import can_email, contact_history, mask_email, mask_mobile
-from attunement.store.delivery import email_configured, senders_from_environment
+from attunement.store.contacts import can_email, can_text, contact_history, mask_email, mask_mobile
+from attunement.store.delivery import email_configured, senders_from_environment, sms_configured
 from attunement.store.link_schedules import (
     KINDS,
     MAX_EVERY_DAYS,
@@ -64,6 +64,9 @@ def delivery_context(db: Session, client: Client, *, can_change: bool) -> dict[s
         "can_email": can_email(contact.current),
         "email_masked": mask_email(contact.current.email if contact.current else None),
         "email_ready": email_configured(),
+        "can_text": can_text(contact.current),
+        "mobile_masked": mask_mobile(contact.current.mobile if contact.current else None),
+        "sms_ready": sms_configured(),
         "messages": messages_of(db, client.id),
         "purpose_labels": PURPOSE_LABELS,
         "channel_labels": CHANNEL_LABELS,

@@ -83,6 +83,7 @@ FORMS: dict[str, dict[str, Field]] = {
         "session": _pick("link-session", "Session"),
         "intake": _pick("link-intake", "Intake questions"),
         "send by e-mail": _pick("", "Send it by e-mail"),
+        "send by text message": _pick("", "Send it by text message"),
     },
     "schedule-h": {
         "schedule": _pick("", "When should links be sent?"),
@@ -134,6 +135,17 @@ SENTENCES: dict[tuple[str, str], _Say] = {
     ): lambda v: (
         "this client has no e-mail address on record or has not agreed to be contacted. "
         "Record their address and consent under Contact first, or give them the link yourself."
+    ),
+    (
+        "send by text message",
+        "a client who agreed to be contacted and has a mobile number: record them under Contact first",
+    ): lambda v: (
+        "this client has no mobile number on record or has not agreed to be contacted. "
+        "Record their mobile number and consent under Contact first, or give them the link yourself."
+    ),
+    ("send by text message", "a clinic with a text-message gateway"): lambda v: (
+        "text messages are not set up on this server. Send the link by e-mail or give it to the "
+        "client yourself; your administrator can set up the clinic's text-message gateway."
     ),
     ("date", "the date of the next session"): lambda v: "choose the date of the next session.",
     ("link_valid_days", "a whole number of days from 1 to 60"): lambda v: (

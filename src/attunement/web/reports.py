@@ -23,12 +23,13 @@ from attunement.change import ChangeAssessment, assess_change, cutoff_for, paire
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.instruments import get_instrument
 from attunement.store.clock import local_today
+from attunement.store.episode_measures import measures_used
 from attunement.store.episode_record import SessionRecord, episode_record
 from attunement.store.episodes import END_REASON_LABELS, episodes_of, events_of
 from attunement.store.models import Client, Episode, Submission, User
 from attunement.store.schedule import session_states
 from attunement.store.settings import clinic_zone
-from attunement.web.charts_slot import outcome_svg, relationship_svg
+from attunement.web.charts_slot import outcome_svgs, relationship_svg
 from attunement.web.client_view import episode_alert_log, intake_of
 from attunement.web.forecast_source import model_in_use
 from attunement.web.pages import TEMPLATES
@@ -36,8 +37,9 @@ from attunement.web.summaries import ClientSummary
 from attunement.web.summary_store import episode_summary, histories_of, summaries_for
 
 REPORT_CSS = Path(__file__).with_name("static") / "report.css"
-#: The outcome measures a report shows, in order.
-OUTCOMES = ("phq9", "gad7")
+#: How many alerts open at a session its one-page summary lists (the latest first), each with
+#: its latest step; the rest are counted and are in the episode report. A layout choice.
+SUMMARY_ALERTS = 3
 #: Alert history steps that record what the clinician did.
 ACTIONS = {
     "acknowledged": "marked as seen",
@@ -66,9 +68,20 @@ class ScoreLine:
     last_session: int | None
     band: str | None
     change: ChangeAssessment | None
+    #: Whether the measure has published reliable-change parameters (else no change statistic).
+    assessed: bool = True
+
+    @property
+    def difference(self) -> float | None:
+        """The latest score less the first, in points (None with fewer than two scores)."""
+        if self.first is None or self.last is None or self.first_session == self.last_session:
+            return None
+        return self.last - self.first
 
     @property
     def change_label(self) -> str:
+        if not self.assessed:
+            return "no published reliable-change parameters"
         if self.change is None:
             return "not enough scores yet"
         return CHANGE_LABELS.get(self.change.reliable_change, self.change.reliable_change.replace("_", " "))
@@ -132,9 +145,12 @@ def report_context(
     model = model_in_use(db).model
     through = session if session is not None else summary.sessions
     log = episode_alert_log(db, episode.id)
+    more_alerts = 0
     if session is not None:
         log = [item for item in log if item.alert.opened_session <= session <= item.alert.last_session]
+        more_alerts, log = max(0, len(log) - SUMMARY_ALERTS), log[:SUMMARY_ALERTS]
     events = events_of(db, [episode.id])[episode.id]
+    measures = summary.measures(measures_used(db, episode))
     return {
         "client": client,
         "episode": episode,
@@ -146,11 +162,15 @@ def report_context(
         "session": session,
         "record": next((r for r in records if r.number == session), None),
         "sessions": [r for r in records if attended(r)],
-        "scores": [_score_line(summary, i, through) for i in OUTCOMES],
+        "measures": measures,
+        "measure_names": {m: get_instrument(m).short_name for m in measures},
+        "series": summary.series(),
+        "scores": [_score_line(summary, i, through) for i in measures],
         "paired": _paired(summary) if session is None else None,
         "checkin": _at(summary.checkin, session) if session else None,
         "checkin_therapist": _at(summary.checkin_therapist, session) if session else None,
         "alert_log": log,
+        "more_alerts": more_alerts,
         "actions": ACTIONS,
         "events": events,
         "event_people": _people(
@@ -158,12 +178,7 @@ def report_context(
         ),
         "comments": _comments(db, episode.id, session),
         "intake": intake_of(db, client),
-        "outcome_svg": outcome_svg(histories, 0, "phq9", model)
-        if histories is not None and session is None
-        else None,
-        "anxiety_svg": outcome_svg(histories, 0, "gad7", model)
-        if histories is not None and session is None
-        else None,
+        "outcome_charts": outcome_svgs(histories, 0, measures, model, through=session),
         "relationship_svg": relationship_svg(histories, 0)
         if histories is not None and session is None
         else None,
@@ -192,26 +207,35 @@ def _at(values: list[float | None], session: int | None) -> float | None:
 
 def _score_line(summary: ClientSummary, instrument: str, through: int) -> ScoreLine:
     definition = get_instrument(instrument)
-    values = list(getattr(summary, instrument))[:through]
+    values = list(summary.series().get(instrument, []))[:through]
     given = [(s + 1, v) for s, v in enumerate(values) if v is not None]
     first_session, first = given[0] if given else (None, None)
     last_session, last = given[-1] if given else (None, None)
+    threshold = _or_none(threshold_for, definition)  # no published parameters: no change statistic
+    cutoff = _or_none(cutoff_for, definition)
     change = None
-    if len(given) >= 2:
-        try:
-            change = assess_change(
-                first,
-                last,
-                threshold_for(definition),
-                direction=definition.direction,
-                cutoff=cutoff_for(definition),
-            )
-        except AttunementError:  # no published parameters for this measure: no change statistic
-            change = None
-    band = definition.scoring.bands.classify(last) if last is not None else None
+    if len(given) >= 2 and threshold is not None:
+        change = assess_change(first, last, threshold, direction=definition.direction, cutoff=cutoff)
+    bands = definition.scoring.bands
+    band = bands.classify(last) if last is not None and bands is not None else None
     return ScoreLine(
-        instrument, definition.short_name, first, first_session, last, last_session, band, change
+        instrument,
+        definition.short_name,
+        first,
+        first_session,
+        last,
+        last_session,
+        band,
+        change,
+        assessed=threshold is not None,
     )
+
+
+def _or_none(find, definition):
+    try:
+        return find(definition)
+    except AttunementError:
+        return None
 
 
 def _paired(summary: ClientSummary) -> PairedLine | None:

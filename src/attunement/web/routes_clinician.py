@@ -16,8 +16,8 @@ from attunement.store import Database
 from attunement.store.approaches import approach_checks, approach_choices, parse_approach
 from attunement.store.audit import record, record_list, seal
 from attunement.store.clients import create_client, visible_clients
-from attunement.store.contacts import can_email, current_contact, mask_email
-from attunement.store.delivery import email_configured
+from attunement.store.contacts import can_email, can_text, current_contact, mask_email, mask_mobile
+from attunement.store.delivery import email_configured, sms_configured
 from attunement.store.episode_measures import link_measures, set_measures
 from attunement.store.episodes import current_episode
 from attunement.store.intake import described, intake_for_link, parse_intake_choice
@@ -144,6 +144,47 @@ def episode_page(request: Request, public_id: str, number: str):
         return client_page(request, db, user, client, episode=episode)
 
 
+#: The ways a link made on the client page can be sent, as the audit log names them.
+SEND_CHANNELS = {"email": "e-mail", "sms": "text message"}
+
+
+def _recipient_or_refuse(db, client_id: int, channel: str) -> str:
+    """The masked address or number a link goes to by ``channel``; refused, naming the choice,
+    when the client has none or did not agree, or (text messages) the clinic has no gateway."""
+    contact = current_contact(db, client_id)
+    if channel == "email":
+        if not can_email(contact):
+            raise InvalidInputError(
+                "send",
+                [
+                    FieldProblem(
+                        "send by e-mail",
+                        "",
+                        "a client who agreed to be contacted and has an e-mail address: "
+                        "record them under Contact first",
+                    )
+                ],
+            )
+        return mask_email(contact.email)
+    if not sms_configured():
+        raise InvalidInputError(
+            "send", [FieldProblem("send by text message", "", "a clinic with a text-message gateway")]
+        )
+    if not can_text(contact):
+        raise InvalidInputError(
+            "send",
+            [
+                FieldProblem(
+                    "send by text message",
+                    "",
+                    "a client who agreed to be contacted and has a mobile number: "
+                    "record them under Contact first",
+                )
+            ],
+        )
+    return mask_mobile(contact.mobile)
+
+
 @router.post("/clients/{public_id}/links")
 async def issue_client_link(request: Request, public_id: str):
     def issue(db, user, client, episode, form):
@@ -164,24 +205,12 @@ async def issue_client_link(request: Request, public_id: str):
         token, link = issued_link(db, episode, user, session, instruments, days)
         asked = described(intake)
         detail = f"episode {episode.number} session {session}" + (f" with {asked}" if asked else "")
+        channel = form.get("send") if form.get("send") in SEND_CHANNELS else None
         sent_to = None
-        if form.get("send") == "email":
-            contact = current_contact(db, client.id)
-            if not can_email(contact):
-                raise InvalidInputError(
-                    "send",
-                    [
-                        FieldProblem(
-                            "send by e-mail",
-                            "",
-                            "a client who agreed to be contacted and has an e-mail address: "
-                            "record them under Contact first",
-                        )
-                    ],
-                )
-            queue_message(db, link, token, "link", user)
-            sent_to = mask_email(contact.email)
-            detail += " sent by e-mail"
+        if channel is not None:
+            sent_to = _recipient_or_refuse(db, client.id, channel)
+            queue_message(db, link, token, "link", user, channel=channel)
+            detail += f" sent by {SEND_CHANNELS[channel]}"
         url = (public_url() or str(request.base_url).rstrip("/")) + f"/c/{token}"
         page = render(
             request,
@@ -194,6 +223,7 @@ async def issue_client_link(request: Request, public_id: str):
                 "days": days,
                 "with_intake": asked,
                 "sent_to": sent_to,
+                "channel": channel,
                 "email_ready": email_configured(),
             },
         )

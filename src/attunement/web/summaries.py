@@ -9,7 +9,7 @@ alerts first, then other open alerts by severity, then the rest.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from attunement.alerts.lifecycle import WAITING
 from attunement.change import assess_change, cutoff_for, threshold_for
 from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
-from attunement.prediction.measures import is_outcome_measure
+from attunement.prediction.measures import charted_measures
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,20 @@ class ClientSummary:
     alerts: list[AlertView]
     phq9_item9: list[float | None] = field(default_factory=list)
     checkin_judged: list[float | None] = field(default_factory=list)
-    #: Other outcome measures the client answered (CORE-10 of a clinic that imported its
-    #: wording, ...), by measure id: a clinic model fitted on them needs them back.
+    #: Other charted measures the client answered (CORE-10 of a clinic that imported its
+    #: wording, PHQ-4, AUDIT-C, ...), by measure id: the charts and reports show them, and a
+    #: clinic model fitted on an outcome measure among them needs it back.
     others: dict[str, list[float | None]] = field(default_factory=dict)
 
     def series(self) -> dict[str, list[float | None]]:
         """Every stored series by measure: :data:`STORED_SERIES`, then :attr:`others`."""
         return {**{name: getattr(self, name) for name in STORED_SERIES}, **self.others}
+
+    def measures(self, chosen: Sequence[str] = ()) -> list[str]:
+        """The charted measures the episode holds, in :func:`charted_measures` order: those with a
+        score, and those chosen for the episode (``chosen``) even before their first answer."""
+        series = self.series()
+        return [m for m in charted_measures() if m in chosen or any(v is not None for v in series.get(m, []))]
 
     def to_payload(self) -> dict[str, Any]:
         """Plain JSON-ready values, for the stored summary."""
@@ -147,7 +154,8 @@ def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> di
     phq9 = get_instrument("phq9")
     threshold, cutoff = threshold_for(phq9), cutoff_for(phq9)
     out: dict[str, ClientSummary] = {}
-    others = [m for m in histories.scores if m not in _SERIES and is_outcome_measure(m)]
+    charted = charted_measures()
+    others = [m for m in histories.scores if m not in _SERIES and m in charted]
     for row, key in enumerate(histories.client_id):
         key = str(key)
         sessions = int(histories.sessions[row])

@@ -59,7 +59,7 @@ from attunement.web.summaries import AlertView, ClientSummary, summarise
 
 log = logging.getLogger("attunement.web")
 #: Raised whenever what a summary holds, or how it is computed, changes: older rows are recomputed.
-SUMMARY_FORMAT = 5
+SUMMARY_FORMAT = 6
 
 
 def basis(db: Session) -> str:
