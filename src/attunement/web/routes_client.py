@@ -22,6 +22,7 @@ from attunement.store.licensed_wording import current_wordings
 from attunement.store.notifications import deliver
 from attunement.store.settings import get_setting
 from attunement.store.submissions import claim_and_store, link_flags, open_link
+from attunement.web.form_values import entered
 from attunement.web.intake import INTAKE, intake_form, parse_intake
 from attunement.web.pages import check_csrf, database, form_data, message_page, redirect, render
 from attunement.web.progress import client_progress
@@ -129,7 +130,7 @@ async def client_submit(request: Request, token: str):
     if isinstance(outcome, tuple):
         _, forms, problems = outcome
         return render(
-            request, "client_form.html", {"forms": forms, "values": form, "problems": problems}, 400
+            request, "client_form.html", {"forms": forms, "values": entered(form), "problems": problems}, 400
         )
     if outcome in ("stored", "used"):
         response = redirect(f"/c/{token}")
