@@ -113,7 +113,7 @@ def test_episode_changes_are_checked_and_refused_whole(clinic):
     assert _post(clinic, "episodes", {"episode": "1"}).status_code == 400, "the active episode must end first"
     bad = _post(clinic, "episode/end", {"episode": "1", "reason": "finished", "date": "yesterday"})
     assert bad.status_code == 400
-    assert "<strong>Reason for ending</strong>" in bad.text or "<strong>End date</strong>" in bad.text
+    assert '<a href="#end-reason">Reason</a>' in bad.text or '<a href="#end-date">End date</a>' in bad.text
     future = _post(
         clinic, "episode/end", {"episode": "1", "reason": "completed", "date": str(today + timedelta(days=3))}
     )

@@ -78,11 +78,11 @@ def test_a_mismatching_file_is_refused_on_the_page_with_every_difference(clinic)
     "content, expected",
     [
         (b"\xff\xfe not json", "not JSON"),
-        ("{}", "resourceType</strong>: expected"),
+        ("{}", "ResourceType</strong>: please enter"),
         (json.dumps({"resourceType": "Questionnaire", "status": "active", "id": "zzz"}), "names a measure"),
         (
             json.dumps({"resourceType": "Questionnaire", "id": "core10", "status": "active", "item": "x"}),
-            "questionnaire item",
+            "Questionnaire item",
         ),
         ("x" * 210_000, "at most 200 KiB"),
     ],
@@ -101,7 +101,11 @@ def test_an_upload_over_the_body_limit_is_refused_and_an_unknown_instrument_name
     unknown = _upload(admin, stand_in("core10"), instrument="nope")
     assert unknown.status_code == 400 and "one of the measures" in unknown.text
     blank = _upload(admin, stand_in("core10"), licence=" ", supplied_by="")
-    assert blank.status_code == 400 and "licence statement" in blank.text and "supplied by" in blank.text
+    assert (
+        blank.status_code == 400
+        and ">Licence statement</a>" in blank.text
+        and ">Supplied by</a>" in blank.text
+    )
     assert _rows(clinic) == []
 
 

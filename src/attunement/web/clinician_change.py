@@ -92,7 +92,12 @@ def client_page(
 
 
 async def clinician_change(
-    request: Request, public_id: str, change: Callable, anchor: str, lists: tuple[str, ...] = ()
+    request: Request,
+    public_id: str,
+    change: Callable,
+    anchor: str,
+    lists: tuple[str, ...] = (),
+    problem_page: Callable | None = None,
 ):
     """A clinician's change to their own client's current episode, in one transaction.
 
@@ -101,7 +106,8 @@ async def clinician_change(
     times (ticked boxes); each is passed as a list after the form. A form that names an episode
     other than the current one (a page left open while a new one began) is refused, and so is
     any input the change finds wrong: everything written is rolled back and the client page is
-    shown again with the problems and what was typed.
+    shown again with the problems and what was typed (or the page the form came from, when
+    ``problem_page(db, user, client, episode, form, problems, values)`` gives one).
     """
     form = await form_data(request)
     check_csrf(request, form)
@@ -119,6 +125,10 @@ async def clinician_change(
                 done = change(db, user, client, episode, form, *several)
             except InvalidInputError as exc:
                 db.rollback()
+                values = entered(form, **dict(zip(lists, several, strict=True)))
+                own = problem_page and problem_page(db, user, client, episode, form, exc.problems, values)
+                if own is not None:
+                    return own
                 return client_page(
                     request,
                     db,
@@ -126,7 +136,7 @@ async def clinician_change(
                     client,
                     status=400,
                     problems=exc.problems,
-                    values=entered(form, **dict(zip(lists, several, strict=True))),
+                    values=values,
                     form_key=anchor,
                 )
             record(db, actor(user), user.role, done.action, client_id=client.id, detail=done.detail)

@@ -6,6 +6,11 @@ each problem as a sentence that starts with the field's label as the form shows 
 not ``label``), says what was wrong and what to do, and links to the field. The labels of each
 form are kept here, next to the templates that show them (:data:`FORMS`); a field no form lists
 keeps its own name, with its first letter capitalised.
+
+A form shown once per row (a user on the admin page, a note of a client) has ids that end in the
+row's number: its :class:`Field` ids hold ``{}``, filled in with the row the problem is about.
+The questions of a questionnaire come from its definition, not from this table:
+:func:`question_fields` names each by the words the person answering reads.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ QUOTED = 60
 
 @dataclass(frozen=True)
 class Field:
-    """How a form shows one field: the ``id`` of its input and its label; ``choice`` for a
-    field the person picks (a list, a choice of buttons) rather than types."""
+    """How a form shows one field: the ``id`` of its input (``{}`` for the row's number, on a
+    form shown once per row) and its label; ``choice`` for a field the person picks (a list, a
+    choice of buttons) rather than types."""
 
     id: str
     label: str
@@ -42,6 +48,10 @@ def _pick(id: str, label: str) -> Field:
 
 _PLAN = {"date": _text("plan-date", "Date"), "time": _text("plan-time", "Time")}
 _RATING = {"session": _pick("rating-session", "Session"), "approach": _pick("approach", "Way of working")}
+#: Every change to a client's episode names the episode it was made on (a hidden field): a page
+#: left open while the episode changed is said as such, with no field to link to.
+_EPISODE = {"episode": _pick("", "Episode")}
+_WHY = _text("move-why", "Why")
 
 #: Each form's fields, by the name the core's problems give them.
 FORMS: dict[str, dict[str, Field]] = {
@@ -72,24 +82,68 @@ FORMS: dict[str, dict[str, Field]] = {
         "password again": _text("again", "The same again"),
     },
     # The client page: one page, several forms; the anchor of the form sent names its fields.
-    "sessions-h": {**_PLAN, **_RATING},
-    "plan-h": _PLAN,
+    "sessions-h": {**_EPISODE, **_PLAN, **_RATING, "rating": _pick("rating-session", "Session")},
+    "plan-h": {**_EPISODE, **_PLAN},
+    "alerts": {
+        **_EPISODE,
+        "alerts": _pick("alert-list", "The alerts this record is about"),
+        "what to record": _pick("alert-list", "What to record"),
+        "what was done": _text("alert-action", "What was done"),
+        "why no action is needed": _text("alert-reason", "Why no action is needed"),
+    },
+    "measures-h": {**_EPISODE, "measures": _pick("measure-list", "Measures on the next links")},
+    "episode-h": {
+        **_EPISODE,
+        "reason for ending": _pick("end-reason", "Reason"),
+        "end date": _text("end-date", "End date"),
+        "start date": _text("new-date", "Start date"),
+        "safety alert": _pick("alerts-h", "Safety alert"),
+    },
+    "messages-h": {**_EPISODE, "link": _pick("messages-h", "Messages to the client")},
     "contact-h": {
         "e-mail": _text("contact-email", "E-mail"),
         "mobile": _text("contact-mobile", "Mobile number"),
         "consent": _pick("contact-consent", "Has the client agreed to be contacted this way?"),
     },
     "link-h": {
-        "session": _pick("link-session", "Session"),
+        **_EPISODE,
+        "session": _pick("link-session", "For"),
         "intake": _pick("link-intake", "Intake questions"),
         "send by e-mail": _pick("", "Send it by e-mail"),
         "send by text message": _pick("", "Send it by text message"),
     },
     "schedule-h": {
+        **_EPISODE,
         "schedule": _pick("", "When should links be sent?"),
         "every how many days": _text("schedule-days", "Every how many days"),
         "send by": _pick("", "Send by"),
     },
+    # The administrator's forms on each user's row; "{}" is the user's number.
+    "admin_user": {
+        "user": _pick("user-{}", "User"),
+        "role": _pick("role-{}", "Role"),
+        "team": _pick("team-{}", "Team"),
+        "to": _pick("to-{}", "Move all their clients to"),
+        "e-mail": _text("email-{}", "E-mail for safety notices"),
+    },
+    "wording": {
+        "instrument": _pick("wording-instrument", "Measure"),
+        "questionnaire file": _pick("wording-file", "Questionnaire file"),
+        "questionnaire": _pick("wording-file", "Questionnaire file"),
+        "licence statement": _text("wording-licence", "Licence statement"),
+        "supplied by": _text("wording-by", "Supplied by"),
+    },
+    "models": {"model": _pick("models-h", "Model")},
+    # Supervision, on the client page: a new note, a change to one's own note ("{}" is the
+    # note's number), the flag, another therapist.
+    "note-h": {"note": _text("supervision-note", "Note"), "what": _pick("", "What to do with the note")},
+    "correct-note": {
+        "note": _text("correct-{}", "Corrected note"),
+        "why": _text("withdraw-{}", "Why withdraw it"),
+        "what": _pick("", "What to do with the note"),
+    },
+    "flag-h": {"flag": _pick("flag-h", "Flag for supervision"), "why": _text("flag-why", "Why")},
+    "move-h": {"new therapist": _pick("move-to", "New therapist"), "why": _WHY},
 }
 
 _Say = Callable[[str], str]
@@ -156,7 +210,54 @@ SENTENCES: dict[tuple[str, str], _Say] = {
     ("duty clinician", "the user name of a clinician, or nothing"): lambda v: (
         f"no clinician has the user name {v}. Enter the user name of a clinician, or leave it empty."
     ),
+    ("user", "another user: change your own password on your account page"): lambda v: (
+        "you cannot make a password link for yourself. Change your own password on your account page."
+    ),
+    ("user", "another user: your own role stays admin"): lambda v: (
+        "your own role stays admin. Ask another administrator if it must change."
+    ),
+    ("user", "another user: you cannot switch yourself off"): lambda v: (
+        "you cannot switch yourself off. Ask another administrator to do it."
+    ),
+    ("user", "a clinician"): lambda v: f"{v} is not a clinician, so has no clients to move.",
+    ("to", "a clinician"): lambda v: "choose a clinician from the list.",
+    ("to", "an active clinician"): lambda v: f"{v} is switched off. Choose an active clinician.",
+    ("to", "another clinician"): lambda v: "choose a clinician other than the one whose clients move.",
+    ("alerts", "one or more of this episode's current alerts, ticked"): lambda v: (
+        "tick at least one of the current alerts above, then save again."
+    ),
+    ("what was done", "what was done, or what happened next"): lambda v: (
+        "write what was done, or what happened next."
+    ),
+    ("why no action is needed", "a short reason"): lambda v: "write a short reason why no action is needed.",
+    ("model", "a stored model"): lambda v: (
+        "that model is no longer stored. Choose one of the models listed on this page."
+    ),
+    ("note", "a changed text"): lambda v: (
+        "the corrected note is the same as before. Change its text, or leave it."
+    ),
+    ("flag", "a client not flagged already"): lambda v: (
+        "someone has flagged this client meanwhile. The page now shows the flag."
+    ),
+    ("flag", "a client who is flagged"): lambda v: (
+        "someone has cleared the flag meanwhile. The page now shows it cleared."
+    ),
+    ("new therapist", "an active clinician of the client's team"): lambda v: (
+        "choose an active clinician of the client's team from the list."
+    ),
+    (
+        "safety alert",
+        "a recorded action for the open safety alert first: record what was done, then start the new episode",
+    ): lambda v: (
+        "the open safety alert needs a record of what was done first. Record it under Alerts, "
+        "then start the new episode."
+    ),
+    # Any question of a questionnaire left unanswered.
+    ("*", "an answer (please choose one)"): lambda v: "please choose an answer.",
 }
+
+#: The start of what an episode's out-of-date problem expects (the number follows).
+_OUT_OF_DATE = "the client's current episode ("
 
 
 @dataclass(frozen=True)
@@ -181,9 +282,16 @@ def say(problem: FieldProblem, fields: dict[str, Field] | None = None) -> Said:
     field = (fields or {}).get(problem.field)
     label = field.label if field else problem.field[:1].upper() + problem.field[1:]
     value = "" if problem.value is None else _quoted(problem.value)
-    special = SENTENCES.get((problem.field, problem.expected))
+    special = SENTENCES.get((problem.field, problem.expected)) or SENTENCES.get(("*", problem.expected))
     if special is not None:
         return Said(field.id if field and field.id else None, label, special(value))
+    if problem.field == "episode" and problem.expected.startswith(_OUT_OF_DATE):
+        return Said(
+            None,
+            label,
+            "this page was out of date: the client's episode changed meanwhile. "
+            "The page now shows the current episode; please check it and try again.",
+        )
     expected = problem.expected.rstrip(".")
     verb = "choose" if field and field.choice else "enter"
     if value:
@@ -197,8 +305,19 @@ class Problems:
     """A form's problems as the page shows them: the list for the box at the top, and the
     attributes that tie each field to its message."""
 
-    def __init__(self, problems: Iterable[FieldProblem], form: str = ""):
-        fields = FORMS.get(form, {})
+    def __init__(
+        self,
+        problems: Iterable[FieldProblem],
+        form: str = "",
+        row: object = "",
+        questionnaires: Iterable = (),
+    ):
+        fields = {**FORMS.get(form, {}), **question_fields(questionnaires)}
+        # A per-row field links to its row's input, or nowhere when the row is not known.
+        fields = {
+            name: replace(f, id=f.id.replace("{}", str(row)) if row != "" else "") if "{}" in f.id else f
+            for name, f in fields.items()
+        }
         self.items = [replace(say(p, fields), message_id=f"problem-{n}") for n, p in enumerate(problems, 1)]
 
     def __bool__(self) -> bool:
@@ -220,7 +339,25 @@ class Problems:
         return Markup(out)
 
 
-def explain(problems: Iterable[FieldProblem] | Problems | None, form: str = "") -> Problems:
+def explain(
+    problems: Iterable[FieldProblem] | Problems | None,
+    form: str = "",
+    row: object = "",
+    questionnaires: Iterable = (),
+) -> Problems:
+    """The problems of ``form`` (a name in :data:`FORMS`), with ``row`` the number of the row a
+    per-row form is about, and the questions of the ``questionnaires`` the form shows."""
     if isinstance(problems, Problems):
         return problems
-    return Problems(problems or (), form)
+    return Problems(problems or (), form, row, questionnaires)
+
+
+def question_fields(forms: Iterable) -> dict[str, Field]:
+    """The fields of questionnaire forms (:class:`attunement.web.questionnaires.Form`), by the
+    name their problems give: each question is named as the person answering reads it, and links
+    to its group of answers (or its box, for a question answered in words)."""
+    return {
+        q.label: Field(q.field if q.kind == "text" else f"q-{q.field}", q.label, choice=q.kind != "text")
+        for form in forms
+        for q in form.questions
+    }

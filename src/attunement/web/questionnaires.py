@@ -41,6 +41,8 @@ class Question:
     required: bool = True
     #: The words of the group this question opens (e.g. what a set of statements is about).
     heading: str = ""
+    #: How a problem with the answer names the question (:func:`question_label`).
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,12 @@ def build_form(instrument_id: str, wordings: Mapping[str, Wording] | None = None
                 )
             )
     questions = [
-        replace(q, required=instrument.items[q.field].required, heading=headings.get(q.field, ""))
+        replace(
+            q,
+            required=instrument.items[q.field].required,
+            heading=headings.get(q.field, ""),
+            label=question_label(instrument, q.field),
+        )
         for q in questions
     ]
     return Form(

@@ -116,7 +116,8 @@ async def add_user(request: Request):
 async def user_change(request: Request, user_id: str, change: Callable):
     """An administrator's change to one user, in one transaction: the form and its CSRF token,
     the user from the path (404 when none), ``change(db, admin, user, form)`` returning a
-    :class:`Done`; wrong input rolls everything back and shows the admin page with the problems."""
+    :class:`Done`; wrong input rolls everything back and shows the admin page with the problems,
+    that user's row open with what was entered."""
     form = await form_data(request)
     check_csrf(request, form)
     number = path_number(user_id)
@@ -131,7 +132,15 @@ async def user_change(request: Request, user_id: str, change: Callable):
                 done = change(db, admin, user, form)
             except InvalidInputError as exc:
                 db.rollback()
-                return _admin_page(request, db, status=400, problems=exc.problems)
+                return _admin_page(
+                    request,
+                    db,
+                    status=400,
+                    problems=exc.problems,
+                    values=entered(form),
+                    form_key="admin_user",
+                    form_row=user.id,
+                )
             record(db, actor(admin), admin.role, done.action, detail=done.detail)
             return done.response or redirect("/admin#users")
 
@@ -388,7 +397,9 @@ async def upload_wording(request: Request):
                 )
             except InvalidInputError as exc:
                 db.rollback()
-                return _instruments_page(request, db, 400, wording_problems=exc.problems, wording=form)
+                return _instruments_page(
+                    request, db, 400, wording_problems=exc.problems, wording=entered(form)
+                )
             return redirect("/admin/instruments#wording")
 
     return await run_in_threadpool(save)

@@ -25,6 +25,7 @@ from attunement.store.licensed_wording import current_wordings
 from attunement.store.notifications import deliver
 from attunement.store.settings import get_setting
 from attunement.store.submissions import claim_and_store, link_flags, open_link
+from attunement.web.form_values import entered
 from attunement.web.intake import INTAKE, intake_form, parse_intake
 from attunement.web.pages import check_csrf, database, form_data, message_page, redirect, render
 from attunement.web.progress import client_progress
@@ -137,7 +138,7 @@ async def client_submit(request: Request, token: str):
     outcome = await run_in_threadpool(submit)
     if isinstance(outcome, tuple):
         _, forms, problems = outcome
-        return render(request, "client_form.html", _form_page(forms, form, problems), 400)
+        return render(request, "client_form.html", _form_page(forms, entered(form), problems), 400)
     if outcome in ("stored", "used"):
         response = redirect(f"/c/{token}")
         if outcome == "stored":  # any notice these answers raised is e-mailed after the answer

@@ -297,7 +297,48 @@ async def rate_session(request: Request, public_id: str):
         action = "edit_rating" if replaces is not None else "rate_session"
         return Done(action, f"episode {episode.number} session {session}")
 
-    return await clinician_change(request, public_id, rate, "sessions-h")
+    def edit_page(db, user, client, episode, form, problems, values):
+        """A corrected rating that is refused goes back to the page it was changed on."""
+        if not form.get("replaces"):
+            return None
+        number = form.get("session", "").strip()
+        if not (number.isascii() and number.isdigit() and len(number) < 7):
+            return None
+        return _rating_edit_page(request, db, client, episode, int(number), values, problems)
+
+    return await clinician_change(request, public_id, rate, "sessions-h", problem_page=edit_page)
+
+
+def _rating_edit_page(request: Request, db, client, episode, number: int, values=None, problems=()):
+    """The form to change the rating of session ``number``: filled with the rating that counts
+    now, or with what was entered after a problem (None: no rating to change)."""
+    history = rating_history(db, episode.id, number)
+    if not history or not episode.active:
+        return None
+    if values is None:
+        values = {
+            row.item: str(int(row.value)) if row.value == int(row.value) else str(row.value)
+            for row in db.scalars(select(Measure).where(Measure.submission_id == history[0].id))
+            if row.item is not None and row.value is not None
+        }
+        values["checkin_therapist_notes"] = history[0].comment or ""
+        values["approach"] = history[0].approach or ""
+    return render(
+        request,
+        "rating_edit.html",
+        {
+            "client": client,
+            "episode": episode,
+            "session": number,
+            "history": history,
+            "zone": clinic_zone(db),
+            "rating_form": build_form("checkin_therapist"),
+            "approaches": approach_choices(),
+            "values": values,
+            "problems": list(problems),
+        },
+        400 if problems else 200,
+    )
 
 
 @router.get("/clients/{public_id}/sessions/{number}/rating")
@@ -307,32 +348,10 @@ def edit_rating_page(request: Request, public_id: str, number: str):
     with database(request).session() as db:
         user = require(request, db, "clinician")
         client = changeable(db, request, user, public_id)
-        episode = current_episode(db, client.id)
-        history = rating_history(db, episode.id, number)
-        if not history or not episode.active:
+        page = _rating_edit_page(request, db, client, current_episode(db, client.id), number)
+        if page is None:
             raise NotFound()
-        values = {
-            row.item: str(int(row.value)) if row.value == int(row.value) else str(row.value)
-            for row in db.scalars(select(Measure).where(Measure.submission_id == history[0].id))
-            if row.item is not None and row.value is not None
-        }
-        values["checkin_therapist_notes"] = history[0].comment or ""
-        values["approach"] = history[0].approach or ""
-        return render(
-            request,
-            "rating_edit.html",
-            {
-                "client": client,
-                "episode": episode,
-                "session": number,
-                "history": history,
-                "zone": clinic_zone(db),
-                "rating_form": build_form("checkin_therapist"),
-                "approaches": approach_choices(),
-                "values": values,
-                "problems": [],
-            },
-        )
+        return page
 
 
 @router.post("/clients/{public_id}/alerts")

@@ -51,7 +51,10 @@ async def activate_model(request: Request, model_id: str):
             except InvalidInputError as exc:
                 db.rollback()
                 return render(
-                    request, "admin_models.html", {**models_page(db), "problems": exc.problems}, 400
+                    request,
+                    "admin_models.html",
+                    {**models_page(db), "problems": exc.problems, "form_key": "models"},
+                    400,
                 )
             replaced = "the bundled model" if before is None else f"model {before}"
             record(

@@ -37,7 +37,7 @@ from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
 from attunement.web.charts_slot import therapist_outcomes_svg
 from attunement.web.clinician_change import Done, client_for, client_page
-from attunement.web.form_values import whole_number
+from attunement.web.form_values import entered, whole_number
 from attunement.web.pages import actor, check_csrf, database, form_data, redirect, render, require
 from attunement.web.summary_store import refresh
 from attunement.web.team_figures import therapist_figures
@@ -129,11 +129,14 @@ def _link_counts(db, client_ids: list[int]) -> dict[str, int]:
     }
 
 
-async def supervisor_change(request: Request, public_id: str, change: Callable, anchor: str):
+async def supervisor_change(
+    request: Request, public_id: str, change: Callable, anchor: str, sent: Callable[[dict], tuple[str, str]]
+):
     """A supervisor's change to a client of their team, in one transaction: the form and its CSRF
     token, the client (404 when not of the team), ``change(db, user, client, form)`` returning a
     :class:`Done`. Wrong input rolls everything back and shows the client page again naming the
-    problems, with what was typed."""
+    problems, with what was typed; ``sent(form)`` says which form that was (its name in
+    :data:`~attunement.web.plain_errors.FORMS`, and the row of a form shown once per note)."""
     form = await form_data(request)
     check_csrf(request, form)
 
@@ -146,7 +149,18 @@ async def supervisor_change(request: Request, public_id: str, change: Callable, 
                 done = change(db, user, client, form)
             except InvalidInputError as exc:
                 db.rollback()
-                return client_page(request, db, user, client, status=400, problems=exc.problems, values=form)
+                key, row = sent(form)
+                return client_page(
+                    request,
+                    db,
+                    user,
+                    client,
+                    status=400,
+                    problems=exc.problems,
+                    values=entered(form),
+                    form_key=key,
+                    form_row=row,
+                )
             record(db, actor(user), user.role, done.action, client_id=client.id, detail=done.detail)
             return redirect(f"/clients/{public_id}#{anchor}")
 
@@ -172,7 +186,15 @@ async def supervision_note(request: Request, public_id: str):
         note = withdraw_note(db, client, user, earlier, form.get("why", ""))
         return Done("withdraw_supervision_note", f"note {note.id} withdraws note {earlier}")
 
-    return await supervisor_change(request, public_id, change, "supervision-h")
+    def sent(form):
+        if form.get("what", "write") == "write":
+            return "note-h", ""
+        note_id = form.get("note_id", "").strip()
+        return "correct-note", note_id if note_id.isascii() and note_id.isdigit() and len(
+            note_id
+        ) < 10 else ""
+
+    return await supervisor_change(request, public_id, change, "supervision-h", sent)
 
 
 @router.post("/clients/{public_id}/flag")
@@ -184,7 +206,7 @@ async def supervision_flag(request: Request, public_id: str):
         step = set_flag(db, client, user, action, form.get("why", ""))
         return Done(f"supervision_flag_{step.action}", f"flag step {step.id}")
 
-    return await supervisor_change(request, public_id, change, "supervision-h")
+    return await supervisor_change(request, public_id, change, "supervision-h", lambda form: ("flag-h", ""))
 
 
 @router.post("/clients/{public_id}/therapist")
@@ -200,4 +222,4 @@ async def another_therapist(request: Request, public_id: str):
             f"episode event {event.id}: user {event.from_therapist_id} to user {event.to_therapist_id}",
         )
 
-    return await supervisor_change(request, public_id, change, "episode-h")
+    return await supervisor_change(request, public_id, change, "episode-h", lambda form: ("move-h", ""))
