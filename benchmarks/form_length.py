@@ -27,19 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from app_server import AppServer  # noqa: E402
+from browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from attunement.store.demo import DEMO_LOGINS  # noqa: E402
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 START, END = "<!-- form-length:start -->", "<!-- form-length:end -->"
 
 
@@ -92,8 +84,8 @@ def measure(links: int) -> list[dict]:
         server.start()
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-                clinician = browser.new_page(viewport={"width": 1280, "height": 900})
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                clinician = browser.new_page(**DESKTOP)
                 phone = browser.new_context(**PHONE).new_page()
                 _sign_in(clinician, server.base_url)
                 rows = []
