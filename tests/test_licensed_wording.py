@@ -57,6 +57,33 @@ def _mismatching() -> dict:
     return data
 
 
+@pytest.mark.parametrize(
+    ("change", "where", "expected"),
+    [
+        (
+            lambda d: d.update(item={"linkId": "x"}),
+            "questionnaire item",
+            "a list of entries, in square brackets",
+        ),
+        (lambda d: d["item"][1].update(required="maybe"), "item 'core10_1' required", "true or false"),
+        (
+            lambda d: d["item"][1].update(colour="red"),
+            "item 'core10_1' colour",
+            "only fields FHIR R4 defines",
+        ),
+        (lambda d: d["item"][1].update(linkId=5), "linkId", "text in double quotes"),
+    ],
+)
+def test_what_fhir_refuses_in_an_uploaded_form_is_said_in_plain_words(change, where, expected):
+    data = stand_in("core10")
+    change(data)
+    with pytest.raises(InvalidInputError) as refused:
+        check_wording(identify(data), data)
+    said = [(p.field, p.expected) for p in refused.value.problems]
+    assert any(where in field and expected in wanted for field, wanted in said), said
+    assert not any("Input should be" in wanted for _, wanted in said), said
+
+
 def test_a_matching_wording_is_laid_over_the_shipped_scoring():
     data = stand_in("core10")
     instrument = check_wording(identify(data), data)

@@ -251,10 +251,33 @@ def _where(data: dict[str, Any], loc: tuple[int | str, ...]) -> str:
     return "questionnaire " + " ".join(words) if words else "questionnaire"
 
 
+#: What the FHIR model's kinds of error ask for, in words a person editing the file can act on.
+UNKNOWN_FIELD = "only fields FHIR R4 defines here: this name is not one of them"
+_EXPECTED_BY_KIND = {
+    "list_type": "a list of entries, in square brackets [ ]",
+    "dict_type": "an object, in braces { }",
+    "model_type": "an object, in braces { }",
+    "model_attributes_type": "an object, in braces { }",
+    "string_type": "text in double quotes",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "decimal_type": "a number",
+    "decimal_parsing": "a number",
+    "extra_forbidden": UNKNOWN_FIELD,
+}
+
+
 def _fhir_expected(error: ErrorDetails) -> str:
     """What FHIR R4 expects there, in words."""
-    if error.get("type", "").endswith("missing") or "is required" in str(error.get("msg", "")):
+    kind = str(error.get("type", ""))
+    if kind.endswith("missing") or "is required" in str(error.get("msg", "")):
         return "a value: FHIR R4 requires this field"
+    if kind in _EXPECTED_BY_KIND:
+        return _EXPECTED_BY_KIND[kind]
     return f"what FHIR R4 allows there ({_plain_message(str(error.get('msg', '')))})"
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from markupsafe import Markup, escape
 
 from attunement.errors import FieldProblem
+from attunement.instruments.licensed import UNKNOWN_FIELD
 from attunement.store.accounts import MIN_PASSWORD_LENGTH
 
 #: The longest part of what was typed that a message quotes.
@@ -232,6 +233,9 @@ SENTENCES: dict[tuple[str, str], _Say] = {
     ("why no action is needed", "a short reason"): lambda v: "write a short reason why no action is needed.",
     ("model", "a stored model"): lambda v: (
         "that model is no longer stored. Choose one of the models listed on this page."
+    ),
+    ("*", UNKNOWN_FIELD): lambda v: (
+        "FHIR R4 has no field of this name here. Check its spelling, or remove it."
     ),
     ("note", "a changed text"): lambda v: (
         "the corrected note is the same as before. Change its text, or leave it."
