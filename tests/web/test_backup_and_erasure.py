@@ -15,6 +15,7 @@ from web_clinic import WITH_CHECKIN, issue_link, record_alerts
 from attunement.cli import app
 from attunement.store import open_database
 from attunement.store.client_record import CLIENT_TABLES, NOT_CLIENT_DATA
+from attunement.store.clients import new_public_id
 from attunement.store.models import AuditEvent, Base, Client, Measure, Submission
 
 RISK = {**ANSWERS, "phq9_9": "2"}
@@ -54,6 +55,11 @@ def _end_episode(clinic, who: str = "of_a") -> None:
 def _totals(clinic) -> dict[str, int]:
     with clinic.db.session() as db:
         return {name: db.scalar(text(f"SELECT count(*) FROM {name}")) for name in CLIENT_TABLES}
+
+
+def test_a_clients_public_id_can_be_typed_after_a_command():
+    """Never read as an option: without the rule, 1 id in 64 would start with "-"."""
+    assert not any(new_public_id().startswith("-") for _ in range(2000))
 
 
 def test_every_table_is_either_client_data_or_declared_not_to_be():

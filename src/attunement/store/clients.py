@@ -22,8 +22,12 @@ GROUP_DEFAULT = "all"
 
 
 def new_public_id() -> str:
-    """An opaque identifier for URLs: no name, no sequence number."""
-    return secrets.token_urlsafe(12)
+    """An opaque identifier for URLs: no name, no sequence number. Never starting with "-", so
+    that it can be typed after a command (``attunement client erase ID``) without being read as
+    an option."""
+    while (token := secrets.token_urlsafe(12)).startswith("-"):
+        continue
+    return token
 
 
 def create_client(
