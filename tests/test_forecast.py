@@ -21,10 +21,10 @@ from attunement.forecast import (
     predict_risks,
     save_model,
 )
-from attunement.forecast.calibration import expected_calibration_error
 from attunement.forecast.settings import load_settings
 from attunement.forecast.trees import ensemble_from_sklearn
 from attunement.prediction.histories import histories_from_tables
+from attunement.prediction.metrics import expected_calibration_error
 from attunement.prediction.outcomes import labels_from_tables
 from attunement.simulation import simulate
 
