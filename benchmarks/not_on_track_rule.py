@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,32 +41,36 @@ from attunement.alerts.forecast_alerts import at_caseness, forecast_now
 from attunement.evaluation.cohort import load_cohort
 from attunement.evaluation.harness import figures, run_method
 from attunement.evaluation.settings import load_settings
-from attunement.forecast import ForecastMethod, default_model
-from attunement.prediction.methods import Prediction
+from attunement.forecast import ForecastMethod, ForecastModel, default_model
+from attunement.prediction.methods import Method, Prediction
 
 OUTCOMES = ("deterioration", "no_improvement")
 VARIANTS = ("model_rule", "model_any", "alert_part", "above_range_part", "any_alert")
 
 
-@dataclass
-class NotOnTrackVariant:
+class NotOnTrackVariant(Method):
     """One variant of the not-on-track alert as an early-warning method for the harness."""
 
-    model: object
-    variant: str
-    kind: str = "ours"
-    outcomes: tuple[str, ...] = OUTCOMES
-    citation: str = "attunement not-on-track alert (docs/alerts.md)"
+    kind = "ours"
+    outcomes = OUTCOMES
+    citation = "attunement not-on-track alert (docs/alerts.md)"
+
+    def __init__(self, model: ForecastModel, variant: str) -> None:
+        self.model = model
+        self.variant = variant
 
     @property
     def name(self) -> str:
         return f"not_on_track_{self.variant}"
 
-    def fit(self, reference, labels) -> None:
-        """The model is fitted once, outside (all variants share it)."""
+    def fit(self, reference, labels) -> NotOnTrackVariant:
+        """The model is fitted once, outside (all variants share it): fitting adopts it."""
+        self.model_ = self.model
+        return self
 
     def predict(self, histories) -> Prediction:
-        now = forecast_now(histories, self.model)
+        self.check_fitted()
+        now = forecast_now(histories, self.model_)
         n = len(histories)
         alert = {}
         for outcome in OUTCOMES:
@@ -94,9 +97,7 @@ def main() -> None:
     held = load_cohort(args.cohort)
     if args.reference:
         reference = load_cohort(args.reference)
-        method = ForecastMethod()
-        method.fit(reference.histories, reference.labels)
-        model = method.model
+        model = ForecastMethod().fit(reference.histories, reference.labels).model_
     else:
         model = default_model()
     settings = load_settings()
@@ -106,7 +107,11 @@ def main() -> None:
     for cohort, label in ((held, "all clients"), (cased, "first PHQ-9 at caseness")):
         out[label] = {"clients": len(cohort)}
         for variant in VARIANTS:
-            run = run_method(NotOnTrackVariant(model, variant), cohort.histories, sessions)
+            run = run_method(
+                NotOnTrackVariant(model, variant).fit(cohort.histories, cohort.labels),
+                cohort.histories,
+                sessions,
+            )
             rows = [
                 r for r in figures(run, cohort, settings) if r["group"] == "all" and r["session"] == "course"
             ]

@@ -49,7 +49,7 @@ def test_rupture_rule_finds_most_true_ruptures_with_few_false_alarms(cohort):
 
 def test_rupture_method_sees_only_the_past(cohort):
     h, _ = cohort
-    method = RuptureMethod()
+    method = RuptureMethod().fit(h, object())  # no rupture labels: the rule's z
     batched = method.predict_sessions(h, [2, 3, 5])
     for s in (2, 3, 5):
         single = method.predict(h.upto(s))

@@ -84,13 +84,12 @@ def test_every_parameter_names_its_source_and_status():
 def test_rational_rule_flags_a_rise_beyond_the_reliable_change_threshold():
     phq, gad = (m.change for m in outcome_measures())
     # client 0: PHQ-9 rises by exactly the threshold; client 1: one point less; client 2: GAD-7 rises.
-    rule = RationalRules()
-    prediction = rule.predict(
-        _histories(
-            phq9=[[10, 10 + phq.points], [10, 10 + phq.points - 1], [10, 10]],
-            gad7=[[8, 8], [8, 8], [8, 8 + gad.points]],
-        )
+    histories = _histories(
+        phq9=[[10, 10 + phq.points], [10, 10 + phq.points - 1], [10, 10]],
+        gad7=[[8, 8], [8, 8], [8, 8 + gad.points]],
     )
+    rule = RationalRules().fit(histories, None)
+    prediction = rule.predict(histories)
     expected = [
         _passes(phq.points, phq.rule, phq.points),
         _passes(phq.points - 1, phq.rule, phq.points),
@@ -106,12 +105,12 @@ def _passes(change: float, rule: str, threshold: float) -> bool:
 
 
 def test_no_improvement_rule_waits_for_session_k():
-    k = RationalRules().no_improvement_session
+    k = int(baseline_parameters().rational.no_improvement_session.value)
     phq = outcome_measures()[0].change.points
     flat = [15.0] * k
     better = [15.0] + [15.0 - phq - 1] * (k - 1)
     histories = _histories(phq9=[flat, better], gad7=[[10.0] * k, [10.0] * k])
-    rule = RationalRules()
+    rule = RationalRules().fit(histories, None)
     assert rule.predict(histories).alert["no_improvement"].tolist() == [True, False]
     assert not rule.predict(histories.upto(k - 1)).alert["no_improvement"].any()
     risk = rule.predict(histories).risk["no_improvement"]
@@ -120,7 +119,7 @@ def test_no_improvement_rule_waits_for_session_k():
 
 def test_rational_rule_on_whole_courses_agrees_with_the_outcome_labels(reference):
     histories, labels = reference
-    prediction = RationalRules().predict(histories)
+    prediction = RationalRules().fit(histories, labels).predict(histories)
     assert np.array_equal(prediction.alert["deterioration"], labels.deterioration)
 
 
@@ -151,7 +150,7 @@ def test_oq_curves_reproduce_the_reference_mean_course(fitted, reference):
     values = histories.score("phq9")
     bands = oq._band("phq9", values[:, 0])
     checked = 0
-    for band, curve in enumerate(oq.curves["phq9"]):
+    for band, curve in enumerate(oq.curves_["phq9"]):
         rows = bands == band
         if rows.sum() < 100:
             continue
@@ -166,8 +165,8 @@ def test_oq_signals_red_above_the_tolerance_limit_only(fitted):
     oq: OqExpectedRecovery = fitted["oq_expected_recovery"]
     intake = np.array([17.0, 17.0])
     mean, sd = oq.expected("phq9", intake, np.array([4, 4]))
-    just_under = mean[0] + 0.99 * oq.red_z * sd[0]
-    far_above = mean[1] + 1.5 * oq.red_z * sd[1]
+    just_under = mean[0] + 0.99 * oq.red_z_ * sd[0]
+    far_above = mean[1] + 1.5 * oq.red_z_ * sd[1]
     gad_mean, _ = oq.expected("gad7", np.array([10.0]), np.array([4]))
     histories = _histories(
         phq9=[[17, np.nan, np.nan, just_under], [17, np.nan, np.nan, far_above]],
@@ -175,7 +174,7 @@ def test_oq_signals_red_above_the_tolerance_limit_only(fitted):
     )
     prediction = oq.predict(histories)
     assert prediction.alert["deterioration"].tolist() == [False, True]
-    assert prediction.risk["deterioration"][1] == pytest.approx(1.5 * oq.red_z)
+    assert prediction.risk["deterioration"][1] == pytest.approx(1.5 * oq.red_z_)
 
 
 def test_trier_band_holds_about_ninety_percent_of_new_clients_scores(fitted, held_out):
@@ -208,11 +207,11 @@ def test_trier_flags_scores_above_the_failure_boundary(fitted, held_out):
 
 def test_pcoms_zones_follow_the_two_curves(fitted):
     pcoms: PcomsZones = fitted["pcoms_zones"]
-    phq = pcoms.success["phq9"][3], pcoms.failure["phq9"][3]
+    phq = pcoms.success_["phq9"][3], pcoms.failure_["phq9"][3]
     target = phq[0][0] + phq[0][1] * 16
     failure = phq[1][0] + phq[1][1] * 16
     assert target < failure
-    gad_target = pcoms.success["gad7"][3][0] + pcoms.success["gad7"][3][1] * 12
+    gad_target = pcoms.success_["gad7"][3][0] + pcoms.success_["gad7"][3][1] * 12
     histories = _histories(
         phq9=[[16, np.nan, np.nan, v] for v in (target - 0.5, (target + failure) / 2, failure + 0.5)],
         gad7=[[12, np.nan, np.nan, gad_target - 0.5]] * 3,
@@ -223,17 +222,17 @@ def test_pcoms_zones_follow_the_two_curves(fitted):
     assert pcoms.predict(histories).alert["deterioration"].tolist() == [False, False, True]
 
 
-def test_pcoms_relationship_rules_are_the_srs_rules_rescaled():
-    pcoms = PcomsZones()
+def test_pcoms_relationship_rules_are_the_srs_rules_rescaled(fitted):
+    pcoms: PcomsZones = fitted["pcoms_zones"]
     srs, checkin = get_instrument("srs").scoring, get_instrument("checkin").scoring
     ratio = (checkin.range[1] - checkin.range[0]) / (srs.range[1] - srs.range[0])
-    assert pcoms.checkin_cutoff == pytest.approx(srs.caseness.value * ratio)
-    high = pcoms.checkin_cutoff + 0.5
+    assert pcoms.checkin_cutoff_ == pytest.approx(srs.caseness.value * ratio)
+    high = pcoms.checkin_cutoff_ + 0.5
     histories = _histories(
         checkin=[
             [high, high],
-            [high, high - pcoms.checkin_drop],
-            [high, pcoms.checkin_cutoff - 0.1],
+            [high, high - pcoms.checkin_drop_],
+            [high, pcoms.checkin_cutoff_ - 0.1],
             [high, np.nan],
         ],
         phq9=[[10, 10]] * 4,

@@ -240,10 +240,10 @@ def test_trier_matches_a_core10_service_on_core10():
     core = cohort_of(*shaped(sim, ("core10", "checkin")), "core10")
     method = TrierNearestNeighbours()
     method.fit(core.histories, core.labels)
-    assert method.matching == ("core10", "checkin")
+    assert method.matching_ == ("core10", "checkin")
     full = cohort_of(*shaped(sim, None), "full")
     method.fit(full.histories, full.labels)
-    assert method.matching == ("phq9", "gad7", "checkin")
+    assert method.matching_ == ("phq9", "gad7", "checkin")
 
 
 def test_a_core10_service_gets_not_on_track_alerts_explained_in_core10(simulated):

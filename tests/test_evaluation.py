@@ -13,11 +13,11 @@ from attunement.evaluation.harness import evaluate, run_method
 from attunement.evaluation.settings import load_settings
 from attunement.evaluation.summary import find, headroom
 from attunement.prediction.histories import Histories
-from attunement.prediction.methods import Prediction
+from attunement.prediction.methods import Method, Prediction
 from attunement.prediction.outcomes import Labels
 
 
-class ChangeSinceIntake:
+class ChangeSinceIntake(Method):
     """Risk = PHQ-9 rise since the first score; alert at a rise of 6 or more."""
 
     name, kind, outcomes, citation = "change", "baseline", ("deterioration", "no_improvement"), "test"
@@ -26,7 +26,8 @@ class ChangeSinceIntake:
         self.seen: list[tuple[int, int]] = []
 
     def fit(self, reference, labels):
-        self.fitted = len(reference)
+        self.fitted_ = len(reference)
+        return self
 
     def predict(self, histories: Histories) -> Prediction:
         self.seen.append((histories.max_session, len(histories)))
@@ -89,7 +90,7 @@ def test_ece_is_between_zero_and_one(pairs):
 
 def test_methods_only_see_sessions_up_to_the_one_asked():
     histories = _histories([[10, 12, 17, NAN], [10, 8, NAN, NAN], [10, 9, 8, 7]])
-    method = ChangeSinceIntake()
+    method = ChangeSinceIntake().fit(histories, None)
     run = run_method(method, histories, [1, 2, 3, 4])
     assert method.seen == [(1, 3), (2, 3), (3, 2), (4, 1)]
     assert list(run.rows[3]) == [0, 2]
@@ -135,7 +136,7 @@ def test_a_wrong_sized_answer_is_a_clear_error():
         def predict(self, histories):
             return Prediction(risk={"deterioration": np.zeros(1)}, alert={"deterioration": np.zeros(1, bool)})
 
-    broken = Broken()
+    broken = Broken().fit(_histories([[1, 2], [3, 4]]), None)
     broken.outcomes = ("deterioration",)
     with pytest.raises(ValueError, match="expected one value for each of the 2 clients"):
         run_method(broken, _histories([[1, 2], [3, 4]]), [1])

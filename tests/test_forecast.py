@@ -21,10 +21,10 @@ from attunement.forecast import (
     predict_risks,
     save_model,
 )
-from attunement.forecast.calibration import expected_calibration_error
 from attunement.forecast.settings import load_settings
 from attunement.forecast.trees import ensemble_from_sklearn
 from attunement.prediction.histories import histories_from_tables
+from attunement.prediction.metrics import expected_calibration_error
 from attunement.prediction.outcomes import labels_from_tables
 from attunement.simulation import simulate
 
@@ -62,8 +62,8 @@ def test_model_round_trips_through_json_with_identical_predictions(model, refere
     loaded = load_model(path)
     for s in (1, 3, 7):
         cut = held_out[0].upto(s)
-        before = ForecastMethod(model).predict(cut)
-        after = ForecastMethod(loaded).predict(cut)
+        before = ForecastMethod.from_model(model).predict(cut)
+        after = ForecastMethod.from_model(loaded).predict(cut)
         for outcome in FORECAST_OUTCOMES:
             np.testing.assert_array_equal(before.risk[outcome], after.risk[outcome])
             np.testing.assert_array_equal(before.alert[outcome], after.alert[outcome])
@@ -117,7 +117,7 @@ def test_plain_trees_reproduce_the_fitted_classifier(reference):
 
 def test_predictions_at_a_session_ignore_later_data(model, held_out):
     histories = held_out[0]
-    method = ForecastMethod(model)
+    method = ForecastMethod.from_model(model)
     s = 3
     before = method.predict_sessions(histories, [s])[s]
     rng = np.random.default_rng(0)
@@ -141,7 +141,7 @@ def test_predictions_at_a_session_ignore_later_data(model, held_out):
 def test_caseload_risks_use_each_clients_own_latest_session(model, held_out):
     histories = held_out[0]
     risks = predict_risks(model, histories)
-    method = ForecastMethod(model)
+    method = ForecastMethod.from_model(model)
     for s in (2, 5):
         rows = np.flatnonzero(histories.sessions == s)
         mask = np.zeros(len(histories), dtype=bool)
@@ -152,7 +152,7 @@ def test_caseload_risks_use_each_clients_own_latest_session(model, held_out):
 
 def test_probabilities_are_calibrated_on_held_out_clients(model, held_out):
     histories, labels = held_out
-    answers = ForecastMethod(model).predict_sessions(histories, list(range(1, 11)))
+    answers = ForecastMethod.from_model(model).predict_sessions(histories, list(range(1, 11)))
     for outcome, tolerance in (("deterioration", 0.03), ("no_improvement", 0.06), ("dropout_next", 0.02)):
         risk = np.concatenate([answers[s].risk[outcome] for s in answers])
         truth = np.concatenate([labels.at(outcome, s)[histories.sessions >= s] for s in answers])

@@ -54,8 +54,8 @@ def test_figures_at_a_session_use_only_the_sessions_before_it(fitted):
 
 def test_the_fitted_score_ranks_ruptures_better_than_the_rule_z_and_keeps_the_alerts(fitted):
     method, (h, labels) = fitted
-    assert method.score is not None and len(method.score.coef) == len(FEATURES)
-    unfitted = RuptureMethod()
+    assert method.score_ is not None and len(method.score_.coef) == len(FEATURES)
+    unfitted = RuptureMethod().fit(h, object())  # no rupture labels: the rule's z
     now, before = method.predict_sessions(h, [2, 3, 4, 6]), unfitted.predict_sessions(h, [2, 3, 4, 6])
     for s in (2, 3, 4, 6):
         y = labels.at("rupture", s)[h.sessions >= s]
@@ -89,6 +89,6 @@ def test_without_rupture_labels_the_risk_is_the_rule_z(fitted):
     _, (h, _) = fitted
     method = RuptureMethod()
     method.fit(h, object())
-    assert method.score is None
+    assert method.score_ is None
     answer = method.predict_sessions(h, [3])[3]
     assert not answer.is_probability and np.isfinite(answer.risk["rupture"]).all()

@@ -6,9 +6,17 @@ import json
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from attunement.errors import DefinitionError
+
+
+class StrictModel(BaseModel):
+    """The base of every data-file model: an unknown field is refused (a typo is not silently
+    ignored) and a loaded value cannot be changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 Model = TypeVar("Model", bound=BaseModel)
 

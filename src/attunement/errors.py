@@ -49,3 +49,18 @@ class InvalidInputError(AttunementError, ValueError):
         self.problems = problems
         detail = "; ".join(str(p) for p in problems)
         super().__init__(f"{context}: {detail}")
+
+
+class NotFittedError(RuntimeError):
+    """An early-warning method asked for predictions before it was fitted.
+
+    Not an :class:`AttunementError`: it is a mistake in the calling code, not in the data, so the
+    evaluation harness does not turn it into a "not applicable" row.
+    """
+
+    def __init__(self, method: str):
+        self.method = method
+        super().__init__(
+            f"{method} is not fitted yet: call fit(reference, labels) with a reference cohort "
+            "before asking it for predictions"
+        )

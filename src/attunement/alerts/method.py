@@ -18,6 +18,8 @@ labels (real data) gives nothing to fit the probability on: the risk is then the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from attunement.alerts.parameters import load_parameters
@@ -25,31 +27,42 @@ from attunement.alerts.rupture import RuptureCourse, rupture_course
 from attunement.alerts.rupture_score import RuptureScore, design, fit_rupture_score, rupture_evidence
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import MeasureTable
-from attunement.prediction.methods import Prediction
+from attunement.prediction.methods import Method, Prediction, attended_sessions
 from attunement.prediction.outcomes import Labels
 
 THERAPIST = "checkin_therapist"
 
 
-class RuptureMethod:
+class RuptureMethod(Method):
+    """The rupture alert rule, with a ranking probability fitted on known ruptures (module doc).
+
+    ``reference_sessions``: the sessions of each reference client the probability is fitted on
+    (default: ``rupture_prediction.reference_sessions`` of the alerts' ``parameters.json``, read by
+    :meth:`fit`).
+    """
+
     name = "own_baseline_rupture"
     kind = "ours"
     outcomes = ("rupture",)
     citation = "attunement: check-in drop against the client's own level and variation (docs/alerts.md)"
 
-    def __init__(self) -> None:
-        self.score: RuptureScore | None = None
+    def __init__(self, reference_sessions: int | None = None) -> None:
+        self.reference_sessions = reference_sessions
 
-    def fit(self, reference: Histories, labels: Labels) -> None:
+    def fit(self, reference: Histories, labels: Labels) -> RuptureMethod:
         """Fit the ranking probability on the reference cohort's known ruptures (the alert rule's
         thresholds are design choices read from parameters.json). A cohort without the
         relationship check-in gives the rule nothing to watch: not applicable. Without rupture
-        labels the risk stays the rule's ``z``."""
+        labels (or with too few to learn from) the risk stays the rule's ``z``: ``score_`` is
+        then None."""
         MeasureTable.of(reference).require(["checkin"], self.name)
-        self.score = None
+        self.score_: RuptureScore | None = None
         if not getattr(labels, "has_ruptures", False):
-            return
-        last = min(int(load_parameters().rupture_prediction.reference_sessions.value), reference.max_session)
+            return self
+        sessions = self.reference_sessions
+        if sessions is None:
+            sessions = int(load_parameters().rupture_prediction.reference_sessions.value)
+        last = min(sessions, reference.max_session)
         evidence = _evidence(reference, width=last)
         inputs: list[np.ndarray] = []
         per_session: list[np.ndarray] = []
@@ -59,32 +72,34 @@ class RuptureMethod:
             per_session.append(labels.at("rupture", s)[rows])
         in_rupture = np.concatenate(per_session)
         if in_rupture.all() or not in_rupture.any():
-            return
-        self.score = fit_rupture_score(np.vstack(inputs), in_rupture)
+            return self
+        self.score_ = fit_rupture_score(np.vstack(inputs), in_rupture)
+        return self
 
     def predict(self, histories: Histories) -> Prediction:
+        self.check_fitted()
         course = rupture_course(histories.score("checkin"))
-        evidence = _evidence(histories, course) if self.score is not None else None
+        evidence = _evidence(histories, course) if self.score_ is not None else None
         return self._answer(course, evidence, np.arange(len(histories)), histories.max_session - 1)
 
-    def predict_sessions(self, histories: Histories, sessions: list[int]) -> dict[int, Prediction]:
+    def predict_sessions(self, histories: Histories, sessions: Iterable[int]) -> dict[int, Prediction]:
         """One walk over the full histories; every figure at session s depends only on sessions 1..s."""
-        sessions = [s for s in sessions if s <= histories.max_session]
+        self.check_fitted()
+        asked = [s for s in attended_sessions(histories, sessions) if s <= histories.max_session]
         course = rupture_course(histories.score("checkin"))
-        width = max(sessions, default=0)
-        evidence = _evidence(histories, course, width) if self.score is not None and width else None
+        width = max(asked, default=0)
+        evidence = _evidence(histories, course, width) if self.score_ is not None and width else None
         return {
-            s: self._answer(course, evidence, np.flatnonzero(histories.sessions >= s), s - 1)
-            for s in sessions
+            s: self._answer(course, evidence, np.flatnonzero(histories.sessions >= s), s - 1) for s in asked
         }
 
     def _answer(
         self, course: RuptureCourse, evidence: dict[str, np.ndarray] | None, rows: np.ndarray, col: int
     ) -> Prediction:
         alert = course.alerting[rows, col]
-        if self.score is None or evidence is None:  # evidence is gathered whenever there is a score
+        if self.score_ is None or evidence is None:  # evidence is gathered whenever there is a score
             return Prediction(risk={"rupture": _latest_z(course, rows, col)}, alert={"rupture": alert})
-        risk = self.score.probability(design(evidence, rows, col))
+        risk = self.score_.probability(design(evidence, rows, col))
         return Prediction(risk={"rupture": risk}, alert={"rupture": alert}, is_probability=True)
 
 

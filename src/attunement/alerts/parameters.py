@@ -6,19 +6,13 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
-from attunement.datafiles import load_json_model
+from attunement.datafiles import StrictModel, load_json_model
 from attunement.instruments.definition import CitedNumber
 
 PARAMETERS_FILE = Path(__file__).with_name("parameters.json")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RuptureParameters(_Strict):
+class RuptureParameters(StrictModel):
     prior_sd: CitedNumber
     prior_weight: CitedNumber
     minimum_sd: CitedNumber
@@ -28,31 +22,31 @@ class RuptureParameters(_Strict):
     decline_sessions: CitedNumber
 
 
-class RupturePrediction(_Strict):
+class RupturePrediction(StrictModel):
     regularisation: CitedNumber
     reference_sessions: CitedNumber
 
 
-class PerceptionGapParameters(_Strict):
+class PerceptionGapParameters(StrictModel):
     gap_points: CitedNumber
     gap_points_high: CitedNumber
     own_difference_pairs: CitedNumber
     widening_points: CitedNumber
 
 
-class NegativeProcessParameters(_Strict):
+class NegativeProcessParameters(StrictModel):
     judged_level: CitedNumber
     judged_level_high: CitedNumber
     rise_points: CitedNumber
     own_history_answers: CitedNumber
 
 
-class NotOnTrackParameters(_Strict):
+class NotOnTrackParameters(StrictModel):
     minimum_phq9_scores: CitedNumber
     above_range_scores: CitedNumber
 
 
-class AlertParameters(_Strict):
+class AlertParameters(StrictModel):
     description: str
     rupture: RuptureParameters
     rupture_prediction: RupturePrediction

@@ -18,7 +18,6 @@ from attunement.change.reliable_change import ChangeThreshold, threshold_for
 from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import PAIRED, MeasureTable, MissingMeasures
-from attunement.prediction.methods import Prediction
 
 
 @dataclass(frozen=True)
@@ -94,8 +93,3 @@ def standardised_distance(observed: np.ndarray, expected: np.ndarray, spread: np
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (observed - expected) / spread
     return np.where(np.isfinite(z), z, 0.0)
-
-
-def sessions_by_cut(method, histories: Histories, sessions: list[int]) -> dict[int, Prediction]:
-    """The plain path of ``predict_sessions``: cut at each session, predict, so nothing later leaks."""
-    return {s: method.predict(histories.upto(s)) for s in sessions}

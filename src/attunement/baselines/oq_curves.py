@@ -28,18 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from attunement.baselines.courses import (
-    latest,
-    measures_for,
-    outcome_measures,
-    sessions_by_cut,
-    standardised_distance,
-)
-from attunement.baselines.parameters import baseline_parameters
+from attunement.baselines.courses import OutcomeMeasure, latest, measures_for, standardised_distance
+from attunement.baselines.parameters import OqParameters, baseline_parameters
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments.registry import get_instrument
 from attunement.prediction.histories import Histories
-from attunement.prediction.methods import Prediction
+from attunement.prediction.methods import Method, Prediction
 from attunement.prediction.outcomes import Labels
 
 CITATION = (
@@ -70,43 +64,44 @@ class BandCurve:
         return np.sqrt(np.maximum(variance, 1e-9))
 
 
-class OqExpectedRecovery:
-    """Expected recovery curves per intake band with yellow/red tolerance limits."""
+class OqExpectedRecovery(Method):
+    """Expected recovery curves per intake band with yellow/red tolerance limits.
+
+    ``parameters``: curve length, tolerance percentiles, clients per band and the sampling seed
+    (default: ``parameters.json``, read by :meth:`fit`).
+    """
 
     name = "oq_expected_recovery"
     kind = "baseline"
     outcomes = ("deterioration", "no_improvement")
     citation = CITATION
 
-    def __init__(self) -> None:
-        params = baseline_parameters().oq
-        self.curve_sessions = int(params.curve_sessions.value)
-        self.red_z = float(norm.ppf(params.red_percentile.value))
-        self.yellow_z = float(norm.ppf(params.yellow_percentile.value))
-        self.fit_clients = int(params.fit_clients_per_band.value)
-        self.minimum_clients = int(params.minimum_band_clients.value)
-        self.seed = int(params.sample_seed.value)
-        self.measures = outcome_measures()
-        self.band_edges = {m.name: _band_minima(m.name) for m in self.measures}
-        #: per measure, one curve per band (in band order)
-        self.curves: dict[str, list[BandCurve]] = {}
+    def __init__(self, parameters: OqParameters | None = None) -> None:
+        self.parameters = parameters
 
-    def fit(self, reference: Histories, labels: Labels) -> None:
-        rng = np.random.default_rng(self.seed)
-        self.measures = measures_for(reference, self.name)
-        self.band_edges = {m.name: _band_minima(m.name) for m in self.measures}
-        self.curves = {}
-        for m in self.measures:
-            values = reference.score(m.name)[:, : self.curve_sessions]
+    def fit(self, reference: Histories, labels: Labels) -> OqExpectedRecovery:
+        params = self.parameters or baseline_parameters().oq
+        self.curve_sessions_ = int(params.curve_sessions.value)
+        self.red_z_ = float(norm.ppf(params.red_percentile.value))
+        self.yellow_z_ = float(norm.ppf(params.yellow_percentile.value))
+        fit_clients = int(params.fit_clients_per_band.value)
+        minimum_clients = int(params.minimum_band_clients.value)
+        rng = np.random.default_rng(int(params.sample_seed.value))
+        self.measures_: tuple[OutcomeMeasure, ...] = measures_for(reference, self.name)
+        self.band_edges_ = {m.name: _band_minima(m.name) for m in self.measures_}
+        #: per measure, one curve per band (in band order)
+        self.curves_: dict[str, list[BandCurve]] = {}
+        for m in self.measures_:
+            values = reference.score(m.name)[:, : self.curve_sessions_]
             bands = self._band(m.name, values[:, 0])
             fitted: list[BandCurve | None] = []
-            for b in range(len(self.band_edges[m.name])):
+            for b in range(len(self.band_edges_[m.name])):
                 rows = np.flatnonzero(bands == b)
-                if len(rows) > self.fit_clients:
-                    rows = rng.choice(rows, self.fit_clients, replace=False)
-                fitted.append(_fit_band(values[rows]) if len(rows) >= self.minimum_clients else None)
+                if len(rows) > fit_clients:
+                    rows = rng.choice(rows, fit_clients, replace=False)
+                fitted.append(_fit_band(values[rows]) if len(rows) >= minimum_clients else None)
             try:
-                self.curves[m.name] = _borrow_nearest(fitted)
+                self.curves_[m.name] = _borrow_nearest(fitted)
             except ValueError as exc:
                 raise InvalidInputError(
                     self.name,
@@ -114,39 +109,41 @@ class OqExpectedRecovery:
                         FieldProblem(
                             f"{m.name} reference clients",
                             str(exc),
-                            f"at least {self.minimum_clients} clients with {m.name} scores in an intake band",
+                            f"at least {minimum_clients} clients with {m.name} scores in an intake band",
                         )
                     ],
                 ) from exc
+        return self
 
     def expected(
         self, measure: str, intake: np.ndarray, session: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Expected mean and SD for clients with these intake scores at these sessions."""
-        if measure not in self.curves:
-            raise RuntimeError("fit the method on a reference cohort first")
+        self.check_fitted()
         bands = self._band(measure, intake)
-        at = np.clip(session, 1, self.curve_sessions).astype(float)
+        at = np.clip(session, 1, self.curve_sessions_).astype(float)
         mean, sd = np.full(len(intake), np.nan), np.full(len(intake), np.nan)
-        for b, curve in enumerate(self.curves[measure]):
+        for b, curve in enumerate(self.curves_[measure]):
             rows = bands == b
             mean[rows], sd[rows] = curve.mean(at[rows]), curve.sd(at[rows])
         return mean, sd
 
     def signals(self, histories: Histories) -> tuple[np.ndarray, np.ndarray]:
         """Standardised distance above the expected course and signal index (see SIGNALS)."""
+        self.check_fitted()
         distances, signals = [], []
-        for m in self.measures:
+        for m in self.measures_:
             course = latest(histories.score(m.name))
             mean, sd = self.expected(m.name, course.first, course.session)
             z = m.worse_sign * standardised_distance(course.value, mean, sd)
             known = course.count >= 2
-            signal = np.where(z > self.red_z, 2, np.where(z > self.yellow_z, 1, 0))
+            signal = np.where(z > self.red_z_, 2, np.where(z > self.yellow_z_, 1, 0))
             distances.append(np.where(known, z, 0.0))
             signals.append(np.where(known, signal, 0))
         return np.maximum.reduce(distances), np.maximum.reduce(signals)
 
     def predict(self, histories: Histories) -> Prediction:
+        self.check_fitted()
         z, signal = self.signals(histories)
         red = signal == SIGNALS.index("red")
         return Prediction(
@@ -155,12 +152,9 @@ class OqExpectedRecovery:
             is_probability=False,
         )
 
-    def predict_sessions(self, histories: Histories, sessions: list[int]) -> dict[int, Prediction]:
-        return sessions_by_cut(self, histories, sessions)
-
     def _band(self, measure: str, intake: np.ndarray) -> np.ndarray:
         """Index of the intake band (NaN intake goes to the lowest band; it has no signal anyway)."""
-        edges = self.band_edges[measure]
+        edges = self.band_edges_[measure]
         return np.clip(np.searchsorted(edges, np.nan_to_num(intake, nan=edges[0]), side="right") - 1, 0, None)
 
 

@@ -10,16 +10,10 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
-from attunement.datafiles import load_json_model
+from attunement.datafiles import StrictModel, load_json_model
 from attunement.instruments.definition import Cited, CitedNumber
 
 PARAMETERS_FILE = Path(__file__).with_name("parameters.json")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class CitedText(Cited):
@@ -30,12 +24,12 @@ class CitedNames(Cited):
     value: list[str]
 
 
-class RationalParameters(_Strict):
+class RationalParameters(StrictModel):
     no_improvement_session: CitedNumber
     minimum_scores: CitedNumber
 
 
-class PcomsParameters(_Strict):
+class PcomsParameters(StrictModel):
     success_definition: CitedText
     curve_form: CitedText
     curve_sessions: CitedNumber
@@ -43,7 +37,7 @@ class PcomsParameters(_Strict):
     srs_drop: CitedNumber
 
 
-class OqParameters(_Strict):
+class OqParameters(StrictModel):
     curve_sessions: CitedNumber
     red_percentile: CitedNumber
     yellow_percentile: CitedNumber
@@ -52,7 +46,7 @@ class OqParameters(_Strict):
     sample_seed: CitedNumber
 
 
-class TrierParameters(_Strict):
+class TrierParameters(StrictModel):
     boundary_coverage: CitedNumber
     neighbours: CitedNumber
     matching_measures: CitedNames
@@ -60,7 +54,7 @@ class TrierParameters(_Strict):
     minimum_scores_per_session: CitedNumber
 
 
-class BaselineParameters(_Strict):
+class BaselineParameters(StrictModel):
     description: str
     rational: RationalParameters
     pcoms: PcomsParameters

@@ -21,13 +21,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attunement.baselines.courses import latest, measures_for, outcome_measures, sessions_by_cut
-from attunement.baselines.parameters import baseline_parameters
+from attunement.baselines.courses import OutcomeMeasure, latest, measures_for
+from attunement.baselines.parameters import RationalParameters, baseline_parameters
 from attunement.change.elementwise import Direction
 from attunement.change.nhs_talking_therapies import paired_outcomes
 from attunement.change.reliable_change import reliable_flags
 from attunement.prediction.histories import Histories
-from attunement.prediction.methods import Prediction
+from attunement.prediction.methods import Method, Prediction
 from attunement.prediction.outcomes import Labels
 
 CITATION = (
@@ -38,47 +38,53 @@ CITATION = (
 )
 
 
-class RationalRules:
-    """Reliable deterioration from intake, and no reliable improvement by session k."""
+class RationalRules(Method):
+    """Reliable deterioration from intake, and no reliable improvement by session k.
+
+    ``parameters``: session k and the minimum number of scores (default: ``parameters.json``,
+    read by :meth:`fit`).
+    """
 
     name = "rational_rules"
     kind = "baseline"
     outcomes = ("deterioration", "no_improvement")
     citation = CITATION
 
-    def __init__(self) -> None:
-        params = baseline_parameters().rational
-        self.no_improvement_session = int(params.no_improvement_session.value)
-        self.minimum_scores = int(params.minimum_scores.value)
-        self.measures = outcome_measures()
+    def __init__(self, parameters: RationalParameters | None = None) -> None:
+        self.parameters = parameters
 
-    def fit(self, reference: Histories, labels: Labels) -> None:
+    def fit(self, reference: Histories, labels: Labels) -> RationalRules:
         """Nothing to learn: a rational rule is fixed in advance. Only the measures it judges are
         read from the reference cohort (the same as its outcome labels; :func:`measures_for`)."""
-        self.measures = measures_for(reference, self.name)
+        params = self.parameters or baseline_parameters().rational
+        self.no_improvement_session_ = int(params.no_improvement_session.value)
+        self.minimum_scores_ = int(params.minimum_scores.value)
+        self.measures_: tuple[OutcomeMeasure, ...] = measures_for(reference, self.name)
+        return self
 
     def predict(self, histories: Histories) -> Prediction:
+        self.check_fitted()
         session = histories.max_session
         table = {}
         worsening, progress, counts = [], [], []
-        for m in self.measures:
+        for m in self.measures_:
             course = latest(histories.score(m.name))
             table[f"{m.name}_first"] = course.first
-            table[f"{m.name}_last"] = np.where(course.count >= self.minimum_scores, course.value, np.nan)
+            table[f"{m.name}_last"] = np.where(course.count >= self.minimum_scores_, course.value, np.nan)
             change = m.worse_sign * (course.value - course.first) / m.change.points
             worsening.append(np.nan_to_num(change, nan=0.0))
             progress.append(np.nan_to_num(-change, nan=0.0))
             counts.append(course.count)
-        if len(self.measures) == 2:
+        if len(self.measures_) == 2:
             paired = paired_outcomes(pd.DataFrame(table)).table
             deteriorated = paired["reliable_deterioration"].fillna(False).to_numpy(dtype=bool)
             improved = paired["reliable_improvement"].fillna(False).to_numpy(dtype=bool)
         else:  # one measure: its own reliable change, as the labels of such a cohort
-            m = self.measures[0]
+            m = self.measures_[0]
             direction: Direction = "lower_is_better" if m.worse_sign > 0 else "higher_is_better"
             first, last = table[f"{m.name}_first"], table[f"{m.name}_last"]
             improved, deteriorated, _ = reliable_flags(first, last, m.change, direction)
-        enough = np.minimum.reduce(counts) >= self.minimum_scores
+        enough = np.minimum.reduce(counts) >= self.minimum_scores_
         return Prediction(
             risk={
                 "deterioration": np.maximum.reduce(worsening),
@@ -86,10 +92,7 @@ class RationalRules:
             },
             alert={
                 "deterioration": deteriorated,
-                "no_improvement": (~improved) & enough & (session >= self.no_improvement_session),
+                "no_improvement": (~improved) & enough & (session >= self.no_improvement_session_),
             },
             is_probability=False,
         )
-
-    def predict_sessions(self, histories: Histories, sessions: list[int]) -> dict[int, Prediction]:
-        return sessions_by_cut(self, histories, sessions)

@@ -24,6 +24,7 @@ Matching uses intake scores only (session 1), so a prediction at any session use
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,11 +32,11 @@ from scipy import sparse
 from scipy.stats import norm
 from sklearn.neighbors import NearestNeighbors
 
-from attunement.baselines.courses import latest, measures_for, outcome_measures, standardised_distance
-from attunement.baselines.parameters import baseline_parameters
+from attunement.baselines.courses import OutcomeMeasure, latest, measures_for, standardised_distance
+from attunement.baselines.parameters import TrierParameters, baseline_parameters
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import MeasureTable
-from attunement.prediction.methods import Prediction
+from attunement.prediction.methods import Method, Prediction, attended_sessions
 from attunement.prediction.outcomes import Labels
 
 CITATION = (
@@ -69,71 +70,67 @@ class _ReferenceSums:
         self.squares = y**2
 
 
-class TrierNearestNeighbours:
-    """Personalised expected curves from the nearest reference clients at intake."""
+class TrierNearestNeighbours(Method):
+    """Personalised expected curves from the nearest reference clients at intake.
+
+    ``parameters``: neighbour count, matching measures, curve length and boundary coverage
+    (default: ``parameters.json``, read by :meth:`fit`).
+    """
 
     name = "trier_nearest_neighbours"
     kind = "baseline"
     outcomes = ("deterioration", "no_improvement")
     citation = CITATION
 
-    def __init__(self) -> None:
-        params = baseline_parameters().trier
-        self.neighbours = int(params.neighbours.value)
-        self._matching_parameter = tuple(params.matching_measures.value)
-        self.matching = self._matching_parameter
-        self.curve_sessions = int(params.curve_sessions.value)
-        self.minimum_scores = int(params.minimum_scores_per_session.value)
-        self.boundary_z = float(norm.ppf(0.5 + params.boundary_coverage.value / 2))
-        self.measures = outcome_measures()
-        self._index: NearestNeighbors | None = None
-        self._centre: np.ndarray | None = None
-        self._scale: np.ndarray | None = None
-        self._sums: dict[str, _ReferenceSums] = {}
+    def __init__(self, parameters: TrierParameters | None = None) -> None:
+        self.parameters = parameters
 
-    def fit(self, reference: Histories, labels: Labels) -> None:
-        self.measures = measures_for(reference, self.name)
+    def fit(self, reference: Histories, labels: Labels) -> TrierNearestNeighbours:
+        params = self.parameters or baseline_parameters().trier
+        self.curve_sessions_ = int(params.curve_sessions.value)
+        self.minimum_scores_ = int(params.minimum_scores_per_session.value)
+        self.boundary_z_ = float(norm.ppf(0.5 + params.boundary_coverage.value / 2))
+        self.measures_: tuple[OutcomeMeasure, ...] = measures_for(reference, self.name)
         # Match on the measures it judges (a CORE-10 service on CORE-10) and on the other
         # matching measures the cohort records: a measure it never recorded cannot tell
         # clients apart.
         present = MeasureTable.of(reference)
-        judged = [m.name for m in self.measures]
-        self.matching = tuple(dict.fromkeys(judged + [m for m in self._matching_parameter if present.has(m)]))
-        self._sums = {}
-        intake = np.column_stack([reference.score(name)[:, 0] for name in self.matching])
+        judged = [m.name for m in self.measures_]
+        matching = [m for m in params.matching_measures.value if present.has(m)]
+        self.matching_ = tuple(dict.fromkeys(judged + matching))
+        intake = np.column_stack([reference.score(name)[:, 0] for name in self.matching_])
         seen = ~np.isnan(intake)
         filled = np.where(seen, intake, 0.0)
         count = np.maximum(seen.sum(axis=0), 1)
-        self._centre = filled.sum(axis=0) / count  # a measure never recorded is left out (centre 0)
-        spread = np.sqrt((np.where(seen, intake - self._centre, 0.0) ** 2).sum(axis=0) / count)
-        self._scale = np.where(spread > 0, spread, 1.0)
-        k = min(self.neighbours, len(reference))
-        self._index = NearestNeighbors(n_neighbors=k).fit(self._features(intake))
-        for m in self.measures:
-            values = m.worse_sign * reference.score(m.name)[:, : self.curve_sessions]
-            self._sums[m.name] = _ReferenceSums(_pad(values, self.curve_sessions))
+        self.centre_ = filled.sum(axis=0) / count  # a measure never recorded is left out (centre 0)
+        spread = np.sqrt((np.where(seen, intake - self.centre_, 0.0) ** 2).sum(axis=0) / count)
+        self.scale_ = np.where(spread > 0, spread, 1.0)
+        k = min(int(params.neighbours.value), len(reference))
+        self.index_ = NearestNeighbors(n_neighbors=k).fit(self._features(intake))
+        self.sums_: dict[str, _ReferenceSums] = {}
+        for m in self.measures_:
+            values = m.worse_sign * reference.score(m.name)[:, : self.curve_sessions_]
+            self.sums_[m.name] = _ReferenceSums(_pad(values, self.curve_sessions_))
+        return self
 
     def _features(self, intake: np.ndarray) -> np.ndarray:
-        if self._centre is None or self._scale is None:
-            raise RuntimeError("fit the method before asking it")
-        z = (intake - self._centre) / self._scale
+        z = (intake - self.centre_) / self.scale_
         return np.where(np.isnan(z), 0.0, z)  # a missing intake score matches the reference mean
 
     def _neighbour_matrix(self, histories: Histories) -> sparse.csr_matrix:
-        if self._index is None:
-            raise RuntimeError("fit the method on a reference cohort first")
-        intake = np.column_stack([histories.score(name)[:, 0] for name in self.matching])
-        index = self._index.kneighbors(self._features(intake), return_distance=False)
+        intake = np.column_stack([histories.score(name)[:, 0] for name in self.matching_])
+        index = self.index_.kneighbors(self._features(intake), return_distance=False)
         n, k = index.shape
         return sparse.csr_matrix(
             (np.ones(n * k), index.ravel(), np.arange(0, n * k + 1, k)),
-            shape=(n, self._index.n_samples_fit_),
+            shape=(n, self.index_.n_samples_fit_),
         )
 
     def bands(self, histories: Histories) -> dict[str, Band]:
         """Each client's expected course and 90% interval, per outcome measure (worse = higher)."""
+        self.check_fitted()
         weights = self._neighbour_matrix(histories)
-        return {m.name: self._band(weights, self._sums[m.name]) for m in self.measures}
+        return {m.name: self._band(weights, self.sums_[m.name]) for m in self.measures_}
 
     def _band(self, weights: sparse.csr_matrix, ref: _ReferenceSums) -> Band:
         n, sx, sxx, sy, sxy = (weights @ ref.per_client).T
@@ -148,17 +145,22 @@ class TrierNearestNeighbours:
         pooled = np.sqrt(residual_ss.sum(1) / np.maximum(count.sum(1) - 2, 1))
         with np.errstate(invalid="ignore", divide="ignore"):
             per_session = np.sqrt(residual_ss / np.maximum(count - 1, 1))
-        sd = np.where(count >= self.minimum_scores, per_session, pooled[:, None])
-        return Band(mid - self.boundary_z * sd, mid, mid + self.boundary_z * sd, sd)
+        sd = np.where(count >= self.minimum_scores_, per_session, pooled[:, None])
+        return Band(mid - self.boundary_z_ * sd, mid, mid + self.boundary_z_ * sd, sd)
 
     def predict(self, histories: Histories) -> Prediction:
+        self.check_fitted()
         return self._predict(histories, self.bands(histories))
 
-    def predict_sessions(self, histories: Histories, sessions: list[int]) -> dict[int, Prediction]:
+    def predict_sessions(self, histories: Histories, sessions: Iterable[int]) -> dict[int, Prediction]:
         """Neighbours depend on intake only, so they are found once for all sessions."""
+        self.check_fitted()
+        asked = attended_sessions(histories, sessions)
+        if not asked:
+            return {}
         bands = self.bands(histories)
         out = {}
-        for s in sessions:
+        for s in asked:
             keep = histories.sessions >= s
             cut = {name: Band(*(a[keep] for a in (b.low, b.mid, b.high, b.sd))) for name, b in bands.items()}
             out[s] = self._predict(histories.upto(s), cut)
@@ -166,15 +168,15 @@ class TrierNearestNeighbours:
 
     def _predict(self, histories: Histories, bands: dict[str, Band]) -> Prediction:
         distances = []
-        for m in self.measures:
+        for m in self.measures_:
             course = latest(m.worse_sign * histories.score(m.name))
             band = bands[m.name]
-            at = np.clip(course.session, 1, self.curve_sessions) - 1
+            at = np.clip(course.session, 1, self.curve_sessions_) - 1
             rows = np.arange(len(at))
             z = standardised_distance(course.value, band.mid[rows, at], band.sd[rows, at])
             distances.append(np.where(course.count >= 2, z, 0.0))
         z = np.maximum.reduce(distances)
-        not_on_track = z > self.boundary_z
+        not_on_track = z > self.boundary_z_
         return Prediction(
             risk={"deterioration": z, "no_improvement": z},
             alert={"deterioration": not_on_track, "no_improvement": not_on_track},

@@ -27,7 +27,9 @@ from attunement.charts.svg import (
 from attunement.errors import FieldProblem, InvalidInputError
 
 CONTEXT = "therapist outcomes chart"
-#: 95% intervals, the usual convention for showing uncertainty (a display choice, not a clinical number).
+#: 95% intervals, the usual convention for showing uncertainty (a display choice, not a clinical
+#: number). Every rate a supervisor sees (this chart and the team page's figures) uses it, with the
+#: Wilson score interval (Wilson 1927, J Am Stat Assoc 22:209-212) of :func:`wilson_interval`.
 ALPHA = 0.05
 LEFT, RIGHT = 14.0, WIDTH - 16.0
 TOP = 58.0

@@ -38,7 +38,7 @@ from attunement.evaluation import metrics
 from attunement.evaluation.cohort import Cohort
 from attunement.evaluation.settings import Settings, load_settings
 from attunement.prediction.histories import NO_GROUP, Histories
-from attunement.prediction.methods import Method, Prediction, unavailable_outcomes
+from attunement.prediction.methods import Method, Prediction, attended_sessions
 
 COURSE_OUTCOMES = ("deterioration", "no_improvement")
 SESSION_OUTCOMES = ("dropout_next", "rupture")
@@ -72,12 +72,15 @@ def run_method(
 ) -> MethodRun:
     """Ask ``method`` at each session, about the clients who attended it, with data up to it."""
     run = MethodRun(method)
-    asked = [s for s in sessions if (histories.sessions >= s).any()]
-    batched = getattr(method, "predict_sessions", None)
-    answers = batched(histories, asked) if batched is not None else None
+    asked = attended_sessions(histories, sessions)
+    answers = method.predict_sessions(histories, asked)
     for session in asked:
         rows = np.flatnonzero(histories.sessions >= session)
-        answer = answers[session] if answers is not None else method.predict(histories.upto(session))
+        answer = answers.get(session)
+        if answer is None:
+            raise ValueError(
+                f"method {method.name} gave no answer at session {session}, which clients attended"
+            )
         _check_answer(method, session, answer, len(rows))
         run.rows[session], run.answers[session] = rows, answer
         if progress is not None:
@@ -104,7 +107,7 @@ def evaluate(
             rows += not_applicable_rows(method, str(exc))
             continue
         runs.append(run)
-        unavailable = unavailable_outcomes(method)
+        unavailable = method.unavailable_outcomes()
         for outcome, reason in unavailable.items():
             rows += not_applicable_rows(method, reason, (outcome,))
         rows += figures(run, held_out, settings, skip=tuple(unavailable))
@@ -281,6 +284,13 @@ def _share(flags: np.ndarray) -> float | None:
 
 
 def _check_answer(method: Method, session: int, answer: Prediction, expected: int) -> None:
+    for part in ("risk", "alert"):
+        extra = sorted(set(getattr(answer, part)) - set(method.outcomes))
+        if extra:
+            raise ValueError(
+                f"method {method.name} at session {session}: {part} for {', '.join(extra)}, "
+                f"which it does not declare (its outcomes: {', '.join(method.outcomes)})"
+            )
     for outcome in method.outcomes:
         for part in ("risk", "alert"):
             values = getattr(answer, part).get(outcome)

@@ -10,7 +10,8 @@ from attunement.prediction.methods import Method
 
 
 def registered_methods(cohort: Cohort, names: Sequence[str] | None = None) -> list[Method]:
-    """Fresh, unfitted methods; the oracle only for a simulated cohort (it needs the true model)."""
+    """Fresh, unfitted methods; the oracle only for a simulated cohort (it needs the true model,
+    the profile the cohort folder was simulated with, or the default profile without one)."""
     from attunement.alerts import RuptureMethod
     from attunement.baselines import registered_baselines
     from attunement.forecast import ForecastMethod

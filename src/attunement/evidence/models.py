@@ -13,8 +13,9 @@ import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from attunement.datafiles import StrictModel
 from attunement.instruments.definition import Status, status_tag
 
 TaskForce = Literal["2011", "2018"]
@@ -35,10 +36,6 @@ def suffix(status: Status | None) -> str:
     """`` [unverified: recalled]`` to append to a value; empty for verified values and untagged text."""
     tag = status_tag(status)
     return f" {tag}" if tag else ""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RatingLevel(StrEnum):
@@ -64,7 +61,7 @@ class RatingLevel(StrEnum):
         }[self]
 
 
-class Citation(_Strict):
+class Citation(StrictModel):
     reference: str = Field(min_length=5)
     doi: str | None = None
     status: Status = Field(description="how far the bibliographic details themselves were checked")
@@ -75,7 +72,7 @@ class Citation(_Strict):
         return f"{self.reference}{doi}{suffix(self.status)}"
 
 
-class Note(_Strict):
+class Note(StrictModel):
     """A sentence of context. Text that carries a clinical number must carry a status too."""
 
     text: str = Field(min_length=3)
@@ -98,7 +95,7 @@ class Finding(Note):
     source: str
 
 
-class Number(_Strict):
+class Number(StrictModel):
     value: float
     status: Status
     source: str | None = Field(default=None, description="citation id when it differs from the estimate's")
@@ -123,7 +120,7 @@ class Count(Number):
         return f"{_plain(self.value, self.qualifier)}{unit}{suffix(self.status)}"
 
 
-class MetricValue(_Strict):
+class MetricValue(StrictModel):
     metric: Metric
     value: Number
 
@@ -131,7 +128,7 @@ class MetricValue(_Strict):
         return f"{self.metric} = {self.value.render()}"
 
 
-class Interval(_Strict):
+class Interval(StrictModel):
     low: float
     high: float
     status: Status
@@ -148,7 +145,7 @@ class Interval(_Strict):
         return f"95% CI [{_plain(self.low)}, {_plain(self.high)}]{suffix(self.status)}"
 
 
-class Estimate(_Strict):
+class Estimate(StrictModel):
     """One effect estimate from one meta-analysis: metric, value, CI, k and N, each with a status."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -201,7 +198,7 @@ class Estimate(_Strict):
         return "; ".join(parts)
 
 
-class Rating(_Strict):
+class Rating(StrictModel):
     """A task force's consensus label for one element or adaptation (never computed from numbers)."""
 
     task_force: TaskForce
@@ -215,12 +212,12 @@ class Rating(_Strict):
         return f"{self.task_force}: {self.label}{suffix(self.status)}"
 
 
-class Caution(_Strict):
+class Caution(StrictModel):
     text: str
     see: str = Field(description="id of the registry entry for the practice that does not work")
 
 
-class Entry(_Strict):
+class Entry(StrictModel):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: str
     kind: Kind
@@ -276,7 +273,7 @@ class Entry(_Strict):
         return " | ".join(parts) if parts else "no pooled effect size"
 
 
-class Registry(_Strict):
+class Registry(StrictModel):
     version: str
     description: str
     citations: dict[str, Citation]

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 
 @dataclass(frozen=True)
@@ -48,27 +47,3 @@ def fit_platt(log_odds: np.ndarray, labels: np.ndarray) -> Platt:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def auc(labels: np.ndarray, risk: np.ndarray) -> float | None:
-    labels = np.asarray(labels, dtype=bool)
-    if labels.all() or not labels.any():
-        return None
-    return float(roc_auc_score(labels, risk))
-
-
-def brier(labels: np.ndarray, probability: np.ndarray) -> float | None:
-    if len(labels) == 0:
-        return None
-    return float(np.mean((np.asarray(probability) - np.asarray(labels, dtype=float)) ** 2))
-
-
-def expected_calibration_error(labels: np.ndarray, probability: np.ndarray, bins: int) -> float | None:
-    """Share-weighted mean gap between predicted and observed rates in equal-width bins."""
-    if len(labels) == 0:
-        return None
-    probability = np.asarray(probability, dtype=float)
-    which = np.clip((probability * bins).astype(int), 0, bins - 1)
-    predicted = np.bincount(which, weights=probability, minlength=bins)
-    observed = np.bincount(which, weights=np.asarray(labels, dtype=float), minlength=bins)
-    return float(np.abs(predicted - observed).sum() / len(labels))

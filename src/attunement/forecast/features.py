@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from attunement.forecast.expected import ExpectedCourse
-from attunement.prediction.histories import Histories
+from attunement.prediction.histories import Histories, first_observed, last_observed
 from attunement.prediction.measures import outcome_instruments
 
 FEATURES: tuple[str, ...] = (
@@ -224,16 +224,6 @@ def _forms_columns(values: np.ndarray, s: int) -> dict[str, np.ndarray]:
         "missed_now": (~seen[:, -1]).astype(float),
         "sessions_since_form": (s - 1) - last_seen,
     }
-
-
-def first_observed(values: np.ndarray) -> np.ndarray:
-    seen = ~np.isnan(values)
-    out = values[np.arange(values.shape[0]), seen.argmax(axis=1)]
-    return np.where(seen.any(axis=1), out, np.nan)
-
-
-def last_observed(values: np.ndarray) -> np.ndarray:
-    return first_observed(values[:, ::-1])
 
 
 def previous_observed(values: np.ndarray) -> np.ndarray:

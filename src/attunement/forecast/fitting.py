@@ -19,7 +19,7 @@ import numpy as np
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.forecast.alert_rules import choose_course_threshold, choose_session_threshold, course_flags
-from attunement.forecast.calibration import auc, brier, expected_calibration_error, fit_platt
+from attunement.forecast.calibration import fit_platt
 from attunement.forecast.expected import ExpectedCourse, fit_expected_course
 from attunement.forecast.features import (
     FEATURES,
@@ -33,6 +33,7 @@ from attunement.forecast.settings import ForecastSettings, load_settings
 from attunement.forecast.trees import ensemble_from_sklearn
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import MeasureTable, MissingMeasures
+from attunement.prediction.metrics import auc, brier, expected_calibration_error
 from attunement.prediction.outcomes import Labels
 
 #: progress(step, done, total): called as fitting advances (for progress bars).

@@ -14,8 +14,9 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from attunement.datafiles import StrictModel
 from attunement.errors import DefinitionError
 
 ORDINAL_VALUE_URL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
@@ -44,11 +45,7 @@ def status_tag(status: Status | None) -> str:
     return "" if status is None or status.is_verified else f"[{status.value}]"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Cited(_Strict):
+class Cited(StrictModel):
     """A clinical fact with where it comes from and how far it was checked."""
 
     source: str = Field(min_length=3)
@@ -65,7 +62,7 @@ class CitedNumber(Cited):
     value: float
 
 
-class Band(_Strict):
+class Band(StrictModel):
     min: float
     max: float
     label: str
@@ -127,7 +124,7 @@ class Caseness(Cited):
         return compare(total, self.rule, self.value)
 
 
-class Subscale(_Strict):
+class Subscale(StrictModel):
     id: str
     label: str
     items: list[str] = Field(min_length=1)
@@ -175,7 +172,7 @@ class Composite(Cited):
     weights: dict[str, float] = Field(min_length=1)
 
 
-class Scoring(_Strict):
+class Scoring(StrictModel):
     items: list[str] = Field(min_length=1, description="scored linkIds, in form order")
     method: Method | None = Field(description="how the total is formed; null when there is no total")
     response_scale: Cited | None = Field(
@@ -195,7 +192,7 @@ class Scoring(_Strict):
     norms: Norms | None = None
 
 
-class Licence(_Strict):
+class Licence(StrictModel):
     tier: Literal["ship", "nc_nd_pack", "import_only", "project"]
     item_text_shipped: bool
     holder: str
@@ -212,7 +209,7 @@ class Licence(_Strict):
         return self
 
 
-class ItemSpec(_Strict):
+class ItemSpec(StrictModel):
     """What one form item accepts, read from the FHIR Questionnaire."""
 
     link_id: str
@@ -261,7 +258,7 @@ def _fmt(x: float | None) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-class Instrument(_Strict):
+class Instrument(StrictModel):
     """A questionnaire definition: the FHIR form, its scoring and its licence."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)

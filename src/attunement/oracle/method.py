@@ -10,6 +10,7 @@ the other methods are measured against.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -20,8 +21,9 @@ from attunement.oracle.particles import FirstSession, draw_particles
 from attunement.oracle.posterior import ORACLE_OUTCOMES, SWEEPS, run_block
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import MeasureTable
-from attunement.prediction.methods import Prediction
-from attunement.simulation.profile import Profile, load_profile
+from attunement.prediction.methods import Method, Prediction, attended_sessions
+from attunement.prediction.outcomes import Labels
+from attunement.simulation.profile import Profile
 
 #: What the oracle needs: the two outcome measures of the paired rules by which the simulation
 #: defines its outcomes (a missing check-in it integrates over, as a missed form).
@@ -48,41 +50,55 @@ class SessionPosteriors:
     stats: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
-class OracleMethod:
-    """Posterior outcome probabilities under the true simulation model (see module doc)."""
+@dataclass(eq=False)
+class OracleMethod(Method):
+    """Posterior outcome probabilities under the true simulation model (see module doc).
 
-    profile: Profile = field(default_factory=load_profile)
+    ``profile`` is the simulation profile that generated the cohort (for a simulated cohort
+    folder, ``load_profile(cohort.profile_path)``); the other settings are computational.
+    """
+
+    profile: Profile
     particles: int = PARTICLES
     seed: int = 0
     sweeps: int = SWEEPS
     workers: int = WORKERS
     alert_threshold: float = ALERT_THRESHOLD
-    name: str = "oracle"
-    kind: str = "oracle"
-    outcomes: tuple[str, ...] = ORACLE_OUTCOMES
-    citation: str = (
+    #: The posteriors of the last call (effective sample sizes and counts, for reports); not part
+    #: of what is fitted.
+    last_posteriors: SessionPosteriors | None = field(default=None, init=False, repr=False)
+
+    name = "oracle"
+    kind = "oracle"
+    outcomes = ORACLE_OUTCOMES
+    citation = (
         "Posterior under the true simulation model (importance sampling over the latent class and "
         "parameters, exact integration of endings, missed forms and noise); docs/oracle.md"
     )
-    #: The posteriors of the last call (effective sample sizes and counts, for reports).
-    last_posteriors: SessionPosteriors | None = field(default=None, repr=False)
 
-    def fit(self, reference: Histories, labels: object) -> None:
+    def fit(self, reference: Histories, labels: Labels) -> OracleMethod:
         """Nothing to learn: the oracle knows the model. It predicts the outcomes as the simulation
         defines them (the paired rules on PHQ-9 and GAD-7), so on a cohort without both it is
-        reported as not applicable, rather than giving figures that rank nobody."""
+        reported as not applicable, rather than giving figures that rank nobody. Fitting records
+        the profile's client groups (``group_index_``, group label -> index)."""
         MeasureTable.of(reference).require(NEEDED, self.name)
+        self.group_index_ = {label: i for i, label in enumerate(self.profile.groups.labels)}
+        return self
 
     def predict(self, histories: Histories) -> Prediction:
+        self.check_fitted()
         s = histories.max_session
-        return self.predict_sessions(histories, [s])[s]
+        return self._answers(histories, [s])[s]
 
-    def predict_sessions(self, histories: Histories, sessions: list[int]) -> dict[int, Prediction]:
+    def predict_sessions(self, histories: Histories, sessions: Iterable[int]) -> dict[int, Prediction]:
         """Predictions at each requested session, for the clients who attended it (in the order
         of ``histories.upto(s)``), computed in one pass."""
+        self.check_fitted()
+        wanted = sorted(attended_sessions(histories, sessions))
+        return self._answers(histories, wanted) if wanted else {}
+
+    def _answers(self, histories: Histories, wanted: list[int]) -> dict[int, Prediction]:
         MeasureTable.of(histories).require(NEEDED, self.name)
-        wanted = sorted({int(s) for s in sessions})
         post = self.posteriors(histories, max(wanted))
         self.last_posteriors = post
         out = {}
@@ -100,11 +116,12 @@ class OracleMethod:
     def posteriors(self, histories: Histories, horizon: int) -> SessionPosteriors:
         """Posterior probabilities at sessions 1..``horizon`` for every client (NaN after a
         client's last attended session)."""
+        self.check_fitted()
         n = len(histories)
         horizon = max(1, min(int(horizon), self.profile.max_sessions))
         scores = {name: _columns(histories.score(name), horizon) for name in MEASURES}
         attended = np.minimum(histories.sessions, horizon)
-        groups = _group_index(histories.group, self.profile)
+        groups = np.array([self.group_index_.get(str(g), -1) for g in histories.group], dtype=np.int64)
         order = np.argsort(attended, kind="stable")
         size = max(1, BLOCK_PARTICLES // self.particles)
         blocks = [order[i : i + size] for i in range(0, n, size)]
@@ -152,9 +169,3 @@ def _columns(values: np.ndarray, width: int) -> np.ndarray:
     w = min(width, values.shape[1])
     out[:, :w] = values[:, :w]
     return out
-
-
-def _group_index(labels: np.ndarray, profile: Profile) -> np.ndarray:
-    """The profile's index of each client's group; -1 (drawn from the prior) when unknown."""
-    known = {label: i for i, label in enumerate(profile.groups.labels)}
-    return np.array([known.get(str(g), -1) for g in labels], dtype=np.int64)

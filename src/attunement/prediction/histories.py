@@ -117,11 +117,11 @@ class Histories:
 
     def first(self, name: str) -> np.ndarray:
         """The first observed value of a measure per client (NaN when never observed)."""
-        return _first_observed(self.score(name))
+        return first_observed(self.score(name))
 
     def last(self, name: str) -> np.ndarray:
         """The last observed value of a measure per client (NaN when never observed)."""
-        return _first_observed(self.score(name)[:, ::-1])
+        return last_observed(self.score(name))
 
 
 def histories_from_tables(
@@ -289,8 +289,14 @@ def _pad(values: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def _first_observed(values: np.ndarray) -> np.ndarray:
+def first_observed(values: np.ndarray) -> np.ndarray:
+    """Each row's first non-missing value of a clients x sessions array (NaN when none)."""
     seen = ~np.isnan(values)
     position = seen.argmax(axis=1)
     out = values[np.arange(values.shape[0]), position]
     return np.where(seen.any(axis=1), out, np.nan)
+
+
+def last_observed(values: np.ndarray) -> np.ndarray:
+    """Each row's last non-missing value of a clients x sessions array (NaN when none)."""
+    return first_observed(values[:, ::-1])

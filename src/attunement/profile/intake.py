@@ -14,9 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from attunement.datafiles import load_json_model
+from attunement.datafiles import StrictModel, load_json_model
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments.definition import Instrument, Status
 from attunement.instruments.registry import get_instrument, load_instruments
@@ -26,11 +26,7 @@ from attunement.profile.model import CATEGORIES, DIMENSIONS, Observation, Profil
 MAPPING_FILE = Path(__file__).with_name("intake_mapping.json")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Band(_Strict):
+class Band(StrictModel):
     """One category on a number line; bounds are inclusive (at_most/at_least) or strict (above/below)."""
 
     value: str
@@ -53,7 +49,7 @@ def pick_band(bands: list[Band], x: float) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-class Banding(_Strict):
+class Banding(StrictModel):
     subscale: str
     dimension: str
     describe: str
@@ -61,17 +57,17 @@ class Banding(_Strict):
     note: str
 
 
-class ChoiceValue(_Strict):
+class ChoiceValue(StrictModel):
     value: str
     strength: Strength | None = None
 
 
-class ChoiceMap(_Strict):
+class ChoiceMap(StrictModel):
     dimension: str
     values: dict[str, ChoiceValue]
 
 
-class IntakeMap(_Strict):
+class IntakeMap(StrictModel):
     instrument: str
     status: Status
     source: str
@@ -80,7 +76,7 @@ class IntakeMap(_Strict):
     bands: dict[str, Banding]
 
 
-class UricaMap(_Strict):
+class UricaMap(StrictModel):
     instrument: str
     stages: dict[str, str] = Field(description="stage -> URICA subscale id")
     order: list[str]
@@ -90,7 +86,7 @@ class UricaMap(_Strict):
     note: str
 
 
-class RulerMap(_Strict):
+class RulerMap(StrictModel):
     instrument: str
     rulers: dict[str, str] = Field(description="profile dimension -> ruler subscale id")
     bands: list[Band]
@@ -99,27 +95,27 @@ class RulerMap(_Strict):
     note: str
 
 
-class CnipScale(_Strict):
+class CnipScale(StrictModel):
     dimension: str
     positive: str
     negative: str
 
 
-class CitedSetting(_Strict):
+class CitedSetting(StrictModel):
     status: Status
     source: str
     note: str
     value: float | None = None
 
 
-class CnipMap(_Strict):
+class CnipMap(StrictModel):
     instrument: str
     scales: dict[str, CnipScale]
     margin: CitedSetting
     pole_key: CitedSetting
 
 
-class ProfileMapping(_Strict):
+class ProfileMapping(StrictModel):
     description: str
     intake: IntakeMap
     urica: UricaMap

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from attunement.datafiles import StrictModel
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments.definition import Status
 
@@ -82,11 +83,7 @@ STATED = (
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Observation(_Strict):
+class Observation(StrictModel):
     """One dimension of the profile as recorded."""
 
     value: str = Field(min_length=1)
@@ -110,7 +107,7 @@ class Observation(_Strict):
         return self.evidence or f"the profile records {self.value.replace('_', ' ')} ({self.source})"
 
 
-class Profile(_Strict):
+class Profile(StrictModel):
     """A client's profile; every dimension is optional because every intake question is."""
 
     client_id: str | None = None

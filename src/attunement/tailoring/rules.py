@@ -19,9 +19,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from attunement.datafiles import load_json_model
+from attunement.datafiles import StrictModel, load_json_model
 from attunement.errors import DefinitionError
 from attunement.evidence import Registry, load_registry
 from attunement.profile.model import CATEGORIES, DIMENSIONS, STATED, Profile, Strength, label
@@ -31,11 +31,7 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\.(value|label|evidence|strength)\}")
 Source = Literal["stated", "inferred"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Condition(_Strict):
+class Condition(StrictModel):
     """One test on one profile dimension; a rule applies when all of its conditions hold."""
 
     dimension: str
@@ -112,17 +108,17 @@ def same_language(client_language: str, service_language: str) -> bool:
     return bool(_language_words(client_language) & _language_words(service_language))
 
 
-class Bonus(_Strict):
+class Bonus(StrictModel):
     when: list[Condition] = Field(min_length=1)
     add: int = Field(ge=1)
 
 
-class Detail(_Strict):
+class Detail(StrictModel):
     when: list[Condition] = Field(min_length=1)
     text: str
 
 
-class Rule(_Strict):
+class Rule(StrictModel):
     """Profile -> one recommendation tied to one registry entry."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -154,7 +150,7 @@ class Rule(_Strict):
         ]
 
 
-class CautionRule(_Strict):
+class CautionRule(StrictModel):
     """Profile -> a caution from the practices that do not work; no conditions means always."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -194,7 +190,7 @@ class CautionRule(_Strict):
         return [(self.text, self.when)] + ([(self.because, self.when)] if self.because else [])
 
 
-class Conflict(_Strict):
+class Conflict(StrictModel):
     """A recommendation inferred from traits that contradicts what the client asked for.
 
     When the trait's rule and any of the wishes' rules apply (and ``when`` holds), the trait's
@@ -210,7 +206,7 @@ class Conflict(_Strict):
     talk: str = Field(description="how to talk the difference through with the client")
 
 
-class RuleSet(_Strict):
+class RuleSet(StrictModel):
     version: str
     description: str
     recommendations: list[Rule] = Field(min_length=1)

@@ -15,9 +15,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from attunement.datafiles import load_json_model
+from attunement.datafiles import StrictModel, load_json_model
 from attunement.errors import DefinitionError, FieldProblem, InvalidInputError
 from attunement.evidence import Registry, load_registry
 from attunement.instruments.definition import Status, status_tag
@@ -31,17 +31,13 @@ ALERT_KINDS: tuple[AlertKind, ...] = ("not_on_track", "rupture", "dropout_risk",
 _SPECIAL = re.compile(r"\{(alert\.reason|recommendations)\}")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Basis(_Strict):
+class Basis(StrictModel):
     text: str
     source: str
     status: Status
 
 
-class ItemSpec(_Strict):
+class ItemSpec(StrictModel):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     text: str
     kinds: list[AlertKind] | None = Field(
@@ -53,14 +49,14 @@ class ItemSpec(_Strict):
     see: str | None = Field(default=None, description="registry entry behind the item")
 
 
-class SectionSpec(_Strict):
+class SectionSpec(StrictModel):
     title: str
     entries: list[str] = []
     basis: Basis
     items: list[ItemSpec] = Field(min_length=1)
 
 
-class EvidenceRef(_Strict):
+class EvidenceRef(StrictModel):
     """Why a kind's checklist is worth working through: a registry estimate about that very kind
     of alert (``entry`` and ``estimate``), or, where effect sizes do not apply (a risk answer),
     guidance labelled as such (``label``, ``guidance``, ``source``, ``status``)."""
@@ -81,13 +77,13 @@ class EvidenceRef(_Strict):
         return self
 
 
-class KindSpec(_Strict):
+class KindSpec(StrictModel):
     label: str
     sections: list[str] = Field(min_length=1)
     evidence: EvidenceRef
 
 
-class ChecklistSpec(_Strict):
+class ChecklistSpec(StrictModel):
     version: str
     description: str
     alert_kinds: dict[AlertKind, KindSpec]

@@ -1,5 +1,6 @@
 """Team figures for supervisors: questionnaire completion and outcomes per therapist, each with a
-95% Wilson interval, ordered by the number of clients (not by the rate: no league tables).
+95% Wilson interval (:func:`attunement.charts.supervisor.wilson_interval`), ordered by the number
+of clients (not by the rate: no league tables).
 
 Completion: of the sessions with any record (a client form or the therapist's rating), the share
 with a client PHQ-9. Outcomes: among clients with at least two PHQ-9 scores, the share whose
@@ -12,12 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from statsmodels.stats.proportion import proportion_confint
-
+from attunement.charts.supervisor import wilson_interval
 from attunement.web.summaries import ClientSummary
-
-#: 95% intervals: the usual convention for showing uncertainty, a display choice.
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -33,8 +30,8 @@ class Proportion:
     def interval(self) -> tuple[float, float] | None:
         if not self.n:
             return None
-        low, high = proportion_confint(self.successes, self.n, alpha=ALPHA, method="wilson")
-        return float(low), float(high)
+        rate = wilson_interval(self.successes, self.n)
+        return rate.low, rate.high
 
 
 @dataclass(frozen=True)
