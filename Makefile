@@ -43,8 +43,8 @@ validation: $(STAMP)
 		--plots docs/validation --markdown docs/validation.md --json > $(VALIDATION)/shapes/full/evaluation.json
 	$(BIN)/python benchmarks/cohort_shapes.py --clients 20000 --out $(VALIDATION)/shapes --markdown docs/validation.md
 
-# `make lint`: the style checks and the type check. CI runs `make style` for now: the type check
-# passes on the core but not yet on store, web and cli.
+# `make lint`: the style checks and the type check (mypy, installed with the test extras), which
+# CI runs before `make test`.
 lint: style typecheck
 
 style: $(STAMP)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from test_link_delivery import _post_contact, smtp  # noqa: F401 (the SMTP server fixture)
 from web_clinic import csrf
@@ -17,7 +17,7 @@ from web_clinic import csrf
 from attunement.store import link_schedules
 from attunement.store.clock import now
 from attunement.store.delivery import run_once
-from attunement.store.models import AuditEvent, LinkSchedule, LinkToken, OutboxMessage, ScheduledLink
+from attunement.store.models import AuditEvent, Episode, LinkSchedule, LinkToken, OutboxMessage, ScheduledLink
 
 #: The schedule form's fields as its error box names them.
 LABELS = {
@@ -218,3 +218,11 @@ def test_every_change_is_a_new_row_and_the_same_choice_stores_nothing(clinic):
     # The supervisor reads the schedule but has no form.
     supervisor = _page(clinic.login("super_a"), clinic)
     assert "Schedule history" in supervisor and "/schedule" not in supervisor
+
+
+def test_an_episode_erased_after_the_worker_read_it_is_skipped(clinic):
+    """The worker reads the due schedules, then makes each link in a transaction of its own: an
+    episode gone meanwhile (its client's record erased) makes no link and stops nothing."""
+    with clinic.db.session() as db:
+        missing = (db.scalar(select(func.max(Episode.id))) or 0) + 1
+        assert link_schedules._make_due_link(db, 1, missing, ["email"]) == 0

@@ -25,6 +25,7 @@ from attunement.change.nhs_talking_therapies import (
 )
 from attunement.change.reliable_change import (
     ChangeThreshold,
+    direction_for,
     reliable_change_index,
     reliable_deterioration,
     reliable_improvement,
@@ -67,6 +68,7 @@ __all__ = [
     "service_rates",
     "standard_error_of_difference",
     "threshold_for",
+    "direction_for",
     "threshold_from_reliability",
     "threshold_from_set",
 ]

@@ -196,6 +196,18 @@ def threshold_for(
     return threshold_from_set(parameters, z=z)
 
 
+def direction_for(instrument: Instrument) -> Direction:
+    """Which end of the instrument's scale is better, for its change statistics; refused for a
+    measure with no better end (such as therapy preferences)."""
+    direction = instrument.direction
+    if direction == "neither":
+        raise InvalidInputError(
+            f"{instrument.id} change",
+            [FieldProblem("direction", direction, "a measure on which one end is better")],
+        )
+    return direction
+
+
 def reliable_improvement(pre: Any, post: Any, threshold: ChangeThreshold, *, direction: Direction) -> Any:
     """Whether each change is a reliable improvement (missing when either score is)."""
     return _reliable(pre, post, threshold, direction, worse=False)

@@ -49,24 +49,25 @@ def verify_cmd(
 
     with database_session(database) as session:
         found = verify(session)
+    broken = found.broken
     data = {
         "ok": found.ok,
         "seals": found.seals,
         "sealed_entries": found.sealed_entries,
         "unsealed_entries": found.unsealed_entries,
         "broken": None
-        if found.ok
-        else {"seal": found.broken[0], "first_entry": found.broken[1], "last_entry": found.broken[2]},
+        if broken is None
+        else {"seal": broken[0], "first_entry": broken[1], "last_entry": broken[2]},
     }
 
     def render() -> None:
-        if found.ok:
+        if broken is None:
             console.print(
                 f"The audit log is intact: {found.sealed_entries:,} entries under {found.seals:,} seals; "
                 f"{found.unsealed_entries:,} newer entries not sealed yet."
             )
         else:
-            seal_id, first, last = found.broken
+            seal_id, first, last = broken
             console.print(
                 f"The audit log was changed: seal {seal_id} no longer matches entries {first} to {last}."
             )

@@ -9,10 +9,12 @@ import typer
 from rich.markup import escape
 
 from attunement.change.clinical_significance import Cutoff, assess_change, cutoff_for, given_cutoff
+from attunement.change.elementwise import Direction
 from attunement.change.reliable_change import (
     JACOBSON_TRUAX,
     Z_TWO_TAILED_5_PERCENT,
     ChangeThreshold,
+    direction_for,
     threshold_for,
     threshold_from_reliability,
 )
@@ -23,8 +25,15 @@ from attunement.instruments import get_instrument
 
 
 class DirectionChoice(StrEnum):
-    lower = "lower"
-    higher = "higher"
+    LOWER = "lower"
+    HIGHER = "higher"
+
+
+#: The scale each --direction names.
+SCALES: dict[DirectionChoice, Direction] = {
+    DirectionChoice.LOWER: "lower_is_better",
+    DirectionChoice.HIGHER: "higher_is_better",
+}
 
 
 CATEGORY_WORDS = {
@@ -141,7 +150,7 @@ def _parameters(
     cutoff: float | None,
     clinical_at_cutoff: bool,
     z: float,
-) -> tuple[ChangeThreshold, Cutoff | None, str]:
+) -> tuple[ChangeThreshold, Cutoff | None, Direction]:
     """Choose the threshold, cut-off and direction from the options, refusing contradictions."""
     if instrument is not None:
         clashes = [
@@ -168,7 +177,7 @@ def _parameters(
         if clashes:
             raise InvalidInputError("change", clashes)
         threshold = threshold_for(inst, set_id, z=z)
-        scale = inst.direction
+        scale = direction_for(inst)
         if cutoff is not None:
             cut = given_cutoff(cutoff, direction=scale, clinical_at_cutoff=clinical_at_cutoff)
         elif inst.scoring.caseness is not None:
@@ -189,16 +198,16 @@ def _parameters(
         )
     if sd is not None and not sd > 0:
         problems.append(FieldProblem("--sd", sd, "a standard deviation greater than 0"))
-    if problems:
+    if problems or sd is None or reliability is None:  # a missing --sd or --reliability is a problem
         raise InvalidInputError("change", problems)
-    scale = f"{(direction or DirectionChoice.lower).value}_is_better"
-    threshold = threshold_from_reliability(sd, reliability, z=z)  # type: ignore[arg-type]
+    chosen = SCALES[direction or DirectionChoice.LOWER]
+    threshold = threshold_from_reliability(sd, reliability, z=z)
     cut = (
         None
         if cutoff is None
-        else given_cutoff(cutoff, direction=scale, clinical_at_cutoff=clinical_at_cutoff)
+        else given_cutoff(cutoff, direction=chosen, clinical_at_cutoff=clinical_at_cutoff)
     )
-    return threshold, cut, scale
+    return threshold, cut, chosen
 
 
 def _jsonable(result) -> dict:

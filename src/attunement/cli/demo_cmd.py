@@ -18,12 +18,14 @@ from rich.table import Table
 from attunement.change import (
     assess_change,
     cutoff_for,
+    direction_for,
     find_sudden_gains,
     paired_outcomes,
     threshold_for,
 )
 from attunement.cli.app import JSON_HELP, app
 from attunement.cli.output import console, emit, number
+from attunement.errors import DefinitionError
 from attunement.instruments import get_instrument
 from attunement.instruments.table_scoring import score_frame
 from attunement.tables import read_episodes, read_measures, session_scores
@@ -80,13 +82,16 @@ def caseload_report(measures: pd.DataFrame, episodes: pd.DataFrame) -> dict[str,
     anxiety = session_scores(measures, "gad7")
     ends = _first_last(depression, "phq9").join(_first_last(anxiety, "gad7"), how="outer")
     outcomes = paired_outcomes(ends)
-    threshold, cutoff = threshold_for(phq9), cutoff_for(phq9)
+    threshold, cutoff, scale = threshold_for(phq9), cutoff_for(phq9), direction_for(phq9)
+    bands = phq9.scoring.bands
+    if bands is None:
+        raise DefinitionError("phq9 has no severity bands")
     gains = find_sudden_gains(depression, threshold.points).events
     safety = _safety_flags(measures)
     clients = []
     for client_id, row in ends.iterrows():
         assessment = assess_change(
-            row["phq9_first"], row["phq9_last"], threshold, direction=phq9.direction, cutoff=cutoff
+            row["phq9_first"], row["phq9_last"], threshold, direction=scale, cutoff=cutoff
         )
         outcome = outcomes.table.loc[client_id]
         clients.append(
@@ -96,7 +101,7 @@ def caseload_report(measures: pd.DataFrame, episodes: pd.DataFrame) -> dict[str,
                 "sessions": int(depression.loc[depression["client_id"] == client_id, "session"].max()),
                 "phq9_first": row["phq9_first"],
                 "phq9_last": row["phq9_last"],
-                "phq9_band": phq9.scoring.bands.classify(row["phq9_last"]),
+                "phq9_band": bands.classify(row["phq9_last"]),
                 "gad7_first": row["gad7_first"],
                 "gad7_last": row["gad7_last"],
                 "phq9_change": assessment.category,

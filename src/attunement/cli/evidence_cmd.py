@@ -18,7 +18,7 @@ from attunement.cli.app import JSON_HELP, app
 from attunement.cli.output import console, emit, fail
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.evidence import Entry, get_entry, load_registry
-from attunement.evidence.models import suffix
+from attunement.evidence.models import TaskForce, suffix
 from attunement.profile import Profile, build_profile, parse_profile
 from attunement.tailoring.engine import DEFAULT_SERVICE_LANGUAGE, TailoringResult, tailor
 from attunement.tailoring.support import ALERT_KINDS, Checklist, SupportContext, support_checklist
@@ -31,8 +31,8 @@ def _say(text: str, style: str | None = None) -> None:
     console.print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text), soft_wrap=True)
 
 
-def _rating_cell(entry: Entry, task_force: str) -> str:
-    rating = entry.rating(task_force)  # type: ignore[arg-type]
+def _rating_cell(entry: Entry, task_force: TaskForce) -> str:
+    rating = entry.rating(task_force)
     return rating.label + suffix(rating.status) if rating else "-"
 
 
@@ -47,8 +47,8 @@ def _entry_row(entry: Entry) -> dict[str, Any]:
     }
 
 
-def _rating_json(entry: Entry, task_force: str) -> dict[str, Any] | None:
-    rating = entry.rating(task_force)  # type: ignore[arg-type]
+def _rating_json(entry: Entry, task_force: TaskForce) -> dict[str, Any] | None:
+    rating = entry.rating(task_force)
     if rating is None:
         return None
     return {

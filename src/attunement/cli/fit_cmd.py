@@ -61,11 +61,7 @@ def fit_cmd(
     stored = None
     try:
         settings = load_settings(settings_path) if settings_path else load_settings()
-        if (history is None) == (database is None):
-            raise InvalidInputError(
-                "fit", [FieldProblem("history or database", "both" if history else "neither", "exactly one")]
-            )
-        if history is not None:
+        if history is not None and database is None:
             if out is None:
                 raise InvalidInputError("fit", [FieldProblem("out", "missing", "a model file to write")])
             measures, episodes, simulated = _folder_tables(history)
@@ -73,8 +69,12 @@ def fit_cmd(
             histories = histories_from_tables(measures, episodes)
             labels = labels_from_tables(histories, episodes)
             model = _fit(histories, labels, source, settings, simulated, as_json)
-        else:
+        elif database is not None and history is None:
             model, stored = _fit_database(database, name, settings, as_json)
+        else:
+            raise InvalidInputError(
+                "fit", [FieldProblem("history or database", "both" if history else "neither", "exactly one")]
+            )
         if out is not None:
             save_model(model, out)
     except AttunementError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.markup import escape
@@ -22,6 +22,20 @@ instruments_app = typer.Typer(
 app.add_typer(instruments_app, name="instruments")
 
 
+class _InstrumentRow(TypedDict):
+    """One instrument as the list shows it (and as --json gives it)."""
+
+    id: str
+    name: str
+    domain: str
+    rater: str
+    items: int
+    licence_tier: str
+    licence_holder: str
+    item_text_shipped: bool
+    validated: bool
+
+
 @instruments_app.callback()
 def instruments(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False
@@ -29,7 +43,7 @@ def instruments(
     """List the instruments, their licence and whether their item wording is shipped."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = [
+    rows: list[_InstrumentRow] = [
         {
             "id": i.id,
             "name": i.short_name,

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 
@@ -42,7 +42,7 @@ def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:
         render()
 
 
-def fail(message: str, as_json: bool, code: int = 2) -> None:
+def fail(message: str, as_json: bool, code: int = 2) -> NoReturn:
     """Report an input error in the requested format and exit non-zero."""
     import typer
 

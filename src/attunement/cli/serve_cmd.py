@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 
 from attunement.cli.app import app
 from attunement.cli.output import console, errors
+
+
+class _ServerOptions(TypedDict):
+    """What ``uvicorn.run`` is given however many workers serve."""
+
+    host: str
+    port: int
+    access_log: bool
+    proxy_headers: bool
+    log_level: str
 
 
 @app.command("serve")
@@ -86,7 +96,7 @@ def serve(
         for login in DEMO_LOGINS:
             console.print(f"  {login.role:<11} {login.username} / {login.password}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    options = {"host": host, "port": port, "access_log": False, "proxy_headers": True, "log_level": "info"}
+    options = _ServerOptions(host=host, port=port, access_log=False, proxy_headers=True, log_level="info")
     if app_ is not None:
         uvicorn.run(app_, **options)
         return

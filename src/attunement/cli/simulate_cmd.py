@@ -171,6 +171,8 @@ def simulate_cmd(
         for writer in writers.values():
             writer.close()
 
+    if counts is None:  # a run has at least one block
+        raise RuntimeError("the simulation made no blocks")
     summary = {
         "seed": seed,
         "profile": profile.name,

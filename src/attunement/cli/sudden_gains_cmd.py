@@ -18,6 +18,7 @@ from rich.table import Table
 
 from attunement.change.sudden_gains import (
     BASELINE_SESSION,
+    Direction,
     SuddenGainsResult,
     find_sudden_gains,
     load_parameters,
@@ -104,11 +105,15 @@ def _instrument(measures: pd.DataFrame, chosen: str | None) -> str:
     )
 
 
-def _direction(instrument: str, higher_is_better: bool) -> str:
+def _direction(instrument: str, higher_is_better: bool) -> Direction:
     try:
         defined = get_instrument(instrument).direction
     except UnknownInstrumentError:
         return "higher_is_better" if higher_is_better else "lower_is_better"
+    if defined == "neither":
+        raise InvalidInputError(
+            instrument, [FieldProblem("--instrument", instrument, "a measure on which one end is better")]
+        )
     if higher_is_better and defined != "higher_is_better":
         raise InvalidInputError(
             instrument,
@@ -120,6 +125,10 @@ def _direction(instrument: str, higher_is_better: bool) -> str:
 def _criterion(scores: pd.DataFrame, cutoff: float | None, reliability: float | None) -> dict[str, Any]:
     if cutoff is not None:
         return {"cutoff": cutoff, "from": "--cutoff"}
+    if reliability is None:
+        raise InvalidInputError(
+            "sudden gains", [FieldProblem("--reliability", None, "a reliability, or a --cutoff instead")]
+        )
     at_baseline = scores[scores["session"] == BASELINE_SESSION]
     if at_baseline.empty:
         baseline = scores.sort_values("session").groupby("client_id").head(1)

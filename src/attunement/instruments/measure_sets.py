@@ -53,6 +53,7 @@ class _MeasureSetsFile(TypedDict):
     default_service_type: str
     service_types: dict[str, _ServiceTypeSpec]
     about_the_session: list[str]
+    relationship_measures: list[str]
 
 
 @cache

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clock import aware, now
 from attunement.store.models import ROLES, Client, LoginAttempt, PasswordLink, Team, User
+from attunement.store.rowcount import changed_rows
 from attunement.store.submissions import token_hash
 
 _hasher = PasswordHasher()
@@ -174,7 +175,7 @@ def set_password(db: Session, opened: tuple[PasswordLink, User], password: str, 
         .values(used_at=now())
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:
+    if changed_rows(claimed) != 1:
         raise InvalidInputError(
             "link", [FieldProblem("link", "", "a set-your-password link that is new and unused")]
         )
@@ -186,7 +187,7 @@ def set_password(db: Session, opened: tuple[PasswordLink, User], password: str, 
 def change_password(db: Session, user: User, current: str, password: str, again: str) -> None:
     """A signed-in user's change of their own password (the current one first)."""
     try:
-        ok = _hasher.verify(user.password_hash, current)
+        ok: bool = _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
         ok = False
     problems = [] if ok else [FieldProblem("current password", "", "your current password")]
@@ -265,15 +266,15 @@ def recent_failures(db: Session) -> dict[str, int]:
 def clear_sign_in_waits(db: Session, user: User) -> int:
     """An administrator's unlock: forget the user name's failed sign-ins, so neither it nor the
     addresses they came from wait on them any more (the audit log keeps that they happened)."""
-    return db.execute(
-        delete(LoginAttempt).where(LoginAttempt.username == user.username, ~LoginAttempt.success)
-    ).rowcount
+    return changed_rows(
+        db.execute(delete(LoginAttempt).where(LoginAttempt.username == user.username, ~LoginAttempt.success))
+    )
 
 
 def password_matches(check: SignInCheck, password: str) -> bool:
     """Verify without the database (the same work whether or not the user name exists)."""
     try:
-        ok = _hasher.verify(check.password_hash, password)
+        ok: bool = _hasher.verify(check.password_hash, password)
     except (VerificationError, InvalidHashError):
         ok = False
     return ok and check.user_id is not None and check.active

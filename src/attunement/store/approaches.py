@@ -85,7 +85,7 @@ def approach_checks(db: Session, therapist_ids: Sequence[int]) -> dict[int, Ther
         sessions = [
             {"client_id": str(client_id), "approach": labels.get(approach, approach)}
             for who, client_id, approach in rows
-            if who == therapist_id
+            if who == therapist_id and approach is not None
         ]
         if not sessions:
             found[therapist_id] = TherapistApproaches(

@@ -72,7 +72,7 @@ def last_views(db: Session, actor: str, client_ids: Sequence[int]) -> dict[int, 
         )
         .group_by(AuditEvent.client_id)
     ).all()
-    return {client_id: aware(at) for client_id, at in rows}
+    return {client_id: aware(at) for client_id, at in rows if client_id is not None}
 
 
 #: Entries newer than this are left for the next seal: a transaction may still be committing an

@@ -33,7 +33,10 @@ def touch_client(db: Session, client_id: int) -> None:
         .values(data_version=Client.data_version + 1)
         .execution_options(synchronize_session=False)
     )
-    _raised.setdefault(db.get_transaction(), set()).add(client_id)
+    begun = db.get_transaction()  # the statement has begun one when there was none
+    if begun is None:
+        raise RuntimeError("a session without a transaction after a statement")
+    _raised.setdefault(begun, set()).add(client_id)
 
 
 def lock_client(db: Session, client_id: int) -> None:

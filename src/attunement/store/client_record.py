@@ -25,6 +25,7 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.audit import record
 from attunement.store.clock import now
 from attunement.store.models import Base, Client, Episode, KeptAlert, User
+from attunement.store.rowcount import changed_rows
 
 #: Where a client's data lives: table -> (the column that ties a row to the client, the table
 #: that column's ids come from). Parents come before their children (erasing goes the other
@@ -100,8 +101,14 @@ def export_record(db: Session, client: Client, actor: str, role: str) -> dict[st
         table = _table(name)
         columns = [c for c in table.columns if c.name not in left_out]
         key = _key(table)
-        rows = db.execute(select(*columns).where(key.in_(ids)).order_by(key)) if ids else []
-        tables[name] = [{key: _plain(value) for key, value in row._mapping.items()} for row in rows]
+        tables[name] = (
+            [
+                {field: _plain(value) for field, value in row._mapping.items()}
+                for row in db.execute(select(*columns).where(key.in_(ids)).order_by(key))
+            ]
+            if ids
+            else []
+        )
     therapist = db.get(User, client.therapist_id)
     record(db, actor, role, "export_client", client_id=client.id)
     return {
@@ -144,7 +151,7 @@ def erase(db: Session, client: Client, actor: str, role: str) -> Erased:
     for name, ids in reversed(_row_ids(db, client).items()):
         if ids:
             table = _table(name)
-            counts[name] = db.execute(delete(table).where(_key(table).in_(ids))).rowcount
+            counts[name] = changed_rows(db.execute(delete(table).where(_key(table).in_(ids))))
     record(db, actor, role, "erase_client", client_id=client_id, detail=_count_text(counts))
     return Erased(client_id, counts)
 
@@ -155,8 +162,12 @@ def _row_ids(db: Session, client: Client) -> dict[str, list[int]]:
         if parent is None:
             continue
         table = _table(name)
-        found = db.execute(select(_key(table)).where(table.c[column].in_(ids[parent]))) if ids[parent] else []
-        ids[name] = [row[0] for row in found]
+        parent_ids = ids[parent]
+        ids[name] = (
+            [row[0] for row in db.execute(select(_key(table)).where(table.c[column].in_(parent_ids)))]
+            if parent_ids
+            else []
+        )
     return ids
 
 

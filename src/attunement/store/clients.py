@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -84,7 +84,7 @@ def may_change(user: User, client: Client) -> bool:
 MEASURE_COLUMNS = ("client_id", "session", "instrument", "rater", "item", "value", "score")
 
 
-def measure_rows(db: Session, episode_ids: Sequence[int]) -> list:
+def measure_rows(db: Session, episode_ids: Sequence[int]) -> Sequence[Row]:
     """Every stored answer and score of these episodes, as rows of :data:`MEASURE_COLUMNS`
     followed by the submission id (later submissions have higher ids)."""
     if not episode_ids:

@@ -86,14 +86,17 @@ def record_contact(db: Session, client_id: int, user: User, given: ContactInput)
         return None
     moment = now()
     consent_changed = before is None or before.consent != given.consent
+    consent_at, consent_by = (
+        (moment, user.id) if before is None or consent_changed else (before.consent_at, before.consent_by)
+    )
     db.add(
         ClientContact(
             client_id=client_id,
             email=given.email,
             mobile=given.mobile,
             consent=given.consent,
-            consent_at=moment if consent_changed else before.consent_at,
-            consent_by=user.id if consent_changed else before.consent_by,
+            consent_at=consent_at,
+            consent_by=consent_by,
             recorded_at=moment,
             recorded_by=user.id,
         )

@@ -63,8 +63,11 @@ class Sender(Protocol):
     accepted the message and raises :class:`SendFailed` otherwise; ``message_id`` is the same
     for every try of one message."""
 
-    channel: str
-    public_url: str
+    @property
+    def channel(self) -> str: ...
+
+    @property
+    def public_url(self) -> str: ...
 
     def recipient(self, contact) -> str | None:
         """The client's address or number for this channel, or None when there is none."""
@@ -190,12 +193,12 @@ def run_once(
             break
         sender = by_channel[claimed.channel]
         with database.session() as db:
-            recipient, refusal = _recipient(db, claimed, sender)
-        if refusal is not None:
-            mark_stopped(database, claimed, refusal)
+            recipient = _recipient(db, claimed, sender)
+        if isinstance(recipient, NotSent):
+            mark_stopped(database, claimed, recipient.why)
             done.stopped += 1
-            done.details.append({"message": claimed.id, "result": "stopped", "why": refusal})
-            log.info("message %s (%s) not sent: %s", claimed.id, claimed.purpose, refusal)
+            done.details.append({"message": claimed.id, "result": "stopped", "why": recipient.why})
+            log.info("message %s (%s) not sent: %s", claimed.id, claimed.purpose, recipient.why)
             continue
         url = f"{sender.public_url}/c/{claimed.token}"
         try:
@@ -224,15 +227,23 @@ def _reminder_hours(db: Session) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def _recipient(db: Session, claimed: Claimed, sender: Sender) -> tuple[str | None, str | None]:
+@dataclass(frozen=True)
+class NotSent:
+    """Why a message must not go (said in plain words on the client page)."""
+
+    why: str
+
+
+def _recipient(db: Session, claimed: Claimed, sender: Sender) -> str | NotSent:
     """Where the message goes now (the client's current contact), or why it must not go."""
     contact = current_contact(db, claimed.client_id)
     if contact is None or not contact.consent:
-        return None, "not sent: the client has not agreed to be contacted"
+        return NotSent("not sent: the client has not agreed to be contacted")
     recipient = sender.recipient(contact)
     if not recipient:
-        return None, "not sent: no " + ("e-mail address" if claimed.channel == "email" else "mobile number")
-    return recipient, None
+        missing = "e-mail address" if claimed.channel == "email" else "mobile number"
+        return NotSent(f"not sent: no {missing}")
+    return recipient
 
 
 class BackgroundWorker:

@@ -144,7 +144,7 @@ def seed_demo(
             seeder.ended_course(
                 client, therapist, course, number, reason, weeks_ago=int(seeder.rng.integers(1, 27))
             )
-        client.created_at = seeder.first_day
+        client.created_at = seeder.start_of(seeder.first_day)
     _supervision(db, supervisor, clinicians[0], clinic_today(db), clinic_zone(db))
     _measures(db, clinicians[0], clinic_today(db), clinic_zone(db))
     _delivery(db, clinicians[0])
@@ -198,13 +198,15 @@ def _delivery(db: Session, clinician: User) -> None:
     db.add(used)
     db.flush()
     answered.link_token_id = used.id
-    answered = [used]
     number = client.label.split()[-1]
     record_contact(db, client.id, clinician, ContactInput(f"client{number}@example.org", None, True))
     contact_row = db.scalar(select(ClientContact).where(ClientContact.client_id == client.id))
-    first = min(aware(answered[-1].created_at), aware(waiting[-1].created_at)) - timedelta(days=1)
+    if contact_row is None:  # record_contact has just written it
+        raise LookupError(f"client {client.id} has no contact row")
+    first = min(aware(used.created_at), aware(waiting[-1].created_at)) - timedelta(days=1)
     contact_row.recorded_at = contact_row.consent_at = first
-    for link, token in ((answered[-1], None), (waiting[-1], secrets.token_urlsafe(32))):
+    waiting_token = secrets.token_urlsafe(32)
+    for link, token in ((used, None), (waiting[-1], waiting_token)):
         if token is not None:  # the demo never showed this link: a known token, to send again
             link.token_hash = token_hash(token)
         message = queue_message(db, link, token or "", "link", clinician)
@@ -213,7 +215,7 @@ def _delivery(db: Session, clinician: User) -> None:
         message.sent_at = min(now(), aware(link.created_at) + timedelta(minutes=1))
         message.attempts = 1
         message.recipient = f"client{number}@example.org"
-    resend = queue_message(db, waiting[-1], token, "resend", clinician)
+    resend = queue_message(db, waiting[-1], waiting_token, "resend", clinician)
     resend.created_at = resend.due_at = now()
     db.flush()
     _link_schedule(db, client, clinician, first)
@@ -229,8 +231,13 @@ def _link_schedule(db: Session, client: Client, clinician: User, since: datetime
     from attunement.store.settings import clinic_today
 
     episode = db.scalar(select(Episode).where(Episode.client_id == client.id, Episode.status == "active"))
+    if episode is None:  # the client was chosen for an active episode
+        raise LookupError(f"client {client.id} has no active episode")
     set_schedule(db, episode, clinician, ScheduleInput("sessions", None, "email"))
-    db.scalar(select(LinkSchedule).where(LinkSchedule.episode_id == episode.id)).valid_from = since
+    schedule = db.scalar(select(LinkSchedule).where(LinkSchedule.episode_id == episode.id))
+    if schedule is None:  # set_schedule has just written it
+        raise LookupError(f"episode {episode.id} has no link schedule")
+    schedule.valid_from = since
     latest = db.scalar(
         select(func.max(TherapySession.planned_on)).where(TherapySession.episode_id == episode.id)
     )
@@ -257,12 +264,14 @@ def _measures(db: Session, clinician: User, today: date, zone) -> None:
     with the most answered sessions had AUDIT-C or PHQ-4 answered from their first session, and
     the fourth active episode (by client label) has AUDIT-C added two days ago."""
     set_setting(db, "link_instruments", ",".join(DEMO_OFFERED))
-    active = db.scalars(
-        select(Episode)
-        .join(Client, Episode.client_id == Client.id)
-        .where(Client.therapist_id == clinician.id, Episode.status == "active")
-        .order_by(Client.label)
-    ).all()
+    active = list(
+        db.scalars(
+            select(Episode)
+            .join(Client, Episode.client_id == Client.id)
+            .where(Client.therapist_id == clinician.id, Episode.status == "active")
+            .order_by(Client.label)
+        )
+    )
     rng = np.random.default_rng([DEMO_SEED, 2])  # its own draws: the other histories stay the same
     answered = dict(
         db.execute(
@@ -450,7 +459,11 @@ class _Seeder:
         )
         self.db.add(episode)
         self.db.flush()
-        events = [("opened", None, started)] + ([("ended", reason, ended)] if reason else [])
+        events: list[tuple[str, str | None, date]] = [("opened", None, started)]
+        if reason:
+            if ended is None:
+                raise ValueError("an ended episode needs the day it ended")
+            events.append(("ended", reason, ended))
         self.db.add_all(
             EpisodeEvent(
                 episode_id=episode.id,
@@ -574,6 +587,10 @@ class _Seeder:
 
     def _slot(self) -> time:
         return time(int(self.rng.integers(9, 17)), 0)
+
+    def start_of(self, day: date) -> datetime:
+        """Midnight at the start of ``day`` in the clinic's time zone."""
+        return self._at(day, time(0, 0))
 
     def _at(self, day: date, clock: time) -> datetime:
         return datetime.combine(day, clock, tzinfo=self.zone).astimezone(UTC)

@@ -69,6 +69,8 @@ def episode_record(db: Session, episode_id: int, states: Sequence[SessionState])
             Measure.episode_id == episode_id
         )
     ):
+        if submission_id is None:
+            continue  # a row without a submission is shown with none of the submissions
         if score is not None:
             given[submission_id][instrument] = float(score)
         elif item is not None and value is not None:

@@ -20,6 +20,7 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.changes import touch_client
 from attunement.store.clock import now
 from attunement.store.models import END_REASONS, Client, Episode, EpisodeEvent, LinkToken, User
+from attunement.store.rowcount import changed_rows
 from attunement.store.settings import clinic_today
 
 #: How each end reason reads on a page.
@@ -132,7 +133,7 @@ def close_waiting_links(db: Session, episode: Episode) -> int:
         .values(expires_at=moment)
         .execution_options(synchronize_session=False)
     )
-    return int(closed.rowcount or 0)
+    return changed_rows(closed)
 
 
 def reopen_episode(db: Session, episode: Episode, user: User, note: str = "") -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from attunement.alerts import Alert
 from attunement.alerts.alert import NEEDS_ACTION
 from attunement.alerts.fired import plain
-from attunement.alerts.lifecycle import LIVE, THROUGH, Kept, next_steps
+from attunement.alerts.lifecycle import LIVE, THROUGH, Kept, Step, next_steps
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.changes import touch_client
 from attunement.store.clock import now
@@ -68,33 +68,49 @@ def keep(
     through = {v.id: v.through or 0 for v in views}
     for step in next_steps(views, firing, latest_session, undecided, ended=not episode.active):
         if step.op == "open":
+            alert = _alert_of(step)
             row = KeptAlert(
                 client_id=episode.client_id,
                 episode_id=episode.id,
                 status="open",
-                opened_session=step.alert.session,
+                opened_session=alert.session,
                 opened_at=moment,
                 closed_at=None,
             )
-            _fill(row, step.alert, moment)
+            _fill(row, alert, moment)
             db.add(row)
             db.flush()
             rows.append(row)
-            _event(db, row, "opened", step.alert.session, step.alert.reason, None, moment)
+            _event(db, row, "opened", alert.session, alert.reason, None, moment)
             if row.kind in NEEDS_ACTION:
                 notify_safety(db, episode, row)
         elif step.op == "update":
-            row = by_id[step.kept_id]
-            _fill(row, step.alert, moment)
-            _event(db, row, "updated", step.alert.session, step.alert.reason, None, moment)
-            if row.kind in NEEDS_ACTION and int(step.alert.figures.get(THROUGH, 0)) > through[row.id]:
+            alert = _alert_of(step)
+            row = by_id[_kept_id_of(step)]
+            _fill(row, alert, moment)
+            _event(db, row, "updated", alert.session, alert.reason, None, moment)
+            if row.kind in NEEDS_ACTION and int(alert.figures.get(THROUGH, 0)) > through[row.id]:
                 notify_safety(db, episode, row)  # a further risk answer while the alert is open
         else:
-            row = by_id[step.kept_id]
+            row = by_id[_kept_id_of(step)]
             row.status, row.changed_at, row.closed_at = "resolved", moment, moment
             _event(db, row, "resolved", latest_session, step.note, None, moment)
     db.flush()
     return rows
+
+
+def _alert_of(step: Step) -> Alert:
+    """The alert a step to open or update carries."""
+    if step.alert is None:
+        raise ValueError(f"a step to {step.op} a kept alert without the alert")
+    return step.alert
+
+
+def _kept_id_of(step: Step) -> int:
+    """The kept alert a step to update or resolve changes."""
+    if step.kept_id is None:
+        raise ValueError(f"a step to {step.op} without the kept alert it changes")
+    return step.kept_id
 
 
 def _fill(row: KeptAlert, alert: Alert, moment) -> None:

@@ -169,6 +169,9 @@ class Slot:
 
 
 def session_start(row: TherapySession, zone: ZoneInfo) -> datetime:
+    """When a planned session starts: its date, at its time or else the start of the day."""
+    if row.planned_on is None:
+        raise ValueError(f"session {row.number} has no date")
     return datetime.combine(row.planned_on, row.planned_time or DAY_START, zone)
 
 
@@ -209,8 +212,8 @@ def next_slot(
         return None
     if schedule.kind == "days" and schedule.every_days:
         last = db.scalar(select(func.max(LinkToken.created_at)).where(LinkToken.episode_id == episode.id))
-        start = aware(last) if last is not None else None
-        due = start + timedelta(days=schedule.every_days) if start else aware(schedule.valid_from)
+        every = timedelta(days=schedule.every_days)
+        due = aware(last) + every if last is not None else aware(schedule.valid_from)
         return Slot(due, f"due-{due.astimezone(UTC):%Y-%m-%dT%H:%M}", None)
     return None
 
@@ -257,6 +260,8 @@ def create_due_links(database: Database, channels: list[str]) -> int:
 
 def _make_due_link(db: Session, schedule_id: int, episode_id: int, channels: list[str]) -> int:
     episode = db.get(Episode, episode_id)
+    if episode is None:
+        return 0  # the client's record was erased meanwhile
     lock_client(db, episode.client_id)  # one change to a client at a time
     schedule = current_schedule(db, episode_id)
     if schedule is None or schedule.id != schedule_id:
@@ -268,6 +273,8 @@ def _make_due_link(db: Session, schedule_id: int, episode_id: int, channels: lis
     if slot is None or slot.due_at > now():
         return 0
     therapist = db.get(User, episode.therapist_id)
+    if therapist is None:  # an episode's therapist is a foreign key: this is a broken database
+        raise LookupError(f"episode {episode.id} has no therapist")
     if slot.session is not None:
         session = slot.session
     else:

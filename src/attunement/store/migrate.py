@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -33,7 +33,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.connect() as connection:
         sqlite = engine.dialect.name == "sqlite"
         if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            _driver_execute(connection, "PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
                 config.attributes["connection"] = connection
@@ -44,4 +44,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                         raise RuntimeError(f"migration left {len(broken)} rows with a broken reference")
         finally:
             if sqlite:
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+                _driver_execute(connection, "PRAGMA foreign_keys=ON")
+
+
+def _driver_execute(connection: Connection, sql: str) -> None:
+    """Run ``sql`` on the driver's own connection, outside SQLAlchemy's transaction."""
+    driver = connection.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection was closed")
+    driver.execute(sql)

@@ -24,6 +24,7 @@ from attunement.store.clock import now
 from attunement.store.database import Database
 from attunement.store.mail import SEND_ERRORS, MailSettings, send_mail
 from attunement.store.models import Client, Episode, KeptAlert, Notification, User
+from attunement.store.rowcount import changed_rows
 from attunement.store.settings import get_setting
 
 log = logging.getLogger("attunement.notifications")
@@ -37,6 +38,8 @@ def notify_safety(db: Session, episode: Episode, alert: KeptAlert) -> list[Notif
     clinic has named one (a notice lets its holder open the client's page, read only:
     :func:`has_notice`)."""
     client = db.get(Client, episode.client_id)
+    if client is None:  # an episode's client is a foreign key: this is a broken database
+        raise LookupError(f"episode {episode.id} has no client")
     people = [client.therapist_id]
     duty = get_setting(db, "duty_clinician").strip()
     if duty:
@@ -145,6 +148,8 @@ def deliver(database: Database, settings: MailSettings | None = None) -> int:
         ).all()
     sent = 0
     for notice_id, attempts, address in pending:
+        if address is None:  # never: the query asks for users with an address
+            continue
         with database.session() as db:
             claimed = db.execute(
                 update(Notification)
@@ -156,7 +161,7 @@ def deliver(database: Database, settings: MailSettings | None = None) -> int:
                 .values(email_attempts=attempts + 1)
                 .execution_options(synchronize_session=False)
             )
-        if claimed.rowcount != 1:
+        if changed_rows(claimed) != 1:
             continue  # another delivery has it
         try:
             send_mail(settings, address, SUBJECT, _message(settings))

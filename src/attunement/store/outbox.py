@@ -29,6 +29,7 @@ from attunement.store.clock import aware, now
 from attunement.store.contacts import mask
 from attunement.store.database import Database
 from attunement.store.models import LinkToken, OutboxMessage, User
+from attunement.store.rowcount import changed_rows
 
 #: How long a claimed row is a worker's own; after that another worker may take it again.
 LEASE = timedelta(minutes=5)
@@ -78,27 +79,22 @@ def queue_resend(db: Session, client_id: int, link_id: int, user: User) -> Outbo
     """Queue the same link again (a client who lost the message); refused for a link that is
     not this client's, was answered, has expired, or was never sent (its secret is not kept)."""
     link = db.get(LinkToken, link_id)
-    problem = None
     if link is None or link.client_id != client_id:
-        problem = "a link of this client"
-    elif link.used_at is not None:
-        problem = "a link not answered yet (this one was answered)"
-    elif aware(link.expires_at) <= now():
-        problem = "a link that has not expired (issue a new one)"
-    token = (
-        db.scalar(
-            select(OutboxMessage.token)
-            .where(OutboxMessage.link_id == link_id, OutboxMessage.token.is_not(None))
-            .order_by(OutboxMessage.id.desc())
-            .limit(1)
-        )
-        if problem is None
-        else None
+        raise _resend_refused(link_id, "a link of this client")
+    if link.used_at is not None:
+        raise _resend_refused(link_id, "a link not answered yet (this one was answered)")
+    if aware(link.expires_at) <= now():
+        raise _resend_refused(link_id, "a link that has not expired (issue a new one)")
+    token = db.scalar(
+        select(OutboxMessage.token)
+        .where(OutboxMessage.link_id == link_id, OutboxMessage.token.is_not(None))
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
     )
-    if problem is None and token is None:
-        problem = "a link that was sent by e-mail (a copied link cannot be sent again: issue a new one)"
-    if problem is not None:
-        raise InvalidInputError("resend", [FieldProblem("link", f"link {link_id}", problem)])
+    if token is None:
+        raise _resend_refused(
+            link_id, "a link that was sent by e-mail (a copied link cannot be sent again: issue a new one)"
+        )
     channel = db.scalar(
         select(OutboxMessage.channel)
         .where(OutboxMessage.link_id == link_id)
@@ -106,6 +102,10 @@ def queue_resend(db: Session, client_id: int, link_id: int, user: User) -> Outbo
         .limit(1)
     )
     return queue_message(db, link, token, "resend", user, channel or "email")
+
+
+def _resend_refused(link_id: int, problem: str) -> InvalidInputError:
+    return InvalidInputError("resend", [FieldProblem("link", f"link {link_id}", problem)])
 
 
 def queue_reminders(db: Session, hours: int) -> int:
@@ -149,18 +149,22 @@ def stop_spent(db: Session) -> int:
     secret of every spent link is forgotten. Returns how many messages were stopped."""
     moment = now()
     spent = select(LinkToken.id).where(or_(LinkToken.used_at.is_not(None), LinkToken.expires_at <= moment))
-    stopped = db.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.link_id.in_(spent),
-            OutboxMessage.sent_at.is_(None),
-            OutboxMessage.stopped_at.is_(None),
+    stopped = changed_rows(
+        db.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.link_id.in_(spent),
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.stopped_at.is_(None),
+            )
+            .values(
+                stopped_at=moment,
+                last_error="not sent: the link was answered or had expired",
+                lease_until=None,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .values(
-            stopped_at=moment, last_error="not sent: the link was answered or had expired", lease_until=None
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.execute(
         update(OutboxMessage)
         .where(OutboxMessage.link_id.in_(spent), OutboxMessage.token.is_not(None))
@@ -229,6 +233,8 @@ def claim_one(database: Database, channels: list[str], lease: timedelta = LEASE)
         ).one()
         m = row[0]
         db.refresh(m)
+        if m.token is None:  # never: the claim asks for a kept secret and holds the row
+            raise LookupError(f"outbox message {m.id} has no secret to send")
         return Claimed(
             m.id,
             m.idempotency_key,
@@ -259,7 +265,7 @@ def mark_failed(database: Database, claimed: Claimed, reason: str) -> bool:
     moment = now()
     give_up = claimed.attempts >= MAX_ATTEMPTS
     wait = min(FIRST_BACKOFF * (2 ** (claimed.attempts - 1)), MAX_BACKOFF)
-    values = {"lease_until": None, "last_error": reason[:200]}
+    values: dict[str, datetime | str | None] = {"lease_until": None, "last_error": reason[:200]}
     if give_up:
         values.update(
             stopped_at=moment, last_error=f"given up after {claimed.attempts} tries: {reason}"[:200]

@@ -57,7 +57,8 @@ def risk_forms(db: Session, episode_ids: Sequence[int]) -> dict[int, list[RiskFo
             Measure.instrument.in_(_critical_instruments()),
         )
     ):
-        answers[(episode_id, submission or 0, session, instrument)][item] = value
+        if item is not None:  # never NULL here: the query asks for answers
+            answers[(episode_id, submission or 0, session, instrument)][item] = value
     out: dict[int, list[RiskForm]] = defaultdict(list)
     for (episode_id, submission, session, instrument), given in answers.items():
         out[episode_id].append(RiskForm(Form(episode_id, session, instrument, given), submission))

@@ -198,6 +198,8 @@ def plan_session(
         and all(s.planned_on is None or s.planned_on <= planned_on for s in states)
     ):
         row = session_row(db, episode.id, last.number)
+        if row is None:  # every state is read from a session row
+            raise LookupError(f"episode {episode.id} has no session {last.number}")
         row.planned_on, row.planned_time = planned_on, planned_time
         db.flush()
         return row
@@ -284,7 +286,8 @@ def episode_facts(db: Session, episode_ids: Sequence[int], zone: ZoneInfo) -> di
         .where(TherapySession.episode_id.in_(ids), TherapySession.planned_on >= today)
         .order_by(TherapySession.planned_on, TherapySession.number)
     ):
-        upcoming.setdefault(episode_id, (planned_on, planned_time))
+        if planned_on is not None:  # never NULL here: the query asks for dates from today
+            upcoming.setdefault(episode_id, (planned_on, planned_time))
     moment = now()
     waiting = {
         episode_id: (count, until)

@@ -281,7 +281,8 @@ def link_flags(db: Session, link_id: int) -> list[Flag]:
         .join(Submission, Submission.id == Measure.submission_id)
         .where(Submission.link_token_id == link_id, Measure.item.is_not(None))
     ):
-        forms.setdefault(instrument, {})[item] = value
+        if item is not None:  # never NULL here: the query asks for answers
+            forms.setdefault(instrument, {})[item] = value
     return [
         flag for instrument, answers in forms.items() for flag in form_flags(Form(0, 0, instrument, answers))
     ]

@@ -83,10 +83,12 @@ def _latest_of(db: Session, client: Client, author: User, note_id: int) -> Super
     """The note ``note_id`` of this client, still current (not corrected or withdrawn yet), and
     written by ``author`` (only the author corrects or withdraws a note)."""
     note = db.get(SupervisionNote, note_id)
-    problem = None
     if note is None or note.client_id != client.id:
-        problem = "a note on this client"
-    elif note.withdrawn:
+        raise InvalidInputError(
+            "supervision note", [FieldProblem("note", str(note_id), "a note on this client")]
+        )
+    problem = None
+    if note.withdrawn:
         problem = "a note that has not been withdrawn"
     elif db.scalar(select(SupervisionNote.id).where(SupervisionNote.corrects_id == note.id)) is not None:
         problem = "the latest version of the note: someone changed it meanwhile, please look again"

@@ -14,6 +14,7 @@ from attunement.store.delivery import email_configured, senders_from_environment
 from attunement.store.link_schedules import (
     KINDS,
     MAX_EVERY_DAYS,
+    Slot,
     blocked,
     current_schedule,
     lead_hours,
@@ -79,7 +80,7 @@ class ScheduleView:
     current: LinkSchedule | None
     history: list[LinkSchedule]
     people: dict[int, str]
-    next_due: object | None
+    next_due: Slot | None
     waiting_because: str | None
     lead_hours: int
     sms_ready: bool

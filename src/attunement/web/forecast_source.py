@@ -16,13 +16,17 @@ import logging
 import threading
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:  # the forecast package is optional at run time
+    from attunement.forecast.model import ForecastModel
 
 log = logging.getLogger("attunement.web")
 BUNDLED_NAME = "Bundled model (simulated clients)"
 #: Parsed stored models by digest (the digest names the content, whichever database holds it).
-_LOADED: dict[str, object] = {}
+_LOADED: dict[str, ForecastModel] = {}
 _LOCK = threading.Lock()
 
 
@@ -31,7 +35,7 @@ class ModelInUse:
     """The model the pages use now, its name as shown beside alerts, and a key for the stored
     summaries' basis (changes whenever another model is used)."""
 
-    model: object | None
+    model: ForecastModel | None
     name: str
     key: str
     stored_id: int | None = None
@@ -85,7 +89,7 @@ def model_in_use(db: Session) -> ModelInUse:
     return ModelInUse(model, name, f"stored:{digest[:16]}", model_id)
 
 
-def forecast_model():
+def forecast_model() -> ForecastModel | None:
     """The bundled model (None when not installed): for code that has no database at hand."""
     return bundled().model
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, time
+from typing import Literal, overload
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.web.pages import NotFound
@@ -28,6 +29,14 @@ def entered(form: Mapping[str, str], **lists: Sequence[str]) -> dict[str, str | 
     kept: dict[str, str | list[str]] = {k: v for k, v in form.items() if k not in NOT_KEPT}
     kept.update({k: list(v) for k, v in lists.items()})
     return kept
+
+
+@overload
+def whole_number(value: str, field: str, *, required: Literal[True] = True) -> int: ...
+
+
+@overload
+def whole_number(value: str, field: str, *, required: bool) -> int | None: ...
 
 
 def whole_number(value: str, field: str, *, required: bool = True) -> int | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import Instrument, get_instrument, score
@@ -195,7 +196,9 @@ def question_label(instrument: Instrument, link_id: str) -> str:
     """How a problem names a question: the form, the question number and its words."""
     spec = instrument.items[link_id]
     number = link_id.rsplit("_", 1)[-1]
-    raw = next((i for i in _flat(instrument.questionnaire.get("item", [])) if i["linkId"] == link_id), {})
+    raw: dict[str, Any] = next(
+        (i for i in _flat(instrument.questionnaire.get("item", [])) if i["linkId"] == link_id), {}
+    )
     number = str(raw.get("prefix", number)).rstrip(".")
     text = spec.text or link_id
     return f"{instrument.short_name} question {number} ({text})"

@@ -19,7 +19,14 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from attunement.change import ChangeAssessment, assess_change, cutoff_for, paired_outcomes, threshold_for
+from attunement.change import (
+    ChangeAssessment,
+    assess_change,
+    cutoff_for,
+    direction_for,
+    paired_outcomes,
+    threshold_for,
+)
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.instruments import get_instrument
 from attunement.store.clock import local_today
@@ -107,7 +114,7 @@ def find_episode(db: Session, reference: str) -> tuple[Client, Episode]:
     client_id, _, number = reference.strip().partition("/")
     client = db.scalar(select(Client).where(Client.public_id == client_id)) if client_id else None
     episodes = episodes_of(db, client.id) if client is not None else []
-    if not episodes:
+    if client is None or not episodes:
         raise InvalidInputError("episode", [FieldProblem("episode", reference, wanted)])
     if not number:
         return client, episodes[0]
@@ -214,8 +221,8 @@ def _score_line(summary: ClientSummary, instrument: str, through: int) -> ScoreL
     threshold = _or_none(threshold_for, definition)  # no published parameters: no change statistic
     cutoff = _or_none(cutoff_for, definition)
     change = None
-    if len(given) >= 2 and threshold is not None:
-        change = assess_change(first, last, threshold, direction=definition.direction, cutoff=cutoff)
+    if len(given) >= 2 and threshold is not None and first is not None and last is not None:
+        change = assess_change(first, last, threshold, direction=direction_for(definition), cutoff=cutoff)
     bands = definition.scoring.bands
     band = bands.classify(last) if last is not None and bands is not None else None
     return ScoreLine(

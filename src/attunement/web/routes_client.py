@@ -93,9 +93,10 @@ def client_form(request: Request, token: str):
         opened = open_link(db, token)
         if opened.state == "used":
             return _thanks(request, db, opened, already=False)
-        if opened.state != "open":
+        link = opened.link
+        if opened.state != "open" or link is None:
             return _closed(request, opened.state)
-        forms = _forms(_instruments(opened.link), link_part(opened.link.instruments), current_wordings(db))
+        forms = _forms(_instruments(link), link_part(link.instruments), current_wordings(db))
         return render(request, "client_form.html", _form_page(forms, {}, []))
 
 

@@ -153,7 +153,7 @@ def _recipient_or_refuse(db, client_id: int, channel: str) -> str:
     when the client has none or did not agree, or (text messages) the clinic has no gateway."""
     contact = current_contact(db, client_id)
     if channel == "email":
-        if not can_email(contact):
+        if contact is None or not can_email(contact):
             raise InvalidInputError(
                 "send",
                 [
@@ -170,7 +170,7 @@ def _recipient_or_refuse(db, client_id: int, channel: str) -> str:
         raise InvalidInputError(
             "send", [FieldProblem("send by text message", "", "a clinic with a text-message gateway")]
         )
-    if not can_text(contact):
+    if contact is None or not can_text(contact):
         raise InvalidInputError(
             "send",
             [
@@ -344,11 +344,11 @@ def _rating_edit_page(request: Request, db, client, episode, number: int, values
 @router.get("/clients/{public_id}/sessions/{number}/rating")
 def edit_rating_page(request: Request, public_id: str, number: str):
     """Change a rating: the form filled with the rating that counts now, and its history."""
-    number = path_number(number)
+    session = path_number(number)
     with database(request).session() as db:
         user = require(request, db, "clinician")
         client = changeable(db, request, user, public_id)
-        page = _rating_edit_page(request, db, client, current_episode(db, client.id), number)
+        page = _rating_edit_page(request, db, client, current_episode(db, client.id), session)
         if page is None:
             raise NotFound()
         return page

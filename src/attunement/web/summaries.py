@@ -17,7 +17,8 @@ import numpy as np
 
 from attunement.alerts.alert import SEVERITIES, Alert, urgency
 from attunement.alerts.lifecycle import WAITING
-from attunement.change import assess_change, cutoff_for, threshold_for
+from attunement.change import assess_change, cutoff_for, direction_for, threshold_for
+from attunement.errors import DefinitionError
 from attunement.instruments import get_instrument
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import charted_measures
@@ -152,7 +153,10 @@ class ClientSummary:
 def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> dict[str, ClientSummary]:
     """One summary per client in ``histories``, with the alerts shown for each (by client key)."""
     phq9 = get_instrument("phq9")
-    threshold, cutoff = threshold_for(phq9), cutoff_for(phq9)
+    threshold, cutoff, scale = threshold_for(phq9), cutoff_for(phq9), direction_for(phq9)
+    bands = phq9.scoring.bands
+    if bands is None:
+        raise DefinitionError("phq9 has no severity bands")
     out: dict[str, ClientSummary] = {}
     charted = charted_measures()
     others = [m for m in histories.scores if m not in _SERIES and m in charted]
@@ -163,7 +167,7 @@ def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> di
         first, last = histories.first("phq9")[row], histories.last("phq9")[row]
         change = None
         if not math.isnan(first) and not math.isnan(last) and _count(series["phq9"]) >= 2:
-            change = assess_change(first, last, threshold, direction=phq9.direction, cutoff=cutoff).category
+            change = assess_change(first, last, threshold, direction=scale, cutoff=cutoff).category
         out[key] = ClientSummary(
             key=key,
             sessions=sessions,
@@ -178,7 +182,7 @@ def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> di
                 for name in others
                 if not np.isnan(histories.score(name)[row]).all()
             },
-            phq9_band=phq9.scoring.bands.classify(last) if not math.isnan(last) else None,
+            phq9_band=bands.classify(last) if not math.isnan(last) else None,
             change=change,
             alerts=sorted(alerts.get(key, []), key=lambda a: (not a.open, urgency(a.alert))),
         )

@@ -127,14 +127,14 @@ def _summarise(
     """Each client's summary of the given episode: scores, and its kept alerts, brought up to date
     with what fires now (course alerts only while the episode is active; safety from the risk
     answers not yet dealt with) unless ``keep_alerts`` is False."""
-    judged = keep_alerts and histories is not None  # only kept alerts need what fires now
-    firing = current_alerts(histories, model_in_use(db)) if judged else {}
+    judged = histories if keep_alerts else None  # only kept alerts need what fires now
+    firing = current_alerts(judged, model_in_use(db)) if judged is not None else {}
     latest = (
         {} if histories is None else dict(zip(map(str, histories.client_id), histories.sessions, strict=True))
     )
     kept = kept_alerts(db, [episodes[c.id].id for c in clients])
     forms = _risk_forms(db, [episodes[c.id].id for c in clients]) if keep_alerts else {}
-    undecided = undecided_kinds(histories) if judged else {}
+    undecided = undecided_kinds(judged) if judged is not None else {}
     profiles = _profiles(db, [c.id for c in clients])
     language = get_setting(db, "service_language")
     rows_of = {}
@@ -204,6 +204,8 @@ def refresh_after_answers(
     otherwise the client is computed again from every stored row (:func:`refresh`).
     """
     version = db.scalar(select(Client.data_version).where(Client.id == client.id))
+    if version is None:  # the client's row is locked by this transaction's change
+        raise LookupError(f"client {client.id} is not in the database")
     episodes = current_episodes(db, [client.id])
     row = db.execute(
         select(ClientSummaryRow.version, ClientSummaryRow.basis, ClientSummaryRow.payload).where(
