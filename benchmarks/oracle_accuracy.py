@@ -23,7 +23,7 @@ from sklearn.metrics import roc_auc_score
 from attunement.oracle import OracleMethod
 from attunement.prediction.histories import histories_from_tables
 from attunement.prediction.outcomes import labels_from_tables
-from attunement.simulation import load_profile, simulate
+from attunement.simulation import load_parameters, simulate
 
 AUC_SESSIONS = (2, 3, 4, 6)
 
@@ -67,7 +67,7 @@ def monte_carlo_error(h, n: int, options: dict, horizon: int) -> dict[str, float
     """Mean absolute difference between two runs with different seeds, divided by sqrt(2): the
     typical Monte Carlo error of one prediction, per outcome over all clients and sessions."""
     few = h.subset(np.arange(len(h)) < n)
-    oracles = [OracleMethod(load_profile(), seed=seed, **options).fit(few, None) for seed in (101, 102)]
+    oracles = [OracleMethod(load_parameters(), seed=seed, **options).fit(few, None) for seed in (101, 102)]
     runs = [oracle.posteriors(few, horizon) for oracle in oracles]
     return {
         name: round(float(np.nanmean(np.abs(runs[0].risk[name] - runs[1].risk[name])) / np.sqrt(2)), 4)
@@ -98,7 +98,7 @@ def main() -> None:
     options = {"workers": args.workers}
     if args.particles:
         options["particles"] = args.particles
-    oracle = OracleMethod(load_profile(), **options).fit(h, labels)
+    oracle = OracleMethod(load_parameters(), **options).fit(h, labels)
     start, cpu = time.time(), _cpu()
     sessions = list(range(1, args.sessions + 1))
     predictions = oracle.predict_sessions(h, sessions)

@@ -183,11 +183,11 @@ def test_the_oracle_is_not_applicable_to_a_cohort_that_measures_less(simulated):
     alone it ranked nobody, so it is now reported as not applicable with the reason."""
     from attunement.oracle import OracleMethod
     from attunement.prediction.measures import MissingMeasures
-    from attunement.simulation.profile import load_profile
+    from attunement.simulation.specification import load_parameters
 
     cohort = cohort_of(*shaped(simulated, ("phq9",)), "phq9 only")
     with pytest.raises(MissingMeasures, match="GAD-7"):
-        OracleMethod(load_profile()).fit(cohort.histories, cohort.labels)
+        OracleMethod(load_parameters()).fit(cohort.histories, cohort.labels)
 
 
 def test_simulate_writes_core10_only_when_asked(tmp_path):

@@ -14,7 +14,7 @@ from attunement.oracle import OracleMethod
 from attunement.prediction.histories import Histories, histories_from_tables
 from attunement.prediction.methods import OUTCOMES
 from attunement.prediction.outcomes import labels_from_tables
-from attunement.simulation import load_profile, simulate
+from attunement.simulation import load_parameters, simulate
 
 PARTICLES = 100
 
@@ -31,13 +31,13 @@ def cohort():
 @pytest.fixture(scope="module")
 def predictions(cohort):
     histories, labels, _ = cohort
-    oracle = OracleMethod(load_profile(), particles=PARTICLES, workers=1, seed=3).fit(histories, labels)
+    oracle = OracleMethod(load_parameters(), particles=PARTICLES, workers=1, seed=3).fit(histories, labels)
     return oracle.predict_sessions(histories, [1, 2, 3, 4, 5, 6])
 
 
 def test_it_is_a_method_for_every_outcome(cohort, predictions):
     histories, _, _ = cohort
-    oracle = OracleMethod(load_profile(), particles=PARTICLES, workers=1)
+    oracle = OracleMethod(load_parameters(), particles=PARTICLES, workers=1)
     assert (oracle.name, oracle.kind) == ("oracle", "oracle")
     assert set(oracle.outcomes) == set(OUTCOMES)
     for s, prediction in predictions.items():
@@ -56,7 +56,7 @@ def test_session_one_predictions_average_to_the_true_probabilities():
     clinic = simulate(3000, seed=22)
     h = histories_from_tables(clinic.measures, clinic.episodes)
     t = clinic.truth.set_index("client_id").loc[h.client_id]
-    oracle = OracleMethod(load_profile(), particles=PARTICLES, workers=1).fit(h, None)
+    oracle = OracleMethod(load_parameters(), particles=PARTICLES, workers=1).fit(h, None)
     risk = oracle.predict_sessions(h, [1])[1].risk
     for outcome, column in (
         ("deterioration", "p_reliable_deterioration"),
@@ -102,7 +102,7 @@ def test_the_answer_at_a_session_ignores_everything_after_it(cohort):
         )
         changed[name] = later
     altered = Histories(few.client_id, few.therapist_id, few.group, few.sessions, changed)
-    oracle = OracleMethod(load_profile(), particles=PARTICLES, workers=1).fit(few, None)
+    oracle = OracleMethod(load_parameters(), particles=PARTICLES, workers=1).fit(few, None)
     original = oracle.predict_sessions(few, [1, 2, 3, 4])
     other = oracle.predict_sessions(altered, [1, 2, 3, 4])
     cut = oracle.predict(few.upto(3))

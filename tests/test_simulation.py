@@ -33,11 +33,11 @@ from attunement.change.nhs_talking_therapies import paired_measures
 from attunement.cli import app
 from attunement.errors import DefinitionError
 from attunement.instruments import get_instrument
-from attunement.simulation import ClinicSimulation, load_profile, parse_profile, simulate
+from attunement.simulation import ClinicSimulation, load_parameters, parse_parameters, simulate
 from attunement.simulation.endings import draw_ends, end_distribution
 from attunement.simulation.observation import score_probability, split_items
-from attunement.simulation.profile import DEFAULT_PROFILE
 from attunement.simulation.scales import outcome_scale
+from attunement.simulation.specification import DEFAULT_PARAMETERS
 from attunement.simulation.summary import first_and_last_scores
 from attunement.simulation.trajectory import expected_scores, shape_curve
 from attunement.simulation.truth import last_observed_weights
@@ -158,7 +158,7 @@ def test_rates_lie_within_the_published_national_range(rates):
 
 
 def test_class_shares_follow_the_profile(clinic):
-    profile = load_profile()
+    profile = load_parameters()
     shares = clinic.truth["latent_class"].value_counts(normalize=True)
     for name, cls in profile.classes.items():
         p = cls.share.value
@@ -224,7 +224,7 @@ def test_item_9_is_answered_and_rarer_than_other_items(clinic):
 
 
 def test_groups_are_in_the_episodes_table(clinic):
-    labels = load_profile().groups.labels
+    labels = load_parameters().groups.labels
     assert set(clinic.episodes["client_group"]) == set(labels)
 
 
@@ -255,7 +255,9 @@ def test_client_forms_are_missing_at_some_sessions_but_never_at_the_first(clinic
     assert (with_forms.min() == 1).all()
     attended = episodes["sessions_attended"].sum()
     share_missing = 1 - with_forms.size().sum() / attended
-    expected = load_profile().measurement.missed_questionnaires.value * (attended - len(episodes)) / attended
+    expected = (
+        load_parameters().measurement.missed_questionnaires.value * (attended - len(episodes)) / attended
+    )
     assert share_missing == pytest.approx(expected, abs=0.01)
 
 
@@ -271,9 +273,9 @@ def test_the_same_seed_gives_the_same_clinic():
 
 
 def test_blocks_are_the_run_cut_into_pieces():
-    data = json.loads(DEFAULT_PROFILE.read_text(encoding="utf-8"))
+    data = json.loads(DEFAULT_PARAMETERS.read_text(encoding="utf-8"))
     data["engine"]["block_clients"]["value"] = 250
-    run = ClinicSimulation(600, 9, parse_profile(data))
+    run = ClinicSimulation(600, 9, parse_parameters(data))
     assert run.block_count == 3
     whole = run.run()
     second = run.block(1)
@@ -377,10 +379,10 @@ def test_expected_scores_stay_on_the_scale(intake, progress):
 
 def test_class_curves_start_at_zero_and_rise_to_one():
     sessions = np.arange(1, 41, dtype=float)
-    for name, cls in load_profile().classes.items():
+    for name, cls in load_parameters().classes.items():
         f = shape_curve(cls.shape, sessions)
         assert f[0] == 0 and (np.diff(f) >= -1e-12).all() and f[-1] == pytest.approx(1, abs=1e-3), name
-    delayed = load_profile().classes["delayed_responder"].shape
+    delayed = load_parameters().classes["delayed_responder"].shape
     f = shape_curve(delayed, sessions)
     assert (f[: int(delayed.onset.value)] == 0).all() and f[int(delayed.onset.value)] > 0
 
@@ -409,20 +411,20 @@ def test_every_parameter_names_its_source_and_status():
             return sum(walk(v, f"{path}.{k}") for k, v in node.items())
         return 0
 
-    assert walk(json.loads(DEFAULT_PROFILE.read_text(encoding="utf-8"))) > 40
+    assert walk(json.loads(DEFAULT_PARAMETERS.read_text(encoding="utf-8"))) > 40
 
 
 def test_a_profile_with_shares_that_do_not_add_up_is_refused():
-    data = json.loads(DEFAULT_PROFILE.read_text(encoding="utf-8"))
+    data = json.loads(DEFAULT_PARAMETERS.read_text(encoding="utf-8"))
     data["classes"]["non_responder"]["share"]["value"] = 0.5
     with pytest.raises(DefinitionError, match="sum to 1"):
-        parse_profile(data)
+        parse_parameters(data)
 
 
 def test_a_group_gap_set_in_a_scenario_shows_in_the_data():
-    data = json.loads(DEFAULT_PROFILE.read_text(encoding="utf-8"))
+    data = json.loads(DEFAULT_PARAMETERS.read_text(encoding="utf-8"))
     data["groups"]["dropout_logit_shift"]["value"] = [0.0, 1.0]
-    episodes = simulate(6000, 5, parse_profile(data)).episodes
+    episodes = simulate(6000, 5, parse_parameters(data)).episodes
     dropout = (episodes["end_reason"] == "dropout").groupby(episodes["client_group"]).mean()
     assert dropout["group_b"] > dropout["group_a"] + 0.08
 

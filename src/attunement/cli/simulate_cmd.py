@@ -17,7 +17,7 @@ from attunement.cli.app import JSON_HELP, app
 from attunement.cli.output import console, emit, errors, fail, number
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.evaluation.cohort import PROFILE_FILE
-from attunement.simulation import ClinicSimulation, load_profile
+from attunement.simulation import ClinicSimulation, load_parameters
 from attunement.simulation.summary import block_counts, summarise
 from attunement.tables import normalise_episodes, normalise_measures
 
@@ -125,7 +125,7 @@ def simulate_cmd(
     """
     try:
         kept = _kept_instruments(keep)
-        profile = load_profile(profile_path)
+        profile = load_parameters(profile_path)
         run = ClinicSimulation(
             clients, seed, profile, item_rows=phq9_items, core10=kept is not None and "core10" in kept
         )

@@ -19,9 +19,9 @@ def registered_methods(cohort: Cohort, names: Sequence[str] | None = None) -> li
     methods: list[Method] = [*registered_baselines(), ForecastMethod(), RuptureMethod()]
     if cohort.has_truth:
         from attunement.oracle import OracleMethod
-        from attunement.simulation import load_profile
+        from attunement.simulation import load_parameters
 
-        methods.append(OracleMethod(load_profile(cohort.profile_path)))
+        methods.append(OracleMethod(load_parameters(cohort.profile_path)))
     if not names:
         return methods
     known = {m.name: m for m in methods}

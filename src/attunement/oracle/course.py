@@ -34,8 +34,8 @@ from attunement.simulation.cohort import intake_distribution
 from attunement.simulation.endings import end_distribution, survival
 from attunement.simulation.observation import score_probability
 from attunement.simulation.paths import LatentPaths, latent_paths
-from attunement.simulation.profile import Profile
 from attunement.simulation.scales import checkin_maximum, outcome_ids, outcome_scale
+from attunement.simulation.specification import SimulationParameters
 from attunement.simulation.truth import (
     combine_measures,
     forms_missed_after,
@@ -92,7 +92,7 @@ class Course:
 def target_at(
     state: ParticleState,
     data: BlockData,
-    profile: Profile,
+    profile: SimulationParameters,
     session: int,
     measures: tuple[str, ...] = MEASURES,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -109,7 +109,7 @@ def target_at(
         return loglik, np.log(survival(paths.completion, paths.dropout)[:, session - 1])
 
 
-def whole_course(state: ParticleState, data: BlockData, profile: Profile) -> Course:
+def whole_course(state: ParticleState, data: BlockData, profile: SimulationParameters) -> Course:
     """Everything the posterior needs from each particle, for sessions 1..horizon."""
     h = data.horizon
     clients, therapists = to_model(state, intake_distribution(profile))
@@ -153,7 +153,7 @@ def _log_likelihood(
     data: BlockData,
     owner: np.ndarray,
     paths: LatentPaths,
-    profile: Profile,
+    profile: SimulationParameters,
     columns: int,
     names: tuple[str, ...] = MEASURES,
 ) -> np.ndarray:

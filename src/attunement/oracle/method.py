@@ -23,7 +23,7 @@ from attunement.prediction.histories import Histories
 from attunement.prediction.measures import MeasureTable
 from attunement.prediction.methods import Method, Prediction, attended_sessions
 from attunement.prediction.outcomes import Labels
-from attunement.simulation.profile import Profile
+from attunement.simulation.specification import SimulationParameters
 
 #: What the oracle needs: the two outcome measures of the paired rules by which the simulation
 #: defines its outcomes (a missing check-in it integrates over, as a missed form).
@@ -55,10 +55,10 @@ class OracleMethod(Method):
     """Posterior outcome probabilities under the true simulation model (see module doc).
 
     ``profile`` is the simulation profile that generated the cohort (for a simulated cohort
-    folder, ``load_profile(cohort.profile_path)``); the other settings are computational.
+    folder, ``load_parameters(cohort.profile_path)``); the other settings are computational.
     """
 
-    profile: Profile
+    profile: SimulationParameters
     particles: int = PARTICLES
     seed: int = 0
     sweeps: int = SWEEPS

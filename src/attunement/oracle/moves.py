@@ -29,7 +29,7 @@ import numpy as np
 
 from attunement.oracle.state import ParticleState, Prior
 from attunement.simulation.cohort import change_share_mean, draw_endings, draw_ruptures
-from attunement.simulation.profile import Profile
+from attunement.simulation.specification import SimulationParameters
 
 MOVES = ("symptoms", "relationship", "class", "rupture", "rupture_local", "ending")
 #: The forms whose likelihood each move can change (the others are reused): the check-in level
@@ -81,7 +81,11 @@ def step_sizes(state: ParticleState, per_client: int) -> dict[str, np.ndarray]:
 
 
 def propose(
-    kind: str, cur: ParticleState, streams: Streams, steps: dict[str, np.ndarray], profile: Profile
+    kind: str,
+    cur: ParticleState,
+    streams: Streams,
+    steps: dict[str, np.ndarray],
+    profile: SimulationParameters,
 ) -> tuple[ParticleState, np.ndarray]:
     """A proposal of kind ``kind`` and its log prior ratio (plus proposal ratio; symmetric walks
     and prior proposals need none)."""

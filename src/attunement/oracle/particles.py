@@ -41,8 +41,8 @@ from attunement.simulation.cohort import (
     intake_distribution,
 )
 from attunement.simulation.observation import score_probability
-from attunement.simulation.profile import Profile
 from attunement.simulation.scales import checkin_maximum
+from attunement.simulation.specification import SimulationParameters
 
 #: Grid cells per proposal (latent intake severities and check-in level); a computational
 #: setting: the proposal density is piecewise constant on these cells, which the weights correct.
@@ -68,7 +68,7 @@ def client_stream(seed: int, client_id: str) -> np.random.Generator:
 
 
 def draw_particles(
-    first: FirstSession, client_ids: np.ndarray, per_client: int, seed: int, profile: Profile
+    first: FirstSession, client_ids: np.ndarray, per_client: int, seed: int, profile: SimulationParameters
 ) -> tuple[ParticleState, np.ndarray]:
     """Particles for every client of the block (client-major rows) and their log weights
     log prior - log proposal (see the module doc)."""
@@ -137,7 +137,7 @@ def draw_particles(
     return state, log_weight
 
 
-def stratified_classes(n: int, profile: Profile, rng: np.random.Generator) -> np.ndarray:
+def stratified_classes(n: int, profile: SimulationParameters, rng: np.random.Generator) -> np.ndarray:
     """Latent classes for ``n`` particles in the prior proportions (systematic, then shuffled):
     each particle's class still has the prior distribution, but the class mix of the set does
     not vary by chance, which removes most of the Monte Carlo error of early predictions."""

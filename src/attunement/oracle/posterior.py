@@ -28,7 +28,7 @@ from attunement.oracle.course import BlockData, target_at, whole_course
 from attunement.oracle.moves import AFFECTS, MOVES, Streams, propose, step_sizes
 from attunement.oracle.state import ParticleState
 from attunement.prediction.outcomes import rupture_in_progress
-from attunement.simulation.profile import Profile
+from attunement.simulation.specification import SimulationParameters
 
 ORACLE_OUTCOMES = ("deterioration", "no_improvement", "dropout_next", "rupture")
 #: Resample and move a client's particles when the effective sample size falls below this share.
@@ -64,7 +64,7 @@ def run_block(
     client_ids: np.ndarray,
     state: ParticleState,
     log_weight: np.ndarray,
-    profile: Profile,
+    profile: SimulationParameters,
     seed: int,
     sweeps: int = SWEEPS,
 ) -> BlockResult:
@@ -126,7 +126,7 @@ def run_block(
 def _move(
     cur: ParticleState,
     data: BlockData,
-    profile: Profile,
+    profile: SimulationParameters,
     session: int,
     streams: Streams,
     sweeps: int,

@@ -34,7 +34,7 @@ from attunement.simulation.cohort import (
     change_share_sd,
     intake_distribution,
 )
-from attunement.simulation.profile import Profile
+from attunement.simulation.specification import SimulationParameters
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -105,7 +105,7 @@ def to_model(state: ParticleState, intake: IntakeDistribution) -> tuple[Clients,
 class Prior:
     """Log prior densities (up to constants) of the particle parts that the moves change."""
 
-    profile: Profile
+    profile: SimulationParameters
 
     @property
     def intake(self) -> IntakeDistribution:

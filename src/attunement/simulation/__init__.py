@@ -10,6 +10,13 @@ profile (``parameters/default.json``) with its source and status; see docs/simul
 """
 
 from attunement.simulation.generate import ClinicSimulation, SimulatedClinic, simulate
-from attunement.simulation.profile import Profile, load_profile, parse_profile
+from attunement.simulation.specification import SimulationParameters, load_parameters, parse_parameters
 
-__all__ = ["ClinicSimulation", "Profile", "SimulatedClinic", "load_profile", "parse_profile", "simulate"]
+__all__ = [
+    "ClinicSimulation",
+    "SimulationParameters",
+    "SimulatedClinic",
+    "load_parameters",
+    "parse_parameters",
+    "simulate",
+]

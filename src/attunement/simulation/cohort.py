@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attunement.simulation.profile import Profile
 from attunement.simulation.scales import outcome_ids, outcome_scale
+from attunement.simulation.specification import SimulationParameters
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class IntakeDistribution:
         return np.clip(phq9, 0.0, self.maximum[0]), np.clip(gad7, 0.0, self.maximum[1])
 
 
-def intake_distribution(profile: Profile) -> IntakeDistribution:
+def intake_distribution(profile: SimulationParameters) -> IntakeDistribution:
     """Means, SDs (the national SD reduced by the measurement noise) and correlation of the
     latent intake severities, and the scale maxima they are clipped to."""
     i, m = profile.intake, profile.measurement
@@ -102,7 +102,7 @@ def intake_distribution(profile: Profile) -> IntakeDistribution:
 
 
 def change_share_mean(
-    latent_class: np.ndarray, level: np.ndarray, group: np.ndarray, profile: Profile
+    latent_class: np.ndarray, level: np.ndarray, group: np.ndarray, profile: SimulationParameters
 ) -> np.ndarray:
     """mu_k + level_effect (a - level_mean) / level_sd + group shift: the change share before the
     client's own deviation and the therapist's effect."""
@@ -115,7 +115,7 @@ def change_share_mean(
     )
 
 
-def change_share_sd(latent_class: np.ndarray, profile: Profile) -> np.ndarray:
+def change_share_sd(latent_class: np.ndarray, profile: SimulationParameters) -> np.ndarray:
     """sd_k: the SD of the client's own deviation from the class's change share."""
     return np.array([c.change_sd.value for c in profile.classes.values()])[latent_class]
 
@@ -131,7 +131,7 @@ def change_share(
     therapist_effect: np.ndarray,
     level: np.ndarray,
     group: np.ndarray,
-    profile: Profile,
+    profile: SimulationParameters,
 ) -> np.ndarray:
     """c = clip(mu_k + sd_k z + u_t + level_effect (a - level_mean) / level_sd + group shift, -1, 1)."""
     raw = (
@@ -142,7 +142,9 @@ def change_share(
     return bounded_change(raw)
 
 
-def draw_endings(n: int, profile: Profile, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def draw_endings(
+    n: int, profile: SimulationParameters, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Good-enough levels ~ N(mean, sd^2) and planned maximum lengths
     clip(round(median exp(log_sd z)), minimum, max_sessions)."""
     e = profile.endings
@@ -155,7 +157,7 @@ def draw_endings(n: int, profile: Profile, rng: np.random.Generator) -> tuple[np
 
 
 def draw_ruptures(
-    n: int, profile: Profile, rng: np.random.Generator
+    n: int, profile: SimulationParameters, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start session (0 for none), depth (0 for none) and repaired flag of each client's rupture."""
     r = profile.ruptures
@@ -166,11 +168,11 @@ def draw_ruptures(
     return np.where(has_rupture, start, 0), np.where(has_rupture, depth, 0.0), has_rupture & repaired
 
 
-def therapist_count(n_clients: int, profile: Profile) -> int:
+def therapist_count(n_clients: int, profile: SimulationParameters) -> int:
     return max(1, math.ceil(n_clients / profile.therapists.clients_per_therapist.value))
 
 
-def draw_therapists(n_therapists: int, profile: Profile, rng: np.random.Generator) -> Therapists:
+def draw_therapists(n_therapists: int, profile: SimulationParameters, rng: np.random.Generator) -> Therapists:
     t = profile.therapists
     return Therapists(
         change_effect=t.change_effect_sd.value * rng.standard_normal(n_therapists),
@@ -180,7 +182,7 @@ def draw_therapists(n_therapists: int, profile: Profile, rng: np.random.Generato
 
 
 def draw_clients(
-    first_number: int, n: int, therapists: Therapists, profile: Profile, rng: np.random.Generator
+    first_number: int, n: int, therapists: Therapists, profile: SimulationParameters, rng: np.random.Generator
 ) -> Clients:
     """Draw ``n`` clients numbered from ``first_number``."""
     therapist = rng.integers(0, len(therapists), n)
@@ -215,7 +217,7 @@ def draw_clients(
     )
 
 
-def _intake(n: int, profile: Profile, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _intake(n: int, profile: SimulationParameters, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     d = intake_distribution(profile)
     rho = d.correlation
     z1, z2 = rng.standard_normal(n), rng.standard_normal(n)

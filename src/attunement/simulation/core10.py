@@ -17,8 +17,8 @@ import numpy as np
 
 from attunement.instruments import get_instrument
 from attunement.simulation.observation import observe, split_items
-from attunement.simulation.profile import Core10
 from attunement.simulation.scales import OutcomeScale, outcome_ids, outcome_scale
+from attunement.simulation.specification import Core10
 
 CORE10 = "core10"
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from attunement.simulation.profile import Endings
+from attunement.simulation.specification import Endings
 from attunement.simulation.trajectory import sessions_axis
 
 

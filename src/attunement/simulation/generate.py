@@ -40,7 +40,6 @@ from attunement.simulation.endings import draw_ends
 from attunement.simulation.negative_process import JudgedAnswers, draw_judged
 from attunement.simulation.observation import missed, observe, split_items
 from attunement.simulation.paths import LatentPaths, latent_paths
-from attunement.simulation.profile import Profile, load_profile
 from attunement.simulation.scales import (
     CHECKIN,
     CHECKIN_THERAPIST,
@@ -48,6 +47,7 @@ from attunement.simulation.scales import (
     outcome_ids,
     outcome_scale,
 )
+from attunement.simulation.specification import SimulationParameters, load_parameters
 from attunement.simulation.truth import outcome_probabilities
 
 DEPRESSION, ANXIETY = outcome_ids()
@@ -99,7 +99,7 @@ class ClinicSimulation:
         self,
         n_clients: int,
         seed: int,
-        profile: Profile | None = None,
+        profile: SimulationParameters | None = None,
         *,
         item_rows: bool = True,
         core10: bool = False,
@@ -108,7 +108,7 @@ class ClinicSimulation:
             raise ValueError("n_clients must be at least 1")
         self.n_clients = int(n_clients)
         self.seed = int(seed)
-        self.profile = profile or load_profile()
+        self.profile = profile or load_parameters()
         if core10 and self.profile.core10 is None:
             raise ValueError(
                 f"profile {self.profile.name!r} has no core10 parameters, so it cannot simulate CORE-10"
@@ -413,7 +413,12 @@ def _score_part(
 
 
 def simulate(
-    n_clients: int, seed: int, profile: Profile | None = None, *, item_rows: bool = True, core10: bool = False
+    n_clients: int,
+    seed: int,
+    profile: SimulationParameters | None = None,
+    *,
+    item_rows: bool = True,
+    core10: bool = False,
 ) -> SimulatedClinic:
     """Simulate ``n_clients`` clients reproducibly from ``seed`` (see :class:`ClinicSimulation`)."""
     return ClinicSimulation(n_clients, seed, profile, item_rows=item_rows, core10=core10).run()

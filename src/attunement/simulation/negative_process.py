@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attunement.simulation.profile import NegativeProcess
+from attunement.simulation.specification import NegativeProcess
 
 
 @dataclass(frozen=True)

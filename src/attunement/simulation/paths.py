@@ -16,9 +16,9 @@ import numpy as np
 
 from attunement.simulation.cohort import Clients, Therapists
 from attunement.simulation.endings import completion_probability, dropout_probability
-from attunement.simulation.profile import Profile
 from attunement.simulation.relationship import latent_checkin, rupture_drop, therapist_view, unrepaired_active
 from attunement.simulation.scales import outcome_ids, outcome_scale
+from attunement.simulation.specification import SimulationParameters
 from attunement.simulation.trajectory import class_curves, expected_scores, progress
 
 
@@ -35,7 +35,7 @@ class LatentPaths:
 
 
 def latent_paths(
-    clients: Clients, therapists: Therapists, profile: Profile, sessions: int | None = None
+    clients: Clients, therapists: Therapists, profile: SimulationParameters, sessions: int | None = None
 ) -> LatentPaths:
     """The deterministic course of every client in ``clients``, for sessions 1..``sessions``
     (default all, ``profile.max_sessions``; fewer when only the start of the course is needed:

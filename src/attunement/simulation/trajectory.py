@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from attunement.simulation.profile import Profile, Shape
+from attunement.simulation.specification import Shape, SimulationParameters
 
 
 def sessions_axis(max_sessions: int) -> np.ndarray:
@@ -48,7 +48,7 @@ def shape_curve(shape: Shape, sessions: np.ndarray) -> np.ndarray:
     return np.where(s <= onset, 0.0, 1.0 - np.exp(-(s - onset) / shape.needed("time_constant")))
 
 
-def class_curves(profile: Profile) -> np.ndarray:
+def class_curves(profile: SimulationParameters) -> np.ndarray:
     """f_k(s) for every class (rows, in ``profile.class_names`` order) and session (columns)."""
     sessions = sessions_axis(profile.max_sessions)
     return np.stack([shape_curve(c.shape, sessions) for c in profile.classes.values()])

@@ -1,6 +1,9 @@
-"""The simulation profile: every number the simulated clinic uses, read from one data file.
+"""The simulation's parameters (:class:`SimulationParameters`): every number the simulated clinic
+uses, read from one data file. Not to be confused with a client's intake profile
+(:class:`attunement.profile.Profile`); the command line and the cohort folders still call the
+file a "simulation profile" (``--profile``, ``profile.json``).
 
-A profile (``parameters/default.json`` by default) names each parameter with its value, its
+The file (``parameters/default.json`` by default) names each parameter with its value, its
 source and a verification status, like the instrument definitions. Calibrated values carry the
 status "project choice" and say what they were calibrated to. Nothing clinical is written in
 the simulation code itself: the code only says how the numbers combine.
@@ -20,7 +23,7 @@ from attunement.errors import DefinitionError
 from attunement.instruments.definition import Cited
 
 PARAMETERS_DIR = Path(__file__).with_name("parameters")
-DEFAULT_PROFILE = PARAMETERS_DIR / "default.json"
+DEFAULT_PARAMETERS = PARAMETERS_DIR / "default.json"
 
 CLASS_NAMES = ("early_responder", "gradual_responder", "delayed_responder", "non_responder", "deteriorator")
 
@@ -187,7 +190,7 @@ class Endings(_Group):
     dropout_unrepaired_rupture_effect: Parameter
 
 
-class Profile(_Group):
+class SimulationParameters(_Group):
     """A complete, checked simulation profile."""
 
     name: str
@@ -207,7 +210,7 @@ class Profile(_Group):
     core10: Core10 | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> Profile:
+    def _consistent(self) -> SimulationParameters:
         if tuple(self.classes) != CLASS_NAMES:
             raise ValueError(f"classes must be, in this order: {', '.join(CLASS_NAMES)}")
         _check_shares("classes.*.share", [c.share.value for c in self.classes.values()])
@@ -250,19 +253,19 @@ def _check_shares(name: str, shares: list[float]) -> None:
         raise ValueError(f"{name} must be non-negative and sum to 1: got {shares}")
 
 
-def parse_profile(data: dict, origin: str = "<data>") -> Profile:
+def parse_parameters(data: dict, origin: str = "<data>") -> SimulationParameters:
     """Check a profile given as parsed JSON; the error names the file and the field."""
     try:
-        return Profile.model_validate(data)
+        return SimulationParameters.model_validate(data)
     except ValidationError as exc:
         raise DefinitionError(f"{origin}: {exc}") from exc
 
 
 @cache
-def _load(path: Path) -> Profile:
-    return load_json_model(path, Profile)
+def _load(path: Path) -> SimulationParameters:
+    return load_json_model(path, SimulationParameters)
 
 
-def load_profile(path: str | Path | None = None) -> Profile:
+def load_parameters(path: str | Path | None = None) -> SimulationParameters:
     """Read a simulation profile (the default one without a path); read once per process."""
-    return _load(Path(path).resolve() if path is not None else DEFAULT_PROFILE)
+    return _load(Path(path).resolve() if path is not None else DEFAULT_PARAMETERS)
