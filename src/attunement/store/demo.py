@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -321,11 +322,15 @@ def _answered_from_start(
         )
     )
     items = get_instrument(measure).items
+    codes = _item_codes(measure)
     top = max(int(spec.high) for spec in items.values())
     start = rng.uniform(0.55, 0.85) * top
     last = max(s.session for s in submissions)
     for submission in submissions:
         level = start * (1 - 0.5 * (submission.session - 1) / max(last - 1, 1))
+        # A question the same form already asked (PHQ-4's are PHQ-9's and GAD-7's first two, by
+        # their LOINC codes) gets the same answer, as one client answering both would give.
+        asked = _answers_by_code(db, submission.id)
         db.add_all(
             Measure(
                 client_id=episode.client_id,
@@ -335,13 +340,51 @@ def _answered_from_start(
                 instrument=measure,
                 rater="client",
                 item=item,
-                value=float(np.clip(round(level + rng.normal(0, 0.6)), 0, top)),
+                value=asked.get(
+                    codes.get(item, ""), float(np.clip(round(level + rng.normal(0, 0.6)), 0, top))
+                ),
                 score=None,
                 recorded_at=submission.submitted_at,
             )
             for item in items
         )
     db.flush()
+
+
+def _drawn(level: float, top: int, rng: np.random.Generator) -> float:
+    """An item answer near ``level`` (drawn even where the answer is copied, so that the rest of
+    the demo is the same whichever measures overlap)."""
+    return float(np.clip(round(level + rng.normal(0, 0.6)), 0, top))
+
+
+@cache
+def _item_codes(instrument_id: str) -> dict[str, str]:
+    """Each item's LOINC code, where its definition gives one."""
+    found: dict[str, str] = {}
+
+    def walk(nodes: list[dict]) -> None:
+        for node in nodes:
+            for code in node.get("code", [])[:1]:
+                found[node["linkId"]] = str(code.get("code", ""))
+            walk(node.get("item", []))
+
+    walk(get_instrument(instrument_id).questionnaire.get("item", []))
+    return found
+
+
+def _answers_by_code(db: Session, submission_id: int) -> dict[str, float]:
+    """The answers already stored with one submission, by their item's LOINC code."""
+    rows = db.execute(
+        select(Measure.instrument, Measure.item, Measure.value).where(
+            Measure.submission_id == submission_id, Measure.item.is_not(None), Measure.value.is_not(None)
+        )
+    ).all()
+    by_code: dict[str, float] = {}
+    for instrument, item, value in rows:
+        code = _item_codes(instrument).get(item or "")
+        if code and value is not None:
+            by_code[code] = float(value)
+    return by_code
 
 
 #: What the demo supervisor wrote: demonstration text, not clinical advice.
