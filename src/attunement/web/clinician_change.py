@@ -16,13 +16,12 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.audit import record
 from attunement.store.changes import lock_client
-from attunement.store.clients import may_change, may_view
+from attunement.store.clients import client_with_id, may_change, may_view
 from attunement.store.episodes import current_episode
 from attunement.store.models import Client, Episode, User
 from attunement.store.notifications import has_notice, mark_opened, unopened
@@ -48,10 +47,11 @@ def client_for(db, request: Request, user: User, public_id: str) -> Client:
     """The client of an address the user may see, else no such page (404, as for no client)."""
     if not PUBLIC_ID.fullmatch(public_id):  # never send a NUL or a whole essay to the database
         raise NotFound()
-    client = db.scalar(select(Client).where(Client.public_id == public_id))
-    if client is None:
+    found = client_with_id(db, public_id)
+    if found is None:
         raise NotFound()
-    if not may_view(user, client, db.get(User, client.therapist_id)) and not (
+    client, therapist = found
+    if not may_view(user, client, therapist) and not (
         user.role == "clinician" and has_notice(db, user.id, client.id)
     ):  # a duty clinician told of a risk answer may open that client, read only
         raise NotFound()
