@@ -13,7 +13,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
+from attunement.store.audit import record
 from attunement.store.clock import aware, now
+from attunement.store.database import Database
 from attunement.store.models import ROLES, Client, LoginAttempt, PasswordLink, Team, User
 from attunement.store.rowcount import changed_rows
 from attunement.store.submissions import token_hash
@@ -330,3 +332,72 @@ def change_role(db: Session, user: User, role: str, team_id: int | None) -> None
         raise InvalidInputError("role and team", problems)
     user.role, user.team_id = role, team_id
     user.session_epoch += 1
+
+
+def all_users(db: Session) -> list[User]:
+    """Every user, by role then user name (the administrator's list)."""
+    return list(db.scalars(select(User).order_by(User.role, User.username)))
+
+
+def all_teams(db: Session) -> list[Team]:
+    """Every team, by name."""
+    return list(db.scalars(select(Team).order_by(Team.name)))
+
+
+def find_user(db: Session, user_id: int) -> User | None:
+    """The user with this id, or None."""
+    return db.get(User, user_id)
+
+
+def clinician_named(db: Session, username: str) -> User | None:
+    """The clinician with this user name, or None (another role's name gives None too)."""
+    return db.scalar(select(User).where(User.username == username, User.role == "clinician"))
+
+
+def set_active(user: User, active: bool) -> None:
+    """Switch a user on or off; either way they are signed out everywhere."""
+    user.active = active
+    user.session_epoch += 1
+
+
+def set_email(user: User, email: str) -> None:
+    """Where the user's safety notices are e-mailed (empty: in the app only)."""
+    email = email.strip()
+    problems = email_problems(email)
+    if problems:
+        raise InvalidInputError("e-mail", problems)
+    user.email = email or None
+
+
+def sign_out(user: User) -> None:
+    """End every session of the user (their cookies stop working)."""
+    user.session_epoch += 1
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """How a sign-in went: ``user`` (id, session epoch, role) when it worked; ``wait`` when it
+    was refused before the password was looked at; neither when the password was wrong."""
+
+    user: tuple[int, int, str] | None = None
+    wait: Throttled | None = None
+
+
+def sign_in(database: Database, username: str, password: str, address: str | None) -> SignIn:
+    """A sign-in attempt, recorded with its outcome in the audit log. Three steps, so that the
+    password is hashed with no database transaction open (on SQLite a write transaction locks
+    the whole database for everyone else)."""
+    with database.session() as db:
+        try:
+            check = before_sign_in(db, username, address)
+        except Throttled as wait:
+            record(db, "anonymous", "", "sign_in_refused", detail=f"wait {wait.seconds} s ({wait.by})")
+            return SignIn(wait=wait)
+    ok = password_matches(check, password)
+    with database.session() as db:
+        user = after_sign_in(db, check, ok, address, password)
+        if user is None:
+            record(db, "anonymous", "", "sign_in_failed")
+            return SignIn()
+        record(db, f"user:{user.id}", user.role, "sign_in")
+        return SignIn(user=(user.id, user.session_epoch, user.role))

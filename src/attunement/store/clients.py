@@ -68,6 +68,12 @@ def visible_clients(db: Session, user: User) -> list[Client]:
     return list(db.scalars(query.order_by(Client.label)))
 
 
+def client_with_id(db: Session, public_id: str) -> tuple[Client, User] | None:
+    """The client with this public id and their therapist, or None when there is no such client."""
+    client = db.scalar(select(Client).where(Client.public_id == public_id))
+    return None if client is None else (client, db.get_one(User, client.therapist_id))
+
+
 def may_view(user: User, client: Client, therapist: User) -> bool:
     if user.role == "clinician":
         return client.therapist_id == user.id

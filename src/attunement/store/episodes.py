@@ -73,6 +73,11 @@ def episodes_of(db: Session, client_id: int) -> list[Episode]:
     )
 
 
+def episode_numbered(db: Session, client_id: int, number: int) -> Episode | None:
+    """The client's episode with this number, or None when they have no such episode."""
+    return db.scalar(select(Episode).where(Episode.client_id == client_id, Episode.number == number))
+
+
 def events_of(db: Session, episode_ids: Sequence[int]) -> dict[int, list[EpisodeEvent]]:
     """Each episode's history, oldest first."""
     out: dict[int, list[EpisodeEvent]] = {i: [] for i in episode_ids}

@@ -11,13 +11,14 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.instruments.measure_sets import ALWAYS_OFFERED, default_service_type, offerable_measures
 from attunement.store.clock import local_today
 from attunement.store.licensed_wording import licensed_instruments
-from attunement.store.models import Setting
+from attunement.store.models import ClientSummaryRow, Setting
 
 #: Names no country or service on purpose: the clinic replaces it with its own (admin page).
 CRISIS_DEFAULT = (
@@ -69,6 +70,15 @@ def set_setting(db: Session, key: str, value: str) -> None:
 
 
 @cache
+def set_service_language(db: Session, language: str) -> None:
+    """The language the service's texts are in. Stored client summaries hold support steps worked
+    out with the old language: derived data, so they are dropped and computed again on the next
+    view."""
+    if language != get_setting(db, "service_language"):
+        set_setting(db, "service_language", language)
+        db.execute(delete(ClientSummaryRow))
+
+
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
 

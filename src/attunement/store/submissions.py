@@ -217,6 +217,15 @@ def rating_history(db: Session, episode_id: int, session: int) -> list[Submissio
     )
 
 
+def item_values(db: Session, submission_id: int) -> dict[str, str]:
+    """A submission's answers by item, as a form shows them (whole numbers without a decimal point)."""
+    return {
+        row.item: str(int(row.value)) if row.value == int(row.value) else str(row.value)
+        for row in db.scalars(select(Measure).where(Measure.submission_id == submission_id))
+        if row.item is not None and row.value is not None
+    }
+
+
 def store_rating(
     db: Session,
     episode: Episode,

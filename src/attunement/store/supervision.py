@@ -26,6 +26,7 @@ from attunement.store.models import (
     LinkToken,
     SupervisionFlag,
     SupervisionNote,
+    Team,
     User,
 )
 
@@ -234,6 +235,22 @@ def team_clinicians(db: Session, team_id: int | None) -> list[User]:
     )
 
 
+def team_therapists(db: Session, team_id: int | None) -> dict[int, User]:
+    """Every clinician of a team, switched off or not (they may still hold clients), by name."""
+    query = select(User).where(User.team_id == team_id, User.role == "clinician")
+    return {t.id: t for t in db.scalars(query.order_by(User.display_name))}
+
+
+def team_members(db: Session, team_id: int | None) -> list[User]:
+    """Everyone in a team, of any role, by name."""
+    return list(db.scalars(select(User).where(User.team_id == team_id).order_by(User.display_name)))
+
+
+def team_named(db: Session, team_id: int | None) -> Team | None:
+    """The team with this id, or None (also for no id)."""
+    return None if team_id is None else db.get(Team, team_id)
+
+
 def reassign_client(
     db: Session, client: Client, by: User, target_id: int | None, note: str = ""
 ) -> EpisodeEvent:
@@ -311,3 +328,30 @@ def clients_with_links(db: Session, client_ids: Sequence[int], state: str) -> se
     elif state == "waiting":
         query = query.where(LinkToken.used_at.is_(None), LinkToken.expires_at > now())
     return set(db.scalars(query))
+
+
+def link_counts(db: Session, client_ids: Sequence[int]) -> dict[str, int]:
+    """How many links the clients were sent: issued, completed (answered), expired (unused past
+    their time) and waiting (the rest)."""
+    if not client_ids:
+        return {"issued": 0, "completed": 0, "expired": 0, "waiting": 0}
+    where = LinkToken.client_id.in_(list(client_ids))
+    issued = db.scalar(select(func.count()).select_from(LinkToken).where(where)) or 0
+    completed = (
+        db.scalar(select(func.count()).select_from(LinkToken).where(where, LinkToken.used_at.is_not(None)))
+        or 0
+    )
+    expired = (
+        db.scalar(
+            select(func.count())
+            .select_from(LinkToken)
+            .where(where, LinkToken.used_at.is_(None), LinkToken.expires_at <= now())
+        )
+        or 0
+    )
+    return {
+        "issued": issued,
+        "completed": completed,
+        "expired": expired,
+        "waiting": issued - completed - expired,
+    }

@@ -2,10 +2,10 @@
 
 Every change to a client's current episode (a link, a planned session, a rating, an alert
 record, ending, reopening or starting an episode) goes through :func:`clinician_change`: the
-form is read and its CSRF token checked, the clinician and client are checked, the form must
-name the current episode, and the change runs in one transaction that is rolled back whole when
-the input is wrong, with the page shown again naming each problem. What was done goes to the
-audit log from the :class:`Done` the change returns.
+route's dependencies read the form, check its CSRF token and the clinician's role; the client is
+checked, the form must name the current episode, and the change runs in the request's one
+transaction, rolled back whole when the input is wrong, with the page shown again naming each
+problem. What was done goes to the audit log from the :class:`Done` the change returns.
 """
 
 from __future__ import annotations
@@ -16,19 +16,18 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.audit import record
 from attunement.store.changes import lock_client
-from attunement.store.clients import may_change, may_view
+from attunement.store.clients import client_with_id, may_change, may_view
 from attunement.store.episodes import current_episode
 from attunement.store.models import Client, Episode, User
 from attunement.store.notifications import has_notice, mark_opened, unopened
 from attunement.web.client_view import client_context
 from attunement.web.form_values import entered
-from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
+from attunement.web.pages import Form, NotFound, actor, redirect, render
 
 #: What :func:`attunement.store.clients.new_public_id` makes (URL-safe base64), with room to spare.
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -48,10 +47,11 @@ def client_for(db, request: Request, user: User, public_id: str) -> Client:
     """The client of an address the user may see, else no such page (404, as for no client)."""
     if not PUBLIC_ID.fullmatch(public_id):  # never send a NUL or a whole essay to the database
         raise NotFound()
-    client = db.scalar(select(Client).where(Client.public_id == public_id))
-    if client is None:
+    found = client_with_id(db, public_id)
+    if found is None:
         raise NotFound()
-    if not may_view(user, client, db.get(User, client.therapist_id)) and not (
+    client, therapist = found
+    if not may_view(user, client, therapist) and not (
         user.role == "clinician" and has_notice(db, user.id, client.id)
     ):  # a duty clinician told of a risk answer may open that client, read only
         raise NotFound()
@@ -91,15 +91,19 @@ def client_page(
     return render(request, "client.html", {**context, **extra}, status)
 
 
-async def clinician_change(
+def clinician_change(
     request: Request,
+    db: Session,
+    user: User,
     public_id: str,
+    form: Form,
     change: Callable,
     anchor: str,
     lists: tuple[str, ...] = (),
     problem_page: Callable | None = None,
 ):
-    """A clinician's change to their own client's current episode, in one transaction.
+    """A clinician's change to their own client's current episode, in the request's transaction
+    (the form's CSRF token and the clinician's role are checked by the route's dependencies).
 
     ``change(db, user, client, episode, form, *lists)`` returns a :class:`Done`; the answer is its
     response, or the client page at ``anchor``. ``lists`` names fields that may be sent several
@@ -109,40 +113,24 @@ async def clinician_change(
     shown again with the problems and what was typed (or the page the form came from, when
     ``problem_page(db, user, client, episode, form, problems, values)`` gives one).
     """
-    form = await form_data(request)
-    check_csrf(request, form)
-    sent = await request.form()
-    several = [[v.replace("\x00", "") for v in sent.getlist(name) if isinstance(v, str)] for name in lists]
-
-    def run():
-        with database(request).session() as db:
-            user = require(request, db, "clinician")
-            client = changeable(db, request, user, public_id)
-            lock_client(db, client.id)  # one change to a client at a time, before anything is read
-            episode = current_episode(db, client.id)
-            try:
-                _check_episode(form, episode)
-                done = change(db, user, client, episode, form, *several)
-            except InvalidInputError as exc:
-                db.rollback()
-                values = entered(form, **dict(zip(lists, several, strict=True)))
-                own = problem_page and problem_page(db, user, client, episode, form, exc.problems, values)
-                if own is not None:
-                    return own
-                return client_page(
-                    request,
-                    db,
-                    user,
-                    client,
-                    status=400,
-                    problems=exc.problems,
-                    values=values,
-                    form_key=anchor,
-                )
-            record(db, actor(user), user.role, done.action, client_id=client.id, detail=done.detail)
-            return done.response or redirect(f"/clients/{public_id}#{anchor}")
-
-    return await run_in_threadpool(run)
+    several = [form.getlist(name) for name in lists]
+    client = changeable(db, request, user, public_id)
+    lock_client(db, client.id)  # one change to a client at a time, before anything is read
+    episode = current_episode(db, client.id)
+    try:
+        _check_episode(form, episode)
+        done = change(db, user, client, episode, form, *several)
+    except InvalidInputError as exc:
+        db.rollback()
+        values = entered(form, **dict(zip(lists, several, strict=True)))
+        own = problem_page and problem_page(db, user, client, episode, form, exc.problems, values)
+        if own is not None:
+            return own
+        return client_page(
+            request, db, user, client, status=400, problems=exc.problems, values=values, form_key=anchor
+        )
+    record(db, actor(user), user.role, done.action, client_id=client.id, detail=done.detail)
+    return done.response or redirect(f"/clients/{public_id}#{anchor}")
 
 
 def _check_episode(form: dict[str, str], episode: Episode) -> None:

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from attunement.alerts.kinds import alert_kinds
 from attunement.store import Database
@@ -102,11 +103,34 @@ def check_csrf(request: Request, form: dict[str, str]) -> None:
         raise CsrfRejected()
 
 
-async def form_data(request: Request) -> dict[str, str]:
-    """The form's text fields. NUL characters are dropped: no one types them, and PostgreSQL
-    cannot store them in text, so a stray one must not make a form fail every time it is sent."""
-    form = await request.form()
-    return {key: value.replace("\x00", "") for key, value in form.items() if isinstance(value, str)}
+class Form(dict[str, str]):
+    """The form's text fields (the last value of each), with :meth:`getlist` for a field sent
+    several times (ticked boxes) and :meth:`upload` for a file. NUL characters are dropped: no one
+    types them, and PostgreSQL cannot store them in text, so a stray one must not make a form fail
+    every time it is sent."""
+
+    def __init__(self, sent: FormData) -> None:
+        super().__init__({key: _no_nul(value) for key, value in sent.items() if isinstance(value, str)})
+        self._sent = sent
+
+    def getlist(self, name: str) -> list[str]:
+        """Every text value sent under ``name``, in order."""
+        return [_no_nul(value) for value in self._sent.getlist(name) if isinstance(value, str)]
+
+    def upload(self, name: str) -> bytes:
+        """The content of the file sent under ``name`` (empty when none was). It is read here,
+        synchronously: call it from a route that runs in the thread pool."""
+        sent = self._sent.get(name)
+        return b"" if sent is None or isinstance(sent, str) else sent.file.read()
+
+
+def _no_nul(value: str) -> str:
+    return value.replace("\x00", "")
+
+
+async def form_data(request: Request) -> Form:
+    """The form of a request (see :class:`Form`)."""
+    return Form(await request.form())
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200):

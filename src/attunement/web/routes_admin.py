@@ -6,10 +6,10 @@ An administrator manages accounts and settings and sees no client data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from sqlalchemy import delete, select
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import load_instruments
@@ -18,19 +18,24 @@ from attunement.instruments.measure_sets import not_offered, offerable_measures,
 from attunement.store.accounts import (
     FAILURE_WINDOW,
     PASSWORD_LINK_DAYS,
+    all_teams,
+    all_users,
     change_role,
     clear_sign_in_waits,
+    clinician_named,
     create_team,
     create_user,
-    email_problems,
+    find_user,
     password_link,
     recent_failures,
     reset_password,
+    set_active,
+    set_email,
 )
 from attunement.store.audit import recent, record
 from attunement.store.clients import reassign_clients
 from attunement.store.licensed_wording import all_uploads, import_wording, licensed_instruments
-from attunement.store.models import ROLES, ClientSummaryRow, Team, User
+from attunement.store.models import ROLES, User
 from attunement.store.settings import (
     ALWAYS_OFFERED,
     CRISIS_DEFAULT,
@@ -39,22 +44,26 @@ from attunement.store.settings import (
     clinic_zone,
     get_setting,
     offered_instruments,
+    set_service_language,
     set_setting,
 )
 from attunement.web.clinician_change import Done
-from attunement.web.form_values import entered, path_number, whole_number
-from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
+from attunement.web.dependencies import Admin, CheckedForm, Db, number_in_path
+from attunement.web.form_values import entered, whole_number
+from attunement.web.pages import Form, NotFound, actor, redirect, render
 from attunement.web.security import public_url
 
 router = APIRouter()
 #: The crisis text a client sees is kept short enough to read in one go.
 MAX_CRISIS = 1000
+#: The user of an address under /admin/users/ (checked before the role, like any parsing).
+UserNumber = Annotated[int, Depends(number_in_path("user_id"))]
 
 
-def _admin_page(request: Request, db, *, status: int = 200, **extra):
+def _admin_page(request: Request, db: Session, *, status: int = 200, **extra):
     context = {
-        "users": list(db.scalars(select(User).order_by(User.role, User.username))),
-        "teams": list(db.scalars(select(Team).order_by(Team.name))),
+        "users": all_users(db),
+        "teams": all_teams(db),
         "failures": recent_failures(db),
         "failure_minutes": int(FAILURE_WINDOW.total_seconds() // 60),
         "roles": ROLES,
@@ -66,85 +75,62 @@ def _admin_page(request: Request, db, *, status: int = 200, **extra):
 
 
 @router.get("/admin")
-def admin_home(request: Request):
-    with database(request).session() as db:
-        require(request, db, "admin")
-        return _admin_page(request, db)
+def admin_home(request: Request, admin: Admin, db: Db):
+    return _admin_page(request, db)
 
 
 @router.post("/admin/users")
-async def add_user(request: Request):
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def add():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            team = form.get("team_id", "")
-            try:
-                team_id = whole_number(team, "team", required=False)
-            except InvalidInputError:
-                return _admin_page(
-                    request,
-                    db,
-                    status=400,
-                    problems=[FieldProblem("team", team[:40], "a team")],
-                    values=entered(form),
-                    form_key="admin",
-                )
-            try:
-                user = create_user(
-                    db,
-                    form.get("username", ""),
-                    None,  # the owner sets it through the link: no administrator ever knows it
-                    form.get("role", ""),
-                    display_name=form.get("display_name", ""),
-                    team_id=team_id,
-                    email=form.get("email", ""),
-                )
-            except InvalidInputError as exc:
-                return _admin_page(
-                    request, db, status=400, problems=exc.problems, values=entered(form), form_key="admin"
-                )
-            token = password_link(db, user, admin)
-            record(db, actor(admin), admin.role, "create_user", detail=f"user {user.id} ({user.role})")
-            return _password_link_page(request, user, token, new=True)
-
-    return await run_in_threadpool(add)
+def add_user(request: Request, form: CheckedForm, admin: Admin, db: Db):
+    team = form.get("team_id", "")
+    try:
+        team_id = whole_number(team, "team", required=False)
+    except InvalidInputError:
+        problem = FieldProblem("team", team[:40], "a team")
+        return _admin_page(
+            request, db, status=400, problems=[problem], values=entered(form), form_key="admin"
+        )
+    try:
+        user = create_user(
+            db,
+            form.get("username", ""),
+            None,  # the owner sets it through the link: no administrator ever knows it
+            form.get("role", ""),
+            display_name=form.get("display_name", ""),
+            team_id=team_id,
+            email=form.get("email", ""),
+        )
+    except InvalidInputError as exc:
+        return _admin_page(
+            request, db, status=400, problems=exc.problems, values=entered(form), form_key="admin"
+        )
+    token = password_link(db, user, admin)
+    record(db, actor(admin), admin.role, "create_user", detail=f"user {user.id} ({user.role})")
+    return _password_link_page(request, user, token, new=True)
 
 
-async def user_change(request: Request, user_id: str, change: Callable):
-    """An administrator's change to one user, in one transaction: the form and its CSRF token,
-    the user from the path (404 when none), ``change(db, admin, user, form)`` returning a
-    :class:`Done`; wrong input rolls everything back and shows the admin page with the problems,
-    that user's row open with what was entered."""
-    form = await form_data(request)
-    check_csrf(request, form)
-    number = path_number(user_id)
-
-    def run():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            user = db.get(User, number)
-            if user is None:
-                raise NotFound()
-            try:
-                done = change(db, admin, user, form)
-            except InvalidInputError as exc:
-                db.rollback()
-                return _admin_page(
-                    request,
-                    db,
-                    status=400,
-                    problems=exc.problems,
-                    values=entered(form),
-                    form_key="admin_user",
-                    form_row=user.id,
-                )
-            record(db, actor(admin), admin.role, done.action, detail=done.detail)
-            return done.response or redirect("/admin#users")
-
-    return await run_in_threadpool(run)
+def user_change(request: Request, db: Session, admin: User, number: int, form: Form, change: Callable):
+    """An administrator's change to one user, in the request's transaction: the user from the
+    path (404 when none), ``change(db, admin, user, form)`` returning a :class:`Done`; wrong input
+    rolls everything back and shows the admin page with the problems, that user's row open with
+    what was entered."""
+    user = find_user(db, number)
+    if user is None:
+        raise NotFound()
+    try:
+        done = change(db, admin, user, form)
+    except InvalidInputError as exc:
+        db.rollback()
+        return _admin_page(
+            request,
+            db,
+            status=400,
+            problems=exc.problems,
+            values=entered(form),
+            form_key="admin_user",
+            form_row=user.id,
+        )
+    record(db, actor(admin), admin.role, done.action, detail=done.detail)
+    return done.response or redirect("/admin#users")
 
 
 def _not_yourself(admin: User, user: User, what: str) -> None:
@@ -153,7 +139,7 @@ def _not_yourself(admin: User, user: User, what: str) -> None:
 
 
 @router.post("/admin/users/{user_id}/reset")
-async def reset(request: Request, user_id: str):
+def reset(request: Request, form: CheckedForm, number: UserNumber, admin: Admin, db: Db):
     """A new set-your-password link for a user; their current password stops working."""
 
     def change(db, admin, user, form):
@@ -161,7 +147,7 @@ async def reset(request: Request, user_id: str):
         token = reset_password(db, user, admin)
         return Done("reset_password", f"user {user.id}", _password_link_page(request, user, token, new=False))
 
-    return await user_change(request, user_id, change)
+    return user_change(request, db, admin, number, form, change)
 
 
 def _password_link_page(request: Request, user: User, token: str, *, new: bool):
@@ -174,7 +160,7 @@ def _password_link_page(request: Request, user: User, token: str, *, new: bool):
 
 
 @router.post("/admin/users/{user_id}/unlock")
-async def unlock(request: Request, user_id: str):
+def unlock(request: Request, form: CheckedForm, number: UserNumber, admin: Admin, db: Db):
     """Forget a user's failed sign-ins, so they need not wait (after a colleague mistyped, or
     someone guessed at their user name)."""
 
@@ -182,11 +168,11 @@ async def unlock(request: Request, user_id: str):
         cleared = clear_sign_in_waits(db, user)
         return Done("clear_sign_in_waits", f"user {user.id}: {cleared} failed attempts")
 
-    return await user_change(request, user_id, change)
+    return user_change(request, db, admin, number, form, change)
 
 
 @router.post("/admin/users/{user_id}/role")
-async def set_role(request: Request, user_id: str):
+def set_role(request: Request, form: CheckedForm, number: UserNumber, admin: Admin, db: Db):
     """A user's role and team; the user is signed out so the new access applies at once."""
 
     def change(db, admin, user, form):
@@ -196,81 +182,72 @@ async def set_role(request: Request, user_id: str):
         change_role(db, user, form.get("role", "").strip(), team_id)
         return Done("change_role", f"user {user.id}: {before} -> {user.role}/{user.team_id}")
 
-    return await user_change(request, user_id, change)
+    return user_change(request, db, admin, number, form, change)
 
 
 @router.post("/admin/users/{user_id}/reassign")
-async def reassign(request: Request, user_id: str):
+def reassign(request: Request, form: CheckedForm, number: UserNumber, admin: Admin, db: Db):
     """All of a clinician's clients to another clinician (the administrator sees no client, only
     how many moved)."""
 
     def change(db, admin, user, form):
         if user.role != "clinician":
             raise InvalidInputError("reassign", [FieldProblem("user", user.username, "a clinician")])
-        target = db.get(User, whole_number(form.get("to", ""), "to"))
+        target = find_user(db, whole_number(form.get("to", ""), "to"))
         if target is None:
             raise InvalidInputError("reassign", [FieldProblem("to", form.get("to", "")[:40], "a clinician")])
         moved = reassign_clients(db, user, target, admin)
         return Done("reassign_clients", f"{moved} clients from user {user.id} to user {target.id}")
 
-    return await user_change(request, user_id, change)
+    return user_change(request, db, admin, number, form, change)
 
 
 @router.post("/admin/users/{user_id}/active")
-async def set_active(request: Request, user_id: str):
+def switch_active(request: Request, form: CheckedForm, number: UserNumber, admin: Admin, db: Db):
     def change(db, admin, user, form):
         _not_yourself(admin, user, "another user: you cannot switch yourself off")
-        user.active = form.get("active") == "yes"
-        user.session_epoch += 1  # sign the user out everywhere
+        set_active(user, form.get("active") == "yes")
         return Done("set_user_active", f"user {user.id} {user.active}")
 
-    return await user_change(request, user_id, change)
+    return user_change(request, db, admin, number, form, change)
 
 
 @router.post("/admin/users/{user_id}/email")
-async def set_email(request: Request, user_id: str):
+def change_email(request: Request, form: CheckedForm, number: UserNumber, admin: Admin, db: Db):
     """Where a user's safety notices are e-mailed (empty: in the app only)."""
 
     def change(db, admin, user, form):
-        email = form.get("email", "").strip()
-        problems = email_problems(email)
-        if problems:
-            raise InvalidInputError("e-mail", problems)
-        user.email = email or None
+        set_email(user, form.get("email", ""))
         return Done("set_user_email", f"user {user.id}")
 
-    return await user_change(request, user_id, change)
+    return user_change(request, db, admin, number, form, change)
 
 
 @router.post("/admin/teams")
-async def add_team(request: Request):
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def add():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            try:
-                team = create_team(db, form.get("name", ""))
-            except InvalidInputError as exc:
-                return _admin_page(
-                    request, db, status=400, problems=exc.problems, values=entered(form), form_key="admin"
-                )
-            record(db, actor(admin), admin.role, "create_team", detail=f"team {team.id}")
-            return redirect("/admin#teams")
-
-    return await run_in_threadpool(add)
+def add_team(request: Request, form: CheckedForm, admin: Admin, db: Db):
+    try:
+        team = create_team(db, form.get("name", ""))
+    except InvalidInputError as exc:
+        return _admin_page(
+            request, db, status=400, problems=exc.problems, values=entered(form), form_key="admin"
+        )
+    record(db, actor(admin), admin.role, "create_team", detail=f"team {team.id}")
+    return redirect("/admin#teams")
 
 
 @router.get("/admin/instruments")
-def instruments_page(request: Request):
-    with database(request).session() as db:
-        require(request, db, "admin")
-        return _instruments_page(request, db)
+def instruments_page(request: Request, admin: Admin, db: Db):
+    return _instruments_page(request, db)
 
 
 def _instruments_page(
-    request: Request, db, status: int = 200, problems=(), wording_problems=(), wording=None, values=None
+    request: Request,
+    db: Session,
+    status: int = 200,
+    problems=(),
+    wording_problems=(),
+    wording=None,
+    values=None,
 ):
     licensed = licensed_instruments(db)
     return render(
@@ -306,107 +283,75 @@ def _instruments_page(
 
 
 @router.post("/admin/instruments")
-async def save_instruments(request: Request):
-    form = await form_data(request)
-    check_csrf(request, form)
-    chosen = (await request.form()).getlist("offer")
-
-    def save():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            days = form.get("link_valid_days", "").strip()
-            problems = []
-            if not (days.isascii() and days.isdigit() and len(days) <= 2) or not 1 <= int(days) <= 60:
-                problems.append(FieldProblem("link_valid_days", days, "a whole number of days from 1 to 60"))
-            zone = form.get("timezone", "").strip() or "UTC"
-            try:
-                zone = check_zone(zone).key
-            except InvalidInputError as exc:
-                problems.extend(exc.problems)
-            try:
-                language = check_language(form.get("service_language", ""))
-            except InvalidInputError as exc:
-                problems.extend(exc.problems)
-            duty = form.get("duty_clinician", "").strip().lower()
-            if (
-                duty
-                and db.scalar(select(User).where(User.username == duty, User.role == "clinician")) is None
-            ):
-                problems.append(
-                    FieldProblem("duty clinician", duty, "the user name of a clinician, or nothing")
-                )
-            crisis = "\n".join(" ".join(line.split()) for line in form.get("crisis_text", "").splitlines())
-            crisis = crisis.strip()[:MAX_CRISIS] or CRISIS_DEFAULT
-            service = form.get("service_type", "").strip() or get_setting(db, "service_type")
-            kinds = service_types()
-            if service not in {k.key for k in kinds}:
-                problems.append(
-                    FieldProblem("service type", service[:40], "one of: " + "; ".join(k.label for k in kinds))
-                )
-            offerable = offerable_measures(licensed_instruments(db))
-            unknown = [c for c in chosen if c not in offerable]
-            if unknown:
-                problems.append(
-                    FieldProblem(
-                        "offered measures", str(unknown[0])[:40], "measures from the list on this page"
-                    )
-                )
-            if problems:
-                return _instruments_page(request, db, 400, problems, values=entered(form, offer=chosen))
-            offered = [i for i in offerable if i in chosen or i in ALWAYS_OFFERED]
-            set_setting(db, "link_instruments", ",".join(offered))
-            set_setting(db, "service_type", service)
-            set_setting(db, "client_progress_chart", "yes" if form.get("client_progress_chart") else "no")
-            set_setting(db, "link_valid_days", str(int(days)))
-            set_setting(db, "timezone", zone)
-            set_setting(db, "duty_clinician", duty)
-            set_setting(db, "crisis_text", crisis)
-            if language != get_setting(db, "service_language"):
-                set_setting(db, "service_language", language)
-                # Stored summaries hold support steps worked out with the old language: derived
-                # data, computed again on the next view.
-                db.execute(delete(ClientSummaryRow))
-            record(db, actor(admin), admin.role, "change_settings", detail=f"{service}: {','.join(offered)}")
-            return redirect("/admin/instruments")
-
-    return await run_in_threadpool(save)
+def save_instruments(request: Request, form: CheckedForm, admin: Admin, db: Db):
+    chosen = form.getlist("offer")
+    days = form.get("link_valid_days", "").strip()
+    problems = []
+    if not (days.isascii() and days.isdigit() and len(days) <= 2) or not 1 <= int(days) <= 60:
+        problems.append(FieldProblem("link_valid_days", days, "a whole number of days from 1 to 60"))
+    zone = form.get("timezone", "").strip() or "UTC"
+    try:
+        zone = check_zone(zone).key
+    except InvalidInputError as exc:
+        problems.extend(exc.problems)
+    try:
+        language = check_language(form.get("service_language", ""))
+    except InvalidInputError as exc:
+        problems.extend(exc.problems)
+    duty = form.get("duty_clinician", "").strip().lower()
+    if duty and clinician_named(db, duty) is None:
+        problems.append(FieldProblem("duty clinician", duty, "the user name of a clinician, or nothing"))
+    crisis = "\n".join(" ".join(line.split()) for line in form.get("crisis_text", "").splitlines())
+    crisis = crisis.strip()[:MAX_CRISIS] or CRISIS_DEFAULT
+    service = form.get("service_type", "").strip() or get_setting(db, "service_type")
+    kinds = service_types()
+    if service not in {k.key for k in kinds}:
+        problems.append(
+            FieldProblem("service type", service[:40], "one of: " + "; ".join(k.label for k in kinds))
+        )
+    offerable = offerable_measures(licensed_instruments(db))
+    unknown = [c for c in chosen if c not in offerable]
+    if unknown:
+        problems.append(
+            FieldProblem("offered measures", str(unknown[0])[:40], "measures from the list on this page")
+        )
+    if problems:
+        return _instruments_page(request, db, 400, problems, values=entered(form, offer=chosen))
+    offered = [i for i in offerable if i in chosen or i in ALWAYS_OFFERED]
+    set_setting(db, "link_instruments", ",".join(offered))
+    set_setting(db, "service_type", service)
+    set_setting(db, "client_progress_chart", "yes" if form.get("client_progress_chart") else "no")
+    set_setting(db, "link_valid_days", str(int(days)))
+    set_setting(db, "timezone", zone)
+    set_setting(db, "duty_clinician", duty)
+    set_setting(db, "crisis_text", crisis)
+    set_service_language(db, language)
+    record(db, actor(admin), admin.role, "change_settings", detail=f"{service}: {','.join(offered)}")
+    return redirect("/admin/instruments")
 
 
 @router.post("/admin/instruments/wording")
-async def upload_wording(request: Request):
+def upload_wording(request: Request, form: CheckedForm, admin: Admin, db: Db):
     """An administrator uploads the clinic's licensed wording of a measure (a FHIR Questionnaire
     file): stored only when it matches the shipped scoring; otherwise every difference is listed."""
-    form = await form_data(request)
-    check_csrf(request, form)
-    upload = (await request.form()).get("questionnaire")
-    raw = await upload.read() if upload is not None and not isinstance(upload, str) else b""
-
-    def save():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            try:
-                import_wording(
-                    db,
-                    raw,
-                    form.get("licence_statement", ""),
-                    form.get("supplied_by", ""),
-                    instrument_id=form.get("instrument", "").strip() or None,
-                    actor=actor(admin),
-                    role=admin.role,
-                    user=admin,
-                )
-            except InvalidInputError as exc:
-                db.rollback()
-                return _instruments_page(
-                    request, db, 400, wording_problems=exc.problems, wording=entered(form)
-                )
-            return redirect("/admin/instruments#wording")
-
-    return await run_in_threadpool(save)
+    raw = form.upload("questionnaire")
+    try:
+        import_wording(
+            db,
+            raw,
+            form.get("licence_statement", ""),
+            form.get("supplied_by", ""),
+            instrument_id=form.get("instrument", "").strip() or None,
+            actor=actor(admin),
+            role=admin.role,
+            user=admin,
+        )
+    except InvalidInputError as exc:
+        db.rollback()
+        return _instruments_page(request, db, 400, wording_problems=exc.problems, wording=entered(form))
+    return redirect("/admin/instruments#wording")
 
 
 @router.get("/admin/audit")
-def audit_page(request: Request):
-    with database(request).session() as db:
-        require(request, db, "admin")
-        return render(request, "admin_audit.html", {"events": recent(db)})
+def audit_page(request: Request, admin: Admin, db: Db):
+    return render(request, "admin_audit.html", {"events": recent(db)})

@@ -3,39 +3,26 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import InvalidInputError
 from attunement.store.accounts import (
-    Throttled,
-    after_sign_in,
-    before_sign_in,
     change_password,
     open_password_link,
-    password_matches,
     set_password,
+    sign_in,
+    sign_out,
 )
 from attunement.store.audit import record
-from attunement.web.pages import (
-    HOMES,
-    check_csrf,
-    database,
-    form_data,
-    message_page,
-    redirect,
-    render,
-    require,
-    signed_in_user,
-)
+from attunement.web.dependencies import AnyRole, CheckedForm, Db
+from attunement.web.pages import HOMES, database, message_page, redirect, render, signed_in_user
 from attunement.web.security import clear_session_cookie, csrf_token, set_session_cookie
 
 router = APIRouter()
 
 
 @router.get("/")
-def front(request: Request):
-    with database(request).session() as db:
-        user = signed_in_user(request, db)
+def front(request: Request, db: Db):
+    user = signed_in_user(request, db)
     return redirect(HOMES[user.role] if user else "/login")
 
 
@@ -45,40 +32,12 @@ def login_page(request: Request):
 
 
 @router.post("/login")
-async def login(request: Request):
-    form = await form_data(request)
-    check_csrf(request, form)
+def login(request: Request, form: CheckedForm):
     username, password = form.get("username", ""), form.get("password", "")
-
     address = request.client.host if request.client else None
-
-    def attempt():
-        # Three steps, so that the password is hashed with no database transaction open (on
-        # SQLite a write transaction locks the whole database for everyone else).
-        with database(request).session() as db:
-            try:
-                check = before_sign_in(db, username, address)
-            except Throttled as wait:
-                record(
-                    db,
-                    "anonymous",
-                    "",
-                    "sign_in_refused",
-                    detail=f"wait {wait.seconds} s ({wait.by})",
-                )
-                return "throttled", wait
-        ok = password_matches(check, password)
-        with database(request).session() as db:
-            user = after_sign_in(db, check, ok, address, password)
-            if user is None:
-                record(db, "anonymous", "", "sign_in_failed")
-                return "wrong", None
-            record(db, f"user:{user.id}", user.role, "sign_in")
-            return "ok", (user.id, user.session_epoch, user.role)
-
-    outcome, who = await run_in_threadpool(attempt)
-    if outcome == "throttled":
-        seconds = who.seconds
+    outcome = sign_in(database(request), username, password, address)
+    if outcome.wait is not None:
+        seconds = outcome.wait.seconds
         if seconds < 120:
             wait = "1 second" if seconds == 1 else f"{seconds} seconds"
         else:
@@ -93,32 +52,25 @@ async def login(request: Request):
             },
             429,
         )
-    if outcome == "wrong":
+    if outcome.user is None:
         return render(
             request,
             "login.html",
             {"error": "The user name or password is not right.", "username": username},
             401,
         )
-    user_id, epoch, role = who
+    user_id, epoch, role = outcome.user
     response = redirect(HOMES[role])
     set_session_cookie(response, request, request.app.state.signer.dump(user_id, epoch))
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request):
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def sign_out():
-        with database(request).session() as db:
-            user = signed_in_user(request, db)
-            if user is not None:
-                user.session_epoch += 1
-                record(db, f"user:{user.id}", user.role, "sign_out")
-
-    await run_in_threadpool(sign_out)
+def logout(request: Request, form: CheckedForm, db: Db):
+    user = signed_in_user(request, db)
+    if user is not None:
+        sign_out(user)
+        record(db, f"user:{user.id}", user.role, "sign_out")
     request.state.session_refresh = None  # signed out: nothing to keep alive
     response = redirect("/login")
     clear_session_cookie(response, request)
@@ -126,43 +78,26 @@ async def logout(request: Request):
 
 
 @router.get("/set-password/{token}")
-def set_password_page(request: Request, token: str):
-    with database(request).session() as db:
-        opened = open_password_link(db, token)
-        if opened is None:
-            return _link_closed(request)
-        return render(request, "set_password.html", {"person": opened[1], "problems": []})
+def set_password_page(request: Request, token: str, db: Db):
+    opened = open_password_link(db, token)
+    if opened is None:
+        return _link_closed(request)
+    return render(request, "set_password.html", {"person": opened[1], "problems": []})
 
 
 @router.post("/set-password/{token}")
-async def set_own_password(request: Request, token: str):
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def save():
-        with database(request).session() as db:
-            opened = open_password_link(db, token)
-            if opened is None:
-                return _link_closed(request)
-            try:
-                user = set_password(db, opened, form.get("password", ""), form.get("again", ""))
-            except InvalidInputError as exc:
-                db.rollback()
-                return render(
-                    request, "set_password.html", {"person": opened[1], "problems": exc.problems}, 400
-                )
-            record(db, f"user:{user.id}", user.role, "set_password")
-            return render(
-                request,
-                "login.html",
-                {
-                    "error": None,
-                    "notice": "Your password is set. Sign in with it now.",
-                    "username": user.username,
-                },
-            )
-
-    return await run_in_threadpool(save)
+def set_own_password(request: Request, token: str, form: CheckedForm, db: Db):
+    opened = open_password_link(db, token)
+    if opened is None:
+        return _link_closed(request)
+    try:
+        user = set_password(db, opened, form.get("password", ""), form.get("again", ""))
+    except InvalidInputError as exc:
+        db.rollback()
+        return render(request, "set_password.html", {"person": opened[1], "problems": exc.problems}, 400)
+    record(db, f"user:{user.id}", user.role, "set_password")
+    notice = "Your password is set. Sign in with it now."
+    return render(request, "login.html", {"error": None, "notice": notice, "username": user.username})
 
 
 def _link_closed(request: Request):
@@ -175,37 +110,22 @@ def _link_closed(request: Request):
 
 
 @router.get("/account")
-def account_page(request: Request):
-    with database(request).session() as db:
-        require(request, db, "clinician", "supervisor", "admin")
-        return render(request, "account.html", {"problems": [], "done": False})
+def account_page(request: Request, user: AnyRole):
+    return render(request, "account.html", {"problems": [], "done": False})
 
 
 @router.post("/account/password")
-async def change_own_password(request: Request):
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def save():
-        with database(request).session() as db:
-            user = require(request, db, "clinician", "supervisor", "admin")
-            try:
-                change_password(
-                    db, user, form.get("current", ""), form.get("password", ""), form.get("again", "")
-                )
-            except InvalidInputError as exc:
-                db.rollback()
-                return render(request, "account.html", {"problems": exc.problems, "done": False}, 400), None
-            record(db, f"user:{user.id}", user.role, "change_password")
-            # Every earlier session of the user has ended; this one goes on with a new cookie.
-            return render(request, "account.html", {"problems": [], "done": True}), (
-                user.id,
-                user.session_epoch,
-            )
-
-    page, kept = await run_in_threadpool(save)
-    if kept is not None:
-        request.state.session_refresh = None
-        # The same browser session goes on, so the forms on the page keep their token.
-        set_session_cookie(page, request, request.app.state.signer.dump(*kept, csrf=csrf_token(request)))
+def change_own_password(request: Request, form: CheckedForm, user: AnyRole, db: Db):
+    try:
+        change_password(db, user, form.get("current", ""), form.get("password", ""), form.get("again", ""))
+    except InvalidInputError as exc:
+        db.rollback()
+        return render(request, "account.html", {"problems": exc.problems, "done": False}, 400)
+    record(db, f"user:{user.id}", user.role, "change_password")
+    # Every earlier session of the user has ended; this one goes on with a new cookie, and the
+    # same browser session goes on, so the forms on the page keep their token.
+    page = render(request, "account.html", {"problems": [], "done": True})
+    request.state.session_refresh = None
+    cookie = request.app.state.signer.dump(user.id, user.session_epoch, csrf=csrf_token(request))
+    set_session_cookie(page, request, cookie)
     return page

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import InvalidInputError
 from attunement.instruments import instrument_ids
@@ -25,9 +24,10 @@ from attunement.store.licensed_wording import current_wordings
 from attunement.store.notifications import deliver
 from attunement.store.settings import get_setting
 from attunement.store.submissions import claim_and_store, link_flags, open_link
+from attunement.web.dependencies import CheckedForm, Db
 from attunement.web.form_values import entered
 from attunement.web.intake import INTAKE, intake_form, parse_intake
-from attunement.web.pages import check_csrf, database, form_data, message_page, redirect, render
+from attunement.web.pages import database, message_page, redirect, render
 from attunement.web.progress import client_progress
 from attunement.web.questionnaires import build_form, parse_answers
 from attunement.web.summary_store import refresh_after_answers
@@ -88,73 +88,54 @@ def _closed(request: Request, state: str):
 
 
 @router.get("/c/{token}")
-def client_form(request: Request, token: str):
-    with database(request).session() as db:
-        opened = open_link(db, token)
-        if opened.state == "used":
-            return _thanks(request, db, opened, already=False)
-        link = opened.link
-        if opened.state != "open" or link is None:
-            return _closed(request, opened.state)
-        forms = _forms(_instruments(link), link_part(link.instruments), current_wordings(db))
-        return render(request, "client_form.html", _form_page(forms, {}, []))
+def client_form(request: Request, token: str, db: Db):
+    opened = open_link(db, token)
+    if opened.state == "used":
+        return _thanks(request, db, opened, already=False)
+    link = opened.link
+    if opened.state != "open" or link is None:
+        return _closed(request, opened.state)
+    forms = _forms(_instruments(link), link_part(link.instruments), current_wordings(db))
+    return render(request, "client_form.html", _form_page(forms, {}, []))
 
 
 @router.post("/c/{token}")
-async def client_submit(request: Request, token: str):
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def submit():
-        with database(request).session() as db:
-            opened = open_link(db, token)
-            if opened.state == "used":
-                return "used"
-            if opened.state != "open":
-                return opened.state
-            instruments, intake = _instruments(opened.link), link_part(opened.link.instruments)
-            wordings = current_wordings(db)
-            try:
-                parsed, intake_values = _parse(instruments, intake, form, wordings)
-            except InvalidInputError as exc:
-                return ("invalid", _forms(instruments, intake, wordings), exc.problems)
-            # The check-in's open question: kept only from a form that asked it.
-            comment = (form.get(COMMENT_FIELD, "").strip() or None) if "checkin" in instruments else None
-            stored = claim_and_store(db, opened.link, parsed.answers, comment, intake_values)
-            if stored is not None:
-                sent = instruments + ([INTAKE] if intake_values else [])
-                refresh_after_answers(
-                    db, opened.client, stored.episode_id, stored.session, "client", parsed.answers
-                )
-                record(
-                    db,
-                    f"link:{opened.link.id}",
-                    "client",
-                    "submit_forms",
-                    client_id=opened.link.client_id,
-                    detail=f"session {stored.session}: {', '.join(sent)}",
-                )
-            return "stored" if stored is not None else "used"
-
-    outcome = await run_in_threadpool(submit)
-    if isinstance(outcome, tuple):
-        _, forms, problems = outcome
-        return render(request, "client_form.html", _form_page(forms, entered(form), problems), 400)
-    if outcome in ("stored", "used"):
-        response = redirect(f"/c/{token}")
-        if outcome == "stored":  # any notice these answers raised is e-mailed after the answer
-            response.background = BackgroundTask(deliver, database(request))
-            link_id = await run_in_threadpool(_link_id, request, token)
-            if link_id is not None:
-                request.app.state.answered.set(response, request, token, link_id, SECONDS_VISIBLE)
+def client_submit(request: Request, token: str, form: CheckedForm, db: Db):
+    """The answers, checked as a whole, then stored in the request's transaction with the link
+    claimed; that transaction is committed before the answer goes out."""
+    opened = open_link(db, token)
+    if opened.state == "used":
+        return redirect(f"/c/{token}")
+    link, client = opened.link, opened.client
+    if opened.state != "open" or link is None or client is None:
+        return _closed(request, opened.state)
+    instruments, intake = _instruments(link), link_part(link.instruments)
+    wordings = current_wordings(db)
+    try:
+        parsed, intake_values = _parse(instruments, intake, form, wordings)
+    except InvalidInputError as exc:
+        forms = _forms(instruments, intake, wordings)
+        return render(request, "client_form.html", _form_page(forms, entered(form), exc.problems), 400)
+    # The check-in's open question: kept only from a form that asked it.
+    comment = (form.get(COMMENT_FIELD, "").strip() or None) if "checkin" in instruments else None
+    stored = claim_and_store(db, link, parsed.answers, comment, intake_values)
+    response = redirect(f"/c/{token}")
+    if stored is None:  # claimed by another request meanwhile: the thank-you page
         return response
-    return _closed(request, outcome)
-
-
-def _link_id(request: Request, token: str) -> int | None:
-    with database(request).session() as db:
-        opened = open_link(db, token)
-        return opened.link.id if opened.link is not None else None
+    sent = instruments + ([INTAKE] if intake_values else [])
+    refresh_after_answers(db, client, stored.episode_id, stored.session, "client", parsed.answers)
+    record(
+        db,
+        f"link:{link.id}",
+        "client",
+        "submit_forms",
+        client_id=link.client_id,
+        detail=f"session {stored.session}: {', '.join(sent)}",
+    )
+    # Any notice these answers raised is e-mailed after the answer (so after the commit).
+    response.background = BackgroundTask(deliver, database(request))
+    request.app.state.answered.set(response, request, token, link.id, SECONDS_VISIBLE)
+    return response
 
 
 def _thanks(request: Request, db, opened, *, already: bool):

@@ -6,10 +6,10 @@ only. Episode changes (end, reopen, a new episode) are in :mod:`attunement.web.r
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from sqlalchemy import select
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store import Database
@@ -19,10 +19,9 @@ from attunement.store.clients import create_client, visible_clients
 from attunement.store.contacts import can_email, can_text, current_contact, mask_email, mask_mobile
 from attunement.store.delivery import email_configured, sms_configured
 from attunement.store.episode_measures import link_measures, set_measures
-from attunement.store.episodes import current_episode
+from attunement.store.episodes import current_episode, episode_numbered
 from attunement.store.intake import described, intake_for_link, parse_intake_choice
 from attunement.store.kept_alerts import record_on_alerts
-from attunement.store.models import Episode, Measure
 from attunement.store.notifications import deliver
 from attunement.store.outbox import queue_message
 from attunement.store.schedule import (
@@ -35,11 +34,12 @@ from attunement.store.schedule import (
     session_today,
 )
 from attunement.store.settings import clinic_today, clinic_zone, get_setting
-from attunement.store.submissions import issued_link, rating_history, store_rating
+from attunement.store.submissions import issued_link, item_values, rating_history, store_rating
 from attunement.store.supervision import flagged
 from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
 from attunement.web.clinician_change import Done, changeable, client_for, client_page, clinician_change
+from attunement.web.dependencies import CheckedForm, ClientReader, Clinician, Db, number_in_path
 from attunement.web.form_values import (
     entered,
     parse_choice,
@@ -48,42 +48,36 @@ from attunement.web.form_values import (
     path_number,
     whole_number,
 )
-from attunement.web.pages import NotFound, actor, check_csrf, database, form_data, redirect, render, require
+from attunement.web.pages import NotFound, actor, database, redirect, render
 from attunement.web.questionnaires import build_form, parse_answers
-from attunement.web.routes_delivery import wake_delivery
+from attunement.web.routes_delivery import wake_after
 from attunement.web.security import public_url
 from attunement.web.summary_store import refresh, refresh_after_answers
 
 router = APIRouter()
+#: The session of a rating's address (checked before the role, like any parsing).
+SessionNumber = Annotated[int, Depends(number_in_path("number"))]
 MAX_NOTE = 2000
 
 
 @router.get("/approaches")
-def approaches_page(request: Request):
+def approaches_page(request: Request, user: Clinician, db: Db):
     """The clinician's own "one approach for everyone" check, from the sessions they rated."""
-    with database(request).session() as db:
-        user = require(request, db, "clinician")
-        mine = approach_checks(db, [user.id])[user.id]
-        record(db, actor(user), user.role, "view_approaches")
-        return render(
-            request,
-            "approaches.html",
-            {"a": mine, "why": why_it_matters(), "warning_verdicts": WARNING_VERDICTS},
-        )
+    mine = approach_checks(db, [user.id])[user.id]
+    record(db, actor(user), user.role, "view_approaches")
+    context = {"a": mine, "why": why_it_matters(), "warning_verdicts": WARNING_VERDICTS}
+    return render(request, "approaches.html", context)
 
 
 @router.get("/caseload")
-def caseload(request: Request):
-    with database(request).session() as db:
-        user = require(request, db, "clinician")
-        view = caseload_view(
-            db, actor(user), visible_clients(db, user), CaseloadFilter.from_query(request.query_params)
-        )
-        shown = [row.client.id for row in view.working + view.ended]
-        record_list(db, actor(user), user.role, "view_caseload", shown)
-        response = render(request, "caseload.html", {"view": view, "flags": flagged(db, shown)})
-    # Notices raised while the caseload was brought up to date, any the mail server missed, and
-    # a new seal of the audit log.
+def caseload(request: Request, user: Clinician, db: Db):
+    wanted = CaseloadFilter.from_query(request.query_params)
+    view = caseload_view(db, actor(user), visible_clients(db, user), wanted)
+    shown = [row.client.id for row in view.working + view.ended]
+    record_list(db, actor(user), user.role, "view_caseload", shown)
+    response = render(request, "caseload.html", {"view": view, "flags": flagged(db, shown)})
+    # Once the page is sent (so after the commit): notices raised while the caseload was brought
+    # up to date, any the mail server missed, and a new seal of the audit log.
     response.background = BackgroundTask(_after_caseload, database(request))
     return response
 
@@ -95,53 +89,34 @@ def _after_caseload(db: Database) -> None:
 
 
 @router.get("/clients/new")
-def new_client_page(request: Request):
-    with database(request).session() as db:
-        require(request, db, "clinician")
-        return render(request, "client_new.html", {"problems": [], "values": {}})
+def new_client_page(request: Request, user: Clinician):
+    return render(request, "client_new.html", {"problems": [], "values": {}})
 
 
 @router.post("/clients")
-async def new_client(request: Request):
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def create():
-        with database(request).session() as db:
-            user = require(request, db, "clinician")
-            try:
-                client = create_client(db, user, form.get("label", ""), form.get("client_group", ""))
-            except InvalidInputError as exc:
-                return None, exc.problems
-            record(db, actor(user), user.role, "create_client", client_id=client.id)
-            return client.public_id, []
-
-    public_id, problems = await run_in_threadpool(create)
-    if public_id is None:
-        return render(request, "client_new.html", {"problems": problems, "values": entered(form)}, 400)
-    return redirect(f"/clients/{public_id}")
+def new_client(request: Request, form: CheckedForm, user: Clinician, db: Db):
+    try:
+        client = create_client(db, user, form.get("label", ""), form.get("client_group", ""))
+    except InvalidInputError as exc:
+        return render(request, "client_new.html", {"problems": exc.problems, "values": entered(form)}, 400)
+    record(db, actor(user), user.role, "create_client", client_id=client.id)
+    return redirect(f"/clients/{client.public_id}")
 
 
 @router.get("/clients/{public_id}")
-def current_episode_page(request: Request, public_id: str):
-    with database(request).session() as db:
-        user = require(request, db, "clinician", "supervisor")
-        client = client_for(db, request, user, public_id)
-        return client_page(request, db, user, client)
+def current_episode_page(request: Request, public_id: str, user: ClientReader, db: Db):
+    client = client_for(db, request, user, public_id)
+    return client_page(request, db, user, client)
 
 
 @router.get("/clients/{public_id}/episodes/{number}")
-def episode_page(request: Request, public_id: str, number: str):
+def episode_page(request: Request, public_id: str, number: str, user: ClientReader, db: Db):
     """Any episode of the client, the earlier ones read only."""
-    with database(request).session() as db:
-        user = require(request, db, "clinician", "supervisor")
-        client = client_for(db, request, user, public_id)
-        episode = db.scalar(
-            select(Episode).where(Episode.client_id == client.id, Episode.number == path_number(number))
-        )
-        if episode is None:
-            raise NotFound()
-        return client_page(request, db, user, client, episode=episode)
+    client = client_for(db, request, user, public_id)
+    episode = episode_numbered(db, client.id, path_number(number))
+    if episode is None:
+        raise NotFound()
+    return client_page(request, db, user, client, episode=episode)
 
 
 #: The ways a link made on the client page can be sent, as the audit log names them.
@@ -186,7 +161,7 @@ def _recipient_or_refuse(db, client_id: int, channel: str) -> str:
 
 
 @router.post("/clients/{public_id}/links")
-async def issue_client_link(request: Request, public_id: str):
+def issue_client_link(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     def issue(db, user, client, episode, form):
         today = clinic_today(db)
         choices = link_choices(session_states(db, episode.id), today)
@@ -229,14 +204,12 @@ async def issue_client_link(request: Request, public_id: str):
         )
         return Done("issue_link", detail, page)
 
-    response = await clinician_change(request, public_id, issue, "link-h")
-    if response.status_code < 400:
-        wake_delivery(request)
-    return response
+    response = clinician_change(request, db, user, public_id, form, issue, "link-h")
+    return wake_after(request, response)
 
 
 @router.post("/clients/{public_id}/measures")
-async def choose_measures(request: Request, public_id: str):
+def choose_measures(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     """The measures the episode's next links carry; links already sent keep theirs."""
 
     def choose(db, user, client, episode, form, ticked):
@@ -244,11 +217,11 @@ async def choose_measures(request: Request, public_id: str):
         detail = f"episode {episode.number}: " + (",".join(new) if new is not None else "unchanged")
         return Done("set_measures", detail)
 
-    return await clinician_change(request, public_id, choose, "measures-h", lists=("measure",))
+    return clinician_change(request, db, user, public_id, form, choose, "measures-h", lists=("measure",))
 
 
 @router.post("/clients/{public_id}/sessions")
-async def plan_next_session(request: Request, public_id: str):
+def plan_next_session(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     def plan(db, user, client, episode, form):
         problems = []
         planned_on = planned_time = None
@@ -267,11 +240,11 @@ async def plan_next_session(request: Request, public_id: str):
         row = plan_session(db, episode, user, planned_on, planned_time)
         return Done("plan_session", f"episode {episode.number} session {row.number}")
 
-    return await clinician_change(request, public_id, plan, "sessions-h")
+    return clinician_change(request, db, user, public_id, form, plan, "sessions-h")
 
 
 @router.post("/clients/{public_id}/rating")
-async def rate_session(request: Request, public_id: str):
+def rate_session(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     def rate(db, user, client, episode, form):
         replaces = whole_number(form.get("replaces", ""), "replaces", required=False)
         if replaces is None:
@@ -306,7 +279,7 @@ async def rate_session(request: Request, public_id: str):
             return None
         return _rating_edit_page(request, db, client, episode, int(number), values, problems)
 
-    return await clinician_change(request, public_id, rate, "sessions-h", problem_page=edit_page)
+    return clinician_change(request, db, user, public_id, form, rate, "sessions-h", problem_page=edit_page)
 
 
 def _rating_edit_page(request: Request, db, client, episode, number: int, values=None, problems=()):
@@ -316,11 +289,7 @@ def _rating_edit_page(request: Request, db, client, episode, number: int, values
     if not history or not episode.active:
         return None
     if values is None:
-        values = {
-            row.item: str(int(row.value)) if row.value == int(row.value) else str(row.value)
-            for row in db.scalars(select(Measure).where(Measure.submission_id == history[0].id))
-            if row.item is not None and row.value is not None
-        }
+        values = item_values(db, history[0].id)
         values["checkin_therapist_notes"] = history[0].comment or ""
         values["approach"] = history[0].approach or ""
     return render(
@@ -342,20 +311,17 @@ def _rating_edit_page(request: Request, db, client, episode, number: int, values
 
 
 @router.get("/clients/{public_id}/sessions/{number}/rating")
-def edit_rating_page(request: Request, public_id: str, number: str):
+def edit_rating_page(request: Request, public_id: str, session: SessionNumber, user: Clinician, db: Db):
     """Change a rating: the form filled with the rating that counts now, and its history."""
-    session = path_number(number)
-    with database(request).session() as db:
-        user = require(request, db, "clinician")
-        client = changeable(db, request, user, public_id)
-        page = _rating_edit_page(request, db, client, current_episode(db, client.id), session)
-        if page is None:
-            raise NotFound()
-        return page
+    client = changeable(db, request, user, public_id)
+    page = _rating_edit_page(request, db, client, current_episode(db, client.id), session)
+    if page is None:
+        raise NotFound()
+    return page
 
 
 @router.post("/clients/{public_id}/alerts")
-async def save_alert_record(request: Request, public_id: str):
+def save_alert_record(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     """One record for one or more of the episode's current alerts: seen, what was done and what
     happened next, or set aside with a reason; each becomes a step of every ticked alert's history."""
 
@@ -379,4 +345,4 @@ async def save_alert_record(request: Request, public_id: str):
         )
         return Done("record_alert", detail)
 
-    return await clinician_change(request, public_id, save, "alerts", lists=("alert",))
+    return clinician_change(request, db, user, public_id, form, save, "alerts", lists=("alert",))

@@ -7,12 +7,15 @@ queued after the change is stored (:mod:`attunement.store.delivery`).
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.background import BackgroundTask
 
 from attunement.store.contacts import can_text, current_contact, parse_contact, record_contact
 from attunement.store.link_schedules import parse_schedule, set_schedule
 from attunement.store.outbox import queue_resend
 from attunement.store.text_messages import gateway_from_environment
 from attunement.web.clinician_change import Done, clinician_change
+from attunement.web.dependencies import CheckedForm, Clinician, Db
 from attunement.web.form_values import whole_number
 
 router = APIRouter()
@@ -25,8 +28,16 @@ def wake_delivery(request: Request) -> None:
         worker.wake()
 
 
+def wake_after(request: Request, response: Response) -> Response:
+    """The response, set to wake the delivery worker once it is sent (so after the change that
+    queued a message is committed), unless the change was refused."""
+    if response.status_code < 400:
+        response.background = BackgroundTask(wake_delivery, request)
+    return response
+
+
 @router.post("/clients/{public_id}/contact")
-async def save_contact(request: Request, public_id: str):
+def save_contact(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     def save(db, user, client, episode, form):
         given = parse_contact(
             form.get("contact_email", ""), form.get("contact_mobile", ""), form.get("contact_consent", "")
@@ -34,20 +45,18 @@ async def save_contact(request: Request, public_id: str):
         changed = record_contact(db, client.id, user, given)
         return Done("record_contact", changed or "unchanged")
 
-    return await clinician_change(request, public_id, save, "contact-h")
+    return clinician_change(request, db, user, public_id, form, save, "contact-h")
 
 
 @router.post("/clients/{public_id}/messages/resend")
-async def resend_link(request: Request, public_id: str):
+def resend_link(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     def resend(db, user, client, episode, form):
         link_id = whole_number(form.get("link", ""), "link")
         message = queue_resend(db, client.id, link_id, user)
         return Done("resend_link", f"link {link_id} by {message.channel}")
 
-    response = await clinician_change(request, public_id, resend, "messages-h")
-    if response.status_code < 400:
-        wake_delivery(request)
-    return response
+    response = clinician_change(request, db, user, public_id, form, resend, "messages-h")
+    return wake_after(request, response)
 
 
 def sms_refusal(db, client_id: int) -> str | None:
@@ -60,7 +69,7 @@ def sms_refusal(db, client_id: int) -> str | None:
 
 
 @router.post("/clients/{public_id}/schedule")
-async def save_schedule(request: Request, public_id: str):
+def save_schedule(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     """The episode's link schedule: off, before each planned session, or every N days."""
 
     def save(db, user, client, episode, form):
@@ -73,7 +82,5 @@ async def save_schedule(request: Request, public_id: str):
         changed = set_schedule(db, episode, user, given)
         return Done("set_link_schedule", f"episode {episode.number}: {changed or 'unchanged'}")
 
-    response = await clinician_change(request, public_id, save, "schedule-h")
-    if response.status_code < 400:
-        wake_delivery(request)
-    return response
+    response = clinician_change(request, db, user, public_id, form, save, "schedule-h")
+    return wake_after(request, response)

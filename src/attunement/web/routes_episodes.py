@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.episodes import end_episode, new_episode, reopen_episode
 from attunement.web.clinician_change import Done, clinician_change
+from attunement.web.dependencies import CheckedForm, Clinician, Db
 from attunement.web.form_values import parse_date
 from attunement.web.summary_store import refresh, summaries_for
 
@@ -19,7 +20,7 @@ router = APIRouter()
 
 
 @router.post("/clients/{public_id}/episode/end")
-async def end(request: Request, public_id: str):
+def end(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     def change(db, user, client, episode, form):
         ended_on = parse_date(form.get("date", ""), "end date")
         closed = end_episode(
@@ -30,21 +31,21 @@ async def end(request: Request, public_id: str):
             "end_episode", f"episode {episode.number}: {episode.end_reason}; {closed} waiting links closed"
         )
 
-    return await clinician_change(request, public_id, change, "episode-h")
+    return clinician_change(request, db, user, public_id, form, change, "episode-h")
 
 
 @router.post("/clients/{public_id}/episode/reopen")
-async def reopen(request: Request, public_id: str):
+def reopen(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     def change(db, user, client, episode, form):
         reopen_episode(db, episode, user, form.get("note", ""))
         refresh(db, [client])
         return Done("reopen_episode", f"episode {episode.number}")
 
-    return await clinician_change(request, public_id, change, "episode-h")
+    return clinician_change(request, db, user, public_id, form, change, "episode-h")
 
 
 @router.post("/clients/{public_id}/episodes")
-async def start_new(request: Request, public_id: str):
+def start_new(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
     def change(db, user, client, episode, form):
         if summaries_for(db, [client])[client.id].has_open_safety:
             raise InvalidInputError(
@@ -63,4 +64,4 @@ async def start_new(request: Request, public_id: str):
         refresh(db, [client])
         return Done("new_episode", f"episode {opened.number}")
 
-    return await clinician_change(request, public_id, change, "episode-h")
+    return clinician_change(request, db, user, public_id, form, change, "episode-h")

@@ -9,15 +9,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from attunement.evidence import load_registry
-from attunement.web.pages import NotFound, database, render, require
+from attunement.web.dependencies import ClientReader
+from attunement.web.pages import NotFound, render
 
 router = APIRouter()
 
 
 @router.get("/evidence/{entry_id}")
-def evidence_entry(request: Request, entry_id: str):
-    with database(request).session() as db:
-        require(request, db, "clinician", "supervisor")
+def evidence_entry(request: Request, entry_id: str, user: ClientReader):
     registry = load_registry()
     entry = registry.by_id().get(entry_id)
     if entry is None:

@@ -10,76 +10,49 @@ again with the newly active model.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 
 from attunement.errors import InvalidInputError
 from attunement.store.audit import record
 from attunement.store.forecast_models import activate, use_bundled
-from attunement.web.form_values import path_number
+from attunement.web.dependencies import Admin, AnyRole, CheckedForm, Db, number_in_path
 from attunement.web.model_view import in_use_page, models_page
-from attunement.web.pages import actor, check_csrf, database, form_data, redirect, render, require
+from attunement.web.pages import actor, redirect, render
 
 router = APIRouter()
+ModelNumber = Annotated[int, Depends(number_in_path("model_id"))]
 
 
 @router.get("/model")
-def model_page(request: Request):
-    with database(request).session() as db:
-        require(request, db, "clinician", "supervisor", "admin")
-        return render(request, "model.html", in_use_page(db))
+def model_page(request: Request, user: AnyRole, db: Db):
+    return render(request, "model.html", in_use_page(db))
 
 
 @router.get("/admin/models")
-def admin_models(request: Request):
-    with database(request).session() as db:
-        require(request, db, "admin")
-        return render(request, "admin_models.html", {**models_page(db), "problems": []})
+def admin_models(request: Request, admin: Admin, db: Db):
+    return render(request, "admin_models.html", {**models_page(db), "problems": []})
 
 
 @router.post("/admin/models/{model_id}/activate")
-async def activate_model(request: Request, model_id: str):
-    form = await form_data(request)
-    check_csrf(request, form)
-    number = path_number(model_id)
-
-    def run():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            try:
-                row, before = activate(db, number)
-            except InvalidInputError as exc:
-                db.rollback()
-                return render(
-                    request,
-                    "admin_models.html",
-                    {**models_page(db), "problems": exc.problems, "form_key": "models"},
-                    400,
-                )
-            replaced = "the bundled model" if before is None else f"model {before}"
-            record(
-                db,
-                actor(admin),
-                admin.role,
-                "activate_forecast_model",
-                detail=f"model {row.id} replaces {replaced}",
-            )
-            return redirect("/admin/models")
-
-    return await run_in_threadpool(run)
+def activate_model(request: Request, form: CheckedForm, number: ModelNumber, admin: Admin, db: Db):
+    try:
+        row, before = activate(db, number)
+    except InvalidInputError as exc:
+        db.rollback()
+        context = {**models_page(db), "problems": exc.problems, "form_key": "models"}
+        return render(request, "admin_models.html", context, 400)
+    replaced = "the bundled model" if before is None else f"model {before}"
+    record(
+        db, actor(admin), admin.role, "activate_forecast_model", detail=f"model {row.id} replaces {replaced}"
+    )
+    return redirect("/admin/models")
 
 
 @router.post("/admin/models/bundled")
-async def bundled_model(request: Request):
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def run():
-        with database(request).session() as db:
-            admin = require(request, db, "admin")
-            before = use_bundled(db)
-            replaced = "nothing (already in use)" if before is None else f"model {before}, retired"
-            record(db, actor(admin), admin.role, "use_bundled_forecast_model", detail=f"replaces {replaced}")
-            return redirect("/admin/models")
-
-    return await run_in_threadpool(run)
+def bundled_model(request: Request, form: CheckedForm, admin: Admin, db: Db):
+    before = use_bundled(db)
+    replaced = "nothing (already in use)" if before is None else f"model {before}, retired"
+    record(db, actor(admin), admin.role, "use_bundled_forecast_model", detail=f"replaces {replaced}")
+    return redirect("/admin/models")

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, select
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from attunement.alerts import KINDS
 from attunement.errors import FieldProblem, InvalidInputError
@@ -20,16 +19,19 @@ from attunement.store.approaches import approach_checks
 from attunement.store.audit import record, record_list
 from attunement.store.changes import lock_client
 from attunement.store.clients import visible_clients
-from attunement.store.clock import now
-from attunement.store.models import LinkToken, Team, User
+from attunement.store.models import User
 from attunement.store.supervision import (
     CLEARED,
     RAISED,
     clients_with_links,
     correct_note,
     flagged,
+    link_counts,
     reassign_client,
     set_flag,
+    team_members,
+    team_named,
+    team_therapists,
     withdraw_note,
     write_note,
 )
@@ -37,8 +39,9 @@ from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
 from attunement.web.charts_slot import therapist_outcomes_svg
 from attunement.web.clinician_change import Done, client_for, client_page
+from attunement.web.dependencies import CheckedForm, Db, Supervisor
 from attunement.web.form_values import entered, whole_number
-from attunement.web.pages import actor, check_csrf, database, form_data, redirect, render, require
+from attunement.web.pages import Form, actor, redirect, render
 from attunement.web.summary_store import refresh
 from attunement.web.team_figures import therapist_figures
 from attunement.web.team_filter import TeamFilter, team_url
@@ -47,128 +50,89 @@ router = APIRouter()
 
 
 @router.get("/team")
-def team_page(request: Request):
-    with database(request).session() as db:
-        user = require(request, db, "supervisor")
-        clients = visible_clients(db, user)
-        view = caseload_view(db, actor(user), clients, CaseloadFilter())
-        rows = view.working + view.ended
-        therapists = {
-            t.id: t
-            for t in db.scalars(
-                select(User)
-                .where(User.team_id == user.team_id, User.role == "clinician")
-                .order_by(User.display_name)
-            )
-        }
-        wanted = TeamFilter.from_query(request.query_params, therapists)
-        ids = [c.id for c in clients]
-        flags = flagged(db, ids)
-        with_links = clients_with_links(db, ids, wanted.links) if wanted.links else set()
-        shown = [r for r in rows if wanted.matches(r, flags, with_links)]
-        figures = [
-            (
-                t.id,
-                therapist_figures(
-                    t.display_name, [r.summary for r in rows if r.episode.therapist_id == t.id]
-                ),
-            )
-            for t in therapists.values()
-        ]
-        figures.sort(key=lambda f: -f[1].clients)
-        links = _link_counts(db, ids)
-        record_list(db, actor(user), user.role, "view_team", ids)
-        return render(
-            request,
-            "team.html",
-            {
-                "team": db.get(Team, user.team_id),
-                "alerting": [r for r in shown if r.in_working_list and r.summary.open_alerts],
-                "shown": shown,
-                "filter": wanted,
-                "view": view,
-                "therapists": therapists,
-                "flags": flags,
-                "flagged_rows": [r for r in rows if r.client.id in flags],
-                "flag_people": {
-                    u.id: u.display_name for u in db.scalars(select(User).where(User.team_id == user.team_id))
-                },
-                "members": list(
-                    db.scalars(select(User).where(User.team_id == user.team_id).order_by(User.display_name))
-                ),
-                "figures": figures,
-                "links": links,
-                "team_url": team_url,
-                "kinds": KINDS,
-                "outcomes_svg": therapist_outcomes_svg([f for _, f in figures]),
-                "approaches": approach_checks(db, list(therapists)),
-                "why": why_it_matters(),
-                "warning_verdicts": WARNING_VERDICTS,
-            },
-        )
-
-
-def _link_counts(db, client_ids: list[int]) -> dict[str, int]:
-    if not client_ids:
-        return {"issued": 0, "completed": 0, "expired": 0, "waiting": 0}
-    where = LinkToken.client_id.in_(client_ids)
-    issued = db.scalar(select(func.count()).select_from(LinkToken).where(where))
-    completed = db.scalar(
-        select(func.count()).select_from(LinkToken).where(where, LinkToken.used_at.is_not(None))
+def team_page(request: Request, user: Supervisor, db: Db):
+    clients = visible_clients(db, user)
+    view = caseload_view(db, actor(user), clients, CaseloadFilter())
+    rows = view.working + view.ended
+    therapists = team_therapists(db, user.team_id)
+    wanted = TeamFilter.from_query(request.query_params, therapists)
+    ids = [c.id for c in clients]
+    flags = flagged(db, ids)
+    with_links = clients_with_links(db, ids, wanted.links) if wanted.links else set()
+    shown = [r for r in rows if wanted.matches(r, flags, with_links)]
+    figures = [
+        (t.id, therapist_figures(t.display_name, [r.summary for r in rows if r.episode.therapist_id == t.id]))
+        for t in therapists.values()
+    ]
+    figures.sort(key=lambda f: -f[1].clients)
+    members = team_members(db, user.team_id)
+    links = link_counts(db, ids)
+    record_list(db, actor(user), user.role, "view_team", ids)
+    return render(
+        request,
+        "team.html",
+        {
+            "team": team_named(db, user.team_id),
+            "alerting": [r for r in shown if r.in_working_list and r.summary.open_alerts],
+            "shown": shown,
+            "filter": wanted,
+            "view": view,
+            "therapists": therapists,
+            "flags": flags,
+            "flagged_rows": [r for r in rows if r.client.id in flags],
+            "flag_people": {u.id: u.display_name for u in members},
+            "members": members,
+            "figures": figures,
+            "links": links,
+            "team_url": team_url,
+            "kinds": KINDS,
+            "outcomes_svg": therapist_outcomes_svg([f for _, f in figures]),
+            "approaches": approach_checks(db, list(therapists)),
+            "why": why_it_matters(),
+            "warning_verdicts": WARNING_VERDICTS,
+        },
     )
-    expired = db.scalar(
-        select(func.count())
-        .select_from(LinkToken)
-        .where(where, LinkToken.used_at.is_(None), LinkToken.expires_at <= now())
-    )
-    return {
-        "issued": issued,
-        "completed": completed,
-        "expired": expired,
-        "waiting": issued - completed - expired,
-    }
 
 
-async def supervisor_change(
-    request: Request, public_id: str, change: Callable, anchor: str, sent: Callable[[dict], tuple[str, str]]
+def supervisor_change(
+    request: Request,
+    db: Session,
+    user: User,
+    public_id: str,
+    form: Form,
+    change: Callable,
+    anchor: str,
+    sent: Callable[[dict], tuple[str, str]],
 ):
-    """A supervisor's change to a client of their team, in one transaction: the form and its CSRF
-    token, the client (404 when not of the team), ``change(db, user, client, form)`` returning a
-    :class:`Done`. Wrong input rolls everything back and shows the client page again naming the
-    problems, with what was typed; ``sent(form)`` says which form that was (its name in
+    """A supervisor's change to a client of their team, in the request's transaction: the client
+    (404 when not of the team), ``change(db, user, client, form)`` returning a :class:`Done`.
+    Wrong input rolls everything back and shows the client page again naming the problems, with
+    what was typed; ``sent(form)`` says which form that was (its name in
     :data:`~attunement.web.plain_errors.FORMS`, and the row of a form shown once per note)."""
-    form = await form_data(request)
-    check_csrf(request, form)
-
-    def run():
-        with database(request).session() as db:
-            user = require(request, db, "supervisor")
-            client = client_for(db, request, user, public_id)
-            lock_client(db, client.id)
-            try:
-                done = change(db, user, client, form)
-            except InvalidInputError as exc:
-                db.rollback()
-                key, row = sent(form)
-                return client_page(
-                    request,
-                    db,
-                    user,
-                    client,
-                    status=400,
-                    problems=exc.problems,
-                    values=entered(form),
-                    form_key=key,
-                    form_row=row,
-                )
-            record(db, actor(user), user.role, done.action, client_id=client.id, detail=done.detail)
-            return redirect(f"/clients/{public_id}#{anchor}")
-
-    return await run_in_threadpool(run)
+    client = client_for(db, request, user, public_id)
+    lock_client(db, client.id)
+    try:
+        done = change(db, user, client, form)
+    except InvalidInputError as exc:
+        db.rollback()
+        key, row = sent(form)
+        return client_page(
+            request,
+            db,
+            user,
+            client,
+            status=400,
+            problems=exc.problems,
+            values=entered(form),
+            form_key=key,
+            form_row=row,
+        )
+    record(db, actor(user), user.role, done.action, client_id=client.id, detail=done.detail)
+    return redirect(f"/clients/{public_id}#{anchor}")
 
 
 @router.post("/clients/{public_id}/notes")
-async def supervision_note(request: Request, public_id: str):
+def supervision_note(request: Request, public_id: str, form: CheckedForm, user: Supervisor, db: Db):
     """A supervisor's note for the therapist: a new one, or a correction or withdrawal of one of
     their own (a new row; the earlier text stays)."""
 
@@ -194,11 +158,11 @@ async def supervision_note(request: Request, public_id: str):
             note_id
         ) < 10 else ""
 
-    return await supervisor_change(request, public_id, change, "supervision-h", sent)
+    return supervisor_change(request, db, user, public_id, form, change, "supervision-h", sent)
 
 
 @router.post("/clients/{public_id}/flag")
-async def supervision_flag(request: Request, public_id: str):
+def supervision_flag(request: Request, public_id: str, form: CheckedForm, user: Supervisor, db: Db):
     """Flag the client for supervision, or clear the flag; each step is kept."""
 
     def change(db, user, client, form):
@@ -206,11 +170,13 @@ async def supervision_flag(request: Request, public_id: str):
         step = set_flag(db, client, user, action, form.get("why", ""))
         return Done(f"supervision_flag_{step.action}", f"flag step {step.id}")
 
-    return await supervisor_change(request, public_id, change, "supervision-h", lambda form: ("flag-h", ""))
+    return supervisor_change(
+        request, db, user, public_id, form, change, "supervision-h", lambda form: ("flag-h", "")
+    )
 
 
 @router.post("/clients/{public_id}/therapist")
-async def another_therapist(request: Request, public_id: str):
+def another_therapist(request: Request, public_id: str, form: CheckedForm, user: Supervisor, db: Db):
     """Move the client to another clinician of the team (kept in the episode's history)."""
 
     def change(db, user, client, form):
@@ -222,4 +188,6 @@ async def another_therapist(request: Request, public_id: str):
             f"episode event {event.id}: user {event.from_therapist_id} to user {event.to_therapist_id}",
         )
 
-    return await supervisor_change(request, public_id, change, "episode-h", lambda form: ("move-h", ""))
+    return supervisor_change(
+        request, db, user, public_id, form, change, "episode-h", lambda form: ("move-h", "")
+    )
