@@ -39,8 +39,8 @@ from attunement.store.demo import seed_demo
 from attunement.store.episodes import current_episode, end_episode
 from attunement.store.models import KeptAlert, Submission, TherapySession, User
 from attunement.store.submissions import store_table_rows
+from attunement.store.summary_store import refresh, summaries_for
 from attunement.web.client_view import merged_support
-from attunement.web.summary_store import refresh, summaries_for
 
 CLINICIANS = 10
 

@@ -269,7 +269,7 @@ def test_a_clinic_model_of_core10_answers_from_the_web_apps_stored_answers(simul
     from attunement.alerts.forecast_alerts import forecast_alerts
     from attunement.forecast.predict import check_measures
     from attunement.store.score_rows import ClientRef, build_histories, series_by_client
-    from attunement.web.summaries import ClientSummary, summarise
+    from attunement.store.summaries import ClientSummary, summarise
 
     cohort = cohort_of(*shaped(simulated, ("core10",)), "core10")
     model = fit_model(cohort.histories, cohort.labels)

@@ -31,6 +31,8 @@ CORE = {
 }
 #: Early-warning methods beside the core's own (the published baselines).
 METHODS = {"baselines"}
+#: The web's libraries: a store module importing one of them is doing a page's work.
+WEB_LIBRARIES = {"fastapi", "starlette", "uvicorn", "jinja2"}
 #: Libraries of the shells: a core module importing one of them is doing a shell's work.
 SHELL_LIBRARIES = {
     "fastapi",
@@ -89,3 +91,14 @@ def test_every_package_has_a_layer():
     assert packages | modules <= CORE | METHODS | shells, sorted(
         (packages | modules) - CORE - METHODS - shells
     )
+
+
+@pytest.mark.parametrize("path", _modules({"store"}), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_store_knows_nothing_of_the_web_or_the_command_line(path):
+    """Persistence lives in the store, and the pages and commands call it, never the reverse."""
+    wrong = sorted(
+        name
+        for name in _imports(path)
+        if name.startswith(("attunement.web", "attunement.cli")) or name.split(".")[0] in WEB_LIBRARIES
+    )
+    assert not wrong, f"{path.relative_to(PACKAGE)} imports {wrong}"

@@ -17,7 +17,7 @@ from attunement.cli import app
 from attunement.store import open_database
 from attunement.store.demo import seed_demo
 from attunement.store.models import AuditEvent, Client, Episode, KeptAlert, Submission
-from attunement.web.summary_store import summaries_for
+from attunement.store.summary_store import summaries_for
 
 needs_chromium = pytest.mark.skipif(
     not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")),

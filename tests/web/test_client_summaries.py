@@ -18,14 +18,14 @@ from web_clinic import csrf, post_rating, record_alerts
 from attunement.instruments import get_instrument, score
 from attunement.prediction.histories import histories_from_tables
 from attunement.simulation import simulate
+from attunement.store.alert_source import current_alerts
 from attunement.store.clients import episodes_table, measures_table
 from attunement.store.episodes import current_episode
 from attunement.store.models import Client, ClientSummaryRow, Submission
 from attunement.store.score_rows import series_by_client
+from attunement.store.summaries import ClientSummary, summarise
+from attunement.store.summary_store import basis
 from attunement.tables.scores import session_scores
-from attunement.web.alert_source import current_alerts
-from attunement.web.summaries import ClientSummary, summarise
-from attunement.web.summary_store import basis
 
 RATING = {f"checkin_therapist_{c}": "7" for c in ("heard", "topics", "goals", "respected", "fit", "judged")}
 

@@ -14,7 +14,7 @@ from web_clinic import RATING_CODES, WITH_CHECKIN, issue_link, post_rating, reco
 from attunement.store.clock import aware, local_today
 from attunement.store.models import Client, Episode, EpisodeEvent, LinkToken, Submission, TherapySession
 from attunement.store.settings import clinic_zone
-from attunement.web.summary_store import summaries_for
+from attunement.store.summary_store import summaries_for
 
 #: A client check-in of 4 and a therapist estimate of 9.2: a perception gap (a course alert).
 LOW_CHECKIN = {**{f"checkin_{c}": "4" for c in RATING_CODES}, "checkin_judged": "6"}

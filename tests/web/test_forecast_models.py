@@ -11,12 +11,12 @@ from typer.testing import CliRunner
 from web_clinic import csrf
 
 from attunement.cli import app as cli
+from attunement.store.alert_source import FORECAST_KINDS
 from attunement.store.demo import DEMO_LOGINS, seed_demo
 from attunement.store.forecast_models import count_ended
+from attunement.store.forecast_source import BUNDLED_NAME
 from attunement.store.models import AuditEvent, ForecastModelRow, KeptAlert
 from attunement.web import create_app
-from attunement.web.alert_source import FORECAST_KINDS
-from attunement.web.forecast_source import BUNDLED_NAME
 
 PASSWORDS = {login.username: login.password for login in DEMO_LOGINS}
 

@@ -23,8 +23,8 @@ from attunement.profile.parts import intake_parts
 from attunement.store.intake import current_intake
 from attunement.store.models import Client, IntakeAnswers, LinkToken
 from attunement.store.submissions import token_hash
+from attunement.store.summary_store import summaries_for
 from attunement.tailoring import tailor
-from attunement.web.summary_store import summaries_for
 
 # Strongly agrees with the reactance statements, wants to lead, no one to turn to, a life event.
 INTAKE = {

@@ -13,8 +13,8 @@ from test_reports import _login
 
 from attunement.store.demo import seed_demo
 from attunement.store.models import Client, Episode
+from attunement.store.summary_store import summaries_for
 from attunement.web import create_app
-from attunement.web.summary_store import summaries_for
 
 
 def _clients_with(database, *measures: str) -> dict[str, tuple[str, int, list[float | None]]]:

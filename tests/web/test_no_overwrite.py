@@ -19,7 +19,7 @@ from web_clinic import WITH_CHECKIN, issue_link, post_rating
 
 from attunement.instruments import get_instrument, score
 from attunement.store.models import Client, Measure, Submission
-from attunement.web.summary_store import summaries_for
+from attunement.store.summary_store import summaries_for
 
 RISK = {**ANSWERS, "phq9_9": "2"}  # PHQ-9 total 10, item 9 endorsed
 CALM = {**ANSWERS, **{f"phq9_{i}": "0" for i in range(1, 10)}}  # PHQ-9 total 0

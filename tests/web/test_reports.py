@@ -12,8 +12,8 @@ from web_clinic import csrf
 from attunement.store.accounts import create_team, create_user
 from attunement.store.demo import DEMO_LOGINS, seed_demo
 from attunement.store.models import AuditEvent, Client, Episode, KeptAlert, User
+from attunement.store.summary_store import summaries_for
 from attunement.web import create_app
-from attunement.web.summary_store import summaries_for
 
 PASSWORDS = {login.username: login.password for login in DEMO_LOGINS}
 OTHER_TEAM = ("elsewhere", "password-elsewhere-1")

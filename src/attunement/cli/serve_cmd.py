@@ -59,8 +59,8 @@ def serve(
     from attunement.store.demo import DEMO_LOGINS, is_empty, seed_demo
     from attunement.store.models import Client
     from attunement.store.settings import MissingSecret, get_setting, signing_keys
+    from attunement.store.summary_store import refresh
     from attunement.web import create_app
-    from attunement.web.summary_store import refresh
 
     url = database or default_database_url()
     try:

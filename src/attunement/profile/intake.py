@@ -422,3 +422,11 @@ def _num(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def profile_or_none(answers: Mapping[str, float | str], client_id: str | None = None) -> Profile | None:
+    """The profile from stored answers, or None when they no longer fit the questions."""
+    try:
+        return build_profile(answers, client_id=client_id)
+    except InvalidInputError:
+        return None

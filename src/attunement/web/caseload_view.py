@@ -25,8 +25,8 @@ from attunement.store.episodes import END_REASON_LABELS, current_episodes
 from attunement.store.models import Client, Episode
 from attunement.store.schedule import EpisodeFacts, episode_facts
 from attunement.store.settings import clinic_zone
-from attunement.web.summaries import AlertView, ClientSummary
-from attunement.web.summary_store import summaries_for
+from attunement.store.summaries import AlertView, ClientSummary
+from attunement.store.summary_store import summaries_for
 
 STATUSES = ("active", "ended", "all")
 MAX_QUERY = 80

@@ -20,7 +20,7 @@ from attunement.charts import (
 )
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import is_outcome_measure
-from attunement.web.forecast_source import expected_band
+from attunement.store.forecast_source import expected_band
 
 
 def _values(row: np.ndarray, sessions: int) -> list[float | None]:

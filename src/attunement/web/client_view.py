@@ -22,6 +22,7 @@ from attunement.store.clock import local_today
 from attunement.store.episode_measures import current_measures, measure_history
 from attunement.store.episode_record import episode_record
 from attunement.store.episodes import END_REASON_LABELS, episodes_of, events_of
+from attunement.store.forecast_source import model_in_use
 from attunement.store.intake import current_intake, intake_state
 from attunement.store.kept_alerts import alert_history, kept_alerts
 from attunement.store.licensed_wording import licensed_instruments
@@ -34,13 +35,12 @@ from attunement.store.schedule import (
     session_states,
 )
 from attunement.store.settings import clinic_zone, get_setting, offered_instruments
+from attunement.store.summaries import AlertView, ClientSummary
+from attunement.store.summary_store import episode_summary, histories_of, summaries_for
 from attunement.web.charts_slot import outcome_svgs, relationship_svg
 from attunement.web.delivery_view import delivery_context, schedule_context
-from attunement.web.forecast_source import model_in_use
 from attunement.web.intake import IntakeView, intake_view
 from attunement.web.questionnaires import build_form
-from attunement.web.summaries import AlertView, ClientSummary
-from attunement.web.summary_store import episode_summary, histories_of, summaries_for
 from attunement.web.supervision_view import supervision_context
 
 

@@ -124,14 +124,6 @@ def parse_intake(
     return values, problems
 
 
-def profile_or_none(answers: Mapping[str, float | str], client_id: str | None = None) -> Profile | None:
-    """The profile from stored answers, or None when they no longer fit the questions."""
-    try:
-        return build_profile(answers, client_id=client_id)
-    except InvalidInputError:
-        return None
-
-
 @dataclass(frozen=True)
 class ProfileLine:
     dimension: str

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from attunement.store.forecast_models import ACTIVE, stored_models
-from attunement.web.forecast_source import BUNDLED_NAME, bundled, model_in_use
+from attunement.store.forecast_source import BUNDLED_NAME, bundled, model_in_use
 
 OUTCOME_LABELS = {
     "deterioration": "Deterioration",

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from attunement.instruments import get_instrument
 from attunement.store.models import Client
+from attunement.store.summary_store import summaries_for
 from attunement.web.charts_slot import progress_svg
-from attunement.web.summary_store import summaries_for
 
 
 @dataclass(frozen=True)

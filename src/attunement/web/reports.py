@@ -33,15 +33,15 @@ from attunement.store.clock import local_today
 from attunement.store.episode_measures import measures_used
 from attunement.store.episode_record import SessionRecord, episode_record
 from attunement.store.episodes import END_REASON_LABELS, episodes_of, events_of
+from attunement.store.forecast_source import model_in_use
 from attunement.store.models import Client, Episode, Submission, User
 from attunement.store.schedule import session_states
 from attunement.store.settings import clinic_zone
+from attunement.store.summaries import ClientSummary
+from attunement.store.summary_store import episode_summary, histories_of, summaries_for
 from attunement.web.charts_slot import outcome_svgs, relationship_svg
 from attunement.web.client_view import episode_alert_log, intake_of
-from attunement.web.forecast_source import model_in_use
 from attunement.web.pages import TEMPLATES
-from attunement.web.summaries import ClientSummary
-from attunement.web.summary_store import episode_summary, histories_of, summaries_for
 
 REPORT_CSS = Path(__file__).with_name("static") / "report.css"
 #: How many alerts open at a session its one-page summary lists (the latest first), each with

@@ -24,13 +24,13 @@ from attunement.store.licensed_wording import current_wordings
 from attunement.store.notifications import deliver
 from attunement.store.settings import get_setting
 from attunement.store.submissions import claim_and_store, link_flags, open_link
+from attunement.store.summary_store import refresh_after_answers
 from attunement.web.dependencies import CheckedForm, Db
 from attunement.web.form_values import entered
 from attunement.web.intake import INTAKE, intake_form, parse_intake
 from attunement.web.pages import database, message_page, redirect, render
 from attunement.web.progress import client_progress
 from attunement.web.questionnaires import build_form, parse_answers
-from attunement.web.summary_store import refresh_after_answers
 
 router = APIRouter()
 #: Project choice: the client may look at their progress for a day after answering.

@@ -35,6 +35,7 @@ from attunement.store.schedule import (
 )
 from attunement.store.settings import clinic_today, clinic_zone, get_setting
 from attunement.store.submissions import issued_link, item_values, rating_history, store_rating
+from attunement.store.summary_store import refresh, refresh_after_answers
 from attunement.store.supervision import flagged
 from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
 from attunement.web.caseload_view import CaseloadFilter, caseload_view
@@ -52,7 +53,6 @@ from attunement.web.pages import NotFound, actor, database, redirect, render
 from attunement.web.questionnaires import build_form, parse_answers
 from attunement.web.routes_delivery import wake_after
 from attunement.web.security import public_url
-from attunement.web.summary_store import refresh, refresh_after_answers
 
 router = APIRouter()
 #: The session of a rating's address (checked before the role, like any parsing).

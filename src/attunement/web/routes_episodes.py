@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.episodes import end_episode, new_episode, reopen_episode
+from attunement.store.summary_store import refresh, summaries_for
 from attunement.web.clinician_change import Done, clinician_change
 from attunement.web.dependencies import CheckedForm, Clinician, Db
 from attunement.web.form_values import parse_date
-from attunement.web.summary_store import refresh, summaries_for
 
 router = APIRouter()
 

@@ -20,6 +20,7 @@ from attunement.store.audit import record, record_list
 from attunement.store.changes import lock_client
 from attunement.store.clients import visible_clients
 from attunement.store.models import User
+from attunement.store.summary_store import refresh
 from attunement.store.supervision import (
     CLEARED,
     RAISED,
@@ -42,7 +43,6 @@ from attunement.web.clinician_change import Done, client_for, client_page
 from attunement.web.dependencies import CheckedForm, Db, Supervisor
 from attunement.web.form_values import entered, whole_number
 from attunement.web.pages import Form, actor, redirect, render
-from attunement.web.summary_store import refresh
 from attunement.web.team_figures import therapist_figures
 from attunement.web.team_filter import TeamFilter, team_url
 

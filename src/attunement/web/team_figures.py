@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from attunement.charts.supervisor import wilson_interval
-from attunement.web.summaries import ClientSummary
+from attunement.store.summaries import ClientSummary
 
 
 @dataclass(frozen=True)

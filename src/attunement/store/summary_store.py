@@ -33,10 +33,13 @@ from attunement.alerts.lifecycle import LIVE, WAITING, undecided_kinds
 from attunement.alerts.support import support_steps
 from attunement.prediction.histories import Histories
 from attunement.profile import Profile
+from attunement.profile.intake import profile_or_none
+from attunement.store.alert_source import current_alerts
 from attunement.store.changes import lock_client
 from attunement.store.clients import measure_rows
 from attunement.store.clock import aware, now
 from attunement.store.episodes import current_episodes
+from attunement.store.forecast_source import model_in_use
 from attunement.store.intake import current_intake
 from attunement.store.kept_alerts import alert_history, keep, kept_alerts, latest_notes
 from attunement.store.models import Client, ClientSummaryRow, Episode, KeptAlert, Submission
@@ -52,10 +55,7 @@ from attunement.store.score_rows import (
     series_by_client,
 )
 from attunement.store.settings import get_setting
-from attunement.web.alert_source import current_alerts
-from attunement.web.forecast_source import model_in_use
-from attunement.web.intake import profile_or_none
-from attunement.web.summaries import AlertView, ClientSummary, summarise
+from attunement.store.summaries import AlertView, ClientSummary, summarise
 
 log = logging.getLogger("attunement.web")
 #: Raised whenever what a summary holds, or how it is computed, changes: older rows are recomputed.

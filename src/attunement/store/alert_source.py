@@ -11,7 +11,7 @@ from dataclasses import replace
 from attunement.alerts import Alert
 from attunement.alerts import current_alerts as full_alerts
 from attunement.prediction.histories import Histories
-from attunement.web.forecast_source import ModelInUse, bundled
+from attunement.store.forecast_source import ModelInUse, bundled
 
 log = logging.getLogger("attunement.web")
 #: The alerts the forecast model raises.
