@@ -127,3 +127,15 @@ def test_a_safety_answer_puts_the_client_first_with_a_safety_alert(clinic):
     assert "badge safety" in caseload
     # The client with the safety alert comes before a client whose label sorts first.
     assert caseload.index("A-1") < caseload.index("A-0 first by name")
+
+
+def test_short_answers_sit_two_to_a_row_on_a_phone_and_long_ones_keep_a_row_each():
+    """The frequency answers of PHQ-9 ("Several days") take half the height; an intake
+    preference ("Strongly prefer: the therapist takes the lead ...") keeps its full width."""
+    from attunement.web.questionnaires import build_form
+
+    phq9 = build_form("phq9").questions
+    assert all(q.short_options for q in phq9)
+    intake = {q.field: q for q in build_form("intake_profile").questions}
+    assert not intake["ip_pref_direction"].short_options
+    assert not build_form("checkin").questions[0].short_options  # a 0-10 scale has its own row

@@ -21,6 +21,9 @@ from attunement.instruments.definition import ORDINAL_VALUE_URL
 from attunement.instruments.licensed import Wording, with_wording
 
 MAX_TEXT = 2000
+#: The longest answer label shown two to a row on a phone (390 px wide: about 24 characters
+#: fit beside the radio button, or wrap once inside a 48 px high target).
+SHORT_ANSWER = 24
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,12 @@ class Question:
     required: bool = True
     #: The words of the group this question opens (e.g. what a set of statements is about).
     heading: str = ""
+
+    @property
+    def short_options(self) -> bool:
+        """Answers short enough to sit two to a row on a phone ("Several days"), which halves
+        the height of a frequency question; long ones ("Strongly prefer: ...") keep a row each."""
+        return self.kind == "choice" and all(len(o.label) <= SHORT_ANSWER for o in self.options)
     #: How a problem with the answer names the question (:func:`question_label`).
     label: str = ""
 
