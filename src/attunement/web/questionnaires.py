@@ -45,14 +45,14 @@ class Question:
     required: bool = True
     #: The words of the group this question opens (e.g. what a set of statements is about).
     heading: str = ""
+    #: How a problem with the answer names the question (:func:`question_label`).
+    label: str = ""
 
     @property
     def short_options(self) -> bool:
         """Answers short enough to sit two to a row on a phone ("Several days"), which halves
         the height of a frequency question; long ones ("Strongly prefer: ...") keep a row each."""
         return self.kind == "choice" and all(len(o.label) <= SHORT_ANSWER for o in self.options)
-    #: How a problem with the answer names the question (:func:`question_label`).
-    label: str = ""
 
 
 @dataclass(frozen=True)
