@@ -37,12 +37,11 @@ from sqlalchemy.orm import Session
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.audit import record
 from attunement.store.changes import lock_client
+from attunement.store.client_links import make_link
 from attunement.store.clock import aware, now
 from attunement.store.contacts import current_contact
 from attunement.store.database import Database
-from attunement.store.episode_measures import link_measures
 from attunement.store.episodes import require_active
-from attunement.store.intake import intake_for_link
 from attunement.store.models import (
     Episode,
     LinkSchedule,
@@ -55,7 +54,6 @@ from attunement.store.models import (
 from attunement.store.outbox import queue_message
 from attunement.store.schedule import default_link_choice, link_choices, new_session, session_states
 from attunement.store.settings import clinic_zone, get_setting
-from attunement.store.submissions import issued_link
 
 log = logging.getLogger("attunement.schedules")
 
@@ -281,10 +279,8 @@ def _make_due_link(db: Session, schedule_id: int, episode_id: int, channels: lis
         today = now().astimezone(zone).date()
         chosen = default_link_choice(link_choices(session_states(db, episode.id), today), today)
         session = chosen if chosen is not None else new_session(db, episode, therapist).number
-    intake = intake_for_link(db, episode.client_id)  # the next part not yet asked, if any
-    instruments = link_measures(db, episode, session) + ([intake] if intake else [])
-    days = int(get_setting(db, "link_valid_days"))
-    token, link = issued_link(db, episode, therapist, session, instruments, days)
+    made = make_link(db, episode, therapist, session)  # with the next intake part, if any
+    token, link = made.token, made.link
     db.add(
         ScheduledLink(
             client_id=episode.client_id,

@@ -15,12 +15,13 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store import Database
 from attunement.store.approaches import approach_checks, approach_choices, parse_approach
 from attunement.store.audit import record, record_list, seal
+from attunement.store.client_links import make_link
 from attunement.store.clients import create_client, visible_clients
 from attunement.store.contacts import can_email, can_text, current_contact, mask_email, mask_mobile
 from attunement.store.delivery import email_configured, sms_configured
-from attunement.store.episode_measures import link_measures, set_measures
+from attunement.store.episode_measures import set_measures
 from attunement.store.episodes import current_episode, episode_numbered
-from attunement.store.intake import described, intake_for_link, parse_intake_choice
+from attunement.store.intake import described, parse_intake_choice
 from attunement.store.kept_alerts import record_on_alerts
 from attunement.store.notifications import deliver
 from attunement.store.outbox import queue_message
@@ -33,8 +34,8 @@ from attunement.store.schedule import (
     session_states,
     session_today,
 )
-from attunement.store.settings import clinic_today, clinic_zone, get_setting
-from attunement.store.submissions import issued_link, item_values, rating_history, store_rating
+from attunement.store.settings import clinic_today, clinic_zone
+from attunement.store.submissions import item_values, rating_history, store_rating
 from attunement.store.summary_store import refresh, refresh_after_answers
 from attunement.store.supervision import flagged
 from attunement.web.approach_view import WARNING_VERDICTS, why_it_matters
@@ -172,13 +173,11 @@ def issue_client_link(request: Request, public_id: str, form: CheckedForm, user:
             "a session without answers from the client",
         )
         session = chosen if chosen is not None else new_session(db, episode, user).number
-        days = int(get_setting(db, "link_valid_days"))
         # The next part of the intake questions goes with the client's first links, unless the
         # clinician asks for all of them or none (never none on a client's first link).
-        intake = intake_for_link(db, client.id, parse_intake_choice(form.get("intake")))
-        instruments = link_measures(db, episode, session) + ([intake] if intake else [])
-        token, link = issued_link(db, episode, user, session, instruments, days)
-        asked = described(intake)
+        made = make_link(db, episode, user, session, parse_intake_choice(form.get("intake")))
+        token, link, days = made.token, made.link, made.days
+        asked = described(made.intake)
         detail = f"episode {episode.number} session {session}" + (f" with {asked}" if asked else "")
         channel = form.get("send") if form.get("send") in SEND_CHANNELS else None
         sent_to = None

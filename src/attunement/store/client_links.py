@@ -1,0 +1,38 @@
+"""A client's link as both the client page and the link schedules make it: the questionnaires
+the episode carries for that session (:mod:`attunement.store.episode_measures`), the next part
+of the intake questions (:mod:`attunement.store.intake`) and the clinic's expiry, stored as one
+single-use token (:func:`attunement.store.submissions.issued_link`). One place, so a link made
+by hand and one made by a schedule never ask different things."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from attunement.store.episode_measures import link_measures
+from attunement.store.intake import intake_for_link
+from attunement.store.models import Episode, LinkToken, User
+from attunement.store.settings import get_setting
+from attunement.store.submissions import issued_link
+
+
+@dataclass(frozen=True)
+class MadeLink:
+    """The token (shown or sent once), its stored row, the intake entry it carries (None when
+    none) and the days it stays valid."""
+
+    token: str
+    link: LinkToken
+    intake: str | None
+    days: int
+
+
+def make_link(db: Session, episode: Episode, by: User, session: int, intake_choice: str = "next") -> MadeLink:
+    """A new link for ``session`` of ``episode``, made by ``by``; ``intake_choice`` is the
+    clinician's choice of intake questions (``next``, ``all`` or ``none``)."""
+    intake = intake_for_link(db, episode.client_id, intake_choice)
+    instruments = link_measures(db, episode, session) + ([intake] if intake else [])
+    days = int(get_setting(db, "link_valid_days"))
+    token, link = issued_link(db, episode, by, session, instruments, days)
+    return MadeLink(token, link, intake, days)
