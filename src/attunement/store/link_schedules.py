@@ -18,9 +18,10 @@ A link is made only while the episode is active, the client has agreed to be con
 an address for the channel, and the channel is configured. Each link the schedule makes has a
 row in ``scheduled_links`` keyed by episode and slot ("session-<session id>" or
 "due-<UTC date and minute>"), unique in the database: a restarted worker or two workers at
-once never make two links for one slot. The link is made by the same code as the page's (the
-episode's chosen measures, the next part of the intake questions while any is left) and queued in the
-outbox in the same transaction, so the outbox's reminder before expiry applies to it.
+once never make two links for one slot. The link is made by the same code as the page's
+(:func:`attunement.store.client_links.make_link`: the episode's chosen measures, the next part of
+the intake questions while any is left) and queued in the outbox in the same transaction, so
+the outbox's reminder before expiry applies to it.
 """
 
 from __future__ import annotations
