@@ -6,7 +6,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -129,9 +129,14 @@ def test_every_n_days_makes_the_next_link_only_after_n_days(clinic, smtp):  # no
     assert len(_links(clinic)) == 1 and len(smtp.messages) == 1
 
     def age_links(delta):
+        """Everything the schedule made, made ``delta`` earlier: the links and the keys of their
+        slots (a slot's key is the minute it fell due), so the state is one a clinic can reach."""
         with clinic.db.session() as db:
             for link in db.scalars(select(LinkToken)):
                 link.created_at = link.created_at - delta
+            for made in db.scalars(select(ScheduledLink)):
+                due = datetime.strptime(made.slot.removeprefix("due-"), "%Y-%m-%dT%H:%M") - delta
+                made.slot = f"due-{due:%Y-%m-%dT%H:%M}"
 
     age_links(timedelta(days=6, hours=23))  # six days and 23 hours later
     assert run_once(clinic.db).scheduled == 0
