@@ -523,6 +523,46 @@ def test_phq4_answers_are_filed_under_the_published_numbering_with_revision_0018
     engine.dispose()
 
 
+def test_case_tables_arrive_with_revision_0019_and_leave_every_client_as_it_was(old_database_url):
+    """From 0018 to 0019 the case tables arrive empty and every client stays an individual one; a
+    case with a member can be stored; downgrading removes only the case tables."""
+    from alembic import command
+
+    from attunement.store.migrate import alembic_config
+
+    engine = create_engine(normalise_url(old_database_url))
+    upgrade(engine, "0018")
+    with engine.begin() as c:
+        _one_client_with_an_episode(c)
+    upgrade(engine)
+    with engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM case_members")).scalar_one() == 0
+        c.execute(
+            text(
+                "INSERT INTO cases (id, public_id, label, format, team_id, created_by, created_at, status)"
+                " VALUES (1, 'k1', 'Couple', 'couple', 1, 1, :t, 'open')"
+            ),
+            {"t": T0},
+        )
+        c.execute(
+            text(
+                "INSERT INTO case_members (case_id, client_id, role, first_session, own_first_session,"
+                " joined_on) VALUES (1, 1, 'partner', 1, 1, :d)"
+            ),
+            {"d": T0.date()},
+        )
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0018")
+    with engine.begin() as c:
+        assert c.execute(text("SELECT label FROM clients")).all() == [("C1",)]
+    upgrade(engine)
+    with engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM cases")).scalar_one() == 0
+    engine.dispose()
+
+
 def _one_client_with_an_episode(c) -> None:
     """A team, a clinician, one client and their active episode (ids 1), in raw SQL for a
     database at an older revision."""

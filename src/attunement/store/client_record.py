@@ -50,11 +50,14 @@ CLIENT_TABLES: dict[str, tuple[str, str | None]] = {
     "outbox": ("client_id", "clients"),
     "link_schedules": ("client_id", "clients"),
     "scheduled_links": ("client_id", "clients"),
+    "case_members": ("client_id", "clients"),
 }
 #: Tables that hold no client's data: accounts, settings, the audit log (internal ids and kinds
 #: of action only, kept for good), and fitted forecast models (trees and figures pooled over many
 #: episodes, no row of any one client), and the clinic's licensed wordings of measures (clinic
-#: configuration: the forms, who supplied them and the licence).
+#: configuration: the forms, who supplied them and the licence), and cases with their therapists
+#: (the clinician's reference for a couple, family or group and who treats it: each participant's
+#: data, their membership included, is theirs and goes with them).
 NOT_CLIENT_DATA = frozenset(
     {
         "teams",
@@ -66,6 +69,8 @@ NOT_CLIENT_DATA = frozenset(
         "audit_seals",
         "forecast_models",
         "licensed_wordings",
+        "cases",
+        "case_therapists",
     }
 )
 #: Left out of an export: a link's token hash and a queued message's token (secrets), and the

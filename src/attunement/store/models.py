@@ -547,3 +547,65 @@ class LicensedWordingRow(Base):
     supplied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: The administrator who uploaded it in the app (None: from the command line).
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+#: How a case may end up: open while its people are seen together, closed once the work is done.
+CASE_STATUSES = ("open", "closed")
+
+
+class Case(Base):
+    """Care given to several people together: a couple, a family or a group. Each participant is a
+    client of their own (:class:`CaseMember`), with their own episode, links, answers and alerts;
+    the case ties them together so their relationship ratings can be read side by side. The
+    label is the clinician's reference for the case (like a client's), never shown to a client."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(80))
+    #: One of the formats of :mod:`attunement.instruments.roles` other than "individual".
+    format: Mapped[str] = mapped_column(String(20))
+    #: The team of the clinician who opened it: the team's supervisor may read it.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), nullable=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: One of :data:`CASE_STATUSES`.
+    status: Mapped[str] = mapped_column(String(10), default="open")
+
+
+class CaseTherapist(Base):
+    """One clinician's part in a case (co-therapy), kept for good: added on a date and, once they
+    stop, removed on a date (the row stays). Adding them again is a new row."""
+
+    __tablename__ = "case_therapists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    added_on: Mapped[date] = mapped_column(Date)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    removed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    removed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class CaseMember(Base):
+    """A participant of a case: a client record of their own, in a role, from the case session
+    ``first_session`` on. Their own episode session ``own_first_session`` is that case session
+    (1 for someone who came new to the case), so their episode session s is case session
+    ``first_session + s - own_first_session``. A member who leaves keeps their row, with the date,
+    the reason and the last case session they were part of: the history is never overwritten.
+    A client is a member of one case at most (a person in two cases has a record in each)."""
+
+    __tablename__ = "case_members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), unique=True)
+    #: One of the roles of :mod:`attunement.instruments.roles` the case's format allows.
+    role: Mapped[str] = mapped_column(String(20))
+    first_session: Mapped[int] = mapped_column(Integer)
+    own_first_session: Mapped[int] = mapped_column(Integer, default=1)
+    joined_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    left_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The last case session they were a member at (set when they leave).
+    last_session: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 from attunement.alerts.critical import Form, form_flags
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import Flag
-from attunement.store.changes import lock_client, touch_client
+from attunement.store.cases import lock_room, touch_room
+from attunement.store.changes import touch_client
 from attunement.store.clock import aware, local_time, now
 from attunement.store.episodes import require_active
 from attunement.store.intake import IntakeValues, store_intake
@@ -120,7 +121,7 @@ def claim_and_store(
     ``answers`` maps instrument id to {item linkId: value}; ``intake`` holds the intake profile
     answers sent with the same form (stored with the same submission, or not at all).
     """
-    lock_client(db, link.client_id)
+    lock_room(db, link.client_id)  # every member of the client's case, in one order
     moment = now()
     claimed = db.execute(
         update(LinkToken)
@@ -160,8 +161,10 @@ def store_answers(
     submitted_by: int | None = None,
     supersedes_id: int | None = None,
 ) -> Submission:
-    """Write one submission and its item rows beside whatever the session already holds."""
+    """Write one submission and its item rows beside whatever the session already holds. Every
+    member of the client's case (if any) is counted as changed too: their room alerts read it."""
     touch_client(db, client_id)
+    touch_room(db, client_id)
     moment = now()
     submission = Submission(
         client_id=client_id,

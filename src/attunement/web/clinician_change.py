@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.audit import record
-from attunement.store.changes import lock_client
+from attunement.store.cases import co_treats, lock_room
 from attunement.store.clients import client_with_id, may_change, may_view
 from attunement.store.episodes import current_episode
 from attunement.store.models import Client, Episode, User
@@ -51,16 +51,23 @@ def client_for(db, request: Request, user: User, public_id: str) -> Client:
     if found is None:
         raise NotFound()
     client, therapist = found
-    if not may_view(user, client, therapist) and not (
-        user.role == "clinician" and has_notice(db, user.id, client.id)
-    ):  # a duty clinician told of a risk answer may open that client, read only
+    if (
+        not may_view(user, client, therapist)
+        and not co_treats(db, user, client.id)
+        and not (user.role == "clinician" and has_notice(db, user.id, client.id))
+    ):  # a co-therapist of the client's case may; a duty clinician told of a risk answer, read only
         raise NotFound()
     return client
 
 
+def can_change(db, user: User, client: Client) -> bool:
+    """The client's own clinician, or a co-therapist of their case, records and issues links."""
+    return may_change(user, client) or co_treats(db, user, client.id)
+
+
 def changeable(db, request: Request, user: User, public_id: str) -> Client:
     client = client_for(db, request, user, public_id)
-    if not may_change(user, client):
+    if not can_change(db, user, client):
         raise NotFound()
     return client
 
@@ -75,7 +82,7 @@ def client_page(
     episode: Episode | None = None,
     **extra,
 ):
-    context = client_context(db, user, client, episode, can_change=may_change(user, client))
+    context = client_context(db, user, client, episode, can_change=can_change(db, user, client))
     # After the page's data (which may open an alert and its notice): the notices are now seen.
     mark_opened(db, user.id, client.id)
     if getattr(request.state, "notices", None):  # read again: this client may be beyond those shown
@@ -115,7 +122,7 @@ def clinician_change(
     """
     several = [form.getlist(name) for name in lists]
     client = changeable(db, request, user, public_id)
-    lock_client(db, client.id)  # one change to a client at a time, before anything is read
+    lock_room(db, client.id)  # one change to a client (and their case) at a time, before any read
     episode = current_episode(db, client.id)
     try:
         _check_episode(form, episode)
