@@ -3,7 +3,8 @@
 A summary is of the client's current (latest) episode: its scores by session, and its kept
 alerts. Computing it brings the kept alerts up to date with what fires now
 (:mod:`attunement.store.kept_alerts`): course alerts only while the episode is active, safety
-from the critical items of every form (:mod:`attunement.alerts.critical`).
+from the critical items of every form (:mod:`attunement.alerts.critical`), and for a member of
+a couple, family or group the room alerts their case raises on them (:mod:`attunement.store.rooms`).
 
 Every change to a client's answers or alert records raises ``Client.data_version`` first thing
 in its transaction (which also makes two changes to one client wait for each other), then
@@ -44,6 +45,7 @@ from attunement.store.intake import current_intake
 from attunement.store.kept_alerts import alert_history, keep, kept_alerts, latest_notes
 from attunement.store.models import Client, ClientSummaryRow, Episode, KeptAlert, Submission
 from attunement.store.risk import dealt_with, open_risk
+from attunement.store.rooms import room_alerts_for
 from attunement.store.risk import risk_forms as _risk_forms
 from attunement.store.score_rows import (
     ITEM9,
@@ -134,6 +136,7 @@ def _summarise(
     )
     kept = kept_alerts(db, [episodes[c.id].id for c in clients])
     forms = _risk_forms(db, [episodes[c.id].id for c in clients]) if keep_alerts else {}
+    room = room_alerts_for(db, [c.id for c in clients]) if keep_alerts else {}
     undecided = undecided_kinds(judged) if judged is not None else {}
     profiles = _profiles(db, [c.id for c in clients])
     language = get_setting(db, "service_language")
@@ -142,6 +145,7 @@ def _summarise(
         key, episode = str(client.id), episodes[client.id]
         if keep_alerts:
             now_firing = [a for a in firing.get(key, []) if a.kind not in NEEDS_ACTION]
+            now_firing += room.get(client.id, [])  # a split alliance or falling cohesion in their case
             risk = open_risk(forms.get(episode.id, []), dealt_with(kept[episode.id]))
             now_firing += [risk] if risk is not None else []
             now_firing = for_episode(now_firing, active=episode.active)

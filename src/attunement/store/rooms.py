@@ -1,0 +1,139 @@
+"""The room of a case: every participant's relationship check-in read side by side, on the case's
+session numbers, and the room alerts (split alliance, falling cohesion) it raises.
+
+Each participant answers the check-in their role answers (:func:`member_checkin`), in their own
+episode; their own session s is case session ``first_session + s - own_first_session``
+(:class:`~attunement.store.cases.Participant`), and they count as in the room from the case
+session they joined at up to the last one before they left. The rules are the core's
+(:mod:`attunement.alerts.room`); a room alert is kept on the participant it is about, like any
+alert of theirs (:mod:`attunement.store.summary_store`), at their own session number.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from attunement.alerts import Alert
+from attunement.alerts.room import RoomRatings, room_alerts
+from attunement.errors import UnknownInstrumentError
+from attunement.instruments import get_instrument
+from attunement.instruments.roles import checkin_for
+from attunement.store.cases import CaseRecord, Participant, case_record
+from attunement.store.clients import measure_rows
+from attunement.store.episodes import current_episodes
+from attunement.store.models import Case, CaseMember
+from attunement.store.score_rows import counted_rows, form_total
+
+#: The check-in every adult answers, read when a role's own check-in is not offered yet.
+PLAIN_CHECKIN = "checkin"
+
+
+def member_checkin(role_id: str) -> str:
+    """The relationship check-in a participant in ``role_id`` answers: their role's, or the plain
+    check-in while the clinic's instruments do not hold the role's one."""
+    wanted = checkin_for(role_id)
+    try:
+        get_instrument(wanted)
+    except UnknownInstrumentError:
+        return PLAIN_CHECKIN
+    return wanted
+
+
+def room_ratings(db: Session, record: CaseRecord) -> RoomRatings | None:
+    """The case's relationship ratings (participants x case sessions), or None before any
+    participant has answered a check-in."""
+    people = record.participants
+    if not people:
+        return None
+    episodes = current_episodes(db, [p.client.id for p in people])
+    rows_of: dict[int, list] = defaultdict(list)
+    for row in measure_rows(db, [e.id for e in episodes.values()]):  # one query for the room
+        rows_of[int(row[0])].append(row)
+    values = {p.client.id: _checkins(p, rows_of[p.client.id]) for p in people}
+    last = max((max(v) for v in values.values() if v), default=0)
+    last = max(last, *(p.row.last_session or 0 for p in people))
+    if last < 1:
+        return None
+    sessions = np.arange(1, last + 1, dtype=np.int64)
+    table = np.full((len(people), len(sessions)), np.nan)
+    member = np.zeros((len(people), len(sessions)), dtype=bool)
+    for row, person in enumerate(people):
+        for session, value in values[person.client.id].items():
+            table[row, session - 1] = value
+        until = person.row.last_session if person.row.last_session is not None else last
+        member[row] = (sessions >= person.row.first_session) & (sessions <= until)
+    return RoomRatings(
+        case_id=record.case.public_id,
+        format=record.case.format,
+        participants=tuple(p.client.public_id for p in people),
+        names=tuple(p.name for p in people),
+        roles=tuple(p.row.role for p in people),
+        sessions=sessions,
+        values=table,
+        member=member,
+    )
+
+
+def _checkins(person: Participant, stored: Sequence) -> dict[int, float]:
+    """The participant's check-in totals by case session (sessions of the room only), from the
+    stored rows of their current episode."""
+    instrument = member_checkin(person.row.role)
+    rows = [r for r in stored if r[2] == instrument and r[3] == "client"]
+    forms: dict[int, dict[str, float]] = defaultdict(dict)
+    for _, session, _, _, item, value, _, _ in counted_rows(rows):
+        if item is not None and value is not None:
+            forms[int(session)][item] = float(value)
+    out = {}
+    for session, answers in forms.items():
+        total = form_total(instrument, answers)
+        case_session = person.case_session(session)
+        if total is not None and case_session >= max(1, person.row.first_session):
+            out[case_session] = float(total)
+    return out
+
+
+def room_alerts_for(db: Session, client_ids: Sequence[int]) -> dict[int, list[Alert]]:
+    """The room alerts firing now on each of these clients who is a current member of a case, by
+    client id: each alert names the client by their internal id (as the kept alerts do) and is at
+    their own session number."""
+    if not client_ids:
+        return {}
+    case_ids = set(
+        db.scalars(
+            select(CaseMember.case_id).where(
+                CaseMember.client_id.in_(list(client_ids)), CaseMember.left_on.is_(None)
+            )
+        )
+    )
+    wanted = set(client_ids)
+    out: dict[int, list[Alert]] = defaultdict(list)
+    for case in db.scalars(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)):
+        record = case_record(db, case)
+        ratings = room_ratings(db, record)
+        if ratings is None:
+            continue
+        by_public = {p.client.public_id: p for p in record.current if p.client.id in wanted}
+        for found in room_alerts(ratings):
+            person = by_public.get(found.participant)
+            if person is None:
+                continue
+            alert = found.alert()
+            out[person.client.id].append(
+                replace(alert, client_id=str(person.client.id), session=person.own_session(found.session))
+            )
+    return dict(out)
+
+
+def case_room_alerts(db: Session, record: CaseRecord) -> dict[str, list[Alert]]:
+    """The room alerts of a case now, by participant public id (for the case page)."""
+    ratings = room_ratings(db, record)
+    out: dict[str, list[Alert]] = defaultdict(list)
+    for found in room_alerts(ratings) if ratings is not None else []:
+        out[found.participant].append(found.alert())
+    return dict(out)

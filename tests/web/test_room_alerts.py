@@ -1,0 +1,98 @@
+"""Room alerts kept like any alert, on SQLite and PostgreSQL: a couple where one partner's check-in
+falls while the other's holds (split alliance on that partner), a group where one member falls
+(falling cohesion on that member), and every member's summary recomputed when one answers."""
+
+from __future__ import annotations
+
+import json
+
+from room_clinic import answer, open_case
+from sqlalchemy import select
+
+from attunement.store.models import AlertEvent, Client, KeptAlert
+from attunement.store.summary_store import summaries_for
+
+SAM = [8, 7, 8, 8, 8]
+ALEX = [7, 8, 8, 7, 8]
+
+
+def _kept(clinic, public_id: str, kind: str) -> list[KeptAlert]:
+    with clinic.db.session() as db:
+        client_id = db.scalar(select(Client.id).where(Client.public_id == public_id))
+        return list(
+            db.scalars(select(KeptAlert).where(KeptAlert.client_id == client_id, KeptAlert.kind == kind))
+        )
+
+
+def _open_kinds(clinic, public_id: str) -> set[str]:
+    with clinic.db.session() as db:
+        client = db.scalar(select(Client).where(Client.public_id == public_id))
+        return {a.alert.kind for a in summaries_for(db, [client])[client.id].open_alerts}
+
+
+def _couple(clinic) -> dict[str, str]:
+    ids = open_case(clinic, "Couple K", "couple", [("Sam", "partner"), ("Alex", "partner")])
+    for session, (sam, alex) in enumerate(zip(SAM, ALEX, strict=True), start=1):
+        answer(clinic, ids["Sam"], "partner", session, sam)
+        answer(clinic, ids["Alex"], "partner", session, alex)
+    return ids
+
+
+def test_a_partner_whose_check_in_falls_while_the_other_holds_gets_a_split_alliance(clinic):
+    ids = _couple(clinic)
+    assert _kept(clinic, ids["Sam"], "split_alliance") == [], "no split while both hold"
+    answer(clinic, ids["Alex"], "partner", 6, 8)
+    answer(clinic, ids["Sam"], "partner", 6, 2)
+    assert "split_alliance" in _open_kinds(clinic, ids["Sam"])
+    assert "split_alliance" not in _open_kinds(clinic, ids["Alex"]), "on the partner who moved only"
+    (kept,) = _kept(clinic, ids["Sam"], "split_alliance")
+    assert kept.status == "open" and kept.opened_session == 6
+    assert "Sam" in kept.reason and json.loads(kept.figures)
+
+
+def test_a_split_alliance_is_seen_and_resolved_like_any_alert(clinic):
+    from web_clinic import record_alerts
+
+    ids = _couple(clinic)
+    answer(clinic, ids["Alex"], "partner", 6, 8)
+    answer(clinic, ids["Sam"], "partner", 6, 2)
+    assert _open_kinds(clinic, ids["Sam"]) >= {"split_alliance"}
+    seen = record_alerts(clinic, ids["Sam"], "seen", ("split_alliance",))
+    assert seen.status_code == 303, seen.text
+    (kept,) = _kept(clinic, ids["Sam"], "split_alliance")
+    assert kept.status == "seen"
+    for session in (7, 8, 9):  # Sam's ratings come back to their level
+        answer(clinic, ids["Alex"], "partner", session, 8)
+        answer(clinic, ids["Sam"], "partner", session, 8)
+    _open_kinds(clinic, ids["Sam"])
+    (kept,) = _kept(clinic, ids["Sam"], "split_alliance")
+    assert kept.status == "resolved"
+    with clinic.db.session() as db:
+        actions = list(db.scalars(select(AlertEvent.action).where(AlertEvent.alert_id == kept.id)))
+    assert actions[0] == "opened" and "seen" in actions and actions[-1] == "resolved"
+
+
+def test_one_member_answering_makes_every_members_summary_out_of_date(clinic):
+    ids = open_case(clinic, "Couple K", "couple", [("Sam", "partner"), ("Alex", "partner")])
+    with clinic.db.session() as db:
+        before = dict(db.execute(select(Client.public_id, Client.data_version)).all())
+    answer(clinic, ids["Sam"], "partner", 1, 8)
+    with clinic.db.session() as db:
+        after = dict(db.execute(select(Client.public_id, Client.data_version)).all())
+    assert after[ids["Alex"]] == before[ids["Alex"]] + 1, "the other partner's room changed"
+    assert after[ids["Sam"]] == before[ids["Sam"]] + 1
+    assert after[clinic.clients["of_a"]] == before[clinic.clients["of_a"]], "nobody outside the case"
+
+
+def test_a_group_member_who_falls_gets_falling_cohesion_and_the_others_do_not(clinic):
+    people = [(f"G{n}", "group_member") for n in range(1, 7)]
+    ids = open_case(clinic, "Tuesday group", "group", people)
+    for session in range(1, 6):
+        for n, (name, _) in enumerate(people):
+            answer(clinic, ids[name], "group_member", session, 8 if (n + session) % 2 else 7)
+    for n, (name, _) in enumerate(people):
+        answer(clinic, ids[name], "group_member", 6, 2 if name == "G3" else 8)
+    assert "cohesion" in _open_kinds(clinic, ids["G3"])
+    for name, _ in people:
+        if name != "G3":
+            assert "cohesion" not in _open_kinds(clinic, ids[name]), name
