@@ -31,7 +31,10 @@ def open_case(clinic, label: str, format_id: str, people: list[tuple[str, str]])
     with clinic.db.session() as db:
         clin_a = user_named(db, "clin_a")
         case = create_case(db, clin_a, label, format_id)
-        ids = {name: add_participant(db, clin_a, case, role, label=name).client.public_id for name, role in people}
+        ids = {
+            name: add_participant(db, clin_a, case, role, label=name).client.public_id
+            for name, role in people
+        }
         ids["case"] = case.public_id
     clinic.clients.update({k: v for k, v in ids.items() if k != "case"})
     return ids

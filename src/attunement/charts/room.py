@@ -58,9 +58,7 @@ def room_chart(
     for index, (name, values) in enumerate(series):
         colour, dash, marker = _look(index)
         body.append(_series(frame, s, values, name, index))
-        entries.append(
-            (legend_line(colour, dash=dash) + _marker(marker, 13, 0, name, colour, "key"), name)
-        )
+        entries.append((legend_line(colour, dash=dash) + _marker(marker, 13, 0, name, colour, "key"), name))
     key, key_height = legend(entries, frame.legend_top)
     body.append(key)
     return document(

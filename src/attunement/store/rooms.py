@@ -53,8 +53,8 @@ def room_ratings(db: Session, record: CaseRecord) -> RoomRatings | None:
         return None
     episodes = current_episodes(db, [p.client.id for p in people])
     rows_of: dict[int, list] = defaultdict(list)
-    for row in measure_rows(db, [e.id for e in episodes.values()]):  # one query for the room
-        rows_of[int(row[0])].append(row)
+    for stored in measure_rows(db, [e.id for e in episodes.values()]):  # one query for the room
+        rows_of[int(stored[0])].append(stored)
     values = {p.client.id: _checkins(p, rows_of[p.client.id]) for p in people}
     last = max((max(v) for v in values.values() if v), default=0)
     last = max(last, *(p.row.last_session or 0 for p in people))

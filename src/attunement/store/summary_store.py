@@ -45,8 +45,8 @@ from attunement.store.intake import current_intake
 from attunement.store.kept_alerts import alert_history, keep, kept_alerts, latest_notes
 from attunement.store.models import Client, ClientSummaryRow, Episode, KeptAlert, Submission
 from attunement.store.risk import dealt_with, open_risk
-from attunement.store.rooms import room_alerts_for
 from attunement.store.risk import risk_forms as _risk_forms
+from attunement.store.rooms import room_alerts_for
 from attunement.store.score_rows import (
     ITEM9,
     JUDGED,
