@@ -2,7 +2,8 @@
 the episode carries for that session (:mod:`attunement.store.episode_measures`), the next part
 of the intake questions (:mod:`attunement.store.intake`) and the clinic's expiry, stored as one
 single-use token (:func:`attunement.store.submissions.issued_link`). One place, so a link made
-by hand and one made by a schedule never ask different things."""
+by hand and one made by a schedule never ask different things. A participant of a couple, family
+or group answers the check-in of their role in place of the individual one."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from attunement.store.cases import membership
 from attunement.store.episode_measures import link_measures
 from attunement.store.intake import intake_for_link
 from attunement.store.models import Episode, LinkToken, User
+from attunement.store.rooms import PLAIN_CHECKIN, member_checkin
 from attunement.store.settings import get_setting
 from attunement.store.submissions import issued_link
 
@@ -32,7 +35,17 @@ def make_link(db: Session, episode: Episode, by: User, session: int, intake_choi
     """A new link for ``session`` of ``episode``, made by ``by``; ``intake_choice`` is the
     clinician's choice of intake questions (``next``, ``all`` or ``none``)."""
     intake = intake_for_link(db, episode.client_id, intake_choice)
-    instruments = link_measures(db, episode, session) + ([intake] if intake else [])
+    instruments = _own_checkin(db, episode.client_id, link_measures(db, episode, session))
+    instruments += [intake] if intake else []
     days = int(get_setting(db, "link_valid_days"))
     token, link = issued_link(db, episode, by, session, instruments, days)
     return MadeLink(token, link, intake, days)
+
+
+def _own_checkin(db: Session, client_id: int, instruments: list[str]) -> list[str]:
+    """The measures with the check-in of the client's role in their case (if any)."""
+    found = membership(db, client_id)
+    if found is None or PLAIN_CHECKIN not in instruments:
+        return instruments
+    own = member_checkin(found[1].row.role)
+    return [own if i == PLAIN_CHECKIN else i for i in instruments]

@@ -28,6 +28,7 @@ from attunement.store.settings import get_setting, signing_keys
 from attunement.web import (
     routes_admin,
     routes_auth,
+    routes_cases,
     routes_client,
     routes_clinician,
     routes_delivery,
@@ -96,6 +97,7 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
         routes_auth,
         routes_client,
         routes_clinician,
+        routes_cases,
         routes_delivery,
         routes_episodes,
         routes_supervisor,

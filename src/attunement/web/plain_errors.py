@@ -57,6 +57,24 @@ _WHY = _text("move-why", "Why")
 #: Each form's fields, by the name the core's problems give them.
 FORMS: dict[str, dict[str, Field]] = {
     "new_client": {"label": _text("label", "Reference"), "client_group": _text("client_group", "Group")},
+    "new_case": {"label": _text("label", "Reference"), "format": _pick("format", "Who is seen together?")},
+    # The case page: one page, several forms; the anchor of the form sent names its fields.
+    "people-h": {
+        "role": _pick("role", "Role"),
+        "label": _text("new-label", "Reference for a new client"),
+        "existing": _pick("existing", "Or one of your clients"),
+        "joined_on": _text("joined-on", "Joined on"),
+    },
+    "leave-h": {
+        "member": _pick("member", "Who"),
+        "left_on": _text("left-on", "Left on"),
+        "reason": _text("left-reason", "Why"),
+    },
+    "therapists-h": {
+        "username": _text("username", "Add a co-therapist (their user name)"),
+        "therapist": _pick("therapist", "Stops treating this case"),
+    },
+    "links-h": {"session": _pick("links-session", "For")},
     "admin": {
         "username": _text("username", "User name"),
         "display name": _text("display_name", "Name shown"),

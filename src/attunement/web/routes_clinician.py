@@ -15,6 +15,7 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store import Database
 from attunement.store.approaches import approach_checks, approach_choices, parse_approach
 from attunement.store.audit import record, record_list, seal
+from attunement.store.cases import cases_for
 from attunement.store.client_links import make_link
 from attunement.store.clients import create_client, visible_clients
 from attunement.store.contacts import can_email, can_text, current_contact, mask_email, mask_mobile
@@ -76,7 +77,8 @@ def caseload(request: Request, user: Clinician, db: Db):
     view = caseload_view(db, actor(user), visible_clients(db, user), wanted)
     shown = [row.client.id for row in view.working + view.ended]
     record_list(db, actor(user), user.role, "view_caseload", shown)
-    response = render(request, "caseload.html", {"view": view, "flags": flagged(db, shown)})
+    context = {"view": view, "flags": flagged(db, shown), "cases": cases_for(db, user)}
+    response = render(request, "caseload.html", context)
     # Once the page is sent (so after the commit): notices raised while the caseload was brought
     # up to date, any the mail server missed, and a new seal of the audit log.
     response.background = BackgroundTask(_after_caseload, database(request))
