@@ -13,10 +13,46 @@ ROLES = ("anonymous", "clin_a", "clin_b", "clin_other", "super_a", "admin")
 LOGIN = "login"  # 303 to /login
 
 
+def _with_case(clinic) -> dict[str, str]:
+    """The clinic's clients and a couple of clin_a's with one partner (``case``, ``partner``)."""
+    from sqlalchemy import select
+
+    from attunement.store.cases import add_participant, create_case
+    from attunement.store.models import User
+
+    with clinic.db.session() as db:
+        clin_a = db.scalar(select(User).where(User.username == "clin_a"))
+        case = create_case(db, clin_a, "Couple A", "couple")
+        partner = add_participant(db, clin_a, case, "partner", label="K-1")
+        return {**clinic.clients, "case": case.public_id, "partner": partner.client.public_id}
+
+
 def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
     a, other = clients["of_a"], clients["of_other"]
     everyone = dict.fromkeys(ROLES, 200)
+    case = clients.get("case", "no-case")
+    case_of_a = {
+        "anonymous": LOGIN,
+        "clin_a": 200,
+        "clin_b": 404,
+        "clin_other": 404,
+        "super_a": 200,
+        "admin": 403,
+    }
+    clinicians = {
+        "anonymous": LOGIN,
+        "clin_a": 200,
+        "clin_b": 200,
+        "clin_other": 200,
+        "super_a": 403,
+        "admin": 403,
+    }
     return [
+        ("/cases/new", clinicians),
+        (f"/cases/{case}", case_of_a),
+        (f"/cases/{case}/session", case_of_a),
+        (f"/clients/{clients.get('partner', 'no-partner')}", case_of_a),
+        ("/cases/not-a-case", {**case_of_a, "clin_a": 404, "super_a": 404}),
         ("/healthz", everyone),
         ("/login", everyone),
         ("/static/style.css", everyone),
@@ -299,7 +335,22 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         "super_a": 303,
         "admin": 403,
     }
+    case = clients.get("case", "no-case")
+    clinicians = {
+        "anonymous": LOGIN,
+        "clin_a": 303,
+        "clin_b": 303,
+        "clin_other": 303,
+        "super_a": 403,
+        "admin": 403,
+    }
     return [
+        ("/cases", {"format": "group", "label": "new group"}, clinicians),
+        (f"/cases/{case}/participants", {"role": "partner", "label": "K-2"}, {**only_a, "clin_a": 303}),
+        (f"/cases/{case}/leave", {"member": "nobody"}, {**only_a, "clin_a": 400}),
+        (f"/cases/{case}/therapists", {"username": "nobody"}, {**only_a, "clin_a": 400}),
+        (f"/cases/{case}/therapists/remove", {"therapist": "1"}, {**only_a, "clin_a": 400}),
+        (f"/cases/{case}/links", {"session": "1"}, {**only_a, "clin_a": 200}),
         (
             "/clients",
             {"label": "new one"},
@@ -394,7 +445,7 @@ def _check(response, expected, where: str) -> None:
 
 def test_every_get_route_for_every_role(clinic):
     browsers = {role: clinic.login(None if role == "anonymous" else role) for role in ROLES}
-    for path, expected in _get_matrix(clinic.clients):
+    for path, expected in _get_matrix(_with_case(clinic)):
         for role, browser in browsers.items():
             _check(browser.get(path, follow_redirects=False), expected[role], f"GET {path} as {role}")
 
@@ -402,7 +453,7 @@ def test_every_get_route_for_every_role(clinic):
 def test_every_post_route_for_every_role(clinic):
     browsers = {role: clinic.login(None if role == "anonymous" else role) for role in ROLES}
     tokens = {role: csrf(browser, "/login") for role, browser in browsers.items()}
-    for path, data, expected in _post_matrix(clinic.clients):
+    for path, data, expected in _post_matrix(_with_case(clinic)):
         for role, browser in browsers.items():
             token = tokens[role]
             response = browser.post(path, data={**data, "csrf_token": token}, follow_redirects=False)

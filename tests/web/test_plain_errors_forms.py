@@ -259,6 +259,35 @@ def test_the_client_is_told_which_question_is_unanswered_and_keeps_their_answers
     assert not DEVELOPER.search(page) and clinic.count("submissions") == 0
 
 
+def _a_couple(clinic) -> str:
+    """The page of a couple of clin_a's with one partner."""
+    from attunement.store.cases import add_participant, create_case
+
+    with clinic.db.session() as db:
+        clin_a = db.scalar(select(User).where(User.username == "clin_a"))
+        case = create_case(db, clin_a, "Couple A", "couple")
+        add_participant(db, clin_a, case, "partner", label="K-1")
+        return f"/cases/{case.public_id}"
+
+
+def test_a_new_case_without_a_reference_or_format_names_both_and_keeps_nothing(clinic):
+    browser = clinic.login("clin_a")
+    token = csrf(browser, "/cases/new")
+    response = browser.post("/cases", data={"label": "", "csrf_token": token})
+    said(response, "Reference", "label")
+    said(response, "Who is seen together?", "format")
+    assert clinic.count("cases") == 0
+
+
+def test_a_co_therapist_who_is_not_a_clinician_is_named_in_the_case_pages_words(clinic):
+    browser = clinic.login("clin_a")
+    path = _a_couple(clinic)
+    token = csrf(browser, path)
+    response = browser.post(f"{path}/therapists", data={"username": "super_a", "csrf_token": token})
+    said(response, "Add a co-therapist (their user name)", "username", "super_a")
+    assert clinic.count("case_therapists") == 1
+
+
 def _ids(page: str) -> set[str]:
     return set(re.findall(r'id="([^"]+)"', page))
 
@@ -278,8 +307,11 @@ def test_every_field_named_in_forms_is_on_the_page_that_shows_the_form(clinic):
     supervised = supervisor.get(f"/clients/{public_id}").text
     admin = clinic.login("admin")
     clin_b = _user_id(clinic, "clin_b")
+    case_page = clinician.get(_a_couple(clinic)).text
     pages = {
         "new_client": (clinician.get("/clients/new").text, ""),
+        "new_case": (clinician.get("/cases/new").text, ""),
+        **{key: (case_page, "") for key in ("people-h", "leave-h", "therapists-h", "links-h")},
         "admin": (admin.get("/admin").text, ""),
         "admin_user": (admin.get("/admin").text, clin_b),
         "settings": (admin.get("/admin/instruments").text, ""),
