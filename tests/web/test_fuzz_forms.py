@@ -46,6 +46,14 @@ ADMIN_FORMS = {
     "/admin/users/1/role": ("role", "team_id"),
     "/admin/users/1/reassign": ("to",),
 }
+#: Every field of the forms of a case's page.
+CASE_FORMS = {
+    "participants": ("role", "label", "existing", "joined_on"),
+    "leave": ("member", "left_on", "reason"),
+    "therapists": ("username",),
+    "therapists/remove": ("therapist",),
+    "links": ("session",),
+}
 #: Every field of the supervisor's forms on a client of the team.
 SUPERVISOR_FORMS = {
     "notes": ("what", "note_id", "note", "why"),
@@ -73,6 +81,46 @@ def test_no_clinician_form_input_gives_a_server_error(clinic, action, values):
     data["csrf_token"] = _token(browser, f"/clients/{public_id}")
     response = browser.post(f"/clients/{public_id}/{action}", data=data, follow_redirects=False)
     assert response.status_code < 500, (action, data)
+
+
+@FUZZ
+@given(action=st.sampled_from(sorted(CASE_FORMS)), values=st.lists(ODD, min_size=4, max_size=4))
+def test_no_case_form_input_or_session_number_gives_a_server_error(clinic, action, values):
+    browser = _browsers(clinic)["clin_a"]
+    case_id = _a_case(clinic)
+    data = dict(zip(CASE_FORMS[action], values, strict=False))
+    data["csrf_token"] = _token(browser, f"/cases/{case_id}")
+    response = browser.post(f"/cases/{case_id}/{action}", data=data, follow_redirects=False)
+    assert response.status_code < 500, (action, data)
+    number = quote(values[0], safe="")
+    for path in (f"/cases/{case_id}/session?session={number}", f"/cases/{number}"):
+        assert browser.get(path, follow_redirects=False).status_code < 500, path
+    created = browser.post(
+        "/cases", data={"label": values[1], "format": values[2], "csrf_token": data["csrf_token"]}
+    )
+    assert created.status_code < 500
+
+
+_CASES: dict[int, str] = {}
+
+
+def _a_case(clinic) -> str:
+    """A group of clin_a's with two members, made once per test."""
+    from sqlalchemy import select
+
+    from attunement.store.cases import add_participant, create_case
+    from attunement.store.models import User
+
+    key = id(clinic)
+    if key not in _CASES:
+        _CASES.clear()
+        with clinic.db.session() as db:
+            clin_a = db.scalar(select(User).where(User.username == "clin_a"))
+            case = create_case(db, clin_a, "Group F", "group")
+            for label in ("F-1", "F-2"):
+                add_participant(db, clin_a, case, "group_member", label=label)
+            _CASES[key] = case.public_id
+    return _CASES[key]
 
 
 @FUZZ
