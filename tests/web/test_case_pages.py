@@ -85,3 +85,35 @@ def test_one_click_makes_a_link_for_every_member_for_their_own_form(clinic):
     assert "answered this session already" in again.text
     wrong = _post(clin_a, f"/cases/{ids['case']}/links", f"/cases/{ids['case']}", {"session": "9"})
     assert wrong.status_code == 400 and '<a href="#links-session">For</a>' in wrong.text
+
+
+def test_a_young_persons_link_carries_their_check_in_and_plain_words(clinic):
+    from sqlalchemy import select
+
+    from attunement.store.models import LinkToken
+    from attunement.store.rooms import member_checkin
+    from attunement.store.submissions import token_hash
+
+    people = [("Mum", "parent"), ("Dad", "parent"), ("Jo", "young_person")]
+    ids = open_case(clinic, "Family R", "family", people)
+    answer(clinic, ids["Mum"], "parent", 1, 8)
+    clin_a = clinic.login("clin_a")
+    made = _post(clin_a, f"/cases/{ids['case']}/links", f"/cases/{ids['case']}", {"session": "2"})
+    paths = dict(
+        re.findall(
+            r"<strong>(\w+)</strong>[^<]*</label>\s*<input[^>]+value=\"https?://[^/\"]+(/c/[^\"]+)\"",
+            made.text,
+        )
+    )
+    assert set(paths) == {"Mum", "Dad", "Jo"}, made.text
+    with clinic.db.session() as db:
+        carried = {
+            name: db.scalar(select(LinkToken.instruments).where(LinkToken.token_hash == token_hash(p[3:])))
+            for name, p in paths.items()
+        }
+    assert member_checkin("young_person") in carried["Jo"].split(",")
+    assert member_checkin("parent") in carried["Mum"].split(",")
+    young = clinic.client().get(paths["Jo"]).text
+    assert "There are no right or wrong answers" in young and "an adult you" in young
+    adult = clinic.client().get(paths["Mum"]).text
+    assert "There are no right or wrong answers" not in adult

@@ -18,6 +18,7 @@ from attunement.instruments import get_instrument, instrument_ids
 from attunement.instruments.measure_sets import ALWAYS_OFFERED, about_the_session, not_offered
 from attunement.profile.parts import intake_parts
 from attunement.store.approaches import approach_choices
+from attunement.store.cases import membership
 from attunement.store.clock import local_today
 from attunement.store.episode_measures import current_measures, measure_history
 from attunement.store.episode_record import episode_record
@@ -70,6 +71,7 @@ def client_context(
     events = events_of(db, [episode.id])[episode.id]
     moved = {i for e in events for i in (e.from_therapist_id, e.to_therapist_id) if i is not None}
     return {
+        "membership": membership(db, client.id),
         "client": client,
         "therapist": db.get(User, episode.therapist_id),
         "event_people": dict(db.execute(select(User.id, User.display_name).where(User.id.in_(moved))).all())

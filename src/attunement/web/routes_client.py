@@ -17,8 +17,10 @@ from starlette.background import BackgroundTask
 
 from attunement.errors import InvalidInputError
 from attunement.instruments import instrument_ids
+from attunement.instruments.roles import role
 from attunement.profile.parts import IntakePart
 from attunement.store.audit import record
+from attunement.store.cases import membership
 from attunement.store.intake import link_part
 from attunement.store.licensed_wording import current_wordings
 from attunement.store.notifications import deliver
@@ -52,10 +54,17 @@ def _forms(instruments: list[str], intake: Asked, wordings) -> list:
     return [build_form(i, wordings) for i in instruments] + ([intake_form(part)] if carries else [])
 
 
-def _form_page(forms: list, values, problems) -> dict:
-    """The questionnaire page's context, with the number of questions the page truly holds."""
+def _form_page(forms: list, values, problems, young: bool = False) -> dict:
+    """The questionnaire page's context, with the number of questions the page truly holds;
+    ``young``: the page's own words are those written for a young person."""
     count = sum(len(f.questions) for f in forms)
-    return {"forms": forms, "values": values, "problems": problems, "question_count": count}
+    return {"forms": forms, "values": values, "problems": problems, "question_count": count, "young": young}
+
+
+def _young(db, client_id: int) -> bool:
+    """Whether the client takes part in a case as a young person."""
+    found = membership(db, client_id)
+    return found is not None and role(found[1].row.role).young
 
 
 def _parse(instruments: list[str], intake: Asked, form, wordings) -> tuple:
@@ -96,7 +105,7 @@ def client_form(request: Request, token: str, db: Db):
     if opened.state != "open" or link is None:
         return _closed(request, opened.state)
     forms = _forms(_instruments(link), link_part(link.instruments), current_wordings(db))
-    return render(request, "client_form.html", _form_page(forms, {}, []))
+    return render(request, "client_form.html", _form_page(forms, {}, [], _young(db, link.client_id)))
 
 
 @router.post("/c/{token}")
@@ -115,7 +124,8 @@ def client_submit(request: Request, token: str, form: CheckedForm, db: Db):
         parsed, intake_values = _parse(instruments, intake, form, wordings)
     except InvalidInputError as exc:
         forms = _forms(instruments, intake, wordings)
-        return render(request, "client_form.html", _form_page(forms, entered(form), exc.problems), 400)
+        page = _form_page(forms, entered(form), exc.problems, _young(db, client.id))
+        return render(request, "client_form.html", page, 400)
     # The check-in's open question: kept only from a form that asked it.
     comment = (form.get(COMMENT_FIELD, "").strip() or None) if "checkin" in instruments else None
     stored = claim_and_store(db, link, parsed.answers, comment, intake_values)
