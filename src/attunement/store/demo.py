@@ -8,8 +8,9 @@ the next session planned (some today, the rest this week) and some links waiting
 ended weeks or months ago (completed, dropped out, a few referred on). One client has returned
 for a second episode after completing a first; one session was answered twice and one rating
 was corrected, so every part of the record can be seen. The supervisor has left notes on two of
-the first clinician's clients and flagged one of them for supervision. The log-ins are for local
-demonstration only.
+the first clinician's clients and flagged one of them for supervision. The first clinician also
+sees a couple, a family and a group (:mod:`attunement.store.demo_rooms`), with co-therapists.
+The log-ins are for local demonstration only.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from attunement.simulation import simulate
 from attunement.store.accounts import create_team, create_user
 from attunement.store.clients import new_public_id
 from attunement.store.clock import aware, now
+from attunement.store.demo_rooms import seed_rooms
 from attunement.store.intake import store_intake
 from attunement.store.models import (
     Client,
@@ -149,6 +151,7 @@ def seed_demo(
     _supervision(db, supervisor, clinicians[0], clinic_today(db), clinic_zone(db))
     _measures(db, clinicians[0], clinic_today(db), clinic_zone(db))
     _delivery(db, clinicians[0])
+    seed_rooms(db, clinicians[0], clinicians[1], clinicians[2])
     return clients
 
 
