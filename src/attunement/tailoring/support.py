@@ -26,8 +26,20 @@ from attunement.tailoring.engine import DEFAULT_SERVICE_LANGUAGE, Recommendation
 from attunement.tailoring.rules import PLACEHOLDER, Condition, all_hold, fill
 
 CHECKLIST_FILE = Path(__file__).with_name("checklist.json")
-AlertKind = Literal["not_on_track", "rupture", "dropout_risk", "safety", "negative_process"]
-ALERT_KINDS: tuple[AlertKind, ...] = ("not_on_track", "rupture", "dropout_risk", "safety", "negative_process")
+AlertKind = Literal[
+    "not_on_track", "rupture", "dropout_risk", "safety", "negative_process", "split_alliance", "cohesion"
+]
+#: Every kind of alert with a checklist; ``split_alliance`` and ``cohesion`` are about one participant
+#: of a couple, family or group case.
+ALERT_KINDS: tuple[AlertKind, ...] = (
+    "not_on_track",
+    "rupture",
+    "dropout_risk",
+    "safety",
+    "negative_process",
+    "split_alliance",
+    "cohesion",
+)
 _SPECIAL = re.compile(r"\{(alert\.reason|recommendations)\}")
 
 
