@@ -163,8 +163,8 @@ RATIONALE_ABOUT = {
     "dropout_risk": ("dropout", ("not on track", "Rupture", "Safety")),
     "safety": ("Safety guidance (not an effect-size estimate)", ("feedback", "r = ", "OR = ")),
     "negative_process": ("Therapist confrontation", ("feedback", "Safety", "dropout")),
-    "split_alliance": ("Degree of split alliance", ("feedback", "Safety", "Rupture", "Cohesion")),
-    "cohesion": ("Cohesion and outcome", ("feedback", "Safety", "Rupture", "split")),
+    "split_alliance": ("Degree of split alliance", ("feedback", "Safety", "Rupture", "dropout", "Cohesion")),
+    "cohesion": ("Cohesion and outcome", ("feedback", "Safety", "Rupture", "dropout", "split")),
 }
 
 

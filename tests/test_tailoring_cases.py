@@ -8,9 +8,10 @@ import pytest
 
 from attunement.errors import InvalidInputError
 from attunement.evidence import load_registry
+from attunement.instruments.roles import formats
 from attunement.profile import Profile, build_profile
 from attunement.tailoring import CaseContext, Recommendation, format_recommendations, tailor
-from attunement.tailoring.case import FORMATS, ROLES, case_context
+from attunement.tailoring.case import case_context
 from attunement.tailoring.rules import load_rules
 
 COUPLE_FAMILY = ["couple_family_shared_purpose", "couple_family_safety", "couple_family_split"]
@@ -32,7 +33,7 @@ def ids(recommendations: list[Recommendation]) -> list[str]:
         ("group", "group_member", GROUP),
         ("group", None, GROUP),
         ("individual", "young_person", ["youth_engagement"]),
-        ("individual", "caregiver", ["youth_carers"]),
+        ("family", "caregiver", [*COUPLE_FAMILY, "youth_carers"]),
         ("individual", "client", []),
         ("individual", None, []),
     ],
@@ -93,7 +94,12 @@ def test_a_participant_gets_their_own_and_their_cases_recommendations_together()
 
 @pytest.mark.parametrize(
     ("case_format", "role", "field"),
-    [("crowd", None, "format"), ("couple", "uncle", "role"), ("", "partner", "format")],
+    [
+        ("crowd", None, "format"),
+        ("", "partner", "format"),
+        ("couple", "uncle", "role"),
+        ("couple", "group_member", "role"),  # instruments/roles.json: a couple's participants are partners
+    ],
 )
 def test_an_unknown_format_or_role_is_refused_with_the_field_named(case_format, role, field):
     with pytest.raises(InvalidInputError) as caught:
@@ -102,6 +108,8 @@ def test_an_unknown_format_or_role_is_refused_with_the_field_named(case_format, 
     assert "one of" in caught.value.problems[0].expected
 
 
-def test_the_formats_and_roles_are_the_ones_a_case_can_have():
-    assert FORMATS == ("individual", "couple", "family", "group")
-    assert ROLES == ("client", "partner", "parent", "caregiver", "young_person", "group_member")
+def test_every_format_and_role_of_the_roles_file_can_be_asked_about():
+    for case_format in formats():
+        for role in (None, *case_format.roles):
+            found = format_recommendations(case_format.id, role)
+            assert (found == []) == (case_format.id == "individual" and role != "young_person")

@@ -3,7 +3,7 @@ family, group, young person), the clinical support checklist and the caseload ch
 approach for everyone. Rules, checklist and settings are JSON data beside the code."""
 
 from attunement.tailoring.approach_check import ApproachCheck, DimensionResult, check_approaches
-from attunement.tailoring.case import FORMATS, ROLES, CaseContext, case_context
+from attunement.tailoring.case import CaseContext, case_context
 from attunement.tailoring.engine import (
     Caution,
     Recommendation,
@@ -23,8 +23,6 @@ from attunement.tailoring.support import (
 
 __all__ = [
     "ALERT_KINDS",
-    "FORMATS",
-    "ROLES",
     "ApproachCheck",
     "CaseContext",
     "Caution",
