@@ -204,9 +204,10 @@ def format_recommendations(
     ``young_person``, ``group_member``), or None for the case as a whole. Only rules written for a
     kind of case (with a ``setting`` in ``rules.json``) are listed, each tied to its registry entry
     and estimate, e.g. building a shared purpose for a couple, cohesion for a group, engagement
-    for a young person; an individual client gets none (their recommendations come from their
-    profile: :func:`tailor`, which takes the same case as ``case=``). An unknown format or role
-    is refused with the field named (:class:`~attunement.errors.InvalidInputError`).
+    for a young person; an individual adult client gets none (their recommendations come from
+    their profile: :func:`tailor`, which takes the same case as ``case=``). An unknown format, or
+    a role the format does not have (``instruments/roles.json``), is refused with the field named
+    (:class:`~attunement.errors.InvalidInputError`).
     """
     rules = rules or load_rules()
     result = tailor(Profile(), rules, registry, case=case_context(format, role))
