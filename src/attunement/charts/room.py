@@ -57,7 +57,7 @@ def room_chart(
     entries = []
     for index, (name, values) in enumerate(series):
         colour, dash, marker = _look(index)
-        body.append(_series(frame, s, values, name, index))
+        body.append(_series(frame, s, values, name, index, _dodge(frame, s, index, len(series))))
         entries.append((legend_line(colour, dash=dash) + _marker(marker, 13, 0, name, colour, "key"), name))
     key, key_height = legend(entries, frame.legend_top)
     body.append(key)
@@ -76,12 +76,22 @@ def _look(index: int) -> tuple[str, str | None, str]:
     return COLOURS[index % len(COLOURS)], DASHES[index // len(COLOURS) % len(DASHES)], MARKERS[index % 4]
 
 
-def _series(frame: SessionFrame, sessions: list[int], values: list[float], name: str, index: int) -> str:
+def _dodge(frame: SessionFrame, sessions: list[int], index: int, count: int) -> float:
+    """A small sideways shift of the ``index``-th line, so that participants giving the same
+    answer at a session show side by side instead of one hiding the others."""
+    spacing = frame.x(sessions[0] + 1) - frame.x(sessions[0])
+    step = min(3.0, 0.5 * spacing / max(count, 1))
+    return (index - (count - 1) / 2) * step
+
+
+def _series(
+    frame: SessionFrame, sessions: list[int], values: list[float], name: str, index: int, dx: float
+) -> str:
     colour, dash, marker = _look(index)
     parts = [
         element(
             "path",
-            d=polyline_path([(frame.x(s), frame.y(v)) for s, v in run]),
+            d=polyline_path([(frame.x(s) + dx, frame.y(v)) for s, v in run]),
             fill="none",
             stroke=colour,
             stroke_width=2.2,
@@ -97,7 +107,7 @@ def _series(frame: SessionFrame, sessions: list[int], values: list[float], name:
             parts.append(
                 _marker(
                     marker,
-                    frame.x(session),
+                    frame.x(session) + dx,
                     frame.y(value),
                     words,
                     colour,

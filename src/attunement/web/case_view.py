@@ -114,7 +114,7 @@ def _outcome_chart(record: CaseRecord, summaries: dict[int, ClientSummary], late
     missing = [ln.participant.client.label for ln in lines if all(v is None for v in ln.values)]
     svg = room_chart(
         sessions,
-        [(ln.participant.name, ln.values) for ln in lines],
+        [(_line_name(record, ln.participant), ln.values) for ln in lines],
         low=low,
         high=high,
         measure=instrument.short_name,
@@ -137,7 +137,7 @@ def _relationship_chart(record: CaseRecord, ratings: RoomRatings | None) -> Char
     ]
     svg = room_chart(
         sessions,
-        [(name, ln.values) for name, ln in zip(ratings.names, lines, strict=True)],
+        [(_line_name(record, ln.participant), ln.values) for ln in lines],
         low=0.0,
         high=10.0,
         measure="Check-in",
@@ -145,6 +145,12 @@ def _relationship_chart(record: CaseRecord, ratings: RoomRatings | None) -> Char
         chart_id="case-relationship",
     )
     return Chart("Relationship check-in", svg, sessions, lines)
+
+
+def _line_name(record: CaseRecord, person: Participant) -> str:
+    """A line's name: with the role in a couple or family, the reference alone in a group (where
+    everyone is a member)."""
+    return person.client.label if record.case.format == "group" else person.name
 
 
 def _cohesion(ratings: RoomRatings | None) -> dict | None:
