@@ -113,6 +113,8 @@ def test_a_young_persons_link_carries_their_check_in_and_plain_words(clinic):
         }
     assert member_checkin("young_person") in carried["Jo"].split(",")
     assert member_checkin("parent") in carried["Mum"].split(",")
+    assert not any(i.startswith("intake") for i in carried["Jo"].split(",")), "adult wording"
+    assert any(i.startswith("intake") for i in carried["Mum"].split(","))
     young = clinic.client().get(paths["Jo"]).text
     assert "There are no right or wrong answers" in young and "an adult you" in young
     adult = clinic.client().get(paths["Mum"]).text

@@ -80,7 +80,7 @@ def _dodge(frame: SessionFrame, sessions: list[int], index: int, count: int) -> 
     """A small sideways shift of the ``index``-th line, so that participants giving the same
     answer at a session show side by side instead of one hiding the others."""
     spacing = frame.x(sessions[0] + 1) - frame.x(sessions[0])
-    step = min(3.0, 0.5 * spacing / max(count, 1))
+    step = min(5.0, 0.6 * spacing / max(count, 1))
     return (index - (count - 1) / 2) * step
 
 

@@ -3,7 +3,8 @@ the episode carries for that session (:mod:`attunement.store.episode_measures`),
 of the intake questions (:mod:`attunement.store.intake`) and the clinic's expiry, stored as one
 single-use token (:func:`attunement.store.submissions.issued_link`). One place, so a link made
 by hand and one made by a schedule never ask different things. A participant of a couple, family
-or group answers the check-in of their role in place of the individual one."""
+or group answers the check-in of their role in place of the individual one, and a young person's
+link leaves out the intake questions, which are worded for adults."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from attunement.instruments.roles import role
 from attunement.store.cases import membership
 from attunement.store.episode_measures import link_measures
 from attunement.store.intake import intake_for_link
@@ -34,7 +36,10 @@ class MadeLink:
 def make_link(db: Session, episode: Episode, by: User, session: int, intake_choice: str = "next") -> MadeLink:
     """A new link for ``session`` of ``episode``, made by ``by``; ``intake_choice`` is the
     clinician's choice of intake questions (``next``, ``all`` or ``none``)."""
-    intake = intake_for_link(db, episode.client_id, intake_choice)
+    found = membership(db, episode.client_id)
+    young = found is not None and role(found[1].row.role).young
+    # The intake questions are written for adults: a young person's link leaves them out.
+    intake = None if young else intake_for_link(db, episode.client_id, intake_choice)
     instruments = _own_checkin(db, episode.client_id, link_measures(db, episode, session))
     instruments += [intake] if intake else []
     days = int(get_setting(db, "link_valid_days"))
