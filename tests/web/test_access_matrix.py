@@ -351,6 +351,8 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         (f"/cases/{case}/therapists", {"username": "nobody"}, {**only_a, "clin_a": 400}),
         (f"/cases/{case}/therapists/remove", {"therapist": "1"}, {**only_a, "clin_a": 400}),
         (f"/cases/{case}/links", {"session": "1"}, {**only_a, "clin_a": 200}),
+        # A-1 is no young person: refused with a message (test_caregiver_report.py makes one).
+        (f"/clients/{a}/caregiver-link", {"episode": "1"}, {**only_a, "clin_a": 400}),
         (
             "/clients",
             {"label": "new one"},

@@ -524,8 +524,9 @@ def test_phq4_answers_are_filed_under_the_published_numbering_with_revision_0018
 
 
 def test_case_tables_arrive_with_revision_0019_and_leave_every_client_as_it_was(old_database_url):
-    """From 0018 to 0019 the case tables arrive empty and every client stays an individual one; a
-    case with a member can be stored; downgrading removes only the case tables."""
+    """From 0018 to 0019 the case tables arrive empty, every client stays an individual one and
+    every link stays the client's own; a case with a member can be stored; downgrading removes
+    only the case tables and the links' rater."""
     from alembic import command
 
     from attunement.store.migrate import alembic_config
@@ -534,9 +535,11 @@ def test_case_tables_arrive_with_revision_0019_and_leave_every_client_as_it_was(
     upgrade(engine, "0018")
     with engine.begin() as c:
         _one_client_with_an_episode(c)
+        _one_link(c, "phq9,gad7")
     upgrade(engine)
     with engine.begin() as c:
         assert c.execute(text("SELECT count(*) FROM case_members")).scalar_one() == 0
+        assert c.execute(text("SELECT rater FROM link_tokens")).all() == [("client",)], "the client's own"
         c.execute(
             text(
                 "INSERT INTO cases (id, public_id, label, format, team_id, created_by, created_at, status)"
@@ -557,6 +560,7 @@ def test_case_tables_arrive_with_revision_0019_and_leave_every_client_as_it_was(
         command.downgrade(config, "0018")
     with engine.begin() as c:
         assert c.execute(text("SELECT label FROM clients")).all() == [("C1",)]
+        assert c.execute(text("SELECT instruments FROM link_tokens")).all() == [("phq9,gad7",)]
     upgrade(engine)
     with engine.begin() as c:
         assert c.execute(text("SELECT count(*) FROM cases")).scalar_one() == 0

@@ -270,6 +270,16 @@ def _a_couple(clinic) -> str:
         return f"/cases/{case.public_id}"
 
 
+def _a_young_person(clinic) -> str:
+    """The public id of a young person in a family of clin_a's."""
+    from attunement.store.cases import add_participant, create_case
+
+    with clinic.db.session() as db:
+        clin_a = db.scalar(select(User).where(User.username == "clin_a"))
+        case = create_case(db, clin_a, "Family A", "family")
+        return add_participant(db, clin_a, case, "young_person", label="Y-1").client.public_id
+
+
 def test_a_new_case_without_a_reference_or_format_names_both_and_keeps_nothing(clinic):
     browser = clinic.login("clin_a")
     token = csrf(browser, "/cases/new")
@@ -308,10 +318,12 @@ def test_every_field_named_in_forms_is_on_the_page_that_shows_the_form(clinic):
     admin = clinic.login("admin")
     clin_b = _user_id(clinic, "clin_b")
     case_page = clinician.get(_a_couple(clinic)).text
+    young_page = clinician.get(f"/clients/{_a_young_person(clinic)}").text
     pages = {
         "new_client": (clinician.get("/clients/new").text, ""),
         "new_case": (clinician.get("/cases/new").text, ""),
         **{key: (case_page, "") for key in ("people-h", "leave-h", "therapists-h", "links-h")},
+        "caregiver-h": (young_page, ""),
         "admin": (admin.get("/admin").text, ""),
         "admin_user": (admin.get("/admin").text, clin_b),
         "settings": (admin.get("/admin/instruments").text, ""),

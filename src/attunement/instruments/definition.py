@@ -267,7 +267,7 @@ class Instrument(StrictModel):
     name: str
     short_name: str
     domain: str
-    rater: Literal["client", "therapist"] = "client"
+    rater: Literal["client", "therapist", "caregiver"] = "client"
     direction: Literal["lower_is_better", "higher_is_better", "neither"] = Field(
         description='"neither" for measures with no better end, such as therapy preferences'
     )

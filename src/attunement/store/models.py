@@ -152,6 +152,9 @@ class LinkToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: Who answers it: "client" (the client themselves) or "caregiver" (a parent or carer reporting
+    #: on a young person, stored on the young person's record under this rater).
+    rater: Mapped[str] = mapped_column(String(20), default="client", server_default="client")
 
 
 class Submission(Base):

@@ -30,6 +30,13 @@ from attunement.store.models import KeptAlert, Measure
 class RiskForm:
     form: Form
     submission: int
+    #: Who answered it: the client, or a caregiver reporting on a young person.
+    rater: str = "client"
+
+
+#: The raters whose risk answers raise the client's safety alert: the client's own, and a
+#: caregiver's report on a young person (a risk answer is never dropped for who gave it).
+RISK_RATERS = ("client", "caregiver")
 
 
 def _critical_instruments() -> list[str]:
@@ -37,12 +44,13 @@ def _critical_instruments() -> list[str]:
 
 
 def risk_forms(db: Session, episode_ids: Sequence[int]) -> dict[int, list[RiskForm]]:
-    """The client forms of these episodes whose instrument has critical items, by episode (one
-    small query: only those items' rows)."""
+    """The client's (and a caregiver's) forms of these episodes whose instrument has critical
+    items, by episode (one small query: only those items' rows)."""
     if not episode_ids:
         return {}
     answers: dict[tuple[int, int, int, str], dict[str, float | None]] = defaultdict(dict)
-    for episode_id, session, instrument, item, value, submission in db.execute(
+    raters: dict[int, str] = {}
+    for episode_id, session, instrument, item, value, submission, rater in db.execute(
         select(
             Measure.episode_id,
             Measure.session,
@@ -50,18 +58,21 @@ def risk_forms(db: Session, episode_ids: Sequence[int]) -> dict[int, list[RiskFo
             Measure.item,
             Measure.value,
             Measure.submission_id,
+            Measure.rater,
         ).where(
             Measure.episode_id.in_(list(episode_ids)),
-            Measure.rater == "client",
+            Measure.rater.in_(RISK_RATERS),
             Measure.item.is_not(None),
             Measure.instrument.in_(_critical_instruments()),
         )
     ):
         if item is not None:  # never NULL here: the query asks for answers
             answers[(episode_id, submission or 0, session, instrument)][item] = value
+            raters[submission or 0] = rater
     out: dict[int, list[RiskForm]] = defaultdict(list)
     for (episode_id, submission, session, instrument), given in answers.items():
-        out[episode_id].append(RiskForm(Form(episode_id, session, instrument, given), submission))
+        form = Form(episode_id, session, instrument, given)
+        out[episode_id].append(RiskForm(form, submission, raters.get(submission, "client")))
     return out
 
 
@@ -91,6 +102,8 @@ def open_risk(forms: Sequence[RiskForm], dealt: int) -> Alert | None:
     reason = latest.reason + (
         f". Earlier risk answers not yet dealt with: {', '.join(earlier)}" if earlier else ""
     )
+    if any(f.rater == "caregiver" for f in news):
+        reason += ". Includes a caregiver's report on the young person"
     figures = {**latest.figures, THROUGH: max(f.submission for f in news)}
     return replace(latest, reason=reason, figures=figures)
 

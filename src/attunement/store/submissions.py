@@ -50,9 +50,16 @@ def issue_link(
 
 
 def issued_link(
-    db: Session, episode: Episode, clinician: User, session: int, instruments: list[str], valid_days: int
+    db: Session,
+    episode: Episode,
+    clinician: User,
+    session: int,
+    instruments: list[str],
+    valid_days: int,
+    rater: str = "client",
 ) -> tuple[str, LinkToken]:
-    """:func:`issue_link`, also giving the stored row (for queuing the link's e-mail)."""
+    """:func:`issue_link`, also giving the stored row (for queuing the link's e-mail); ``rater``
+    is who answers it (a caregiver's report on a young person is stored under "caregiver")."""
     require_active(episode, "link")
     token = secrets.token_urlsafe(32)
     created = now()
@@ -66,6 +73,7 @@ def issued_link(
         created_at=created,
         expires_at=created + timedelta(days=valid_days),
         used_at=None,
+        rater=rater,
     )
     db.add(link)
     db.flush()
@@ -103,6 +111,7 @@ class Stored:
 
     episode_id: int
     session: int
+    rater: str = "client"
 
 
 def claim_and_store(
@@ -132,13 +141,13 @@ def claim_and_store(
     ).first()
     if claimed is None:
         return None
-    stored = Stored(claimed.episode_id, claimed.session)
+    stored = Stored(claimed.episode_id, claimed.session, link.rater or "client")
     submission = store_answers(
         db,
         link.client_id,
         stored.episode_id,
         stored.session,
-        "client",
+        stored.rater,
         answers,
         comment,
         link_token_id=link.id,

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from attunement.instruments import get_instrument, instrument_ids
 from attunement.instruments.measure_sets import ALWAYS_OFFERED, about_the_session, not_offered
+from attunement.instruments.roles import role
 from attunement.profile.parts import intake_parts
 from attunement.store.approaches import approach_choices
+from attunement.store.caregiver import caregiver_reports
 from attunement.store.cases import membership
 from attunement.store.clock import local_today
 from attunement.store.episode_measures import current_measures, measure_history
@@ -71,7 +73,9 @@ def client_context(
     events = events_of(db, [episode.id])[episode.id]
     moved = {i for e in events for i in (e.from_therapist_id, e.to_therapist_id) if i is not None}
     return {
-        "membership": membership(db, client.id),
+        "membership": (member := membership(db, client.id)),
+        "young_person": (young := member is not None and role(member[1].row.role).young),
+        "caregiver_reports": caregiver_reports(db, episode.id) if young else [],
         "client": client,
         "therapist": db.get(User, episode.therapist_id),
         "event_people": dict(db.execute(select(User.id, User.display_name).where(User.id.in_(moved))).all())

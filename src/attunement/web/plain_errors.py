@@ -75,6 +75,7 @@ FORMS: dict[str, dict[str, Field]] = {
         "therapist": _pick("therapist", "Stops treating this case"),
     },
     "links-h": {"session": _pick("links-session", "For")},
+    "caregiver-h": {**_EPISODE, "caregiver": _pick("caregiver-h", "Caregiver's reports")},
     "admin": {
         "username": _text("username", "User name"),
         "display name": _text("display_name", "Name shown"),

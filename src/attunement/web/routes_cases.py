@@ -15,6 +15,7 @@ from sqlalchemy import select
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments.roles import format_of, role
 from attunement.store.audit import record
+from attunement.store.caregiver import make_caregiver_link
 from attunement.store.cases import (
     CASE_FORMATS,
     add_co_therapist,
@@ -31,7 +32,7 @@ from attunement.store.cases import (
 from attunement.store.group_links import group_links
 from attunement.store.models import Case, CaseMember, Client, User
 from attunement.web.case_view import case_view, checkin_of, session_answers
-from attunement.web.clinician_change import PUBLIC_ID
+from attunement.web.clinician_change import PUBLIC_ID, Done, clinician_change
 from attunement.web.dependencies import CheckedForm, ClientReader, Clinician, Db
 from attunement.web.form_values import entered, parse_date, whole_number
 from attunement.web.pages import NotFound, actor, redirect, render
@@ -237,3 +238,20 @@ def make_group_links(request: Request, case_id: str, form: CheckedForm, user: Cl
         )
     context = {"case": case, "session": session, "made": made, "base": base}
     return render(request, "case_links.html", context)
+
+
+@router.post("/clients/{public_id}/caregiver-link")
+def caregiver_link(request: Request, public_id: str, form: CheckedForm, user: Clinician, db: Db):
+    """A link for a parent or carer to report on a young person taking part in a family's care."""
+
+    def make(db, user, client, episode, form):
+        made = make_caregiver_link(db, episode, user)
+        url = (public_url() or str(request.base_url).rstrip("/")) + f"/c/{made.token}"
+        page = render(
+            request,
+            "caregiver_link.html",
+            {"client": client, "url": url, "session": made.link.session, "days": made.days},
+        )
+        return Done("issue_caregiver_link", f"episode {episode.number} session {made.link.session}", page)
+
+    return clinician_change(request, db, user, public_id, form, make, "caregiver-h")

@@ -55,17 +55,27 @@ def _forms(instruments: list[str], intake: Asked, wordings) -> list:
     return [build_form(i, wordings) for i in instruments] + ([intake_form(part)] if carries else [])
 
 
-def _form_page(forms: list, values, problems, young: bool = False) -> dict:
+def _form_page(forms: list, values, problems, audience: str = "client") -> dict:
     """The questionnaire page's context, with the number of questions the page truly holds;
-    ``young``: the page's own words are those written for a young person."""
+    ``audience`` ("client", "young" or "caregiver") chooses the page's own words."""
     count = sum(len(f.questions) for f in forms)
-    return {"forms": forms, "values": values, "problems": problems, "question_count": count, "young": young}
+    return {
+        "forms": forms,
+        "values": values,
+        "problems": problems,
+        "question_count": count,
+        "young": audience == "young",
+        "caregiver": audience == "caregiver",
+    }
 
 
-def _young(db, client_id: int) -> bool:
-    """Whether the client takes part in a case as a young person."""
-    found = membership(db, client_id)
-    return found is not None and role(found[1].row.role).young
+def _audience(db, link) -> str:
+    """Who answers the link: a caregiver reporting on a young person, a young person taking part in
+    a case, or a client."""
+    if link.rater == "caregiver":
+        return "caregiver"
+    found = membership(db, link.client_id)
+    return "young" if found is not None and role(found[1].row.role).young else "client"
 
 
 def _parse(instruments: list[str], intake: Asked, form, wordings) -> tuple:
@@ -106,7 +116,7 @@ def client_form(request: Request, token: str, db: Db):
     if opened.state != "open" or link is None:
         return _closed(request, opened.state)
     forms = _forms(_instruments(link), link_part(link.instruments), current_wordings(db))
-    return render(request, "client_form.html", _form_page(forms, {}, [], _young(db, link.client_id)))
+    return render(request, "client_form.html", _form_page(forms, {}, [], _audience(db, link)))
 
 
 @router.post("/c/{token}")
@@ -125,7 +135,7 @@ def client_submit(request: Request, token: str, form: CheckedForm, db: Db):
         parsed, intake_values = _parse(instruments, intake, form, wordings)
     except InvalidInputError as exc:
         forms = _forms(instruments, intake, wordings)
-        page = _form_page(forms, entered(form), exc.problems, _young(db, client.id))
+        page = _form_page(forms, entered(form), exc.problems, _audience(db, link))
         return render(request, "client_form.html", page, 400)
     # The check-in's open question: kept only from a form that asked it.
     asked = [field for checkin, field in COMMENT_FIELDS.items() if checkin in instruments]
@@ -135,7 +145,7 @@ def client_submit(request: Request, token: str, form: CheckedForm, db: Db):
     if stored is None:  # claimed by another request meanwhile: the thank-you page
         return response
     sent = instruments + ([INTAKE] if intake_values else [])
-    refresh_after_answers(db, client, stored.episode_id, stored.session, "client", parsed.answers)
+    refresh_after_answers(db, client, stored.episode_id, stored.session, stored.rater, parsed.answers)
     record(
         db,
         f"link:{link.id}",
@@ -155,7 +165,8 @@ def _thanks(request: Request, db, opened, *, already: bool):
     # Only in the browser that sent the answers, for a day: the address of a used link may end up
     # on a shared device, or in someone else's hands.
     recent = request.app.state.answered.holds(request, opened.link.id, SECONDS_VISIBLE)
-    if recent and get_setting(db, "client_progress_chart") == "yes":
+    own = opened.link.rater == "client"  # a caregiver never sees the young person's progress
+    if recent and own and get_setting(db, "client_progress_chart") == "yes":
         progress = client_progress(db, opened.link.client_id)
         record(db, f"link:{opened.link.id}", "client", "view_own_progress", client_id=opened.link.client_id)
     # Like the progress chart; the short crisis line below the thanks is always there.

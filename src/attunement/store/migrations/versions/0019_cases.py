@@ -2,6 +2,7 @@
 over time (``case_therapists``, co-therapy) and its members over time (``case_members``: each a
 client record of their own, in a role, from a case session on; a member who leaves keeps their
 row). Existing clients and their data are untouched: they are individual clients, in no case.
+Links gain who answers them (``rater``): every existing link is the client's own.
 
 Revision ID: 0019
 Revises: 0018
@@ -70,9 +71,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("client_id"),
     )
     op.create_index("ix_case_members_case_id", "case_members", ["case_id"])
+    op.add_column(
+        "link_tokens", sa.Column("rater", sa.String(length=20), nullable=False, server_default="client")
+    )
 
 
 def downgrade() -> None:
+    # In place (SQLite 3.35 and later drop a column themselves): a copied table could not be put
+    # back while submissions and messages refer to the links.
+    op.drop_column("link_tokens", "rater")
     op.drop_index("ix_case_members_case_id", table_name="case_members")
     op.drop_table("case_members")
     op.drop_index("ix_case_therapists_user_id", table_name="case_therapists")
