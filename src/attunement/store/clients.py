@@ -17,6 +17,7 @@ from attunement.store.episodes import current_episodes, first_episode
 from attunement.store.models import Client, Episode, EpisodeEvent, Measure, Submission, User
 from attunement.store.score_rows import counted_rows
 from attunement.store.settings import clinic_today
+from attunement.tables.schema import RATERS
 
 GROUP_DEFAULT = "all"
 
@@ -104,11 +105,13 @@ def measure_rows(db: Session, episode_ids: Sequence[int]) -> Sequence[Row]:
 def measures_table(db: Session, episodes: Sequence[Episode]) -> pd.DataFrame:
     """The canonical measures table of these episodes (client_id is the internal id, as text;
     ``episode_id`` too). Of two submissions of one form in a session, only the later one's rows
-    are kept, as the pages count them."""
+    are kept, as the pages count them. A caregiver's report on a young person is not one of the
+    table's raters (client, therapist) and stays out."""
     rows = [
         (*row[:7], str(episode.id))
         for episode in episodes
         for row in counted_rows(measure_rows(db, [episode.id]))
+        if row[3] in RATERS
     ]
     frame = pd.DataFrame(rows, columns=[*MEASURE_COLUMNS, "episode_id"])
     frame.insert(1, "episode_id", frame.pop("episode_id"))
