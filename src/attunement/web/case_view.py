@@ -27,6 +27,7 @@ from attunement.store.models import Client, Submission
 from attunement.store.rooms import member_checkin, room_ratings
 from attunement.store.summaries import AlertView, ClientSummary
 from attunement.store.summary_store import summaries_for
+from attunement.tailoring.engine import Recommendation, format_recommendations
 
 #: The room alert kinds, shown apart at the top of the case page.
 ROOM_KINDS = ("split_alliance", "cohesion")
@@ -60,6 +61,8 @@ class CaseView:
     cohesion: dict | None = None
     can_change: bool = False
     own_clients: list[Client] = field(default_factory=list)
+    #: The recommendations for this kind of case, each tied to its evidence entry.
+    recommendations: list[Recommendation] = field(default_factory=list)
 
     def open_alerts(self, person: Participant) -> list[AlertView]:
         summary = self.summaries.get(person.client.id)
@@ -87,6 +90,7 @@ def case_view(db: Session, record: CaseRecord, *, can_change: bool, own_clients=
         cohesion=_cohesion(ratings) if record.case.format == "group" else None,
         can_change=can_change,
         own_clients=list(own_clients),
+        recommendations=format_recommendations(record.case.format),
     )
 
 
