@@ -51,7 +51,9 @@ def test_the_case_page_shows_both_partners_on_shared_axes_and_the_split(clinic):
     assert "Split alliance" in room and f'href="/clients/{ids["Sam"]}"' in room
     assert "Support steps" in room
     working = page[page.find('id="working-h"') : page.find('id="charts-h"')]
-    assert "Working with a couple" in working and 'href="/evidence/' in working, "recommendations with evidence"
+    assert "Working with a couple" in working and 'href="/evidence/' in working, (
+        "recommendations with evidence"
+    )
     # A supervisor of the team reads it; a clinician of another team finds no such page.
     assert clinic.login("super_a").get(f"/cases/{ids['case']}").status_code == 200
     assert clinic.login("clin_other").get(f"/cases/{ids['case']}").status_code == 404

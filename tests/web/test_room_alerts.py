@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from room_clinic import answer, open_case
+from room_clinic import answer, checkin_answers, open_case
 from sqlalchemy import select
 
 from attunement.store.models import AlertEvent, Client, KeptAlert
@@ -96,3 +96,52 @@ def test_a_group_member_who_falls_gets_falling_cohesion_and_the_others_do_not(cl
     for name, _ in people:
         if name != "G3":
             assert "cohesion" not in _open_kinds(clinic, ids[name]), name
+
+
+def test_two_partners_answering_at_the_same_moment_wait_for_each_other(clinic):
+    """Each answer raises both partners' counters; every member's lock is taken in one order
+    first, so the two transactions run one after the other instead of deadlocking."""
+    import threading
+    import time
+
+    ids = open_case(clinic, "Couple K", "couple", [("Sam", "partner"), ("Alex", "partner")])
+    with clinic.db.session() as db:
+        before = dict(db.execute(select(Client.public_id, Client.data_version)).all())
+    errors: list[BaseException] = []
+    first_in = threading.Event()
+
+    def slow_alex() -> None:
+        from attunement.store.cases import lock_room
+        from attunement.store.episodes import current_episode
+        from attunement.store.rooms import member_checkin
+        from attunement.store.submissions import store_answers
+
+        try:
+            with clinic.db.session() as db:
+                alex = db.scalar(select(Client).where(Client.public_id == ids["Alex"]))
+                lock_room(db, alex.id)
+                first_in.set()
+                time.sleep(0.5)
+                answers = {member_checkin("partner"): checkin_answers("partner", 8)}
+                store_answers(db, alex.id, current_episode(db, alex.id).id, 1, "client", answers, None)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def sam() -> None:
+        try:
+            answer(clinic, ids["Sam"], "partner", 1, 7)
+        except BaseException as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=slow_alex)
+    first.start()
+    assert first_in.wait(10)
+    second = threading.Thread(target=sam)
+    second.start()
+    first.join(30)
+    second.join(30)
+    assert errors == []
+    with clinic.db.session() as db:
+        after = dict(db.execute(select(Client.public_id, Client.data_version)).all())
+    for name in ("Sam", "Alex"):
+        assert after[ids[name]] == before[ids[name]] + 2, name
