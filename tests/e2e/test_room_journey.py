@@ -68,19 +68,8 @@ def test_a_family_answers_on_three_phones_and_the_therapist_sees_the_split(serve
     therapist = open_browser(**DESKTOP).new_page()
     watch = PageWatch(therapist, server.base_url)
     sign_in(therapist, server)
-    therapist.goto(f"{server.base_url}/caseload")
-    therapist.get_by_role("link", name="New couple, family or group").click()
-    therapist.get_by_label("Family").check()
-    therapist.get_by_label("Reference").fill("E2E family")
-    therapist.get_by_role("button", name="Create").click()
-    therapist.wait_for_url(re.compile(r"/cases/[^/]+$"))
-    case_path = therapist.url.removeprefix(server.base_url)
-    for name, role in (("E-Mum", "Parent"), ("E-Dad", "Parent"), ("E-Jo", "Young person")):
-        form = therapist.locator("form[action$='/participants']")
-        form.get_by_label("Role").select_option(label=role)
-        form.get_by_label("Reference for a new client").fill(name)
-        form.get_by_role("button", name="Add").click()
-        therapist.wait_for_url(re.compile(r"#people-h$"))
+    people = [("E-Mum", "Parent"), ("E-Dad", "Parent"), ("E-Jo", "Young person")]
+    case_path = _new_case(therapist, server.base_url, "Family", "E2E family", people)
     phones = {name: open_browser(**PHONE).new_page() for name in ("E-Mum", "E-Dad", "E-Jo")}
     plan = {"E-Mum": [8, 8, 8, 8], "E-Dad": [7, 8, 8, 8], "E-Jo": [8, 8, 8, 2]}
     for round_ in range(4):
@@ -114,17 +103,40 @@ def test_a_family_answers_on_three_phones_and_the_therapist_sees_the_split(serve
     watch.check()
 
 
+def _new_case(page, base: str, format_label: str, reference: str, people: list[tuple[str, str]]) -> str:
+    """A case made through the pages, with its participants; returns its path."""
+    page.goto(f"{base}/caseload")
+    page.get_by_role("link", name="New couple, family or group").click()
+    page.get_by_label(format_label).check()
+    page.get_by_label("Reference").fill(reference)
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_url(re.compile(r"/cases/[^/]+$"))
+    path = page.url.removeprefix(base)
+    for name, role in people:
+        form = page.locator("form[action$='/participants']")
+        form.get_by_label("Role").select_option(label=role)
+        form.get_by_label("Reference for a new client").fill(name)
+        form.get_by_role("button", name="Add").click()
+        page.wait_for_url(re.compile(r"#people-h$"))
+    return path
+
+
+MEMBERS = ("G-Ash", "G-Bo", "G-Cal", "G-Dee", "G-Eli", "G-Fay", "G-Gus", "G-Hal")
+
+
 def test_a_group_leader_sees_eight_members_after_a_session(server, open_browser, artifacts):
     leader = open_browser(**DESKTOP).new_page()
     watch = PageWatch(leader, server.base_url)
     sign_in(leader, server)
-    leader.goto(f"{server.base_url}/caseload")
-    leader.get_by_role("link", name="Tuesday group").click()
-    leader.wait_for_url(re.compile(r"/cases/[^/]+$"))
-    case_path = leader.url.removeprefix(server.base_url)
-    assert "Falling cohesion" in leader.locator("#room").inner_text(), "the demo's member falling"
-    _shots(artifacts, "case-group-desktop", leader)
-    # With the keyboard only: to the links button, and Enter.
+    case_path = _new_case(
+        leader, server.base_url, "Group", "E2E group", [(m, "Group member") for m in MEMBERS]
+    )
+    phone = open_browser(**PHONE).new_page()
+    links = _make_links(leader, server.base_url, case_path)
+    assert set(links) == set(MEMBERS)
+    for link in links.values():
+        _answer(phone, link, 8)
+    # The second session's links, made with the keyboard only: to the button, and Enter.
     leader.goto(server.base_url + case_path)
     for _ in range(200):
         leader.keyboard.press("Tab")
@@ -136,19 +148,24 @@ def test_a_group_leader_sees_eight_members_after_a_session(server, open_browser,
     leader.wait_for_url(re.compile(r"/links$"))
     links = _links(leader)
     assert len(links) == 8, links
-    phone = open_browser(**PHONE).new_page()
     for name, link in links.items():
-        if name == "Hal":
+        if name == "G-Hal":
             continue  # has not answered yet
-        _answer(phone, link, 2 if name == "Dee" else 8, risk=name == "Cal")
+        forms = _answer(phone, link, 2 if name == "G-Dee" else 8, risk=name == "G-Cal")
+        assert "checkin_group" in forms, forms
     leader.goto(f"{server.base_url}{case_path}/session")
+    assert leader.get_by_role("heading", level=1).inner_text().strip() == "E2E group: session 2"
     rows = leader.locator("table.group-session tbody tr")
     assert rows.count() == 8
     first = rows.nth(0)
-    assert "Cal" in first.inner_text() and "risk" in (first.get_attribute("class") or "")
+    assert "G-Cal" in first.inner_text() and "risk" in (first.get_attribute("class") or "")
+    dee = rows.filter(has_text="G-Dee")
+    assert "2.0" in dee.inner_text(), "G-Dee's group check-in"
     assert "7 of 8 answered" in leader.locator("p.summary").inner_text()
-    assert "Not answered yet: Hal." in leader.locator("body").inner_text()
+    assert "Not answered yet: G-Hal." in leader.locator("body").inner_text()
     _shots(artifacts, "group-session-desktop", leader)
+    leader.goto(server.base_url + case_path)
+    _shots(artifacts, "case-group-desktop", leader)
     small = open_browser(**PHONE).new_page()
     sign_in(small, server)
     small.goto(f"{server.base_url}{case_path}/session")
@@ -157,4 +174,10 @@ def test_a_group_leader_sees_eight_members_after_a_session(server, open_browser,
     small.goto(server.base_url + case_path)
     assert small.evaluate("document.documentElement.scrollWidth") <= 390
     _shots(artifacts, "case-group-phone", small)
+    # The demo's group, eight sessions in, as the leader finds it.
+    leader.goto(f"{server.base_url}/caseload")
+    leader.get_by_role("link", name="Tuesday group").click()
+    leader.wait_for_url(re.compile(r"/cases/[^/]+$"))
+    assert leader.locator("#cohesion-trend").count() == 1
+    _shots(artifacts, "case-demo-group-desktop", leader)
     watch.check()
