@@ -9,7 +9,7 @@ import json
 from room_clinic import answer, checkin_answers, open_case
 from sqlalchemy import select
 
-from attunement.store.models import AlertEvent, Client, KeptAlert
+from attunement.store.models import AlertEvent, Client, KeptAlert, User
 from attunement.store.summary_store import summaries_for
 
 SAM = [8, 7, 8, 8, 8]
@@ -145,3 +145,32 @@ def test_two_partners_answering_at_the_same_moment_wait_for_each_other(clinic):
         after = dict(db.execute(select(Client.public_id, Client.data_version)).all())
     for name in ("Sam", "Alex"):
         assert after[ids[name]] == before[ids[name]] + 2, name
+
+
+def test_a_session_whose_links_asked_no_check_in_is_not_read_as_missed(clinic):
+    """A first session's link asks no check-in: the room starts at the first session someone
+    rated, so nobody is 'at risk of leaving' for a check-in that was never asked."""
+    from attunement.store.cases import case_record, cases_for
+    from attunement.store.episodes import current_episode
+    from attunement.store.rooms import room_ratings
+    from attunement.store.submissions import store_answers
+
+    people = [(f"M{n}", "group_member") for n in range(1, 5)]
+    ids = open_case(clinic, "Group 7", "group", people)
+    with clinic.db.session() as db:
+        for name, _ in people:
+            client = db.scalar(select(Client).where(Client.public_id == ids[name]))
+            phq9 = {"phq9": {f"phq9_{i}": 1.0 for i in range(1, 10)}}
+            store_answers(db, client.id, current_episode(db, client.id).id, 1, "client", phq9, None)
+    for name, _ in people:
+        answer(clinic, ids[name], "group_member", 2, 2 if name == "M3" else 8)
+    with clinic.db.session() as db:
+        record = case_record(
+            db, cases_for(db, db.scalar(select(User).where(User.username == "clin_a")))[0].case
+        )
+        ratings = room_ratings(db, record)
+    assert list(ratings.sessions) == [2]
+    with clinic.db.session() as db:
+        m3 = db.scalar(select(Client).where(Client.public_id == ids["M3"]))
+        reasons = [a.alert.reason for a in summaries_for(db, [m3])[m3.id].open_alerts]
+    assert not any("leaving" in r for r in reasons), reasons

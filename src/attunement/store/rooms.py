@@ -56,17 +56,19 @@ def room_ratings(db: Session, record: CaseRecord) -> RoomRatings | None:
     for stored in measure_rows(db, [e.id for e in episodes.values()]):  # one query for the room
         rows_of[int(stored[0])].append(stored)
     values = {p.client.id: _checkins(p, rows_of[p.client.id]) for p in people}
-    last = max((max(v) for v in values.values() if v), default=0)
-    last = max(last, *(p.row.last_session or 0 for p in people))
-    if last < 1:
+    # The sessions someone rated: a first session's link asks no check-in (there was no session
+    # to ask about yet), and nobody is counted as missing a check-in that was never asked.
+    rated = sorted({session for v in values.values() for session in v})
+    if not rated:
         return None
-    sessions = np.arange(1, last + 1, dtype=np.int64)
+    sessions = np.array(rated, dtype=np.int64)
     table = np.full((len(people), len(sessions)), np.nan)
     member = np.zeros((len(people), len(sessions)), dtype=bool)
+    column = {session: i for i, session in enumerate(rated)}
     for row, person in enumerate(people):
         for session, value in values[person.client.id].items():
-            table[row, session - 1] = value
-        until = person.row.last_session if person.row.last_session is not None else last
+            table[row, column[session]] = value
+        until = person.row.last_session if person.row.last_session is not None else rated[-1]
         member[row] = (sessions >= person.row.first_session) & (sessions <= until)
     return RoomRatings(
         case_id=record.case.public_id,
