@@ -163,6 +163,8 @@ RATIONALE_ABOUT = {
     "dropout_risk": ("dropout", ("not on track", "Rupture", "Safety")),
     "safety": ("Safety guidance (not an effect-size estimate)", ("feedback", "r = ", "OR = ")),
     "negative_process": ("Therapist confrontation", ("feedback", "Safety", "dropout")),
+    "split_alliance": ("split alliance", ("feedback", "Safety", "dropout", "Cohesion")),
+    "cohesion": ("Cohesion and outcome", ("feedback", "Safety", "dropout", "split")),
 }
 
 

@@ -26,8 +26,18 @@ from attunement.tailoring.engine import DEFAULT_SERVICE_LANGUAGE, Recommendation
 from attunement.tailoring.rules import PLACEHOLDER, Condition, all_hold, fill
 
 CHECKLIST_FILE = Path(__file__).with_name("checklist.json")
-AlertKind = Literal["not_on_track", "rupture", "dropout_risk", "safety", "negative_process"]
-ALERT_KINDS: tuple[AlertKind, ...] = ("not_on_track", "rupture", "dropout_risk", "safety", "negative_process")
+AlertKind = Literal[
+    "not_on_track", "rupture", "dropout_risk", "safety", "negative_process", "split_alliance", "cohesion"
+]
+ALERT_KINDS: tuple[AlertKind, ...] = (
+    "not_on_track",
+    "rupture",
+    "dropout_risk",
+    "safety",
+    "negative_process",
+    "split_alliance",
+    "cohesion",
+)
 _SPECIAL = re.compile(r"\{(alert\.reason|recommendations)\}")
 
 
