@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from attunement.cli import app
-from attunement.simulation.rooms import CHECKIN_OF_ROLE, GROUP_DECLINE, MEMBER_DROP, SPLIT, simulate_rooms
+from attunement.instruments.roles import checkin_for
+from attunement.simulation.rooms import GROUP_DECLINE, MEMBER_DROP, SPLIT, simulate_rooms
 from attunement.simulation.rooms_parameters import load_room_parameters
 from attunement.simulation.rooms_tables import room_episodes, room_events, room_measures, room_participants
 from attunement.tables import normalise_episodes, normalise_measures
@@ -125,7 +126,7 @@ def test_ratings_use_the_check_in_noise_and_scale(cases):
 def test_tables_pass_the_canonical_checks_with_each_roles_check_in(cases):
     measures = normalise_measures(room_measures(cases[:30]))
     assert {"case_id", "role"} <= set(measures.columns)
-    assert (measures["instrument"] == measures["role"].map(CHECKIN_OF_ROLE)).all()
+    assert (measures["instrument"] == measures["role"].map(checkin_for)).all()
     episodes = normalise_episodes(room_episodes(cases[:30]))
     assert episodes["client_id"].is_unique
     assert len(room_participants(cases[:30])) == len(episodes)

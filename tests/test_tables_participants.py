@@ -69,12 +69,12 @@ def test_a_case_mixing_group_and_family_roles_is_refused():
         rows(("m1", "g1", "group_member"), ("m2", "g1", "group_member"), ("p1", "g1", "partner"))
     )
     assert "row 3, column role: got 'partner'" in message
-    assert "cannot mix individual, couple or family, and group roles" in message
+    assert "case g1 cannot mix formats (individual: client, young_person; couple: partner;" in message
 
 
-def test_a_case_mixing_an_individual_client_with_a_partner_is_refused():
-    message = refusal(rows(("c1", "k1", "client"), ("p1", "k1", "partner")))
-    assert "row 2, column role: got 'partner'" in message
+def test_a_case_mixing_a_partner_with_a_group_member_is_refused_at_the_second_role():
+    message = refusal(rows(("p1", "k1", "partner"), ("p2", "k1", "partner"), ("m1", "k1", "group_member")))
+    assert "row 3, column role: got 'group_member'" in message and "other roles (partner)" in message
 
 
 def test_a_participant_with_two_roles_in_one_case_is_refused():
@@ -89,14 +89,16 @@ def test_case_ids_stay_text_through_csv(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("roles", "fmt"),
+    ("roles", "participants", "fmt"),
     [
-        ({"partner"}, "couple"),
-        ({"parent", "young_person"}, "family"),
-        ({"partner", "young_person"}, "family"),
-        ({"group_member"}, "group"),
-        ({"client"}, "individual"),
+        ({"partner"}, 2, "couple"),
+        ({"parent", "young_person"}, 3, "family"),
+        ({"partner", "young_person"}, 2, None),
+        ({"group_member"}, 9, "group"),
+        ({"client"}, 1, "individual"),
+        ({"young_person"}, 1, "individual"),
+        ({"partner"}, 1, "couple"),
     ],
 )
-def test_a_cases_format_follows_from_its_roles(roles, fmt):
-    assert case_format(roles) == fmt
+def test_a_cases_format_follows_from_its_roles(roles, participants, fmt):
+    assert case_format(roles, participants) == fmt

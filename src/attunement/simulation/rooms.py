@@ -39,15 +39,6 @@ from attunement.simulation.rooms_parameters import RoomParameters, load_room_par
 ROOM_STREAM = 100
 FORMATS = ("couple", "family", "group")
 SPLIT, MEMBER_DROP, GROUP_DECLINE = "split_alliance", "cohesion_drop", "group_cohesion_decline"
-#: Which relationship check-in each role answers (docs/data-format.md, "Cases with several participants").
-CHECKIN_OF_ROLE = {
-    "client": "checkin",
-    "partner": "checkin_family",
-    "parent": "checkin_family",
-    "caregiver": "checkin_family",
-    "young_person": "checkin_youth",
-    "group_member": "checkin_group",
-}
 FAMILY_ROLES = {
     3: ("parent", "parent", "young_person"),
     4: ("parent", "caregiver", "young_person", "young_person"),
@@ -235,7 +226,7 @@ def _group_decline(
     onset = int(rng.integers(int(p.first_onset.value) + 1, n_sessions - 1))
     mean, sd, minimum = p.group_decline_depth.value
     depth = max(float(rng.normal(mean, sd)), minimum)
-    curve = _curve(n_sessions, onset, depth, True, False, p)
+    curve = drop_curve(n_sessions, onset, depth, True, False, p)
     return curve, [Event(case_id, "group", None, GROUP_DECLINE, onset, round(depth, 3), "drift", False)]
 
 
@@ -253,12 +244,12 @@ def _drop_event(
     depth = max(float(rng.normal(mean, sd)), minimum)
     drift = bool(rng.random() < p.drift_share.value)
     repaired = bool(rng.random() < p.repair_probability.value)
-    curve = _curve(n_sessions, onset, depth, drift, repaired, p)
+    curve = drop_curve(n_sessions, onset, depth, drift, repaired, p)
     shape = "drift" if drift else "step"
     return Event(case_id, fmt, pid, kind, onset, round(depth, 3), shape, repaired), curve
 
 
-def _curve(
+def drop_curve(
     n_sessions: int, onset: int, depth: float, drift: bool, repaired: bool, p: RoomParameters
 ) -> np.ndarray:
     """How far below their level a participant sits at each session."""

@@ -2,7 +2,7 @@
 carrying ``case_id`` and ``role``, and the truth beside them.
 
 - ``measures``: one ``score`` row per answered relationship check-in (the instrument follows from
-  the role: ``checkin_family``, ``checkin_youth``, ``checkin_group``; rater ``client``);
+  the role, :func:`attunement.instruments.roles.checkin_for`; rater ``client``);
 - ``episodes``: one row per participant (``client_id``), with the case, its format and the
   participant's role; a group member who left before the group's last session ended by
   ``dropout``, everyone else ``completed``; ``first_session`` and ``last_session`` say when the
@@ -21,7 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from attunement.simulation.rooms import CHECKIN_OF_ROLE, SimulatedCase
+from attunement.instruments.roles import checkin_for
+from attunement.simulation.rooms import SimulatedCase
 
 EVENT_COLUMNS = (
     "case_id",
@@ -48,7 +49,7 @@ def room_measures(cases: Sequence[SimulatedCase]) -> pd.DataFrame:
                     "case_id": case.case_id,
                     "role": np.asarray(case.roles, dtype=object)[rows],
                     "session": case.sessions[cols],
-                    "instrument": [CHECKIN_OF_ROLE[case.roles[r]] for r in rows],
+                    "instrument": [checkin_for(case.roles[r]) for r in rows],
                     "rater": "client",
                     "item": None,
                     "value": np.nan,

@@ -3,7 +3,7 @@ scoring."""
 
 from attunement.tables.courses import course_keys, course_of_rows, has_episode_ids
 from attunement.tables.files import read_actions, read_episodes, read_measures, write_episodes, write_measures
-from attunement.tables.participants import CASE_ID, ROLE, ROLES, case_format
+from attunement.tables.participants import CASE_ID, ROLE, case_format, fitting_formats
 from attunement.tables.schema import (
     ACTIONS_COLUMNS,
     END_REASONS,
@@ -31,11 +31,11 @@ __all__ = [
     "ONGOING",
     "RATERS",
     "ROLE",
-    "ROLES",
     "case_format",
     "course_keys",
     "course_of_rows",
     "ended_episodes",
+    "fitting_formats",
     "has_episode_ids",
     "instruments_in",
     "normalise_actions",

@@ -2,58 +2,61 @@
 
 Rows of one couple, family or group share a ``case_id``; ``client_id`` stays the participant who
 answered, and ``role`` says who they are in the case. A row without either is an individual
-client's, as before. The checks refuse what would make a case's alerts wrong rather than fail
-loudly later: a role that is not one of :data:`ROLES`, a role without a case, a case without
-roles, a participant with two roles in one case, and a case whose roles mix formats (a group
-member beside a partner, or an individual client beside anyone).
+client's, as before. The roles and which formats allow them are data
+(:mod:`attunement.instruments.roles`). The checks refuse what would make a case's alerts wrong
+rather than fail later: a role that is not a known one, a role without a case, a case without
+roles, a participant with two roles in one case, and a case whose roles fit no one format (a group
+member beside a partner, say).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import pandas as pd
 
 from attunement.errors import FieldProblem
+from attunement.instruments.roles import ROLES, formats
 
 CASE_ID = "case_id"
 ROLE = "role"
-ROLES = ("client", "partner", "parent", "caregiver", "young_person", "group_member")
-#: The roles a case of each kind holds; a case's roles all come from one of these.
-ROLE_KINDS = {
-    "individual": ("client",),
-    "couple or family": ("partner", "parent", "caregiver", "young_person"),
-    "group": ("group_member",),
-}
 MAX_REPORTED = 20
+#: The formats a case with several participants can take, in the order they are tried.
+SHARED_FORMATS = ("couple", "family", "group")
+
+Where = Callable[[int, str], str]
 
 
-def case_format(roles: set[str] | frozenset[str] | tuple[str, ...]) -> str:
-    """The format of a case from its participants' roles: ``individual``, ``couple`` (partners
-    only), ``family`` (a parent, caregiver or young person) or ``group``."""
+def fitting_formats(roles: Iterable[str]) -> list[str]:
+    """The formats whose allowed roles include every one of ``roles``."""
     found = set(roles)
-    if found <= {"client"}:
+    return [f.id for f in formats() if found <= set(f.roles)]
+
+
+def case_format(roles: Iterable[str], participants: int = 2) -> str | None:
+    """The format of a case from its participants' roles: ``individual`` for one participant
+    whose role an individual course allows, otherwise the first of couple, family and group that
+    allows every role; None when none does."""
+    fits = fitting_formats(roles)
+    if participants == 1 and "individual" in fits:
         return "individual"
-    if found <= {"group_member"}:
-        return "group"
-    if found <= {"partner"}:
-        return "couple"
-    return "family"
+    shared = [f for f in SHARED_FORMATS if f in fits]
+    if shared:
+        return shared[0]
+    return "individual" if "individual" in fits else None
 
 
-def check_participants(out: pd.DataFrame, problems: list[FieldProblem], where) -> None:
-    """Check (and tidy, in place) ``case_id`` and ``role`` when the table has either column.
-
-    ``where(row, column)`` names a row as the table's other errors do."""
-    has_case, has_role = CASE_ID in out.columns, ROLE in out.columns
-    if not has_case and not has_role:
+def check_participants(out: pd.DataFrame, problems: list[FieldProblem], where: Where) -> None:
+    """Check (and tidy, in place) ``case_id`` and ``role`` when the table has either column."""
+    if CASE_ID not in out.columns and ROLE not in out.columns:
         return
     for column in (CASE_ID, ROLE):
         if column not in out.columns:
             out[column] = None
         text = out[column].astype("string").str.strip()
-        out[column] = text.mask(text == "").astype(object).where(text.notna() & (text != ""), None)
+        out[column] = text.astype(object).where(text.notna() & (text != ""), None)
     case, role = out[CASE_ID], out[ROLE]
-    bad = role.notna() & ~role.isin(ROLES)
-    for row in out.index[bad][:MAX_REPORTED]:
+    for row in out.index[role.notna() & ~role.isin(ROLES)][:MAX_REPORTED]:
         problems.append(FieldProblem(where(row, ROLE), role[row], f"one of {', '.join(ROLES)}"))
     for row in out.index[role.notna() & case.isna()][:MAX_REPORTED]:
         problems.append(
@@ -70,14 +73,13 @@ def check_participants(out: pd.DataFrame, problems: list[FieldProblem], where) -
             )
         )
     known = case.notna() & role.isin(ROLES)
-    if not known.any():
-        return
-    _one_role_each(out, known, problems, where)
-    _one_kind_per_case(out, known, problems, where)
+    if known.any():
+        rows = out.loc[known, ["client_id", CASE_ID, ROLE]]
+        _one_role_each(out, rows, problems, where)
+        _one_format_per_case(out, rows, problems, where)
 
 
-def _one_role_each(out: pd.DataFrame, known: pd.Series, problems: list[FieldProblem], where) -> None:
-    rows = out.loc[known, ["client_id", CASE_ID, ROLE]]
+def _one_role_each(out: pd.DataFrame, rows: pd.DataFrame, problems: list[FieldProblem], where: Where) -> None:
     first_role = rows.groupby(["client_id", CASE_ID], sort=False)[ROLE].transform("first")
     for row in rows.index[rows[ROLE] != first_role][:MAX_REPORTED]:
         problems.append(
@@ -90,29 +92,27 @@ def _one_role_each(out: pd.DataFrame, known: pd.Series, problems: list[FieldProb
         )
 
 
-def _one_kind_per_case(out: pd.DataFrame, known: pd.Series, problems: list[FieldProblem], where) -> None:
-    kind_of = {role: kind for kind, roles in ROLE_KINDS.items() for role in roles}
-    rows = out.loc[known, ["client_id", CASE_ID, ROLE]]
-    kinds = rows[ROLE].map(kind_of)
-    first_kind = kinds.groupby(rows[CASE_ID], sort=False).transform("first")
-    for row in rows.index[kinds != first_kind][:MAX_REPORTED]:
-        problems.append(
-            FieldProblem(
-                where(row, ROLE),
-                out.at[row, ROLE],
-                f"a role of the case's kind as its earlier rows show ({first_kind[row]}: "
-                f"{', '.join(ROLE_KINDS[first_kind[row]])}); case {out.at[row, CASE_ID]} cannot mix "
-                "individual, couple or family, and group roles",
-            )
-        )
-    individual = rows[kinds == "individual"]
-    clients = individual.groupby(CASE_ID)["client_id"].transform("nunique")
-    for row in individual.index[clients > 1][:MAX_REPORTED]:
-        problems.append(
-            FieldProblem(
-                where(row, CASE_ID),
-                out.at[row, CASE_ID],
-                "one client per individual case (several participants need roles such as partner, "
-                "parent or group_member)",
-            )
-        )
+def _one_format_per_case(
+    out: pd.DataFrame, rows: pd.DataFrame, problems: list[FieldProblem], where: Where
+) -> None:
+    """Walk each case's roles in the order they first appear; the first role that leaves the case
+    fitting no format is refused, naming the formats and the roles each allows."""
+    firsts = rows.drop_duplicates([CASE_ID, ROLE])
+    allowed = "; ".join(f"{f.id}: {', '.join(f.roles)}" for f in formats())
+    seen: dict[str, list[str]] = {}
+    reported = 0
+    for row, case_id, role in zip(firsts.index, firsts[CASE_ID], firsts[ROLE], strict=True):
+        before = seen.setdefault(case_id, [])
+        if before and not fitting_formats([*before, role]):
+            if reported < MAX_REPORTED:
+                problems.append(
+                    FieldProblem(
+                        where(row, ROLE),
+                        role,
+                        f"a role that fits one format with the case's other roles ({', '.join(before)}); "
+                        f"case {case_id} cannot mix formats ({allowed})",
+                    )
+                )
+            reported += 1
+            continue
+        before.append(role)

@@ -1,0 +1,81 @@
+"""A folder of simulated couples, families and groups (``attunement simulate --rooms``), read for
+the room evaluation: each case's ratings from the canonical tables, the known events, and the
+noise-free ratings the oracle reads.
+
+The noise-free ratings are rebuilt from the truth, not stored: each participant's latent level
+(``truth_room_participants``) minus their own event's drop and any group-wide decline
+(``truth_room_events``), with the shapes of the parameters the folder was simulated with
+(``room_parameters.json``), clipped to 0-10 and kept only where the participant did answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from attunement.alerts.case_ratings import case_ratings
+from attunement.alerts.room import RoomRatings
+from attunement.errors import FieldProblem, InvalidInputError
+from attunement.simulation.rooms import GROUP_DECLINE, drop_curve
+from attunement.simulation.rooms_parameters import RoomParameters, load_room_parameters
+from attunement.tables.files import find_table, read_episodes, read_measures, read_table
+
+CONTEXT = "rooms cohort folder"
+PARAMETERS_FILE = "room_parameters.json"
+
+
+@dataclass(frozen=True)
+class RoomCohort:
+    rooms: tuple[RoomRatings, ...]
+    #: The same cases with their noise-free ratings (the oracle's input).
+    latent: tuple[RoomRatings, ...]
+    events: pd.DataFrame
+
+
+def load_room_cohort(folder: str | Path) -> RoomCohort:
+    """Read a folder written by ``attunement simulate --rooms`` (see module doc)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidInputError(CONTEXT, [FieldProblem("folder", str(folder), "an existing folder")])
+    measures = read_measures(find_table(folder, "measures", context=CONTEXT))
+    episodes_path = find_table(folder, "episodes", required=False, context=CONTEXT)
+    episodes = read_episodes(episodes_path) if episodes_path else None
+    rooms = tuple(case_ratings(measures, episodes))
+    if not rooms:
+        raise InvalidInputError(
+            CONTEXT,
+            [FieldProblem("measures", "no couple, family or group", "rows with case_id and role")],
+        )
+    events = read_table(find_table(folder, "truth_room_events", context=CONTEXT))
+    participants = read_table(find_table(folder, "truth_room_participants", context=CONTEXT))
+    parameters_path = folder / PARAMETERS_FILE
+    parameters = load_room_parameters(parameters_path if parameters_path.exists() else None)
+    latent = tuple(_latent(room, events, participants, parameters) for room in rooms)
+    return RoomCohort(rooms, latent, events)
+
+
+def _latent(
+    room: RoomRatings, events: pd.DataFrame, participants: pd.DataFrame, p: RoomParameters
+) -> RoomRatings:
+    levels = participants.set_index("client_id")["level"]
+    width = int(room.sessions[-1])
+    mine = events[events["case_id"] == room.case_id]
+    latent = np.array([np.full(width, float(levels[pid])) for pid in room.participants])
+    for event in mine.itertuples(index=False):
+        curve = drop_curve(
+            width,
+            int(event.onset_session),
+            float(event.depth),
+            event.shape == "drift",
+            bool(event.repaired),
+            p,
+        )
+        if event.kind == GROUP_DECLINE:
+            latent -= curve[None, :]
+        elif event.participant in room.participants:
+            latent[room.participants.index(event.participant)] -= curve
+    values = np.clip(latent[:, room.sessions - 1], 0.0, 10.0)
+    return replace(room, values=np.where(np.isnan(room.values), np.nan, values))
