@@ -17,7 +17,10 @@ from attunement.evaluation.harness import evaluate
 from attunement.evaluation.plots import write_plots
 from attunement.evaluation.registry import registered_methods
 from attunement.evaluation.report import markdown_report
-from attunement.evaluation.settings import load_settings
+from attunement.evaluation.room_cohort import load_room_cohort
+from attunement.evaluation.rooms import evaluate_rooms
+from attunement.evaluation.rooms_report import rooms_markdown
+from attunement.evaluation.settings import Settings, load_settings
 
 
 @app.command("evaluate")
@@ -48,6 +51,15 @@ def evaluate_cmd(
     markdown: Annotated[
         Path | None, typer.Option("--markdown", help="Also write the report as Markdown to this file.")
     ] = None,
+    rooms: Annotated[
+        bool,
+        typer.Option(
+            "--rooms",
+            help="Measure the room alerts (split alliance, cohesion) instead, on a cohort written by "
+            "`attunement simulate --rooms`: precision and recall against its known events, with a "
+            "naive cut-off rule and an oracle.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Fit every early-warning method on reference clients and measure it, session by session, on others.
@@ -56,8 +68,14 @@ def evaluate_cmd(
     false-alarm rate, Brier score and expected calibration error, clients flagged before their last
     session, and the same per client group. A simulated cohort adds the oracle (the best any method
     could do) and rupture outcomes. See docs/evaluation.md.
+
+    With --rooms: the split-alliance and cohesion alerts of simulated couples, families and groups
+    against their known events (docs/evaluation.md, "Room alerts").
     """
     settings = load_settings()
+    if rooms:
+        evaluate_rooms_cmd(cohort_dir, settings, as_json)
+        return
     try:
         held_out = load_cohort(cohort_dir)
         if reference_dir is not None:
@@ -110,6 +128,19 @@ def evaluate_cmd(
         markdown.write_text(text + "\n" + _kept_sections(markdown))
     if not as_json:
         console.print(Markdown(text))
+
+
+def evaluate_rooms_cmd(cohort_dir: Path, settings: Settings, as_json: bool) -> None:
+    """The room evaluation (see :mod:`attunement.evaluation.rooms`)."""
+    window, cutoff = int(settings.room_window.value), settings.room_naive_cutoff.value
+    try:
+        cohort = load_room_cohort(cohort_dir)
+    except (AttunementError, OSError, KeyError) as exc:
+        fail(str(exc), as_json)
+        return
+    rows = evaluate_rooms(cohort, window, cutoff)
+    command = f"attunement evaluate --cohort {cohort_dir} --rooms"
+    emit(rows, as_json, lambda: console.print(Markdown(rooms_markdown(rows, command, window, cutoff))))
 
 
 #: Everything after this line of an existing report is written by hand (figures measured by other
