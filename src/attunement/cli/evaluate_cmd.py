@@ -9,6 +9,7 @@ import typer
 from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from attunement.alerts.room import load_room_parameters as load_room_alert_parameters
 from attunement.cli.app import JSON_HELP, app
 from attunement.cli.output import console, emit, errors, fail
 from attunement.errors import AttunementError
@@ -60,6 +61,14 @@ def evaluate_cmd(
             "naive cut-off rule and an oracle.",
         ),
     ] = False,
+    room_parameters: Annotated[
+        Path | None,
+        typer.Option(
+            "--room-parameters",
+            help="With --rooms: the room alerts' thresholds from this file (a copy of "
+            "alerts/room_parameters.json with changed values) instead of the bundled ones.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Fit every early-warning method on reference clients and measure it, session by session, on others.
@@ -74,7 +83,7 @@ def evaluate_cmd(
     """
     settings = load_settings()
     if rooms:
-        evaluate_rooms_cmd(cohort_dir, settings, as_json)
+        evaluate_rooms_cmd(cohort_dir, settings, room_parameters, as_json)
         return
     try:
         held_out = load_cohort(cohort_dir)
@@ -130,16 +139,19 @@ def evaluate_cmd(
         console.print(Markdown(text))
 
 
-def evaluate_rooms_cmd(cohort_dir: Path, settings: Settings, as_json: bool) -> None:
+def evaluate_rooms_cmd(cohort_dir: Path, settings: Settings, parameters: Path | None, as_json: bool) -> None:
     """The room evaluation (see :mod:`attunement.evaluation.rooms`)."""
     window, cutoff = int(settings.room_window.value), settings.room_naive_cutoff.value
     try:
+        thresholds = load_room_alert_parameters(parameters.resolve()) if parameters else None
         cohort = load_room_cohort(cohort_dir)
     except (AttunementError, OSError, KeyError) as exc:
         fail(str(exc), as_json)
         return
-    rows = evaluate_rooms(cohort, window, cutoff)
+    rows = evaluate_rooms(cohort, window, cutoff, thresholds)
     command = f"attunement evaluate --cohort {cohort_dir} --rooms"
+    if parameters:
+        command += f" --room-parameters {parameters}"
     emit(rows, as_json, lambda: console.print(Markdown(rooms_markdown(rows, command, window, cutoff))))
 
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from attunement.alerts.room import RoomRatings, cohesion_summary, room_course
+from attunement.alerts.room import RoomParameters, RoomRatings, cohesion_summary, room_course
 from attunement.evaluation.room_cohort import RoomCohort
 from attunement.simulation.rooms import GROUP_DECLINE, MEMBER_DROP, SPLIT
 
@@ -69,12 +69,15 @@ class RoomFigures:
     false_per_100: float | None
 
 
-def evaluate_rooms(cohort: RoomCohort, window: int, cutoff: float) -> list[RoomFigures]:
-    """Every row for every rule (see module doc)."""
+def evaluate_rooms(
+    cohort: RoomCohort, window: int, cutoff: float, parameters: RoomParameters | None = None
+) -> list[RoomFigures]:
+    """Every row for every rule (see module doc); ``parameters`` are the room alerts' thresholds
+    (the bundled ``room_parameters.json`` without them)."""
     flags = {
-        "core": [_core_flags(room) for room in cohort.rooms],
+        "core": [_core_flags(room, parameters) for room in cohort.rooms],
         "naive": [_naive_flags(room, cutoff) for room in cohort.rooms],
-        "oracle": [_core_flags(room) for room in cohort.latent],
+        "oracle": [_core_flags(room, parameters) for room in cohort.latent],
     }
     events = cohort.events
     out = []
@@ -92,7 +95,7 @@ def evaluate_rooms(cohort: RoomCohort, window: int, cutoff: float) -> list[RoomF
         tally = _Tally()
         for k in groups:
             source = cohort.latent[k] if rule == "oracle" else cohort.rooms[k]
-            falling = _falling(source) if rule != "naive" else _group_below(source, cutoff)
+            falling = _falling(source, parameters) if rule != "naive" else _group_below(source, cutoff)
             declines = events[(events["case_id"] == source.case_id) & (events["kind"] == GROUP_DECLINE)]
             _match_group(tally, source, falling, declines, window)
         out.append(tally.figures(GROUP_ROW, rule, len(groups)))
@@ -102,11 +105,11 @@ def evaluate_rooms(cohort: RoomCohort, window: int, cutoff: float) -> list[RoomF
 # -- what each rule flags: participants x sessions --------------------------------------------
 
 
-def _core_flags(room: RoomRatings) -> dict[str, np.ndarray]:
+def _core_flags(room: RoomRatings, parameters: RoomParameters | None) -> dict[str, np.ndarray]:
     flags = {kind: np.zeros(room.values.shape, dtype=bool) for kind in ("split_alliance", "cohesion")}
     column = {int(s): c for c, s in enumerate(room.sessions)}
     row = {p: k for k, p in enumerate(room.participants)}
-    for alert in room_course(room):
+    for alert in room_course(room, parameters):
         flags[alert.kind][row[alert.participant], column[alert.session]] = True
     return flags
 
@@ -120,7 +123,7 @@ def _naive_flags(room: RoomRatings, cutoff: float) -> dict[str, np.ndarray]:
     return {"split_alliance": below, "cohesion": none}
 
 
-def _falling(room: RoomRatings) -> np.ndarray:
+def _falling(room: RoomRatings, parameters: RoomParameters | None) -> np.ndarray:
     """Whether the group's trend showed falling at each session, from the sessions up to it."""
     out = np.zeros(len(room.sessions), dtype=bool)
     for col in range(len(room.sessions)):
@@ -134,7 +137,7 @@ def _falling(room: RoomRatings) -> np.ndarray:
             room.values[:, : col + 1],
             room.members()[:, : col + 1],
         )
-        out[col] = cohesion_summary(upto).falling
+        out[col] = cohesion_summary(upto, parameters).falling
     return out
 
 
