@@ -152,3 +152,21 @@ def test_simulate_rooms_writes_the_tables_and_leaves_the_default_alone(tmp_path)
     )
     assert plain.exit_code == 0, plain.output
     assert "case_id" not in pd.read_csv(tmp_path / "plain" / "measures.csv").columns
+
+
+def test_the_tables_give_the_ratings_the_simulator_recorded(cases):
+    from attunement.alerts.case_ratings import case_ratings
+
+    chosen = by_format(cases, "couple")[:20] + by_format(cases, "family")[:20]
+    read = {room.case_id: room for room in case_ratings(normalise_measures(room_measures(chosen)))}
+    for case in chosen:
+        direct, room = case.ratings(), read[case.case_id]
+        # a session no participant answered leaves no row, so the tables cannot show it
+        assert set(case.sessions) - set(room.sessions) == {
+            s for s in case.sessions if np.isnan(direct.values[:, s - 1]).all()
+        }
+        np.testing.assert_array_equal(room.values, direct.values[:, room.sessions - 1])
+        assert read[case.case_id].format == direct.format and read[case.case_id].roles == direct.roles
+        latent = case.ratings(latent=True).values
+        assert np.array_equal(np.isnan(latent), np.isnan(direct.values))
+        assert (np.abs(latent - direct.values)[~np.isnan(latent)] < 2.5).all()

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attunement.alerts.room import RoomRatings
 from attunement.simulation.rooms_parameters import RoomParameters, load_room_parameters
 
 #: Random streams of the room simulation: far from the individual clinic's (0-3), one per format.
@@ -81,6 +82,23 @@ class SimulatedCase:
     def names(self) -> tuple[str, ...]:
         """How a reason names each participant: "Participant 2 (partner)"."""
         return tuple(f"Participant {k + 1} ({role.replace('_', ' ')})" for k, role in enumerate(self.roles))
+
+    def ratings(self, latent: bool = False) -> RoomRatings:
+        """The case as the room alerts read it: the recorded check-ins, or with ``latent`` the
+        noise-free ones (clipped to 0-10, at the sessions answered), with the true membership."""
+        values = self.observed
+        if latent:
+            values = np.where(np.isnan(self.observed), np.nan, np.clip(self.latent, 0.0, 10.0))
+        return RoomRatings(
+            case_id=self.case_id,
+            format=self.format,
+            participants=self.participants,
+            names=self.names(),
+            roles=self.roles,
+            sessions=self.sessions,
+            values=values,
+            member=self.member,
+        )
 
 
 def simulate_rooms(
