@@ -85,3 +85,11 @@ def test_matching_counts_hits_in_the_window_and_false_alarms_outside_events():
     assert (core.alert_episodes, core.correct) == (2, 1)  # b's one-off low at 5 is a false alarm
     naive = next(r for r in rows if r.truth == "split alliance, couples" and r.rule == "naive")
     assert (naive.detected, naive.alert_episodes, naive.correct) == (1, 2, 1)
+
+
+def test_evaluate_rooms_refuses_a_cohort_without_cases_in_plain_words(tmp_path):
+    made = CliRunner().invoke(app, ["simulate", "--clients", "30", "--out", str(tmp_path), "--json"])
+    assert made.exit_code == 0, made.output
+    result = CliRunner().invoke(app, ["evaluate", "--cohort", str(tmp_path), "--rooms", "--json"])
+    assert result.exit_code == 2
+    assert "expected rows with case_id and role" in json.loads(result.output)["error"]
