@@ -305,8 +305,8 @@ def test_the_command_counts_actions_and_writes_every_column(tmp_path, suffix):
     [
         (
             {"kind": "safty"},
-            "actions table: row 1, column kind: got 'safty', expected one of safety, rupture,"
-            " split_alliance, cohesion, negative_process, not_on_track, dropout_risk, perception_gap",
+            "actions table: row 1, column kind: got 'safty', expected one of safety, rupture, split_alliance,"
+            " cohesion, negative_process, not_on_track, dropout_risk, perception_gap",
         ),
         ({"session": "4th"}, "actions table: row 1, column session: got '4th', expected a whole number >= 0"),
         ({"action": " "}, "actions table: row 1, column action: got None, expected what was done, as text"),

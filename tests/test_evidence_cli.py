@@ -130,6 +130,22 @@ def test_tailor_compares_the_language_with_the_service_language(tmp_path):
     assert listed("--service-language", "polish") == []
 
 
+def test_tailor_adds_the_rules_for_the_kind_of_case_and_refuses_a_role_it_does_not_have(tmp_path):
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps({"language": "Polish"}), encoding="utf-8")
+
+    def listed(*extra):
+        data = json.loads(run("tailor", "-p", str(path), "--json", *extra).stdout)
+        return [r["id"] for r in data["result"]["recommendations"]]
+
+    couple = listed("--format", "couple", "--role", "partner")
+    assert {"couple_family_shared_purpose", "couple_family_split", "culture_language"} <= set(couple)
+    assert "group_cohesion_early" in listed("--format", "group") and "couple_family_split" not in listed()
+    refused = run("tailor", "-p", str(path), "--format", "group", "--role", "parent")
+    assert refused.exit_code != 0
+    assert "role" in words(refused.output) and "the roles of a group case" in words(refused.output)
+
+
 def test_tailor_accepts_a_plain_profile_file(tmp_path):
     path = tmp_path / "profile.json"
     path.write_text(json.dumps({"stage": "contemplation", "coping_style": "internalising"}), encoding="utf-8")

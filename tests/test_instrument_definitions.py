@@ -81,6 +81,9 @@ def test_the_registry_loads_every_file_under_its_own_id():
         "cnip",
         "checkin",
         "checkin_therapist",
+        "checkin_family",
+        "checkin_group",
+        "checkin_youth",
     ],
 )
 def test_every_supported_instrument_is_defined(instrument_id):
@@ -97,7 +100,7 @@ def test_each_form_is_a_valid_fhir_r4_questionnaire(path):
 
 
 # Item counts: instruments.md section 2 (summary table) and section 3;
-# the check-in has six rated items by design.
+# the check-ins have six or seven rated items by design.
 @pytest.mark.parametrize(
     ("instrument_id", "n_items"),
     [
@@ -118,6 +121,9 @@ def test_each_form_is_a_valid_fhir_r4_questionnaire(path):
         ("cnip", 18),
         ("checkin", 6),
         ("checkin_therapist", 6),
+        ("checkin_family", 7),
+        ("checkin_group", 6),
+        ("checkin_youth", 7),
     ],
 )
 def test_scored_item_counts_match_the_reference(instrument_id, n_items):
@@ -142,6 +148,9 @@ def test_scored_item_counts_match_the_reference(instrument_id, n_items):
         ("cnip", -3, 3),
         ("checkin", 0, 10),
         ("checkin_therapist", 0, 10),
+        ("checkin_family", 0, 10),
+        ("checkin_group", 0, 10),
+        ("checkin_youth", 0, 10),
     ],
 )
 def test_every_scored_item_has_the_published_response_range(instrument_id, low, high):
@@ -459,6 +468,69 @@ def test_the_check_in_free_text_question_is_optional_and_unscored():
     assert text_items == ["checkin_different"]
     assert "checkin_different" not in instrument.scoring.items
     assert not instrument.items["checkin_different"].required
+
+
+ROOM_CHECK_INS = {
+    # id: (the reverse-keyed item, the codes of its rated items in form order)
+    "checkin_family": ("judged", ["heard", "topics", "goals", "together", "respected", "safe", "judged"]),
+    "checkin_group": (
+        "left_out",
+        ["belong", "care", "open", "leader_understood", "leader_goals", "left_out"],
+    ),
+    "checkin_youth": ("judged", ["heard", "topics", "goals", "respected", "safe", "fit", "judged"]),
+}
+
+
+@pytest.mark.parametrize("instrument_id", sorted(ROOM_CHECK_INS))
+def test_the_room_check_ins_are_unvalidated_project_forms_like_the_individual_one(instrument_id):
+    instrument = load_instruments()[instrument_id]
+    reversed_code, codes = ROOM_CHECK_INS[instrument_id]
+    assert (instrument.rater, instrument.direction) == ("client", "higher_is_better")
+    assert not instrument.validated
+    assert (instrument.licence.tier, instrument.licence.item_text_shipped) == ("project", True)
+    assert instrument.domain == load_instruments()["checkin"].domain
+    scoring = instrument.scoring
+    assert (scoring.method, scoring.range, scoring.critical_items) == ("mean", (0, 10), [])
+    assert scoring.items == [f"{instrument_id}_{code}" for code in codes]
+    assert [instrument.items[i].code for i in scoring.items] == codes
+    assert scoring.reverse == [f"{instrument_id}_{reversed_code}"]
+    systems = {
+        c["system"] for item in walk_items(instrument.questionnaire["item"]) for c in item.get("code", [])
+    }
+    assert systems == {"urn:attunement:codesystem:checkin"}
+    assert "own earlier answers" in instrument.description and "own earlier answers" in (
+        instrument.interpretation or ""
+    )
+
+
+@pytest.mark.parametrize("instrument_id", sorted(ROOM_CHECK_INS))
+def test_the_room_check_ins_keep_the_open_question_optional_and_unscored(instrument_id):
+    instrument = load_instruments()[instrument_id]
+    text_items = [i for i, spec in instrument.items.items() if spec.type == "text"]
+    assert text_items == [f"{instrument_id}_different"]
+    assert text_items[0] not in instrument.scoring.items
+    assert not instrument.items[text_items[0]].required
+
+
+def test_the_family_check_in_asks_about_shared_purpose_and_safety():
+    instrument = load_instruments()["checkin_family"]
+    together = instrument.item_text("checkin_family_together")
+    assert "couple" in together and "family" in together and "same thing" in together
+    assert instrument.item_text("checkin_family_safe") == "I felt safe saying what I really think here today."
+
+
+def test_the_youth_check_in_reads_in_short_plain_sentences():
+    # A readability rule of thumb for about age 11, chosen for attunement: one sentence of at most
+    # eight words per rated item, and no word longer than three syllables' worth of letters (10).
+    instrument = load_instruments()["checkin_youth"]
+    for link_id in instrument.scoring.items:
+        text = instrument.item_text(link_id)
+        words = text.rstrip(".").split()
+        assert text.count(".") == 1 and text.endswith("."), text
+        assert len(words) <= 8, text
+        assert max(len(w) for w in words) <= 10, text
+    intro = instrument.questionnaire["item"][0]["text"]
+    assert "0 means not at all" in intro and "10 means totally" in intro
 
 
 def test_readiness_rulers_carry_the_hl7_pco_codes():

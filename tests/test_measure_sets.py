@@ -50,3 +50,14 @@ def test_a_first_session_link_leaves_out_the_measures_about_the_session_only():
     assert "checkin" in about_the_session()
     assert for_session(chosen, 1) == ["phq9", "gad7"]
     assert for_session(chosen, 2) == chosen
+
+
+def test_every_roles_check_in_is_installed_and_read_as_a_relationship_measure_about_the_session():
+    from attunement.instruments.measure_sets import offerable_measures, relationship_measures
+    from attunement.instruments.roles import room_checkins
+
+    for checkin in room_checkins():
+        instrument = get_instrument(checkin)
+        assert instrument.rater == "client" and not instrument.validated
+        assert checkin in relationship_measures() and checkin in about_the_session()
+        assert checkin in offerable_measures()

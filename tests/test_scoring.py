@@ -282,6 +282,64 @@ def test_check_in_keeps_the_free_text_answer_apart_from_the_score():
     assert result.texts == {"checkin_different": "Slow down a little when we talk about work."}
 
 
+@pytest.mark.parametrize(
+    ("answers", "total"),
+    [
+        # heard, topics, goals, together, respected, safe, judged (reversed: 10 - answer).
+        # All 8 and judged 2 (scores 8): 56 / 7 = 8.
+        ((8, 8, 8, 8, 8, 8, 2), 8.0),
+        # A partner who feels pushed: judged 9 scores 1; (10+10+10+4+10+6+1) / 7 = 51 / 7.
+        ((10, 10, 10, 4, 10, 6, 9), 51 / 7),
+    ],
+)
+def test_family_check_in_averages_seven_items_with_judged_reversed(answers, total):
+    instrument = get_instrument("checkin_family")
+    result = score(instrument, dict(zip(instrument.scoring.items, answers, strict=True)))
+    assert result.total == pytest.approx(total)
+
+
+@pytest.mark.parametrize(
+    ("answers", "total"),
+    [
+        # belong, care, open, leader_understood, leader_goals, left_out (reversed: 10 - answer).
+        # Left out 0 scores 10: (7+7+7+7+7+10) / 6 = 45 / 6 = 7.5.
+        ((7, 7, 7, 7, 7, 0), 7.5),
+        # Left out 10 scores 0: (9+8+7+6+5+0) / 6 = 35 / 6.
+        ((9, 8, 7, 6, 5, 10), 35 / 6),
+    ],
+)
+def test_group_check_in_averages_six_items_with_left_out_reversed(answers, total):
+    instrument = get_instrument("checkin_group")
+    result = score(instrument, dict(zip(instrument.scoring.items, answers, strict=True)))
+    assert result.total == pytest.approx(total)
+
+
+def test_youth_check_in_reverses_telling_off_and_keeps_the_comment_apart():
+    instrument = get_instrument("checkin_youth")
+    # heard, topics, goals, respected, safe, fit at 6; told off 10 scores 0: 36 / 7.
+    answers = dict(zip(instrument.scoring.items, (6, 6, 6, 6, 6, 6, 10), strict=True))
+    answers["checkin_youth_different"] = "Less talking about school please"
+    result = score(instrument, answers)
+    assert result.total == pytest.approx(36 / 7)
+    assert result.texts == {"checkin_youth_different": "Less talking about school please"}
+
+
+@pytest.mark.parametrize("instrument_id", ["checkin_family", "checkin_group", "checkin_youth"])
+def test_room_check_ins_allow_one_missing_rating_and_refuse_two(instrument_id):
+    instrument = get_instrument(instrument_id)
+    items = instrument.scoring.items
+    reversed_item = instrument.scoring.reverse[0]
+    # Every rating 4 (the reversed one answered 6, so it scores 4 too), the first left blank:
+    # the mean of the others is 4 whatever their number.
+    answers: dict[str, int | None] = {i: 6 if i == reversed_item else 4 for i in items}
+    answers[items[0]] = None
+    result = score(instrument, answers)
+    assert (result.total, result.prorated, result.missing) == (4, True, [items[0]])
+    answers[items[1]] = None
+    with pytest.raises(TooManyMissingError):
+        score(instrument, answers)
+
+
 def test_wai_sr_subscales_follow_the_secondary_key():
     instrument = get_instrument("wai_sr")
     # Item i answered (i mod 5) + 1:

@@ -163,8 +163,8 @@ RATIONALE_ABOUT = {
     "dropout_risk": ("dropout", ("not on track", "Rupture", "Safety")),
     "safety": ("Safety guidance (not an effect-size estimate)", ("feedback", "r = ", "OR = ")),
     "negative_process": ("Therapist confrontation", ("feedback", "Safety", "dropout")),
-    "split_alliance": ("split alliance", ("feedback", "Safety", "dropout", "Cohesion")),
-    "cohesion": ("Cohesion and outcome", ("feedback", "Safety", "dropout", "split")),
+    "split_alliance": ("Degree of split alliance", ("feedback", "Safety", "Rupture", "dropout", "Cohesion")),
+    "cohesion": ("Cohesion and outcome", ("feedback", "Safety", "Rupture", "dropout", "split")),
 }
 
 
@@ -197,3 +197,34 @@ def test_alert_support_steps_check_the_language_only_when_it_differs_from_the_cl
     in_polish = support_steps("not_on_track", REASON, polish, "Polish")
     assert any("preferred language" in step for step in in_english)
     assert not any("preferred language" in step for step in in_polish)
+
+
+def test_a_split_alliance_names_who_moved_and_rebuilds_the_shared_purpose():
+    reason = "Sam (partner): check-in fell from 8.5 to 5.0 while the others held"
+    checklist = support_checklist("split_alliance", PROFILE, SupportContext(reason=reason))
+    relationship = checklist.sections[0]
+    assert relationship.id == "relationship"
+    assert [i.id for i in relationship.items][:4] == [
+        "rel_split_who",
+        "rel_split_meet",
+        "rel_split_purpose",
+        "rel_split_safe",
+    ]
+    assert reason in relationship.items[0].text and relationship.items[0].required
+    assert "side" in relationship.items[1].text and "safe" in relationship.items[3].text
+    # Friedlander et al. 2018: the degree of split alliance and outcome, r = .316.
+    assert "r = 0.316" in checklist.evidence and "Friedlander" in checklist.evidence
+    assert not {"rel_ask", "rel_cohesion_check", "safe_ask"} & set(ids(checklist))
+
+
+def test_falling_cohesion_checks_in_links_the_member_and_asks_about_obstacles():
+    reason = "Alex (group member): 3.1 points below their own level; missed 2 of the last 3 sessions"
+    checklist = support_checklist("cohesion", None, SupportContext(reason=reason))
+    shown = ids(checklist)
+    assert shown[:3] == ["rel_cohesion_check", "rel_cohesion_link", "rel_cohesion_leader"]
+    assert reason in checklist.items()[0].text
+    assert "mot_obstacles" in shown  # a member at risk of leaving the group
+    assert "early" in checklist.items()[2].text
+    # Burlingame, McClendon & Yang 2018: cohesion and outcome, r = .26.
+    assert "r = 0.26" in checklist.evidence and "Burlingame" in checklist.evidence
+    assert not {"rel_split_who", "rel_ask"} & set(shown)

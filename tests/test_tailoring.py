@@ -95,6 +95,11 @@ def rule_of(data: dict, rule_id: str) -> dict:
             "mood",
         ),
         (lambda d: d["recommendations"].append(copy.deepcopy(rule_of(d, "stage_action"))), "duplicate"),
+        (lambda d: rule_of(d, "couple_family_split").update(estimates=["tf2099"]), "no estimate 'tf2099'"),
+        (lambda d: rule_of(d, "couple_family_split").pop("setting"), "needs profile conditions"),
+        (lambda d: rule_of(d, "couple_family_split").update(setting={"formats": ["crowd"]}), "crowd"),
+        (lambda d: rule_of(d, "youth_engagement").update(setting={"roles": ["uncle"]}), "uncle"),
+        (lambda d: rule_of(d, "youth_engagement").update(setting={}), "at least one format or role"),
     ],
     ids=[
         "unknown-entry",
@@ -104,6 +109,11 @@ def rule_of(data: dict, rule_id: str) -> dict:
         "unknown-category",
         "unknown-dimension",
         "duplicate-id",
+        "unknown-estimate",
+        "no-conditions-and-no-setting",
+        "unknown-format",
+        "unknown-role",
+        "empty-setting",
     ],
 )
 def test_broken_rules_are_refused(change, message):

@@ -139,3 +139,17 @@ def test_short_answers_sit_two_to_a_row_on_a_phone_and_long_ones_keep_a_row_each
     intake = {q.field: q for q in build_form("intake_profile").questions}
     assert not intake["ip_pref_direction"].short_options
     assert not build_form("checkin").questions[0].short_options  # a 0-10 scale has its own row
+
+
+def test_the_open_question_of_a_room_check_in_is_kept_as_the_sessions_comment(clinic):
+    """Each role's check-in has its own open question; what a partner or group member writes there
+    is kept as the comment, as the individual check-in's is."""
+    from attunement.instruments import get_instrument
+
+    issue_link(clinic, 1)
+    path = issue_link(clinic, 2, issued_with="phq9,checkin_family")
+    family = {item: "7" for item in get_instrument("checkin_family").scoring.items}
+    _, response = submit(clinic, path, {**PHQ9, **family, "checkin_family_different": "Let us both speak"})
+    assert response.status_code == 303
+    with clinic.db.session() as db:
+        assert db.scalar(select(Submission.comment)) == "Let us both speak"

@@ -279,10 +279,10 @@ class _SplitWalk:
                     reasons[i] = self._fell_reason(i, session, values, holds)
             gap_reason = self._gap(session, values, answering)
             if gap_reason is not None:
-                mover, text, figures = gap_reason
+                mover, text, short, figures = gap_reason
                 if mover in reasons:
                     first, first_figures = reasons[mover]
-                    reasons[mover] = (f"{first} {text}", {**figures, **first_figures})
+                    reasons[mover] = (f"{first} {short}", {**figures, **first_figures})
                 else:
                     reasons[mover] = (text, figures)
         alerts = []
@@ -325,14 +325,16 @@ class _SplitWalk:
             "rule": "one_fell",
             "rating": round(float(values[i]), 2),
             "own_level": round(own.level, 2),
-            "drop": round(own.drop(values[i]), 2),
+            "drop": round(float(own.drop(values[i])), 2),
             "others_mean": round(float(np.mean(values[holds])), 2),
         }
         return text, figures
 
     def _gap(
         self, session: int, values: np.ndarray, answering: list[int]
-    ) -> tuple[int, str, dict[str, float | int | str]] | None:
+    ) -> tuple[int, str, str, dict[str, float | int | str]] | None:
+        """The participant at the end of a gap grown beyond the usual, with the reason in full and
+        the short form added to a reason that already says how their rating fell."""
         sp = self.p.split
         low = min(answering, key=lambda i: values[i])
         high = max(answering, key=lambda i: values[i])
@@ -354,6 +356,7 @@ class _SplitWalk:
             if self.gaps
             else "the first session they both answered"
         )
+        short = f"The gap between the highest and lowest rating is {_n(gap)} points ({usual_text})."
         text = (
             f"The ratings have drifted apart: {self.room.names[high]} {_n(values[high])} and "
             f"{self.room.names[low]} {_n(values[low])} at session {session}, a gap of {_n(gap)} points "
@@ -371,7 +374,7 @@ class _SplitWalk:
             "gap": round(gap, 2),
             "usual_gap": round(usual, 2),
         }
-        return mover, text, figures
+        return mover, text, short, figures
 
 
 class _CohesionWalk:

@@ -20,6 +20,7 @@ from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.evidence import Entry, get_entry, load_registry
 from attunement.evidence.models import TaskForce, suffix
 from attunement.profile import Profile, build_profile, parse_profile
+from attunement.tailoring.case import case_context
 from attunement.tailoring.engine import DEFAULT_SERVICE_LANGUAGE, TailoringResult, tailor
 from attunement.tailoring.support import ALERT_KINDS, Checklist, SupportContext, support_checklist
 
@@ -255,15 +256,30 @@ def tailor_cmd(
             help="The language the service works in; the language check fires only for another one.",
         ),
     ] = DEFAULT_SERVICE_LANGUAGE,
+    case_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="The kind of case: individual, couple, family or group (adds the rules for that format).",
+        ),
+    ] = "individual",
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="The client's role: client, partner, parent, caregiver, young_person, group_member.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Ranked, explained recommendations and cautions for one client, from their intake profile.
 
     The client's stated wishes come first and are all listed; where a trait read from their answers
-    contradicts a wish, the wish is followed and the conflict is shown. --json keeps every detail."""
+    contradicts a wish, the wish is followed and the conflict is shown. With --format (and --role)
+    the rules for couples, families, groups and young people are added. --json keeps every detail."""
     try:
         client = _read_profile(profile)
-        result = tailor(client, service_language=service_language)
+        result = tailor(client, service_language=service_language, case=case_context(case_format, role))
     except AttunementError as exc:
         fail(str(exc), as_json)
         return

@@ -269,8 +269,14 @@ class Entry(StrictModel):
         return [e for e in self.estimates if e.primary]
 
     def headline_text(self) -> str:
-        parts = [f"{e.task_force or 'other synthesis'}, {e.label}: {e.render()}" for e in self.headline()]
-        return " | ".join(parts) if parts else "no pooled effect size"
+        return estimates_text(self.headline())
+
+
+def estimates_text(estimates: list[Estimate]) -> str:
+    """Estimates in one line, each with its task force and label (an entry's headline, or the
+    ones a tailoring rule names)."""
+    parts = [f"{e.task_force or 'other synthesis'}, {e.label}: {e.render()}" for e in estimates]
+    return " | ".join(parts) if parts else "no pooled effect size"
 
 
 class Registry(StrictModel):

@@ -1,8 +1,16 @@
-"""Fitting therapy to the client: tailoring rules, the clinical support checklist and the caseload
-check for one approach for everyone. Rules, checklist and settings are JSON data beside the code."""
+"""Fitting therapy to the client: tailoring rules (by profile, and by the kind of case: couple,
+family, group, young person), the clinical support checklist and the caseload check for one
+approach for everyone. Rules, checklist and settings are JSON data beside the code."""
 
 from attunement.tailoring.approach_check import ApproachCheck, DimensionResult, check_approaches
-from attunement.tailoring.engine import Caution, Recommendation, TailoringResult, tailor
+from attunement.tailoring.case import CaseContext, case_context
+from attunement.tailoring.engine import (
+    Caution,
+    Recommendation,
+    TailoringResult,
+    format_recommendations,
+    tailor,
+)
 from attunement.tailoring.rules import RuleSet, load_rules
 from attunement.tailoring.support import (
     ALERT_KINDS,
@@ -16,6 +24,7 @@ from attunement.tailoring.support import (
 __all__ = [
     "ALERT_KINDS",
     "ApproachCheck",
+    "CaseContext",
     "Caution",
     "Checklist",
     "ChecklistItem",
@@ -24,7 +33,9 @@ __all__ = [
     "RuleSet",
     "SupportContext",
     "TailoringResult",
+    "case_context",
     "check_approaches",
+    "format_recommendations",
     "load_rules",
     "record_use",
     "support_checklist",

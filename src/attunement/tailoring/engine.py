@@ -11,6 +11,11 @@ a suggestion to talk it through. Every stated wish is also listed on its own (``
 wish no rule acts on is still shown. Within stated and within inferred, ranking uses only
 verified ratings (today the 2011 task-force ratings): a rating still tagged unverified is shown
 but does not move a recommendation, as the reference requires.
+
+The kind of case matters too: a couple, a family, a group or a young person calls for practice
+of its own (rules with a ``setting``, :mod:`attunement.tailoring.case`). ``tailor`` takes the case
+as an optional ``case``; :func:`format_recommendations` gives those recommendations alone, for a
+case page that has no profile to go on.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from attunement.evidence import Entry, Registry, load_registry
+from attunement.evidence.models import Estimate, estimates_text
 from attunement.profile.model import STATED, Profile, label
-from attunement.tailoring.rules import CautionRule, RuleSet, all_hold, fill, load_rules
+from attunement.tailoring.case import INDIVIDUAL, CaseContext, case_context
+from attunement.tailoring.rules import CautionRule, Rule, RuleSet, all_hold, fill, load_rules
 
 RANKING = (
     "The client's stated wishes come first, then what their answers suggest. Within each, ranked by "
@@ -110,16 +117,22 @@ def tailor(
     registry: Registry | None = None,
     *,
     service_language: str = DEFAULT_SERVICE_LANGUAGE,
+    case: CaseContext = INDIVIDUAL,
 ) -> TailoringResult:
-    """Ranked recommendations, cautions, the client's wishes and any wish-versus-trait conflicts."""
+    """Ranked recommendations, cautions, the client's wishes and any wish-versus-trait conflicts.
+
+    ``case`` is the kind of case and the participant's place in it; by default today's single
+    adult client, for whom the rules written for couples, families, groups and young people do
+    not apply."""
     rules = rules or load_rules()
     registry = registry or load_registry()
     entries = registry.by_id()
     found: dict[str, tuple[tuple[int, int, int, int], Recommendation]] = {}
     for order, rule in enumerate(rules.recommendations):
-        if not all_hold(rule.when, profile, service_language):
+        if not rule.fits_case(case) or not all_hold(rule.when, profile, service_language):
             continue
         entry = entries[rule.entry]
+        estimates = _estimates(rule, entry)
         fit = rule.fit_for(profile)
         explanation = " ".join(
             [fill(rule.because, profile)]
@@ -136,13 +149,13 @@ def tailor(
             strength=entry.strength,
             strength_label=strength_label(entry),
             ratings=entry.strength_text(),
-            evidence=entry.headline_text(),
+            evidence=estimates_text(estimates),
             fit=fit,
             based_on=sorted({c.dimension for c in rule.when if c.positive}),
             see_also=list(rule.see_also),
             citations=[registry.citations[c].render() for c in entry.citations],
             source=rule.source,
-            unchecked=unchecked(entry),
+            unchecked=unchecked(entry, estimates),
         )
         stated_first = 0 if rule.source == "stated" else 1
         found[rule.id] = ((stated_first, -entry.strength, -fit, order), rec)
@@ -179,6 +192,28 @@ def tailor(
         conflicts=conflicts,
         service_language=service_language,
     )
+
+
+def format_recommendations(
+    format: str, role: str | None = None, rules: RuleSet | None = None, registry: Registry | None = None
+) -> list[Recommendation]:
+    """The recommendations for a kind of case alone, ranked, as the pages render them.
+
+    ``format`` is the case's format (``individual``, ``couple``, ``family`` or ``group``) and
+    ``role`` the participant's role (``client``, ``partner``, ``parent``, ``caregiver``,
+    ``young_person``, ``group_member``), or None for the case as a whole. Only rules written for a
+    kind of case (with a ``setting`` in ``rules.json``) are listed, each tied to its registry entry
+    and estimate, e.g. building a shared purpose for a couple, cohesion for a group, engagement
+    for a young person; an individual adult client gets none (their recommendations come from
+    their profile: :func:`tailor`, which takes the same case as ``case=``). An unknown format, or
+    a role the format does not have (``instruments/roles.json``), is refused with the field named
+    (:class:`~attunement.errors.InvalidInputError`).
+    """
+    rules = rules or load_rules()
+    result = tailor(Profile(), rules, registry, case=case_context(format, role))
+    for_cases = {r.id for r in rules.recommendations if r.setting is not None}
+    kept = [r for r in result.recommendations if r.id in for_cases]
+    return [replace(r, rank=i + 1) for i, r in enumerate(kept)]
 
 
 def wishes(profile: Profile) -> list[Wish]:
@@ -236,13 +271,22 @@ def strength_label(entry: Entry) -> str:
     return f"{rating.label} ({rating.task_force} task force)"
 
 
-def unchecked(entry: Entry) -> list[str]:
+def _estimates(rule: Rule, entry: Entry) -> list[Estimate]:
+    """The estimates a recommendation shows: those its rule names, else the entry's headline."""
+    if not rule.estimates:
+        return entry.headline()
+    named = {e.id: e for e in entry.estimates}
+    return [named[e] for e in rule.estimates]
+
+
+def unchecked(entry: Entry, estimates: list[Estimate] | None = None) -> list[str]:
     """What this entry shows that has not been checked against its source, in words, so that a
-    page can carry one small mark with this as its explanation instead of a tag on every line."""
+    page can carry one small mark with this as its explanation instead of a tag on every line
+    (``estimates``: the ones shown, the entry's headline by default)."""
     found = [
         f"the {r.task_force} rating ({r.status.value})" for r in entry.ratings if not r.status.is_verified
     ]
-    for estimate in entry.headline():
+    for estimate in entry.headline() if estimates is None else estimates:
         statuses = sorted({n.status.value for n in estimate.numbers() if not n.status.is_verified})
         if statuses:
             found.append(

@@ -10,6 +10,12 @@ therapy, language ...) or about a trait inferred from their answers (reactance, 
 attachment ...); which one follows from the dimensions its conditions test (``STATED`` in the
 profile model), so it cannot drift from the data. A ``conflicts`` entry names two rules that must
 never be listed together; the engine keeps the stated wish and shows the other as a named conflict.
+
+A rule may also carry a ``setting`` (the case formats and participant roles it is for, see
+:mod:`attunement.tailoring.case`): such a rule applies only to a case of that kind, and one with a
+setting and no profile conditions is about the case itself (source ``case``). ``estimates`` names
+the estimates of the entry that the rule rests on, when they are not the entry's headline ones
+(e.g. the split-alliance estimate of the couple and family entry).
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ from attunement.datafiles import StrictModel, load_json_model
 from attunement.errors import DefinitionError
 from attunement.evidence import Registry, load_registry
 from attunement.profile.model import CATEGORIES, DIMENSIONS, STATED, Profile, Strength, label
+from attunement.tailoring.case import CaseContext, Setting
 
 RULES_FILE = Path(__file__).with_name("rules.json")
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\.(value|label|evidence|strength)\}")
-Source = Literal["stated", "inferred"]
+Source = Literal["stated", "inferred", "case"]
 
 
 class Condition(StrictModel):
@@ -119,12 +126,17 @@ class Detail(StrictModel):
 
 
 class Rule(StrictModel):
-    """Profile -> one recommendation tied to one registry entry."""
+    """Profile (and, with a ``setting``, the kind of case) -> one recommendation tied to one
+    registry entry."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     entry: str
+    estimates: list[str] = Field(
+        default=[], description="the entry's estimates this rule rests on; its headline ones when empty"
+    )
     see_also: list[str] = []
-    when: list[Condition] = Field(min_length=1)
+    setting: Setting | None = Field(default=None, description="the case formats and roles it is for")
+    when: list[Condition] = []
     fit: int = Field(ge=1, description="how directly the client's answers point to this rule")
     fit_bonus: list[Bonus] = []
     title: str
@@ -132,14 +144,26 @@ class Rule(StrictModel):
     because: str
     details: list[Detail] = []
 
+    @model_validator(mode="after")
+    def _applies_to_someone(self) -> Rule:
+        if not self.when and self.setting is None:
+            raise ValueError(f"rule {self.id}: needs profile conditions ('when'), a 'setting', or both")
+        return self
+
+    def fits_case(self, case: CaseContext) -> bool:
+        """Whether the rule is for this kind of case (a rule without a setting is for every case)."""
+        return self.setting is None or self.setting.holds(case)
+
     def fit_for(self, profile: Profile) -> int:
         return self.fit + sum(b.add for b in self.fit_bonus if all_hold(b.when, profile))
 
     @property
     def source(self) -> Source:
-        """``stated`` when the rule answers a wish the client stated, ``inferred`` when it rests
-        only on traits read from their answers."""
-        return source_of(self.when)
+        """``stated`` when the rule answers a wish the client stated, ``case`` when it rests on the
+        kind of case (its setting) and no wish, ``inferred`` when it rests only on traits read
+        from their answers."""
+        found = source_of(self.when)
+        return "case" if found == "inferred" and self.setting is not None else found
 
     def templates(self) -> list[tuple[str, list[Condition]]]:
         """Each piece of wording with the conditions under which it is shown."""
@@ -231,6 +255,11 @@ def rule_problems(rules: RuleSet, registry: Registry) -> list[str]:
             problems.append(f"{rule.id}: registry entry {rule.entry!r} does not exist")
         elif entry.kind == "ineffective":
             problems.append(f"{rule.id}: recommends {rule.entry!r}, a practice that does not work")
+        else:
+            known = {e.id for e in entry.estimates}
+            problems.extend(
+                f"{rule.id}: {rule.entry} has no estimate {e!r}" for e in rule.estimates if e not in known
+            )
         problems.extend(
             f"{rule.id}: see_also {s!r} does not exist" for s in rule.see_also if s not in entries
         )

@@ -29,6 +29,8 @@ CHECKLIST_FILE = Path(__file__).with_name("checklist.json")
 AlertKind = Literal[
     "not_on_track", "rupture", "dropout_risk", "safety", "negative_process", "split_alliance", "cohesion"
 ]
+#: Every kind of alert with a checklist; ``split_alliance`` and ``cohesion`` are about one participant
+#: of a couple, family or group case.
 ALERT_KINDS: tuple[AlertKind, ...] = (
     "not_on_track",
     "rupture",

@@ -17,6 +17,7 @@ from starlette.background import BackgroundTask
 
 from attunement.errors import InvalidInputError
 from attunement.instruments import instrument_ids
+from attunement.instruments.roles import room_checkins
 from attunement.profile.parts import IntakePart
 from attunement.store.audit import record
 from attunement.store.intake import link_part
@@ -36,7 +37,8 @@ router = APIRouter()
 #: Project choice: the client may look at their progress for a day after answering.
 PROGRESS_VISIBLE = timedelta(hours=24)
 SECONDS_VISIBLE = int(PROGRESS_VISIBLE.total_seconds())
-COMMENT_FIELD = "checkin_different"
+#: The open question of each relationship check-in (individual, family, group, youth).
+COMMENT_FIELDS = {checkin: f"{checkin}_different" for checkin in room_checkins()}
 #: Whether a link asks intake questions, and which part (None: every question).
 Asked = tuple[bool, IntakePart | None]
 
@@ -117,7 +119,8 @@ def client_submit(request: Request, token: str, form: CheckedForm, db: Db):
         forms = _forms(instruments, intake, wordings)
         return render(request, "client_form.html", _form_page(forms, entered(form), exc.problems), 400)
     # The check-in's open question: kept only from a form that asked it.
-    comment = (form.get(COMMENT_FIELD, "").strip() or None) if "checkin" in instruments else None
+    asked = [field for checkin, field in COMMENT_FIELDS.items() if checkin in instruments]
+    comment = next((text for field in asked if (text := form.get(field, "").strip())), None)
     stored = claim_and_store(db, link, parsed.answers, comment, intake_values)
     response = redirect(f"/c/{token}")
     if stored is None:  # claimed by another request meanwhile: the thank-you page
