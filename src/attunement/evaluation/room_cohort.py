@@ -2,6 +2,11 @@
 the room evaluation: each case's ratings from the canonical tables, the known events, and the
 noise-free ratings the oracle reads.
 
+Membership: a folder's episodes table may carry ``first_session`` and ``last_session`` per
+participant (the simulator's does): when each participant was in the case, as the app's case
+members record it. Then a member's sessions between their last answer and their leaving count as
+missed, which is what "at risk of leaving" reads.
+
 The noise-free ratings are rebuilt from the truth, not stored: each participant's latent level
 (``truth_room_participants``) minus their own event's drop and any group-wide decline
 (``truth_room_events``), with the shapes of the parameters the folder was simulated with
@@ -43,7 +48,7 @@ def load_room_cohort(folder: str | Path) -> RoomCohort:
     measures = read_measures(find_table(folder, "measures", context=CONTEXT))
     episodes_path = find_table(folder, "episodes", required=False, context=CONTEXT)
     episodes = read_episodes(episodes_path) if episodes_path else None
-    rooms = tuple(case_ratings(measures, episodes))
+    rooms = tuple(_with_membership(room, episodes) for room in case_ratings(measures, episodes))
     if not rooms:
         raise InvalidInputError(
             CONTEXT,
@@ -55,6 +60,22 @@ def load_room_cohort(folder: str | Path) -> RoomCohort:
     parameters = load_room_parameters(parameters_path if parameters_path.exists() else None)
     latent = tuple(_latent(room, events, participants, parameters) for room in rooms)
     return RoomCohort(rooms, latent, events)
+
+
+def _with_membership(room: RoomRatings, episodes: pd.DataFrame | None) -> RoomRatings:
+    """With the episodes' ``first_session`` and ``last_session`` (written by the simulator, as a
+    service's case membership records who is in a group), each participant is in the case over
+    that span, so sessions they attended without answering show as missed; without them, from
+    their first row to their last (:mod:`attunement.alerts.case_ratings`)."""
+    if episodes is None or not {"first_session", "last_session"} <= set(episodes.columns):
+        return room
+    spans = episodes.set_index("client_id")[["first_session", "last_session"]]
+    member = room.members().copy()
+    for k, pid in enumerate(room.participants):
+        if pid in spans.index:
+            first, last = spans.loc[pid]
+            member[k] = (room.sessions >= int(first)) & (room.sessions <= int(last))
+    return replace(room, member=member)
 
 
 def _latent(

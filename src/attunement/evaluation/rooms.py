@@ -15,6 +15,11 @@ Each rule is run on every case session by session with only the sessions up to e
   of a group-wide decline of its group on;
 - **false alert episodes per 100 participant-sessions** without an event in progress.
 
+**At risk of leaving**: of the members who left the group after a cohesion drop (before the group
+ended), the share the rule called at risk of leaving (a cohesion alert with ``at_risk_of_leaving``)
+between the drop's onset and their last session; an at-risk alert episode is correct when it
+begins in such a span. The naive rule's "at risk" is its cut-off again.
+
 A group-wide decline is a group-level event, so its row reads the group's falling trend
 (:func:`attunement.alerts.room.cohesion_summary`, ``falling``) session by session instead: detected
 when the trend shows falling within the window; a falling episode is correct when it begins at
@@ -47,6 +52,7 @@ ROWS = (
     ("cohesion, member drops", "cohesion", (MEMBER_DROP,), ("group",)),
 )
 GROUP_ROW = "group falling trend, group-wide declines"
+LEAVING_ROW = "at risk of leaving, members who left after a drop"
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,13 @@ def evaluate_rooms(
             declines = events[(events["case_id"] == source.case_id) & (events["kind"] == GROUP_DECLINE)]
             _match_group(tally, source, falling, declines, window)
         out.append(tally.figures(GROUP_ROW, rule, len(groups)))
+    for rule in RULES:
+        tally = _Tally()
+        for k in groups:
+            room = cohort.rooms[k]
+            mine = events[(events["case_id"] == room.case_id) & (events["kind"] == MEMBER_DROP)]
+            _match_leaving(tally, room, flags[rule][k]["leaving"], mine)
+        out.append(tally.figures(LEAVING_ROW, rule, len(groups)))
     return out
 
 
@@ -106,11 +119,15 @@ def evaluate_rooms(
 
 
 def _core_flags(room: RoomRatings, parameters: RoomParameters | None) -> dict[str, np.ndarray]:
-    flags = {kind: np.zeros(room.values.shape, dtype=bool) for kind in ("split_alliance", "cohesion")}
+    kinds = ("split_alliance", "cohesion", "leaving")
+    flags = {kind: np.zeros(room.values.shape, dtype=bool) for kind in kinds}
     column = {int(s): c for c, s in enumerate(room.sessions)}
     row = {p: k for k, p in enumerate(room.participants)}
     for alert in room_course(room, parameters):
-        flags[alert.kind][row[alert.participant], column[alert.session]] = True
+        where = row[alert.participant], column[alert.session]
+        flags[alert.kind][where] = True
+        if alert.figures.get("at_risk_of_leaving"):
+            flags["leaving"][where] = True
     return flags
 
 
@@ -119,8 +136,8 @@ def _naive_flags(room: RoomRatings, cutoff: float) -> dict[str, np.ndarray]:
         below = room.members() & (room.values < cutoff)
     none = np.zeros(room.values.shape, dtype=bool)
     if room.format == "group":
-        return {"split_alliance": none, "cohesion": below}
-    return {"split_alliance": below, "cohesion": none}
+        return {"split_alliance": none, "cohesion": below, "leaving": below}
+    return {"split_alliance": below, "cohesion": none, "leaving": none}
 
 
 def _falling(room: RoomRatings, parameters: RoomParameters | None) -> np.ndarray:
@@ -229,6 +246,30 @@ def _match(
     tally.correct += int((onsets & in_progress).sum())
     tally.quiet_sessions += int((members & ~in_progress).sum())
     tally.false_episodes += int((onsets & ~in_progress).sum())
+
+
+def _match_leaving(tally: _Tally, room: RoomRatings, flags: np.ndarray, drops: pd.DataFrame) -> None:
+    """Members who left the group after a cohesion drop, before it ended: detected when the rule
+    said "at risk of leaving" between the drop's onset and their last session; an at-risk alert
+    episode is correct when it begins in that span."""
+    sessions, members = room.sessions, room.members()
+    span = np.zeros(flags.shape, dtype=bool)
+    for event in drops.itertuples(index=False):
+        if pd.isna(event.left_session) or event.participant not in room.participants:
+            continue
+        onset, left = int(event.onset_session), int(event.left_session)
+        k = room.participants.index(event.participant)
+        if left >= int(sessions[-1]) or not members[k, sessions == onset].any():
+            continue  # stayed to the group's end, or had left before the onset
+        near = (sessions >= onset) & (sessions <= left)
+        tally.events += 1
+        tally.detected += int(flags[k, near].any())
+        span[k] |= near
+    onsets = _onsets(flags & members)
+    tally.episodes += int(onsets.sum())
+    tally.correct += int((onsets & span).sum())
+    tally.quiet_sessions += int((members & ~span).sum())
+    tally.false_episodes += int((onsets & ~span).sum())
 
 
 def _match_group(
