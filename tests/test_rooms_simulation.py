@@ -170,3 +170,11 @@ def test_the_tables_give_the_ratings_the_simulator_recorded(cases):
         latent = case.ratings(latent=True).values
         assert np.array_equal(np.isnan(latent), np.isnan(direct.values))
         assert (np.abs(latent - direct.values)[~np.isnan(latent)] < 2.5).all()
+
+
+def test_simulate_rooms_refuses_options_it_would_ignore(tmp_path):
+    result = CliRunner().invoke(
+        app, ["simulate", "--rooms", "2", "--measures", "phq9", "--out", str(tmp_path), "--json"]
+    )
+    assert result.exit_code == 2
+    assert "--measures: got 'phq9', expected nothing with --rooms" in json.loads(result.output)["error"]

@@ -139,6 +139,18 @@ def simulate_cmd(
     """
     if rooms is not None:
         try:
+            if keep is not None or profile_path is not None:
+                raise InvalidInputError(
+                    "simulate",
+                    [
+                        FieldProblem(
+                            "--measures" if keep is not None else "--profile",
+                            keep if keep is not None else str(profile_path),
+                            "nothing with --rooms: the rooms have their own parameters "
+                            "(simulation/parameters/rooms.json) and write only relationship check-ins",
+                        )
+                    ],
+                )
             write_rooms(rooms, seed, out, file_format.value, as_json)
         except (AttunementError, OSError, ValueError) as exc:
             fail(str(exc), as_json)
