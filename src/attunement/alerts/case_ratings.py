@@ -35,10 +35,14 @@ def case_ratings(measures: pd.DataFrame, episodes: pd.DataFrame | None = None) -
         return []
     rows = measures[measures[CASE_ID].notna()]
     scores = _checkin_scores(rows)
+    by_client = {
+        str(client): (part["session"].to_numpy(dtype=np.int64), part["score"].to_numpy(dtype=float))
+        for client, part in scores.groupby("client_id", sort=False)
+    }
     ongoing = _ongoing_participants(episodes)
     rooms = []
     for case_id, case_rows in rows.groupby(CASE_ID, sort=True):
-        room = _room(str(case_id), case_rows, scores, ongoing)
+        room = _room(str(case_id), case_rows, by_client, ongoing)
         if room is not None:
             rooms.append(room)
     return rooms
@@ -60,7 +64,12 @@ def _ongoing_participants(episodes: pd.DataFrame | None) -> set[str]:
     return set(episodes.loc[episodes["end_reason"] == ONGOING, "client_id"].astype(str))
 
 
-def _room(case_id: str, rows: pd.DataFrame, scores: pd.DataFrame, ongoing: set[str]) -> RoomRatings | None:
+def _room(
+    case_id: str,
+    rows: pd.DataFrame,
+    scores: dict[str, tuple[np.ndarray, np.ndarray]],
+    ongoing: set[str],
+) -> RoomRatings | None:
     people = rows.drop_duplicates("client_id")[["client_id", ROLE]]
     participants = tuple(str(p) for p in people["client_id"])
     roles = tuple(str(r) for r in people[ROLE])
@@ -69,12 +78,13 @@ def _room(case_id: str, rows: pd.DataFrame, scores: pd.DataFrame, ongoing: set[s
         return None
     sessions = np.unique(rows["session"].to_numpy(dtype=np.int64))
     index = {p: k for k, p in enumerate(participants)}
-    column = {int(s): k for k, s in enumerate(sessions)}
     values = np.full((len(participants), len(sessions)), np.nan)
-    mine = scores[scores["client_id"].isin(index)]
-    for client, session, score in zip(mine["client_id"], mine["session"], mine["score"], strict=True):
-        if int(session) in column:
-            values[index[client], column[int(session)]] = float(score)
+    for client, k in index.items():
+        if client in scores:
+            answered, score = scores[client]
+            where = np.searchsorted(sessions, answered)
+            ok = (where < len(sessions)) & (sessions[np.minimum(where, len(sessions) - 1)] == answered)
+            values[k, where[ok]] = score[ok]
     member = np.zeros_like(values, dtype=bool)
     spans = rows.groupby("client_id")["session"].agg(["min", "max"])
     for client, k in index.items():

@@ -48,7 +48,8 @@ def load_room_cohort(folder: str | Path) -> RoomCohort:
     measures = read_measures(find_table(folder, "measures", context=CONTEXT))
     episodes_path = find_table(folder, "episodes", required=False, context=CONTEXT)
     episodes = read_episodes(episodes_path) if episodes_path else None
-    rooms = tuple(_with_membership(room, episodes) for room in case_ratings(measures, episodes))
+    spans = _spans(episodes)
+    rooms = tuple(_with_membership(room, spans) for room in case_ratings(measures, episodes))
     if not rooms:
         raise InvalidInputError(
             CONTEXT,
@@ -58,34 +59,46 @@ def load_room_cohort(folder: str | Path) -> RoomCohort:
     participants = read_table(find_table(folder, "truth_room_participants", context=CONTEXT))
     parameters_path = folder / PARAMETERS_FILE
     parameters = load_room_parameters(parameters_path if parameters_path.exists() else None)
-    latent = tuple(_latent(room, events, participants, parameters) for room in rooms)
+    ids, level = participants["client_id"].astype(str), participants["level"].astype(float)
+    levels = dict(zip(ids, level, strict=True))
+    by_case = {str(case): part for case, part in events.groupby("case_id", sort=False)}
+    latent = tuple(_latent(room, by_case.get(room.case_id), levels, parameters) for room in rooms)
     return RoomCohort(rooms, latent, events)
 
 
-def _with_membership(room: RoomRatings, episodes: pd.DataFrame | None) -> RoomRatings:
+def _spans(episodes: pd.DataFrame | None) -> dict[str, tuple[int, int]]:
+    """Each participant's first and last session in the case, when the episodes say so."""
+    if episodes is None or not {"first_session", "last_session"} <= set(episodes.columns):
+        return {}
+    return {
+        str(client): (int(first), int(last))
+        for client, first, last in zip(
+            episodes["client_id"], episodes["first_session"], episodes["last_session"], strict=True
+        )
+    }
+
+
+def _with_membership(room: RoomRatings, spans: dict[str, tuple[int, int]]) -> RoomRatings:
     """With the episodes' ``first_session`` and ``last_session`` (written by the simulator, as a
     service's case membership records who is in a group), each participant is in the case over
     that span, so sessions they attended without answering show as missed; without them, from
     their first row to their last (:mod:`attunement.alerts.case_ratings`)."""
-    if episodes is None or not {"first_session", "last_session"} <= set(episodes.columns):
+    if not spans:
         return room
-    spans = episodes.set_index("client_id")[["first_session", "last_session"]]
     member = room.members().copy()
     for k, pid in enumerate(room.participants):
-        if pid in spans.index:
-            first, last = spans.loc[pid]
-            member[k] = (room.sessions >= int(first)) & (room.sessions <= int(last))
+        if pid in spans:
+            first, last = spans[pid]
+            member[k] = (room.sessions >= first) & (room.sessions <= last)
     return replace(room, member=member)
 
 
 def _latent(
-    room: RoomRatings, events: pd.DataFrame, participants: pd.DataFrame, p: RoomParameters
+    room: RoomRatings, events: pd.DataFrame | None, levels: dict[str, float], p: RoomParameters
 ) -> RoomRatings:
-    levels = participants.set_index("client_id")["level"]
     width = int(room.sessions[-1])
-    mine = events[events["case_id"] == room.case_id]
-    latent = np.array([np.full(width, float(levels[pid])) for pid in room.participants])
-    for event in mine.itertuples(index=False):
+    latent = np.array([np.full(width, levels[pid]) for pid in room.participants])
+    for event in () if events is None else events.itertuples(index=False):
         curve = drop_curve(
             width,
             int(event.onset_session),
