@@ -115,6 +115,23 @@ def test_early_sessions_are_judged_more_sensitively():
     assert room_course(late) == []
 
 
+def test_a_member_who_always_sits_below_the_group_is_read_against_their_usual_distance():
+    others = [[8.0] * 7 for _ in range(4)]
+    # 2.5 below the group from the start: alerted at the first session, then themselves ...
+    steady = group([*others, [5.5] * 7])
+    assert [a.session for a in room_course(steady)] == [1]
+    # ... until they sit 2 points further below than usual (and below their own level too).
+    drifting = group([*others, [5.5, 5.5, 5.5, 5.5, 5.5, 5.5, 3.4]])
+    (late,) = [a for a in room_course(drifting) if a.session == 7]
+    assert late.figures["rule"] == "both" and "(usually 2.5 below it)" in late.reason
+
+
+def test_in_a_bigger_family_a_fall_must_be_larger_to_count():
+    from attunement.alerts.room import _room_z
+
+    assert [round(_room_z(2.0, k), 2) for k in (1, 2, 3, 4)] == [2.0, 2.28, 2.43, 2.53]
+
+
 def test_a_member_who_missed_sessions_and_falls_is_at_risk_of_leaving():
     others = [[7.0, 7.0, 7.1, 6.9, 7.0] for _ in range(4)]
     room = group([*others, [7.5, 7.4, NAN, 7.6, 4.8]])

@@ -213,20 +213,21 @@ class _OwnLevel:
     def level(self) -> float:
         return float(np.mean(self.kept)) if self.kept else math.nan
 
-    def threshold(self, minimum_drop: float) -> float:
+    def threshold(self, minimum_drop: float, z: float | None = None) -> float:
         n = len(self.kept)
         prior = self.p.prior_weight.value
         own = float(np.var(self.kept, ddof=1)) if n >= 2 else 0.0
         sd = math.sqrt((prior * self.p.prior_sd.value**2 + max(n - 1, 0) * own) / (prior + max(n - 1, 0)))
         sd = max(sd, self.p.minimum_sd.value)
-        return max(minimum_drop, self.p.drop_z.value * sd * math.sqrt(1 + 1 / max(n, 1)))
+        z = self.p.drop_z.value if z is None else z
+        return max(minimum_drop, z * sd * math.sqrt(1 + 1 / max(n, 1)))
 
     def drop(self, value: float) -> float:
         """How far ``value`` lies below the level (NaN with no level yet)."""
         return self.level - value if self.kept else math.nan
 
-    def fell(self, value: float, minimum_drop: float) -> bool:
-        return bool(self.kept) and self.drop(value) >= self.threshold(minimum_drop)
+    def fell(self, value: float, minimum_drop: float, z: float | None = None) -> bool:
+        return bool(self.kept) and self.drop(value) >= self.threshold(minimum_drop, z)
 
     def add(self, value: float) -> None:
         self.kept.append(value)
@@ -234,6 +235,14 @@ class _OwnLevel:
 
 def _n(x: float) -> str:
     return f"{x:.1f}"
+
+
+def _room_z(z: float, answering: int) -> float:
+    """The z at which one of ``answering`` participants' falls is as rare by chance as one
+    person's fall at ``z`` (Sidak): with three or four people rating every session, some rating
+    would otherwise fall 2 SDs by chance two or three times as often as one person's does."""
+    alpha = float(stats.norm.sf(z))
+    return float(stats.norm.isf(1 - (1 - alpha) ** (1 / max(answering, 1))))
 
 
 def _plural(n: int) -> str:
@@ -266,7 +275,8 @@ class _SplitWalk:
     def _session(self, session: int, col: int, answering: list[int]) -> list[RoomAlert]:
         p, values = self.p, self.room.values[:, col]
         minimum = p.own_level.minimum_drop.value
-        fell = {i for i in answering if self.own[i].fell(values[i], minimum)}
+        z = _room_z(p.own_level.drop_z.value, len(answering))
+        fell = {i for i in answering if self.own[i].fell(values[i], minimum, z)}
         holds = [
             i
             for i in answering
@@ -381,6 +391,9 @@ class _CohesionWalk:
     def __init__(self, room: RoomRatings, p: RoomParameters) -> None:
         self.room, self.p = room, p
         self.own = [_OwnLevel(p.own_level) for _ in room.participants]
+        #: Each member's earlier distances below the rest of the group (points), but for sessions
+        #: in which they fell from their own level.
+        self.distances: list[list[float]] = [[] for _ in room.participants]
         #: Members whose last answer raised a cohesion alert (for those who then stop answering).
         self.fell_last: set[int] = set()
 
@@ -406,15 +419,23 @@ class _CohesionWalk:
             fell = own.fell(values[i], minimum)
             others = [j for j in answering if j != i]
             others_mean = float(np.mean(values[others])) if others else math.nan
-            below = False
+            below, distance = False, math.nan
             if len(others) >= cp.minimum_others.value:
+                # A member who always sits a little below the others is themselves: their distance
+                # is read against their own usual distance, once they have one.
                 spread = float(np.std(values[others], ddof=1))
-                below = others_mean - values[i] >= max(below_points, cp.below_group_z.value * spread)
+                distance = others_mean - values[i]
+                excess = distance - self._usual_distance(i)
+                below = excess >= max(below_points, cp.below_group_z.value * spread)
             if fell:
                 fell_own.add(i)
             if fell or below:
                 fell_now.add(i)
                 alerts.append(self._alert(i, session, col, values[i], fell, below, others_mean, early))
+            if not fell and not math.isnan(distance):
+                # Kept out only when the member fell from their own level: a fall is measured
+                # against the level before it, while sitting apart from the group becomes usual.
+                self.distances[i].append(distance)
         for i in range(len(room.participants)):
             if members[i, col] and np.isnan(values[i]) and i in self.fell_last:
                 silent = self._silent_run(i, col)
@@ -425,6 +446,12 @@ class _CohesionWalk:
                 self.own[i].add(float(values[i]))
         self.fell_last = (self.fell_last - set(answering)) | fell_now
         return alerts
+
+    def _usual_distance(self, i: int) -> float:
+        """How far below the rest of the group the member usually sits (0 before they have a
+        session to tell; never negative, so a member usually above the group is compared with the
+        group itself)."""
+        return max(0.0, float(np.mean(self.distances[i]))) if self.distances[i] else 0.0
 
     def _missed(self, i: int, col: int) -> tuple[int, int]:
         """Of the member's recent sessions before ``col`` (as a member), how many went unanswered."""
@@ -460,7 +487,10 @@ class _CohesionWalk:
                 f"(mean of {_earlier(len(own.kept))})"
             )
         if not math.isnan(others):
-            parts.append(f"{'well below' if below else 'against'} the rest of the group's {_n(others)}")
+            usual = self._usual_distance(i)
+            usually = f" (usually {_n(usual)} below it)" if below and usual > 0 else ""
+            where = "well below" if below else "against"
+            parts.append(f"{where} the rest of the group's {_n(others)}{usually}")
         text = ", ".join(parts) + "."
         if early:
             text += " This is one of the group's first sessions, when cohesion is built."
