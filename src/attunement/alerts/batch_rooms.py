@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from attunement.alerts.alert import NEEDS_ACTION
 from attunement.alerts.case_ratings import case_ratings
+from attunement.alerts.engine import BASE_COLUMNS
 from attunement.alerts.room import room_alerts
 from attunement.tables import CASE_ID, ONGOING, normalise_measures, read_episodes
 from attunement.tables.files import find_table, read_table
@@ -96,17 +97,6 @@ def _case_rows(path: Path) -> pd.DataFrame | None:
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame(
-        columns=[
-            "client_id",
-            "episode_id",
-            "case_id",
-            "session",
-            "kind",
-            "severity",
-            "probability",
-            "requires_action",
-            "action_recorded",
-            "reason",
-        ]
-    )
+    columns = list(BASE_COLUMNS)
+    columns.insert(columns.index("session"), CASE_ID)
+    return pd.DataFrame(columns=columns)
