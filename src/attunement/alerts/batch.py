@@ -14,6 +14,9 @@ A row of the histories is a course of treatment: a client, or, when the tables c
 ``end_reason`` is anything but ``ongoing`` keeps only its safety alerts
 (:func:`attunement.alerts.engine.withhold_after_ending`).
 
+Couples, families and groups (rows with a ``case_id``) add their room alerts, split alliance or
+cohesion at each case's latest session (:mod:`attunement.alerts.batch_rooms`), after the others.
+
 Safety comes from the item rows themselves, by the rule the web app applies to the forms it
 stores (:mod:`attunement.alerts.critical_answers`): every instrument that declares critical
 items, every session including session 0, scored or not. It is computed once for every course,
@@ -43,6 +46,7 @@ import pyarrow.parquet as pq
 from attunement.alerts.actions import RecordedActions, match_actions, no_actions
 from attunement.alerts.alert import KINDS
 from attunement.alerts.batch_courses import EpisodeTable, RowCourses, read_episode_table, row_courses
+from attunement.alerts.batch_rooms import batch_room_alerts
 from attunement.alerts.critical_answers import Answers, critical_fired, declares_critical
 from attunement.alerts.engine import alert_table
 from attunement.alerts.fired import Fired, positions_in
@@ -97,6 +101,8 @@ class BatchResult:
     actions: int | None = None
     #: Safety alerts not output because an action recorded for them covers them.
     closed_by_action: int = 0
+    #: Couples, families and groups (cases with a ``case_id``) whose room alerts were added.
+    cases: int = 0
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,13 @@ def batch_alerts(
     a small machine by default; the numpy work and the compiled tree walk release the
     interpreter lock). Blocks are finished in order, so the table is the same for any
     ``workers``, and at most ``workers`` blocks are held at once."""
-    opened = _open(Path(folder), block)
+    try:
+        opened = _open(Path(folder), block)
+    except InvalidInputError as exc:
+        only_rooms = _rooms_only(folder, exc)
+        if only_rooms is None:
+            raise
+        return only_rooms
     workers = default_threads() if workers is None else max(1, workers)
 
     def work(b: Block) -> pd.DataFrame:
@@ -153,15 +165,37 @@ def batch_alerts(
         if progress is not None:
             progress(done, opened.courses)
     up_to = opened.actions.covered_up_to[opened.safety.kind][opened.safety.rows]
+    rooms = batch_room_alerts(folder)
+    if len(rooms.alerts):
+        parts.append(rooms.alerts)
     return BatchResult(
         clients=opened.clients,
         measure_rows=opened.measure_rows,
-        alerts=pd.concat(parts, ignore_index=True),
+        alerts=pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True),
         safety_item_recorded=opened.checkable,
         episodes=opened.courses,
         ended_episodes=opened.ended,
         actions=opened.actions_read,
         closed_by_action=int(covered(opened.safety.session, up_to).sum()),
+        cases=rooms.cases,
+    )
+
+
+def _rooms_only(folder: str | Path, exc: InvalidInputError) -> BatchResult | None:
+    """The room alerts alone, for tables whose only rows are couples', families' or groups'
+    relationship check-ins (no instrument the individual rules read); None otherwise."""
+    if any(p.field != "instrument" for p in exc.problems):
+        return None
+    rooms = batch_room_alerts(folder)
+    if not rooms.cases:
+        return None
+    return BatchResult(
+        clients=rooms.participants,
+        measure_rows=rooms.measure_rows,
+        alerts=rooms.alerts,
+        safety_item_recorded=False,
+        episodes=rooms.participants,
+        cases=rooms.cases,
     )
 
 

@@ -43,7 +43,8 @@ def alerts_cmd(
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Current alerts (safety, rupture, perception gap; with a model also not on track and
-    dropout risk) for the latest session of every client's course of treatment. An episode of
+    dropout risk) for the latest session of every client's course of treatment; split alliance
+    and cohesion for the latest session of every couple, family and group (rows with case_id). An episode of
     care that has ended (end_reason other than ongoing) keeps only its safety alerts. An actions
     table closes the safety alerts an action covers and marks the other alerts it was recorded
     for (action_recorded)."""
@@ -81,6 +82,7 @@ def alerts_cmd(
         "folder": str(batch),
         "clients": result.clients,
         "episodes": result.episodes,
+        "cases": result.cases,
         "ended_episodes": result.ended_episodes,
         "measure_rows": result.measure_rows,
         "alerts": len(table),
@@ -103,6 +105,11 @@ def alerts_cmd(
             f"{len(table):,} alerts for {summary['clients_with_alerts']:,} clients "
             f"({summary['requires_action']:,} need a recorded action) in {seconds:.1f} s"
         )
+        if result.cases:
+            console.print(
+                f"{result.cases:,} couples, families and groups: split alliance and cohesion at each "
+                "case's latest session"
+            )
         if result.ended_episodes:
             console.print(f"{result.ended_episodes:,} episodes have ended: only their safety alerts are kept")
         if not result.safety_item_recorded:

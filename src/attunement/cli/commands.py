@@ -41,7 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alerts": (
         "alerts_cmd",
         "Current alerts (safety, rupture, perception gap; with a model also not on track and dropout "
-        "risk) for the latest session of every client's course of treatment.",
+        "risk) for the latest session of every client's course of treatment; split alliance and "
+        "cohesion for the latest session of every couple, family and group (rows with case_id).",
     ),
     "report": (
         "report_cmd",

@@ -9,6 +9,7 @@ import typer
 from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from attunement.alerts.room import load_room_parameters as load_room_alert_parameters
 from attunement.cli.app import JSON_HELP, app
 from attunement.cli.output import console, emit, errors, fail
 from attunement.errors import AttunementError
@@ -17,7 +18,10 @@ from attunement.evaluation.harness import evaluate
 from attunement.evaluation.plots import write_plots
 from attunement.evaluation.registry import registered_methods
 from attunement.evaluation.report import markdown_report
-from attunement.evaluation.settings import load_settings
+from attunement.evaluation.room_cohort import load_room_cohort
+from attunement.evaluation.rooms import evaluate_rooms
+from attunement.evaluation.rooms_report import rooms_markdown
+from attunement.evaluation.settings import Settings, load_settings
 
 
 @app.command("evaluate")
@@ -48,6 +52,23 @@ def evaluate_cmd(
     markdown: Annotated[
         Path | None, typer.Option("--markdown", help="Also write the report as Markdown to this file.")
     ] = None,
+    rooms: Annotated[
+        bool,
+        typer.Option(
+            "--rooms",
+            help="Measure the room alerts (split alliance, cohesion) instead, on a cohort written by "
+            "`attunement simulate --rooms`: precision and recall against its known events, with a "
+            "naive cut-off rule and an oracle.",
+        ),
+    ] = False,
+    room_parameters: Annotated[
+        Path | None,
+        typer.Option(
+            "--room-parameters",
+            help="With --rooms: the room alerts' thresholds from this file (a copy of "
+            "alerts/room_parameters.json with changed values) instead of the bundled ones.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Fit every early-warning method on reference clients and measure it, session by session, on others.
@@ -56,8 +77,14 @@ def evaluate_cmd(
     false-alarm rate, Brier score and expected calibration error, clients flagged before their last
     session, and the same per client group. A simulated cohort adds the oracle (the best any method
     could do) and rupture outcomes. See docs/evaluation.md.
+
+    With --rooms: the split-alliance and cohesion alerts of simulated couples, families and groups
+    against their known events (docs/evaluation.md, "Room alerts").
     """
     settings = load_settings()
+    if rooms:
+        evaluate_rooms_cmd(cohort_dir, settings, room_parameters, as_json)
+        return
     try:
         held_out = load_cohort(cohort_dir)
         if reference_dir is not None:
@@ -110,6 +137,22 @@ def evaluate_cmd(
         markdown.write_text(text + "\n" + _kept_sections(markdown))
     if not as_json:
         console.print(Markdown(text))
+
+
+def evaluate_rooms_cmd(cohort_dir: Path, settings: Settings, parameters: Path | None, as_json: bool) -> None:
+    """The room evaluation (see :mod:`attunement.evaluation.rooms`)."""
+    window, cutoff = int(settings.room_window.value), settings.room_naive_cutoff.value
+    try:
+        thresholds = load_room_alert_parameters(parameters.resolve()) if parameters else None
+        cohort = load_room_cohort(cohort_dir)
+    except (AttunementError, OSError, KeyError) as exc:
+        fail(str(exc), as_json)
+        return
+    rows = evaluate_rooms(cohort, window, cutoff, thresholds)
+    command = f"attunement evaluate --cohort {cohort_dir} --rooms"
+    if parameters:
+        command += f" --room-parameters {parameters}"
+    emit(rows, as_json, lambda: console.print(Markdown(rooms_markdown(rows, command, window, cutoff))))
 
 
 #: Everything after this line of an existing report is written by hand (figures measured by other

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from attunement.cli.app import JSON_HELP, app
 from attunement.cli.output import console, emit, errors, fail, number
+from attunement.cli.simulate_rooms import write_rooms
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 from attunement.evaluation.cohort import PROFILE_FILE
 from attunement.simulation import ClinicSimulation, load_parameters
@@ -113,6 +114,16 @@ def simulate_cmd(
             "PHQ-9, GAD-7 and both check-ins by default; CORE-10 only when named.",
         ),
     ] = None,
+    rooms: Annotated[
+        int | None,
+        typer.Option(
+            "--rooms",
+            min=1,
+            help="Instead of individual clients, simulate this many couples, this many families and "
+            "this many groups, with known split-alliance episodes and cohesion drops "
+            "(measures with case_id and role, truth_room_events, truth_room_participants).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Simulate a clinic with known truth: measures, episodes and truth tables, and a summary.
@@ -121,8 +132,29 @@ def simulate_cmd(
     truth_negative_processes, and profile.json, the parameters used (which the oracle of
     `attunement evaluate` reads).
 
+    With --rooms N: N couples, N families and N groups instead (docs/simulation.md, "Couples,
+    families and groups").
+
     The model and every parameter's source: docs/simulation.md.
     """
+    if rooms is not None:
+        try:
+            if keep is not None or profile_path is not None:
+                raise InvalidInputError(
+                    "simulate",
+                    [
+                        FieldProblem(
+                            "--measures" if keep is not None else "--profile",
+                            keep if keep is not None else str(profile_path),
+                            "nothing with --rooms: the rooms have their own parameters "
+                            "(simulation/parameters/rooms.json) and write only relationship check-ins",
+                        )
+                    ],
+                )
+            write_rooms(rooms, seed, out, file_format.value, as_json)
+        except (AttunementError, OSError, ValueError) as exc:
+            fail(str(exc), as_json)
+        return
     try:
         kept = _kept_instruments(keep)
         profile = load_parameters(profile_path)

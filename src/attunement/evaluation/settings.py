@@ -32,6 +32,8 @@ class Settings(BaseModel):
     split_seed: CitedNumber
     plot_session: CitedNumber
     matched_sensitivities: CitedLevels
+    room_window: CitedNumber
+    room_naive_cutoff: CitedNumber
 
 
 @cache

@@ -3,6 +3,7 @@ scoring."""
 
 from attunement.tables.courses import course_keys, course_of_rows, has_episode_ids
 from attunement.tables.files import read_actions, read_episodes, read_measures, write_episodes, write_measures
+from attunement.tables.participants import CASE_ID, ROLE, case_format, fitting_formats
 from attunement.tables.schema import (
     ACTIONS_COLUMNS,
     END_REASONS,
@@ -21,6 +22,7 @@ from attunement.tables.scores import instruments_in, session_scores
 
 __all__ = [
     "ACTIONS_COLUMNS",
+    "CASE_ID",
     "END_REASONS",
     "EPISODES_COLUMNS",
     "EPISODE_DATES",
@@ -28,9 +30,12 @@ __all__ = [
     "MEASURES_COLUMNS",
     "ONGOING",
     "RATERS",
+    "ROLE",
+    "case_format",
     "course_keys",
     "course_of_rows",
     "ended_episodes",
+    "fitting_formats",
     "has_episode_ids",
     "instruments_in",
     "normalise_actions",

@@ -44,7 +44,7 @@ def read_table(path: Path) -> pd.DataFrame:
     """Read any table (CSV or Parquet, by suffix) as it is, without checking its columns."""
     path = Path(path)
     if path.suffix == ".csv":
-        text = ("client_id", "episode_id", "therapist_id", "item", "kind", "action")
+        text = ("client_id", "episode_id", "case_id", "role", "therapist_id", "item", "kind", "action")
         return pd.read_csv(path, dtype=dict.fromkeys(text, "string"))
     if path.suffix == ".parquet":
         return pd.read_parquet(path)

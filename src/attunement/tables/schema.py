@@ -3,7 +3,9 @@
 ``measures`` has one row per answered item (``item`` + ``value``) or per already-computed score
 (``score``, with ``item`` empty), keyed by client, session, instrument and rater. ``episodes`` has
 one row per course of treatment: one per client, or several per client told apart by
-``episode_id`` (a client who comes back for a second course). Extra columns are kept as they are,
+``episode_id`` (a client who comes back for a second course). Optional ``case_id`` and ``role``
+on ``measures`` tie the participants of a couple, family or group together
+(:mod:`attunement.tables.participants`). Extra columns are kept as they are,
 so a service can carry its own fields (for example a client group for fairness checks).
 
 ``actions`` (read by ``attunement alerts --batch``) has one row per action a clinician recorded
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from attunement.errors import FieldProblem, InvalidInputError
+from attunement.tables.participants import CASE_ID, ROLE, check_participants
 
 MEASURES_COLUMNS = ["client_id", "session", "date", "instrument", "rater", "item", "value", "score"]
 MEASURES_REQUIRED = ["client_id", "session", "instrument"]
@@ -67,8 +70,9 @@ def normalise_measures(frame: pd.DataFrame) -> pd.DataFrame:
             FieldProblem(_where(out, row, "item/score"), "neither", "either an item with a value, or a score")
         )
     out["date"] = _dates(out["date"], "date", problems)
+    check_participants(out, problems, lambda row, column: _where(out, row, column))
     _raise(problems, "measures")
-    return _ordered(out, ["client_id", EPISODE_ID, *MEASURES_COLUMNS[1:]])
+    return _ordered(out, ["client_id", EPISODE_ID, CASE_ID, ROLE, *MEASURES_COLUMNS[1:]])
 
 
 def normalise_episodes(frame: pd.DataFrame) -> pd.DataFrame:
