@@ -47,6 +47,12 @@ def test_the_case_page_shows_both_partners_on_shared_axes_and_the_split(clinic):
     page = clinic.login("clin_a").get(f"/cases/{ids['case']}").text
     assert page.count('class="attunement-chart room-chart"') == 1, "the relationship chart (no outcome yet)"
     assert "Sam (partner), session 6: 2" in page and "Alex (partner), session 6: 8" in page
+    # Each partner's own page and caseload card show their own (family) check-in.
+    clin_a = clinic.login("clin_a")
+    assert 'id="relationship"' in clin_a.get(f"/clients/{ids['Sam']}").text
+    card = clin_a.get("/caseload").text
+    sam_card = card[card.find(f'href="/clients/{ids["Sam"]}"') :][:1500]
+    assert re.search(r"<dt>Check-in</dt><dd>2(\.0)?</dd>", sam_card), sam_card
     room = page[page.find('id="room-h"') : page.find('id="charts-h"')]
     assert "Split alliance" in room and f'href="/clients/{ids["Sam"]}"' in room
     assert "Support steps" in room

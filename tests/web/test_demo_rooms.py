@@ -35,5 +35,8 @@ def test_the_demo_has_a_split_couple_a_split_family_and_a_group_with_one_member_
             answers = session_answers(session, group, latest)
             assert latest == 8 and len(answers) == 8
             assert [m.participant.client.label for m in answers if not m.answered] == ["Fay"]
+            # The leader sees at a glance whose cohesion is falling.
+            flagged = {m.participant.client.label: [a.alert.kind for a in m.room_alerts] for m in answers}
+            assert flagged["Dee"] == ["cohesion"] and not any(v for k, v in flagged.items() if k != "Dee")
     finally:
         db.dispose()

@@ -25,6 +25,7 @@ import numpy as np
 
 from attunement.errors import InvalidInputError
 from attunement.instruments import get_instrument, score
+from attunement.instruments.roles import room_checkins
 from attunement.prediction.histories import MEASURES, NO_GROUP, Histories
 from attunement.prediction.measures import charted_measures
 
@@ -36,6 +37,8 @@ MEASURE_OF = {
     **{(m, "client"): m for m in charted_measures()},
     ("checkin", "client"): "checkin",
     ("checkin_therapist", "therapist"): "checkin_therapist",
+    # A partner's, parent's, group member's or young person's own check-in (their role's).
+    **{(c, "client"): c for c in room_checkins() if c != "checkin"},
 }
 #: The measures every history holds, observed or not (see :func:`build_histories`).
 HISTORY_MEASURES = (*MEASURES, *(m for m in charted_measures() if m not in MEASURES))
@@ -122,7 +125,7 @@ def build_histories(clients: Sequence[ClientRef], series: Mapping[int, Series]) 
     # therapist rating so far): a model fitted on the clinic's own history, which records the
     # measures it uses, must still answer for them, with their values missing.
     scores = {}
-    for measure in HISTORY_MEASURES:
+    for measure in (*HISTORY_MEASURES, *(m for m in present if m not in HISTORY_MEASURES)):
         values = np.full((len(clients), width), np.nan)
         for row, client in enumerate(clients):
             for session, value in series.get(client.id, {}).get(measure, {}).items():

@@ -20,6 +20,7 @@ from attunement.alerts.lifecycle import WAITING
 from attunement.change import assess_change, cutoff_for, direction_for, threshold_for
 from attunement.errors import DefinitionError
 from attunement.instruments import get_instrument
+from attunement.instruments.roles import room_checkins
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import charted_measures
 
@@ -131,7 +132,13 @@ class ClientSummary:
 
     @property
     def latest_checkin(self) -> float | None:
-        return _last(self.checkin)
+        """The latest relationship check-in: the individual one, or the one of the client's role
+        in a couple, family or group."""
+        return next((v for v in map(_last, self.checkin_series()) if v is not None), None)
+
+    def checkin_series(self) -> list[list[float | None]]:
+        """The client's check-in series: the individual one first, then their role's."""
+        return [self.checkin, *(self.others[m] for m in ROLE_CHECKINS if m in self.others)]
 
     @property
     def open_alerts(self) -> list[AlertView]:
@@ -159,7 +166,7 @@ def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> di
         raise DefinitionError("phq9 has no severity bands")
     out: dict[str, ClientSummary] = {}
     charted = charted_measures()
-    others = [m for m in histories.scores if m not in _SERIES and m in charted]
+    others = [m for m in histories.scores if m not in _SERIES and (m in charted or m in ROLE_CHECKINS)]
     for row, key in enumerate(histories.client_id):
         key = str(key)
         sessions = int(histories.sessions[row])
@@ -190,6 +197,8 @@ def summarise(histories: Histories, alerts: Mapping[str, list[AlertView]]) -> di
 
 
 _SERIES = ("phq9", "gad7", "checkin", "checkin_therapist", "phq9_item9", "checkin_judged")
+#: The check-ins of a role in a couple, family or group, kept with the other series.
+ROLE_CHECKINS = tuple(c for c in room_checkins() if c != "checkin")
 STORED_SERIES = _SERIES
 
 

@@ -61,7 +61,7 @@ from attunement.store.summaries import AlertView, ClientSummary, summarise
 
 log = logging.getLogger("attunement.web")
 #: Raised whenever what a summary holds, or how it is computed, changes: older rows are recomputed.
-SUMMARY_FORMAT = 6
+SUMMARY_FORMAT = 7
 
 
 def basis(db: Session) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from attunement.alerts.room import RoomRatings, cohesion_summary
+from attunement.alerts.room import ROOM_KINDS, RoomRatings, cohesion_summary
 from attunement.charts.room import room_chart
 from attunement.instruments import get_instrument
 from attunement.prediction.measures import charted_measures
@@ -28,9 +28,6 @@ from attunement.store.rooms import member_checkin, room_ratings
 from attunement.store.summaries import AlertView, ClientSummary
 from attunement.store.summary_store import summaries_for
 from attunement.tailoring.engine import Recommendation, format_recommendations
-
-#: The room alert kinds, shown apart at the top of the case page.
-ROOM_KINDS = ("split_alliance", "cohesion")
 
 
 @dataclass(frozen=True)
@@ -187,6 +184,8 @@ class MemberAnswers:
     outcome: tuple[str, float] | None
     risk: bool
     open_safety: bool
+    #: The member's open split-alliance or falling-cohesion alerts, shown by their label.
+    room_alerts: tuple[AlertView, ...] = ()
 
 
 def session_answers(db: Session, record: CaseRecord, case_session: int) -> list[MemberAnswers]:
@@ -234,6 +233,7 @@ def session_answers(db: Session, record: CaseRecord, case_session: int) -> list[
                 outcome=outcome,
                 risk=item9 is not None and item9 > 0,
                 open_safety=summary.has_open_safety,
+                room_alerts=tuple(a for a in summary.open_alerts if a.alert.kind in ROOM_KINDS),
             )
         )
     out.sort(key=lambda m: (not (m.risk or m.open_safety), not m.answered))

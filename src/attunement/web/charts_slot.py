@@ -18,6 +18,7 @@ from attunement.charts import (
     relationship_chart,
     therapist_outcomes_chart,
 )
+from attunement.instruments.roles import room_checkins
 from attunement.prediction.histories import Histories
 from attunement.prediction.measures import is_outcome_measure
 from attunement.store.forecast_source import expected_band
@@ -82,7 +83,7 @@ def relationship_svg(histories: Histories, row: int) -> str | None:
     from attunement.alerts.rupture import rupture_course
 
     sessions = int(histories.sessions[row])
-    checkin = histories.score("checkin")[row : row + 1, :sessions]
+    checkin = histories.score(_checkin_of(histories, row))[row : row + 1, :sessions]
     own = _values(checkin[0], sessions)
     estimate = _values(histories.score("checkin_therapist")[row], sessions)
     if sessions < 1 or (all(v is None for v in own) and all(v is None for v in estimate)):
@@ -101,6 +102,15 @@ def relationship_svg(histories: Histories, row: int) -> str | None:
         baseline=baseline,
         chart_id="relationship",
     )
+
+
+def _checkin_of(histories: Histories, row: int) -> str:
+    """The check-in the client answers: the individual one, or their role's in a couple, family
+    or group (the first with a rating)."""
+    for name in room_checkins():
+        if name in histories.scores and not np.isnan(histories.scores[name][row]).all():
+            return name
+    return "checkin"
 
 
 def therapist_outcomes_svg(figures) -> str | None:
