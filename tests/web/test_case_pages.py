@@ -61,7 +61,12 @@ def test_the_case_page_shows_both_partners_on_shared_axes_and_the_split(clinic):
         "recommendations with evidence"
     )
     # A supervisor of the team reads it; a clinician of another team finds no such page.
-    assert clinic.login("super_a").get(f"/cases/{ids['case']}").status_code == 200
+    supervisor = clinic.login("super_a")
+    assert supervisor.get(f"/cases/{ids['case']}").status_code == 200
+    team = supervisor.get("/team").text
+    cases = team[team.find('id="cases-h"') :]
+    assert f'href="/cases/{ids["case"]}"' in cases and "Therapists: " in cases
+    assert "Sam</a> (partner)" in cases
     assert clinic.login("clin_other").get(f"/cases/{ids['case']}").status_code == 404
 
 

@@ -17,6 +17,7 @@ from attunement.alerts import KINDS
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.approaches import approach_checks
 from attunement.store.audit import record, record_list
+from attunement.store.cases import cases_for
 from attunement.store.changes import lock_client
 from attunement.store.clients import visible_clients
 from attunement.store.models import User
@@ -90,6 +91,7 @@ def team_page(request: Request, user: Supervisor, db: Db):
             "approaches": approach_checks(db, list(therapists)),
             "why": why_it_matters(),
             "warning_verdicts": WARNING_VERDICTS,
+            "cases": cases_for(db, user),
         },
     )
 
