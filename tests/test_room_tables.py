@@ -178,3 +178,43 @@ def test_fit_accepts_case_and_role_columns_and_fits_per_participant_as_before(tm
     assert cased["trained_on"]["clients"] == plain["trained_on"]["clients"] == 700
     assert cased["validation"] == plain["validation"]
     assert cased["alert_thresholds"] == plain["alert_thresholds"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_participants_risk_answer_is_alerted_by_the_batch_answered_or_skipped(tables, tmp_path, suffix):
+    """Rows of a case are a participant's own rows: a critical item endorsed, or left blank on a
+    sent form, raises their safety alert beside the room alerts."""
+    risk = [
+        {
+            "client_id": "sam",
+            "case_id": "c1",
+            "role": "partner",
+            "session": 6,
+            "instrument": "phq9",
+            "rater": "client",
+            "item": f"phq9_{i}",
+            "value": 2 if i == 9 else 1,
+        }
+        for i in range(1, 10)
+    ] + [
+        {
+            "client_id": "m3",
+            "case_id": "g1",
+            "role": "group_member",
+            "session": 3,
+            "instrument": "phq9",
+            "rater": "client",
+            "item": f"phq9_{i}",
+            "value": 1,
+        }
+        for i in range(1, 9)  # item 9 left blank
+    ]
+    frame = pd.concat([tables, pd.DataFrame(risk)], ignore_index=True)
+    path = tmp_path / f"measures.{suffix}"
+    frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path, index=False)
+    alerts = batch_alerts(tmp_path).alerts
+    safety = sorted(
+        zip(*(alerts.loc[alerts["kind"] == "safety", c] for c in ("client_id", "session")), strict=True)
+    )
+    assert safety == [("m3", 3), ("sam", 6)]
+    assert "alex" in set(alerts.loc[alerts["kind"] == "split_alliance", "client_id"])
