@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from attunement.instruments import get_instrument
+from attunement.instruments.roles import checkin_for
 from attunement.store.cases import add_participant, create_case, lock_room
 from attunement.store.episodes import current_episode
 from attunement.store.models import Client, User
-from attunement.store.rooms import member_checkin
 from attunement.store.submissions import store_answers
 from attunement.store.summary_store import refresh_after_answers
 
@@ -20,7 +20,7 @@ def user_named(db, name: str) -> User:
 
 def checkin_answers(role: str, total: float) -> dict[str, float]:
     """Answers to the role's check-in whose total is ``total`` (reversed items the other way)."""
-    instrument = get_instrument(member_checkin(role))
+    instrument = get_instrument(checkin_for(role))
     reverse = set(instrument.scoring.reverse)
     return {item: (10 - total if item in reverse else total) for item in instrument.scoring.items}
 
@@ -42,7 +42,7 @@ def open_case(clinic, label: str, format_id: str, people: list[tuple[str, str]])
 
 def answer(clinic, public_id: str, role: str, session: int, total: float, extra: dict | None = None) -> None:
     """The participant answers their check-in (and ``extra`` forms) for their own ``session``."""
-    answers = {member_checkin(role): checkin_answers(role, total), **(extra or {})}
+    answers = {checkin_for(role): checkin_answers(role, total), **(extra or {})}
     with clinic.db.session() as db:
         client = db.scalar(select(Client).where(Client.public_id == public_id))
         episode = current_episode(db, client.id)

@@ -105,8 +105,8 @@ def test_one_click_makes_a_link_for_every_member_for_their_own_form(clinic):
 def test_a_young_persons_link_carries_their_check_in_and_plain_words(clinic):
     from sqlalchemy import select
 
+    from attunement.instruments.roles import checkin_for
     from attunement.store.models import LinkToken
-    from attunement.store.rooms import member_checkin
     from attunement.store.submissions import token_hash
 
     people = [("Mum", "parent"), ("Dad", "parent"), ("Jo", "young_person")]
@@ -126,8 +126,8 @@ def test_a_young_persons_link_carries_their_check_in_and_plain_words(clinic):
             name: db.scalar(select(LinkToken.instruments).where(LinkToken.token_hash == token_hash(p[3:])))
             for name, p in paths.items()
         }
-    assert member_checkin("young_person") in carried["Jo"].split(",")
-    assert member_checkin("parent") in carried["Mum"].split(",")
+    assert checkin_for("young_person") in carried["Jo"].split(",")
+    assert checkin_for("parent") in carried["Mum"].split(",")
     assert not any(i.startswith("intake") for i in carried["Jo"].split(",")), "adult wording"
     assert any(i.startswith("intake") for i in carried["Mum"].split(","))
     young = clinic.client().get(paths["Jo"]).text

@@ -111,9 +111,9 @@ def test_two_partners_answering_at_the_same_moment_wait_for_each_other(clinic):
     first_in = threading.Event()
 
     def slow_alex() -> None:
+        from attunement.instruments.roles import checkin_for
         from attunement.store.cases import lock_room
         from attunement.store.episodes import current_episode
-        from attunement.store.rooms import member_checkin
         from attunement.store.submissions import store_answers
 
         try:
@@ -122,7 +122,7 @@ def test_two_partners_answering_at_the_same_moment_wait_for_each_other(clinic):
                 lock_room(db, alex.id)
                 first_in.set()
                 time.sleep(0.5)
-                answers = {member_checkin("partner"): checkin_answers("partner", 8)}
+                answers = {checkin_for("partner"): checkin_answers("partner", 8)}
                 store_answers(db, alex.id, current_episode(db, alex.id).id, 1, "client", answers, None)
         except BaseException as exc:  # reported below
             errors.append(exc)

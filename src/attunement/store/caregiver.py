@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from attunement.alerts.critical import Form, form_flags
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.instruments import get_instrument
 from attunement.instruments.roles import role
 from attunement.store.cases import membership
 from attunement.store.client_links import MadeLink
@@ -75,14 +75,10 @@ def caregiver_reports(db: Session, episode_id: int) -> list[CaregiverReport]:
     for submission_id, item, value in rows:  # every report is shown, the earlier ones too
         if submission_id is not None and item is not None and value is not None:
             answers.setdefault(submission_id, {})[item] = float(value)
-    critical = get_instrument(REPORT).scoring.critical_items
     out = []
     for submission_id, s in sorted(submissions.items(), reverse=True):
         given = answers.get(submission_id, {})
-        risk = {
-            c.item: given.get(c.item)
-            for c in critical
-            if given.get(c.item) is None or given[c.item] >= c.min_value
-        }
+        # The one safety rule (endorsed, or left blank on a sent form), as the alert reads it.
+        risk = {f.item: f.value for f in form_flags(Form(submission_id, s.session, REPORT, given))}
         out.append(CaregiverReport(s.session, aware(s.submitted_at), form_total(REPORT, given), risk))
     return out

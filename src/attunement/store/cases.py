@@ -359,6 +359,18 @@ def _latest_own_session(db: Session, client_id: int) -> int:
     return int(latest or 0)
 
 
+def clients_in_no_case(db: Session, user: User) -> list[Client]:
+    """The clinician's own clients in no case (now or before), who may join one."""
+    in_case = select(CaseMember.client_id)
+    return list(
+        db.scalars(
+            select(Client)
+            .where(Client.therapist_id == user.id, Client.id.not_in(in_case))
+            .order_by(Client.label)
+        )
+    )
+
+
 def participants_of(records: Sequence[CaseRecord]) -> set[int]:
     """The client ids of every current member of these cases."""
     return {p.client.id for r in records for p in r.current}

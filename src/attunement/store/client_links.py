@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from attunement.instruments.roles import role
+from attunement.instruments.roles import checkin_for, role
 from attunement.store.cases import membership
 from attunement.store.episode_measures import link_measures
 from attunement.store.intake import intake_for_link
 from attunement.store.models import Episode, LinkToken, User
-from attunement.store.rooms import PLAIN_CHECKIN, member_checkin
 from attunement.store.settings import get_setting
 from attunement.store.submissions import issued_link
 
@@ -37,20 +36,21 @@ def make_link(db: Session, episode: Episode, by: User, session: int, intake_choi
     """A new link for ``session`` of ``episode``, made by ``by``; ``intake_choice`` is the
     clinician's choice of intake questions (``next``, ``all`` or ``none``)."""
     found = membership(db, episode.client_id)
-    young = found is not None and role(found[1].row.role).young
+    role_id = found[1].row.role if found is not None else None
     # The intake questions are written for adults: a young person's link leaves them out.
+    young = role_id is not None and role(role_id).young
     intake = None if young else intake_for_link(db, episode.client_id, intake_choice)
-    instruments = _own_checkin(db, episode.client_id, link_measures(db, episode, session))
+    instruments = _own_checkin(role_id, link_measures(db, episode, session))
     instruments += [intake] if intake else []
     days = int(get_setting(db, "link_valid_days"))
     token, link = issued_link(db, episode, by, session, instruments, days)
     return MadeLink(token, link, intake, days)
 
 
-def _own_checkin(db: Session, client_id: int, instruments: list[str]) -> list[str]:
-    """The measures with the check-in of the client's role in their case (if any)."""
-    found = membership(db, client_id)
-    if found is None or PLAIN_CHECKIN not in instruments:
+def _own_checkin(role_id: str | None, instruments: list[str]) -> list[str]:
+    """The measures with the individual check-in replaced by the one of the client's role in
+    their case (none: not in a case)."""
+    if role_id is None:
         return instruments
-    own = member_checkin(found[1].row.role)
-    return [own if i == PLAIN_CHECKIN else i for i in instruments]
+    individual, own = checkin_for("client"), checkin_for(role_id)
+    return [own if i == individual else i for i in instruments]

@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from attunement.instruments import get_instrument
+from attunement.instruments.roles import checkin_for
 from attunement.store.clients import new_public_id
 from attunement.store.clock import now
 from attunement.store.models import (
@@ -29,7 +30,6 @@ from attunement.store.models import (
     TherapySession,
     User,
 )
-from attunement.store.rooms import member_checkin
 from attunement.store.settings import clinic_today, clinic_zone
 from attunement.store.submissions import store_table_rows
 
@@ -197,7 +197,7 @@ def _items(instrument: str, total: int, top: int, keep_zero: tuple[str, ...] = (
 
 def _checkin_rows(role_id: str, total: float) -> list[dict]:
     """The role's check-in answered so that its total is ``total`` (reversed items the other way)."""
-    instrument = get_instrument(member_checkin(role_id))
+    instrument = get_instrument(checkin_for(role_id))
     reverse = set(instrument.scoring.reverse)
     return [
         _row(instrument.id, item, 10 - total if item in reverse else total)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.store.cases import Participant, case_record, lock_room
+from attunement.store.cases import Participant, case_record, latest_case_session, lock_room
 from attunement.store.client_links import MadeLink, make_link
 from attunement.store.episodes import current_episode
 from attunement.store.models import Case, User
@@ -37,7 +37,12 @@ class GroupLinks:
 
 
 def group_links(db: Session, case: Case, user: User, case_session: int) -> GroupLinks:
-    """A link for ``case_session`` for every member in the case at that session."""
+    """A link for ``case_session`` for every member in the case at that session: the case's
+    latest session (links for those who have not answered it) or the one after it."""
+    latest = latest_case_session(db, case)
+    if not latest <= case_session <= latest + 1 or case_session < 1:
+        expected = f"session {latest} or {latest + 1}" if latest else "1"
+        raise InvalidInputError("session", [FieldProblem("session", str(case_session), expected)])
     record = case_record(db, case)
     people = [p for p in record.current if p.row.first_session <= case_session]
     if not people:

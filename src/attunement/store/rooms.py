@@ -1,8 +1,8 @@
 """The room of a case: every participant's relationship check-in read side by side, on the case's
 session numbers, and the room alerts (split alliance, falling cohesion) it raises.
 
-Each participant answers the check-in their role answers (:func:`member_checkin`), in their own
-episode; their own session s is case session ``first_session + s - own_first_session``
+Each participant answers the check-in of their role (:func:`~attunement.instruments.roles.checkin_for`),
+in their own episode; their own session s is case session ``first_session + s - own_first_session``
 (:class:`~attunement.store.cases.Participant`), and they count as in the room from the case
 session they joined at up to the last one before they left. The rules are the core's
 (:mod:`attunement.alerts.room`); a room alert is kept on the participant it is about, like any
@@ -21,28 +21,12 @@ from sqlalchemy.orm import Session
 
 from attunement.alerts import Alert
 from attunement.alerts.room import RoomRatings, room_alerts
-from attunement.errors import UnknownInstrumentError
-from attunement.instruments import get_instrument
 from attunement.instruments.roles import checkin_for
 from attunement.store.cases import CaseRecord, Participant, case_record
 from attunement.store.clients import measure_rows
 from attunement.store.episodes import current_episodes
 from attunement.store.models import Case, CaseMember
-from attunement.store.score_rows import counted_rows, form_total
-
-#: The check-in every adult answers, read when a role's own check-in is not offered yet.
-PLAIN_CHECKIN = "checkin"
-
-
-def member_checkin(role_id: str) -> str:
-    """The relationship check-in a participant in ``role_id`` answers: their role's, or the plain
-    check-in while the clinic's instruments do not hold the role's one."""
-    wanted = checkin_for(role_id)
-    try:
-        get_instrument(wanted)
-    except UnknownInstrumentError:
-        return PLAIN_CHECKIN
-    return wanted
+from attunement.store.score_rows import Series, series_by_client
 
 
 def room_ratings(db: Session, record: CaseRecord) -> RoomRatings | None:
@@ -52,10 +36,9 @@ def room_ratings(db: Session, record: CaseRecord) -> RoomRatings | None:
     if not people:
         return None
     episodes = current_episodes(db, [p.client.id for p in people])
-    rows_of: dict[int, list] = defaultdict(list)
-    for stored in measure_rows(db, [e.id for e in episodes.values()]):  # one query for the room
-        rows_of[int(stored[0])].append(stored)
-    values = {p.client.id: _checkins(p, rows_of[p.client.id]) for p in people}
+    # One query for the room, scored as every page scores a client's forms.
+    series = series_by_client(measure_rows(db, [e.id for e in episodes.values()]))
+    values = {p.client.id: _checkins(p, series.get(p.client.id, {})) for p in people}
     # The sessions someone rated: a first session's link asks no check-in (there was no session
     # to ask about yet), and nobody is counted as missing a check-in that was never asked.
     rated = sorted({session for v in values.values() for session in v})
@@ -82,21 +65,14 @@ def room_ratings(db: Session, record: CaseRecord) -> RoomRatings | None:
     )
 
 
-def _checkins(person: Participant, stored: Sequence) -> dict[int, float]:
+def _checkins(person: Participant, series: Series) -> dict[int, float]:
     """The participant's check-in totals by case session (sessions of the room only), from the
-    stored rows of their current episode."""
-    instrument = member_checkin(person.row.role)
-    rows = [r for r in stored if r[2] == instrument and r[3] == "client"]
-    forms: dict[int, dict[str, float]] = defaultdict(dict)
-    for _, session, _, _, item, value, _, _ in counted_rows(rows):
-        if item is not None and value is not None:
-            forms[int(session)][item] = float(value)
+    scores of their current episode."""
     out = {}
-    for session, answers in forms.items():
-        total = form_total(instrument, answers)
+    for session, total in series.get(checkin_for(person.row.role), {}).items():
         case_session = person.case_session(session)
-        if total is not None and case_session >= max(1, person.row.first_session):
-            out[case_session] = float(total)
+        if case_session >= max(1, person.row.first_session):
+            out[case_session] = total
     return out
 
 
@@ -129,13 +105,4 @@ def room_alerts_for(db: Session, client_ids: Sequence[int]) -> dict[int, list[Al
             out[person.client.id].append(
                 replace(alert, client_id=str(person.client.id), session=person.own_session(found.session))
             )
-    return dict(out)
-
-
-def case_room_alerts(db: Session, record: CaseRecord) -> dict[str, list[Alert]]:
-    """The room alerts of a case now, by participant public id (for the case page)."""
-    ratings = room_ratings(db, record)
-    out: dict[str, list[Alert]] = defaultdict(list)
-    for found in room_alerts(ratings) if ratings is not None else []:
-        out[found.participant].append(found.alert())
     return dict(out)

@@ -29,7 +29,6 @@ from attunement.alerts.critical import Form, form_flags
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import Flag
 from attunement.store.cases import lock_room, touch_room
-from attunement.store.changes import touch_client
 from attunement.store.clock import aware, local_time, now
 from attunement.store.episodes import require_active
 from attunement.store.intake import IntakeValues, store_intake
@@ -172,8 +171,7 @@ def store_answers(
 ) -> Submission:
     """Write one submission and its item rows beside whatever the session already holds. Every
     member of the client's case (if any) is counted as changed too: their room alerts read it."""
-    touch_client(db, client_id)
-    touch_room(db, client_id)
+    touch_room(db, client_id)  # the client and every member of their case, in id order
     moment = now()
     submission = Submission(
         client_id=client_id,

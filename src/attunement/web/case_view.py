@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 from attunement.alerts.room import ROOM_KINDS, RoomRatings, cohesion_summary
 from attunement.charts.room import room_chart
 from attunement.instruments import get_instrument
+from attunement.instruments.roles import checkin_for
 from attunement.prediction.measures import charted_measures
 from attunement.store.cases import CaseRecord, Participant, latest_case_session
 from attunement.store.episodes import current_episodes
 from attunement.store.models import Client, Submission
-from attunement.store.rooms import member_checkin, room_ratings
+from attunement.store.rooms import room_ratings
 from attunement.store.summaries import AlertView, ClientSummary
 from attunement.store.summary_store import summaries_for
 from attunement.tailoring.engine import Recommendation, format_recommendations
@@ -255,4 +256,4 @@ def _outcome_at(summary: ClientSummary, session: int) -> tuple[str, float] | Non
 
 def checkin_of(person: Participant) -> str:
     """The check-in the participant answers (their role's)."""
-    return get_instrument(member_checkin(person.row.role)).short_name
+    return get_instrument(checkin_for(person.row.role)).short_name

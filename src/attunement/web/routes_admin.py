@@ -51,7 +51,7 @@ from attunement.web.clinician_change import Done
 from attunement.web.dependencies import Admin, CheckedForm, Db, number_in_path
 from attunement.web.form_values import entered, whole_number
 from attunement.web.pages import Form, NotFound, actor, redirect, render
-from attunement.web.security import public_url
+from attunement.web.security import base_url
 
 router = APIRouter()
 #: The crisis text a client sees is kept short enough to read in one go.
@@ -151,7 +151,7 @@ def reset(request: Request, form: CheckedForm, number: UserNumber, admin: Admin,
 
 
 def _password_link_page(request: Request, user: User, token: str, *, new: bool):
-    base = public_url() or str(request.base_url).rstrip("/")
+    base = base_url(request)
     return render(
         request,
         "password_link.html",

@@ -10,9 +10,8 @@ it. Anyone else is answered 404, as for a case that does not exist.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 
-from attunement.errors import FieldProblem, InvalidInputError
+from attunement.errors import InvalidInputError
 from attunement.instruments.roles import format_of, role
 from attunement.store.audit import record
 from attunement.store.caregiver import make_caregiver_link
@@ -22,6 +21,7 @@ from attunement.store.cases import (
     add_participant,
     case_record,
     case_with_id,
+    clients_in_no_case,
     create_case,
     latest_case_session,
     may_open_case,
@@ -30,13 +30,13 @@ from attunement.store.cases import (
     treats,
 )
 from attunement.store.group_links import group_links
-from attunement.store.models import Case, CaseMember, Client, User
+from attunement.store.models import Case, User
 from attunement.web.case_view import case_view, checkin_of, session_answers
 from attunement.web.clinician_change import PUBLIC_ID, Done, clinician_change
 from attunement.web.dependencies import CheckedForm, ClientReader, Clinician, Db
 from attunement.web.form_values import entered, parse_date, whole_number
 from attunement.web.pages import NotFound, actor, redirect, render
-from attunement.web.security import public_url
+from attunement.web.security import base_url
 
 router = APIRouter()
 
@@ -77,25 +77,13 @@ def new_case(request: Request, form: CheckedForm, user: Clinician, db: Db):
     return redirect(f"/cases/{case.public_id}")
 
 
-def _own_free_clients(db, user: User) -> list[Client]:
-    """The clinician's own clients in no case, who may join one."""
-    in_case = select(CaseMember.client_id)
-    return list(
-        db.scalars(
-            select(Client)
-            .where(Client.therapist_id == user.id, Client.id.not_in(in_case))
-            .order_by(Client.label)
-        )
-    )
-
-
 def _case_page(request: Request, db, user: User, case: Case, status: int = 200, **extra):
     can_change = user.role == "clinician" and treats(db, user.id, case.id)
     view = case_view(
         db,
         case_record(db, case),
         can_change=can_change,
-        own_clients=_own_free_clients(db, user) if can_change else (),
+        own_clients=clients_in_no_case(db, user) if can_change else (),
     )
     record(db, actor(user), user.role, "view_case", detail=f"case {case.id}")
     context = {
@@ -207,18 +195,8 @@ def group_session_page(request: Request, case_id: str, user: ClientReader, db: D
 def make_group_links(request: Request, case_id: str, form: CheckedForm, user: Clinician, db: Db):
     """A link for the chosen case session for every current member who has not answered it."""
     case = _treated(db, user, case_id)
-    latest = latest_case_session(db, case)
     try:
         session = whole_number(form.get("session", ""), "session")
-        if not latest <= session <= latest + 1 or session < 1:
-            raise InvalidInputError(
-                "session",
-                [
-                    FieldProblem(
-                        "session", str(session), f"session {latest} or {latest + 1}" if latest else "1"
-                    )
-                ],
-            )
         made = group_links(db, case, user, session)
     except InvalidInputError as exc:
         db.rollback()
@@ -226,7 +204,7 @@ def make_group_links(request: Request, case_id: str, form: CheckedForm, user: Cl
         return _case_page(
             request, db, user, case, 400, problems=exc.problems, values=entered(form), form_key="links-h"
         )
-    base = public_url() or str(request.base_url).rstrip("/")
+    base = base_url(request)
     for link in made.links:
         record(
             db,
@@ -246,7 +224,7 @@ def caregiver_link(request: Request, public_id: str, form: CheckedForm, user: Cl
 
     def make(db, user, client, episode, form):
         made = make_caregiver_link(db, episode, user)
-        url = (public_url() or str(request.base_url).rstrip("/")) + f"/c/{made.token}"
+        url = base_url(request) + f"/c/{made.token}"
         page = render(
             request,
             "caregiver_link.html",

@@ -54,7 +54,7 @@ from attunement.web.form_values import (
 from attunement.web.pages import NotFound, actor, database, redirect, render
 from attunement.web.questionnaires import build_form, parse_answers
 from attunement.web.routes_delivery import wake_after
-from attunement.web.security import public_url
+from attunement.web.security import base_url
 
 router = APIRouter()
 #: The session of a rating's address (checked before the role, like any parsing).
@@ -187,7 +187,7 @@ def issue_client_link(request: Request, public_id: str, form: CheckedForm, user:
             sent_to = _recipient_or_refuse(db, client.id, channel)
             queue_message(db, link, token, "link", user, channel=channel)
             detail += f" sent by {SEND_CHANNELS[channel]}"
-        url = (public_url() or str(request.base_url).rstrip("/")) + f"/c/{token}"
+        url = base_url(request) + f"/c/{token}"
         page = render(
             request,
             "link_issued.html",

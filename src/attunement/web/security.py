@@ -160,6 +160,11 @@ def public_url() -> str:
     return os.environ.get("ATTUNEMENT_PUBLIC_URL", "").strip().rstrip("/")
 
 
+def base_url(request: Request) -> str:
+    """The address links are built on: :func:`public_url`, or the request's own without a slash."""
+    return public_url() or str(request.base_url).rstrip("/")
+
+
 def attach_csrf_cookie(request: Request, response: Response) -> None:
     token = getattr(request.state, "csrf", None)
     if token is not None and request.cookies.get(CSRF_COOKIE) != token:
