@@ -253,8 +253,8 @@ RENDERING_XHTML = "http://hl7.org/fhir/StructureDefinition/rendering-xhtml"
         ("contained", lambda q: q.update(contained=[{"resourceType": "ValueSet", "status": "active"}])),
         (
             "answer wording",
-            lambda q: q["item"][0]["answerOption"][0].update(
-                {"extension": [{"url": RENDERING_XHTML, "valueString": "made-up answer"}]}
+            lambda q: q["item"][0]["answerOption"][0]["extension"].append(
+                {"url": RENDERING_XHTML, "valueString": "made-up answer"}
             ),
         ),
         (

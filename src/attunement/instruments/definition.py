@@ -332,13 +332,27 @@ def _item_spec(item: dict[str, Any]) -> ItemSpec:
 
 
 def _option_value(option: dict[str, Any], link_id: str) -> float:
+    value = option_ordinal(option)
+    if value is None:
+        raise ValueError(
+            f"item {link_id}: answer option {option!r} has neither valueInteger nor an ordinalValue"
+        )
+    return value
+
+
+def option_ordinal(option: dict[str, Any]) -> float | None:
+    """The number an answer option scores as: its ``valueInteger``, or its ordinalValue extension.
+
+    The shipped forms put the extension on the option itself (``answerOption.extension``), where
+    FHIR tools read it (LHC-Forms' totals, FHIRPath's ``weight()``); a clinic's own form may carry
+    it on the option's coding instead, which is read too."""
     if "valueInteger" in option:
         return float(option["valueInteger"])
     coding = option.get("valueCoding", {})
-    for ext in coding.get("extension", []) + option.get("extension", []):
-        if ext.get("url") == ORDINAL_VALUE_URL:
+    for ext in option.get("extension", []) + coding.get("extension", []):
+        if ext.get("url") == ORDINAL_VALUE_URL and "valueDecimal" in ext:
             return float(ext["valueDecimal"])
-    raise ValueError(f"item {link_id}: answer option {option!r} has neither valueInteger nor an ordinalValue")
+    return None
 
 
 def _ext_number(ext: dict[str, Any] | None) -> float | None:

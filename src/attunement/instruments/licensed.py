@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from attunement.errors import FieldProblem, InvalidInputError, UnknownInstrumentError
-from attunement.instruments.definition import ORDINAL_VALUE_URL, Instrument, ItemSpec, _fmt, _item_spec
+from attunement.instruments.definition import Instrument, ItemSpec, _fmt, _item_spec, option_ordinal
 from attunement.instruments.registry import get_instrument, load_instruments
 
 #: Project choice: the largest licensed form (CORE-OM, 34 items with full wording) is a few tens
@@ -315,8 +315,8 @@ def _read_items(items: list[Any], name: str) -> tuple[dict[str, ItemSpec], set[s
                     FieldProblem(
                         _label(name, link_id, None),
                         None,
-                        "answer options that each carry a value (valueInteger, or a valueCoding with "
-                        f"an ordinalValue extension): {_plain_message(str(exc))}",
+                        "answer options that each carry a value (valueInteger, or an ordinalValue "
+                        f"extension on the option or its coding): {_plain_message(str(exc))}",
                     )
                 )
 
@@ -368,13 +368,8 @@ def stand_in(instrument_id: str) -> dict[str, Any]:
                 number = str(item.get("prefix", item["linkId"])).rstrip(".")
                 item["text"] = f"Stand-in item {number}"
                 for option in item.get("answerOption", []):
-                    if "valueInteger" in option:
-                        value = option.pop("valueInteger")
-                        option["valueCoding"] = {
-                            "code": str(value),
-                            "display": f"Stand-in answer {value}",
-                            "extension": [{"url": ORDINAL_VALUE_URL, "valueDecimal": value}],
-                        }
+                    value = _fmt(option_ordinal(option))
+                    option["valueCoding"] = {"code": value, "display": f"Stand-in answer {value}"}
             fill(item.get("item", []))
 
     fill(data.get("item", []))

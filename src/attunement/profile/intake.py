@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 
 from attunement.datafiles import StrictModel, load_json_model
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.instruments.definition import Instrument, Status
+from attunement.instruments.definition import Instrument, Status, option_ordinal
 from attunement.instruments.registry import get_instrument, load_instruments
 from attunement.instruments.scoring import Answer, ScoreResult, score
 from attunement.profile.model import CATEGORIES, DIMENSIONS, Observation, Profile, Strength
@@ -230,9 +230,7 @@ def answer_codes(instrument: Instrument) -> dict[str, dict[str, float]]:
             walk(item.get("item", []))
             for option in item.get("answerOption", []):
                 coding = option.get("valueCoding", {})
-                ordinal = next(
-                    (e["valueDecimal"] for e in coding.get("extension", []) if "valueDecimal" in e), None
-                )
+                ordinal = option_ordinal(option)
                 if coding.get("code") is not None and ordinal is not None:
                     found.setdefault(item["linkId"], {})[str(coding["code"])] = float(ordinal)
 
@@ -403,9 +401,7 @@ def _wording(instrument: Instrument) -> dict[str, tuple[str, dict[str, str]]]:
             options: dict[str, str] = {}
             for option in item.get("answerOption", []):
                 coding = option.get("valueCoding", {})
-                ordinal = next(
-                    (e["valueDecimal"] for e in coding.get("extension", []) if "valueDecimal" in e), None
-                )
+                ordinal = option_ordinal(option)
                 if ordinal is not None:
                     options[_key(float(ordinal))] = coding.get("display", "")
             found[item["linkId"]] = (item.get("text", item["linkId"]), options)

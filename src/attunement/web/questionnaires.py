@@ -17,7 +17,7 @@ from typing import Any
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.instruments import Instrument, get_instrument, score
-from attunement.instruments.definition import ORDINAL_VALUE_URL
+from attunement.instruments.definition import option_ordinal
 from attunement.instruments.licensed import Wording, with_wording
 
 MAX_TEXT = 2000
@@ -235,15 +235,9 @@ def _option_labels(item) -> list[str]:
     labels = []
     for option in item.get("answerOption", []):
         coding = option.get("valueCoding", {})
-        labels.append(coding.get("display") or _ordinal(coding) or str(option.get("valueInteger", "")))
+        ordinal = option_ordinal(option)
+        labels.append(coding.get("display") or ("" if ordinal is None else _plain(ordinal)))
     return labels
-
-
-def _ordinal(coding) -> str:
-    for ext in coding.get("extension", []):
-        if ext.get("url") == ORDINAL_VALUE_URL:
-            return _plain(ext["valueDecimal"])
-    return ""
 
 
 def _plain(value: float) -> str:
