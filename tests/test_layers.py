@@ -28,6 +28,7 @@ CORE = {
     "forecast",
     "alerts",
     "charts",
+    "fhir",
 }
 #: Early-warning methods beside the core's own (the published baselines).
 METHODS = {"baselines"}
