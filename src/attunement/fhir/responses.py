@@ -51,11 +51,14 @@ class ReadResponse:
     status: str
 
 
-def read_response(resource: dict[str, Any]) -> ReadResponse:
+def read_response(resource: dict[str, Any], *, complete: bool = True) -> ReadResponse:
     """The answers of one QuestionnaireResponse, checked against its instrument's Questionnaire.
 
     Raises :class:`InvalidInputError` listing every problem, each naming the linkId (or the
     resource's field) and what was expected; nothing is returned unless all is well.
+    ``complete=False`` reads a form as it was stored, items left out included (a restore of
+    attunement's own export, whose history may hold partial forms); new answers are read with
+    the default, which asks what the web form asks.
     """
     _check_model(resource)
     reference = str(resource.get("questionnaire") or "")
@@ -76,13 +79,13 @@ def read_response(resource: dict[str, Any]) -> ReadResponse:
             FieldProblem("status", status, "completed or amended (a finished response; this one is not)")
         )
     answers, texts = _answers(instrument, resource.get("item") or [], problems)
-    for link_id in instrument.scoring.items:
+    for link_id in instrument.scoring.items if complete else ():
         if link_id not in answers and not _already_reported(link_id, problems):
             problems.append(FieldProblem(link_id, None, f"an answer: {instrument.items[link_id].expected()}"))
     authored = _authored(resource.get("authored"), problems)
     if not problems:
         try:  # the scoring engine has the last word on validity, as for a web form
-            score(instrument, answers)
+            score(instrument, answers, allow_incomplete=not complete)
         except InvalidInputError as exc:
             problems.extend(exc.problems)
     if problems:

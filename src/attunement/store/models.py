@@ -182,6 +182,9 @@ class Submission(Base):
     #: ``tailoring/approach_check.json``), or None when not said.
     approach: Mapped[str | None] = mapped_column(String(40), nullable=True)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The identifier ("system|value") of the FHIR QuestionnaireResponse these answers were
+    #: imported from: one response is stored once (:mod:`attunement.store.fhir_import`).
+    source_identifier: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True, index=True)
 
 
 class Measure(Base):

@@ -168,11 +168,15 @@ def store_answers(
     link_token_id: int | None = None,
     submitted_by: int | None = None,
     supersedes_id: int | None = None,
+    submitted_at: datetime | None = None,
+    source_identifier: str | None = None,
 ) -> Submission:
     """Write one submission and its item rows beside whatever the session already holds. Every
-    member of the client's case (if any) is counted as changed too: their room alerts read it."""
+    member of the client's case (if any) is counted as changed too: their room alerts read it.
+    ``submitted_at``: when the answers were given, for answers imported after the fact (default
+    now); ``source_identifier``: the identifier of the FHIR response they were imported from."""
     touch_room(db, client_id)  # the client and every member of their case, in id order
-    moment = now()
+    moment = submitted_at or now()
     submission = Submission(
         client_id=client_id,
         episode_id=episode_id,
@@ -183,6 +187,7 @@ def store_answers(
         supersedes_id=supersedes_id,
         comment=comment or None,
         submitted_at=moment,
+        source_identifier=source_identifier,
     )
     db.add(submission)
     db.flush()
