@@ -49,6 +49,17 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
     }
     return [
         ("/cases/new", clinicians),
+        (
+            f"/clients/{a}/fhir",
+            {
+                "anonymous": LOGIN,
+                "clin_a": 200,
+                "clin_b": 404,
+                "clin_other": 404,
+                "super_a": 200,
+                "admin": 403,
+            },
+        ),
         (f"/cases/{case}", case_of_a),
         (f"/cases/{case}/session", case_of_a),
         (f"/clients/{clients.get('partner', 'no-partner')}", case_of_a),
@@ -353,6 +364,8 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
         (f"/cases/{case}/links", {"session": "1"}, {**only_a, "clin_a": 200}),
         # A-1 is no young person: refused with a message (test_caregiver_report.py makes one).
         (f"/clients/{a}/caregiver-link", {"episode": "1"}, {**only_a, "clin_a": 400}),
+        # The upload form with no file: refused with the problem (test_fhir_exchange.py imports).
+        (f"/clients/{a}/fhir/responses", {"episode": "1"}, {**only_a, "clin_a": 400}),
         (
             "/clients",
             {"label": "new one"},

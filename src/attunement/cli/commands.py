@@ -82,6 +82,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "admin": ("admin_cmd", "Set up a clinic's administrators."),
     "audit": ("audit_cmd", "Seal and verify the audit log."),
     "client": ("client_cmd", "Export or erase one client's record."),
+    "fhir": ("fhir_cmd", "Import FHIR QuestionnaireResponses; export clients as FHIR Bundles."),
     "backup": (
         "backup_cmd",
         "Snapshot the database while the app runs (SQLite's online backup, or pg_dump).",

@@ -88,7 +88,7 @@ def client_entries(db: Session, client: Client, base: str = DEFAULT_BASE) -> Ite
     episodes = list(
         db.scalars(select(Episode).where(Episode.client_id == client.id).order_by(Episode.number))
     )
-    usernames = dict(db.execute(select(User.id, User.username)).tuples().all())
+    usernames = dict(db.execute(select(User.id, User.username)).all())
     episode_urls = {}
     for episode in episodes:
         url = fr.full_url(base, "EpisodeOfCare", f"{client.public_id}/{episode.number}")

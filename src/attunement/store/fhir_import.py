@@ -263,15 +263,19 @@ def import_responses(
     role: str,
     user: User | None = None,
     episode_number: int | None = None,
+    audited: bool = True,
 ) -> ImportResult:
     """Import one QuestionnaireResponse or a Bundle of them into ``client``'s episode (the current
-    one, or ``episode_number``), in the caller's transaction; all or nothing."""
+    one, or ``episode_number``), in the caller's transaction; all or nothing. ``audited=False``
+    for a caller that writes the audit entry itself."""
     incoming = read_all(responses_in(resource))
     episode = _episode(db, client, episode_number)
     require_active(episode, "FHIR import")
     lock_room(db, client.id)
     result = _store(db, client, episode, incoming, user=user)
     stored = [r for r in result.responses if r.outcome == "stored"]
+    if not audited:
+        return result
     record(
         db,
         actor,
@@ -659,11 +663,14 @@ def _restore_forms(
     already here is counted, not stored twice."""
     groups: dict[object, list[Incoming | dict[str, Any]]] = {}
     keys: dict[object, str | None] = {}
+    sets: set[object] = set()  # the tokens that are keys of forms sent together
     for key, item in forms:
         ident = item.read.identifier if isinstance(item, Incoming) else item["identifier"]
         token: object = key or ident or object()
         groups.setdefault(token, []).append(item)
         keys.setdefault(token, key or ident)
+        if key is not None:
+            sets.add(token)
     stored_ids: dict[str, int] = {}
     for token, members in groups.items():
         ident = keys[token]
@@ -672,6 +679,8 @@ def _restore_forms(
         existing = (
             db.scalar(select(Submission.id).where(Submission.source_identifier == ident)) if ident else None
         )
+        if existing is None and ident and token in sets:
+            existing = _exported_from_here(db, client, ident)
         if existing is not None:
             counts["already"] += 1
             stored_ids.update({r.read.identifier: existing for r in responses if r.read.identifier})
@@ -720,6 +729,21 @@ def _restore_forms(
             )
         counts["responses"] += len(responses)
         counts["scores"] += len(scores)
+
+
+def _exported_from_here(db: Session, client: Client, key: str) -> int | None:
+    """The submission a set of forms was exported from, when it is this client's here (an export
+    read back into the database it came from changes nothing)."""
+    prefix, _, number = key.rpartition("|")[2].rpartition(".")
+    if prefix != client.public_id or not number.isdigit():
+        return None
+    return db.scalar(
+        select(Submission.id).where(
+            Submission.id == int(number),
+            Submission.client_id == client.id,
+            Submission.source_identifier.is_(None),
+        )
+    )
 
 
 def _read_service(

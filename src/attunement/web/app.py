@@ -34,6 +34,7 @@ from attunement.web import (
     routes_delivery,
     routes_episodes,
     routes_evidence,
+    routes_fhir,
     routes_models,
     routes_reports,
     routes_supervisor,
@@ -105,6 +106,7 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
         routes_evidence,
         routes_models,
         routes_reports,
+        routes_fhir,
     )
     for module in routers:
         app.include_router(module.router)
