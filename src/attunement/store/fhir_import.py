@@ -392,21 +392,25 @@ def _where(item: Incoming, name: str) -> str:
 
 
 def _already(db: Session, client: Client, incoming: Sequence[Incoming]) -> dict[str, Submission]:
-    """The responses imported before, by identifier; a different response under one of their
-    identifiers is refused."""
+    """The responses imported before (or exported from this client here), by identifier; a
+    different response under one of their identifiers is refused."""
     idents = [i.read.identifier for i in incoming if i.read.identifier]
     if not idents:
         return {}
     found = {
         s.source_identifier: s
         for s in db.scalars(select(Submission).where(Submission.source_identifier.in_(idents)))
+        if s.source_identifier is not None
     }
+    for ident in idents:
+        if ident not in found and (own := _own_export(db, client, ident)) is not None:
+            found[ident] = own
     problems = []
     for item in incoming:
         sub = found.get(item.read.identifier or "")
         if sub is None:
             continue
-        if sub.client_id != client.id or not _same(_stored_response(db, sub), item.read):
+        if sub.client_id != client.id or not _same(_stored_response(db, sub, item.read), item.read):
             problems.append(
                 FieldProblem(
                     _where(item, "identifier"),
@@ -417,17 +421,40 @@ def _already(db: Session, client: Client, incoming: Sequence[Incoming]) -> dict[
             )
     if problems:
         raise InvalidInputError("FHIR import: nothing was stored", problems)
-    return {k: v for k, v in found.items() if k is not None}
+    return found
 
 
-def _stored_response(db: Session, sub: Submission) -> ReadResponse:
+def _own_export(db: Session, client: Client, ident: str) -> Submission | None:
+    """The submission of this client that an exported response's identifier
+    (``…:namingsystem:response|<set>.<instrument>``) names, if it is here."""
+    system, _, value = ident.rpartition("|")
+    if not system.endswith(("namingsystem:response", "NamingSystem/response")):
+        return None
+    key = value.rpartition(".")[0]
+    sub_id = _exported_from_here(db, client, key)
+    if sub_id is not None:
+        return db.get(Submission, sub_id)
+    return db.scalar(
+        select(Submission).where(
+            Submission.client_id == client.id, Submission.source_identifier.endswith(f"submission|{key}")
+        )
+    )
+
+
+def _stored_response(db: Session, sub: Submission, given: ReadResponse) -> ReadResponse:
+    """The stored form of ``given``'s instrument in ``sub``, as a response (its comment only where
+    the form has a text item for it)."""
     rows = db.execute(
-        select(Measure.instrument, Measure.item, Measure.value).where(Measure.submission_id == sub.id)
+        select(Measure.item, Measure.value).where(
+            Measure.submission_id == sub.id, Measure.instrument == given.instrument
+        )
     ).all()
-    answers = {item: float(value) for _, item, value in rows if item is not None and value is not None}
-    instrument = rows[0][0] if rows else ""
+    answers = {item: float(value) for item, value in rows if item is not None and value is not None}
+    texts = any(s.type in ("string", "text") for s in get_instrument(given.instrument).items.values())
+    comment = sub.comment if texts else given.comment
+    instrument = given.instrument if rows else ""
     return ReadResponse(
-        instrument, answers, sub.comment, sub.source_identifier, aware(sub.submitted_at), "completed"
+        instrument, answers, comment, sub.source_identifier, aware(sub.submitted_at), "completed"
     )
 
 
@@ -445,11 +472,8 @@ def _same(a: ReadResponse, b: ReadResponse) -> bool:
 def _authors(db: Session, usernames: Sequence[str]) -> dict[str, int]:
     if not usernames:
         return {}
-    return dict(
-        db.execute(select(User.username, User.id).where(User.username.in_(list(set(usernames)))))
-        .tuples()
-        .all()
-    )
+    query = select(User.username, User.id).where(User.username.in_(list(set(usernames))))
+    return {name: user_id for name, user_id in db.execute(query)}
 
 
 def _replaced(db: Session, stored_ids: Mapping[str, int], identifier: str | None) -> int | None:
