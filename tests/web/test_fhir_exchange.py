@@ -210,3 +210,44 @@ def test_the_client_bundle_is_valid_fhir_and_reads_back(clinic):
     again = _api(clinic, a, {"resourceType": "Bundle", "type": "collection", "entry": responses})
     assert again.status_code == 200, again.text
     assert again.json()["already_imported"] == len(responses) and again.json()["stored"] == 0
+
+
+def test_hostile_bodies_are_refused_plainly_and_store_nothing(clinic):
+    a = clinic.clients["of_a"]
+    browser = clinic.login("clin_a")
+    page = browser.get(f"/clients/{a}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    far = _response("gad7", GAD7)
+    far["extension"] = [{"url": "urn:attunement:structuredefinition:session", "valueInteger": 10**6}]
+    odd_way = _response("gad7", GAD7)
+    odd_way["extension"] = [{"url": "urn:attunement:structuredefinition:approach", "valueCode": "x" * 90}]
+    bodies = [
+        "not json",
+        "[" * 50_000 + "]" * 50_000,
+        "[]",
+        json.dumps({"resourceType": "Bundle", "type": "collection", "entry": []}),
+        json.dumps(
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": {"resourceType": "Patient"}}],
+            }
+        ),
+        json.dumps(far),
+        json.dumps(odd_way),
+        json.dumps({**_response("gad7", GAD7), "identifier": {"system": "urn:x", "value": "v" * 400}}),
+    ]
+    for body in bodies:
+        response = browser.post(
+            f"/clients/{a}/fhir/responses",
+            content=body,
+            headers={"Content-Type": "application/json", "X-CSRF-Token": token},
+        )
+        assert response.status_code in (400, 413), (body[:60], response.status_code)
+    text_plain = browser.post(
+        f"/clients/{a}/fhir/responses",
+        content="x",
+        headers={"Content-Type": "text/plain", "X-CSRF-Token": token},
+    )
+    assert text_plain.status_code == 400 and "application/fhir+json" in text_plain.text
+    assert _submissions(clinic, a) == 0

@@ -36,6 +36,9 @@ USABLE_STATUS = ("completed", "amended")
 #: (``valueInteger``; 0 = the assessment before treatment).
 SESSION_EXTENSION = canonical(None, "StructureDefinition", "session")
 
+#: The highest session number a response may name (far beyond any course of therapy).
+MAX_SESSION = 9999
+
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
 
 
@@ -105,11 +108,17 @@ def session_of(resource: Mapping[str, Any]) -> int | None:
     for ext in resource.get("extension") or []:
         if isinstance(ext, Mapping) and ext.get("url") == SESSION_EXTENSION:
             value = ext.get("valueInteger")
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SESSION:
                 return value
             raise InvalidInputError(
                 "QuestionnaireResponse",
-                [FieldProblem(f"extension {SESSION_EXTENSION}", value, "valueInteger, a session number ≥ 0")],
+                [
+                    FieldProblem(
+                        f"extension {SESSION_EXTENSION}",
+                        value,
+                        f"valueInteger, a session number from 0 to {MAX_SESSION}",
+                    )
+                ],
             )
     return None
 

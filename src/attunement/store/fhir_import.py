@@ -44,6 +44,7 @@ from attunement.fhir import resources as fr
 from attunement.fhir.canonical import instrument_of
 from attunement.fhir.responses import MAX_TEXT, ReadResponse, read_response, session_of
 from attunement.instruments import get_instrument
+from attunement.store.approaches import approach_choices
 from attunement.store.audit import record
 from attunement.store.cases import lock_room
 from attunement.store.clock import aware, now
@@ -232,6 +233,10 @@ def _incoming(index: int | None, resource: dict[str, Any], read: ReadResponse) -
         problems.append(FieldProblem("extension rater", rater, "one of " + ", ".join(RATERS)))
     author = _author(resource)
     approach = fr.extension_value(resource, "approach")
+    if approach is not None and approach not in approach_choices():
+        problems.append(
+            FieldProblem("extension approach", str(approach)[:40], "one of " + ", ".join(approach_choices()))
+        )
     replaces = fr.extension_value(resource, "replaces")
     replaced = _identifier_text(replaces) if isinstance(replaces, Mapping) else None
     comment = fr.extension_value(resource, "comment")
@@ -785,6 +790,8 @@ def _read_service(
         if not isinstance(inner, Mapping) or not url:
             problems.append(FieldProblem(f"entry[{index}]", kind, "a fullUrl and a resource"))
             continue
+        if kind in ("Patient", "EpisodeOfCare", "Observation") and not _valid(index, inner, problems):
+            continue
         if kind == "Patient":
             public_id = fr.identifier_value(inner, "client")
             if not public_id or len(public_id) > 40:
@@ -825,6 +832,26 @@ def _read_service(
                 FieldProblem(f"EpisodeOfCare {e.url} patient", e.patient, "a Patient of this Bundle")
             )
     return patients, episodes, problems
+
+
+def _valid(index: int, resource: Mapping[str, Any], problems: list[FieldProblem]) -> bool:
+    """Whether a resource is valid FHIR (the R4B model); if not, its first problems are listed."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError
+
+    try:
+        get_fhir_model_class(str(resource["resourceType"])).model_validate(dict(resource))
+    except ValidationError as exc:
+        problems += [
+            FieldProblem(
+                f"entry[{index}] " + ".".join(str(p) for p in error["loc"]),
+                None,
+                f"valid FHIR R4 ({error['msg']})",
+            )
+            for error in exc.errors()[:5]
+        ]
+        return False
+    return True
 
 
 def _episode_in(
