@@ -251,3 +251,35 @@ def test_hostile_bodies_are_refused_plainly_and_store_nothing(clinic):
     )
     assert text_plain.status_code == 400 and "application/fhir+json" in text_plain.text
     assert _submissions(clinic, a) == 0
+
+
+def test_a_second_rating_of_a_session_must_name_the_rating_it_corrects(clinic):
+    a = clinic.clients["of_a"]
+    codes = ("heard", "topics", "goals", "respected", "fit", "judged")
+    session_1 = [{"url": "urn:attunement:structuredefinition:session", "valueInteger": 1}]
+
+    def rating(value: float, ident: str) -> dict:
+        resource = _response("checkin_therapist", {f"checkin_therapist_{c}": value for c in codes}, ident)
+        resource["extension"] = list(session_1)
+        return resource
+
+    assert _api(clinic, a, rating(6, "urn:ehr|r-1")).status_code == 201
+    silent = _api(clinic, a, rating(3, "urn:ehr|r-2"))
+    assert silent.status_code == 400 and "never replaced silently" in silent.text
+    correction = rating(3, "urn:ehr|r-2")
+    correction["extension"].append(
+        {
+            "url": "urn:attunement:structuredefinition:replaces",
+            "valueIdentifier": {"system": "urn:ehr", "value": "r-1"},
+        }
+    )
+    assert _api(clinic, a, correction).status_code == 201
+    with clinic.db.session() as db:
+        rows = db.execute(
+            select(Submission.id, Submission.supersedes_id, Submission.submitted_by)
+            .join(Client, Client.id == Submission.client_id)
+            .where(Client.public_id == a)
+            .order_by(Submission.id)
+        ).all()
+    assert len(rows) == 2 and rows[1].supersedes_id == rows[0].id, "the corrected rating is kept"
+    assert rows[0].submitted_by is not None, "a rating imported in the app is the importing clinician's"

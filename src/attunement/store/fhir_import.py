@@ -58,7 +58,7 @@ from attunement.store.episodes import (
 from attunement.store.models import Client, Episode, EpisodeEvent, Measure, Submission, TherapySession, User
 from attunement.store.schedule import default_link_choice, link_choices, session_states
 from attunement.store.settings import clinic_today
-from attunement.store.submissions import store_answers
+from attunement.store.submissions import current_rating, store_answers
 from attunement.store.summary_store import refresh, refresh_after_answers
 
 #: Who may have answered a response (the links' raters and the therapist's rating).
@@ -274,9 +274,9 @@ def import_responses(
     one, or ``episode_number``), in the caller's transaction; all or nothing. ``audited=False``
     for a caller that writes the audit entry itself."""
     incoming = read_all(responses_in(resource))
+    lock_room(db, client.id)  # the client's lock first, as for a link's answers
     episode = _episode(db, client, episode_number)
     require_active(episode, "FHIR import")
-    lock_room(db, client.id)
     result = _store(db, client, episode, incoming, user=user)
     stored = [r for r in result.responses if r.outcome == "stored"]
     if not audited:
@@ -364,6 +364,9 @@ def _store(
                 default_session = _link_session(db, episode, user)
             session = default_session
         _session_row(db, episode, session, user)
+        supersedes = _replaced(db, client, stored_ids, item.replaces)
+        if item.rater == "therapist":
+            _one_rating(db, item, episode, session, supersedes)
         answers = {item.read.instrument: item.read.answers}
         submitted_by = authors.get(item.author or "") or (
             user.id if user is not None and item.rater == "therapist" else None
@@ -377,7 +380,7 @@ def _store(
             answers,
             item.read.comment,
             submitted_by=submitted_by,
-            supersedes_id=_replaced(db, stored_ids, item.replaces),
+            supersedes_id=supersedes,
             submitted_at=item.read.authored,
             source_identifier=ident,
         )
@@ -390,6 +393,24 @@ def _store(
         risk += [f.reason for f in flags]
         responses.append(ImportedResponse(ident, item.read.instrument, session, "stored", submission.id))
     return ImportResult(client.public_id, episode.number, responses, risk)
+
+
+def _one_rating(db: Session, item: Incoming, episode: Episode, session: int, supersedes: int | None) -> None:
+    """A therapist's rating of a session already rated is refused unless it names the rating it
+    corrects (the ``replaces`` extension), as on the rating form; the corrected one is kept."""
+    current = current_rating(db, episode.id, session)
+    if current is not None and supersedes != current.id:
+        raise InvalidInputError(
+            "FHIR import: nothing was stored",
+            [
+                FieldProblem(
+                    _where(item, "extension replaces"),
+                    item.replaces,
+                    f"the identifier of the rating it corrects: session {session} is already rated, and a "
+                    "rating is never replaced silently",
+                )
+            ],
+        )
 
 
 def _where(item: Incoming, name: str) -> str:
@@ -481,12 +502,23 @@ def _authors(db: Session, usernames: Sequence[str]) -> dict[str, int]:
     return {name: user_id for name, user_id in db.execute(query)}
 
 
-def _replaced(db: Session, stored_ids: Mapping[str, int], identifier: str | None) -> int | None:
+def _replaced(
+    db: Session, client: Client, stored_ids: Mapping[str, int], identifier: str | None
+) -> int | None:
+    """The submission a response's ``replaces`` identifier names: one stored by this import, one
+    imported before, or one of this client's exported from here."""
     if identifier is None:
         return None
     if identifier in stored_ids:
         return stored_ids[identifier]
-    return db.scalar(select(Submission.id).where(Submission.source_identifier == identifier))
+    found = db.scalar(
+        select(Submission.id).where(
+            Submission.source_identifier == identifier, Submission.client_id == client.id
+        )
+    )
+    if found is None and (own := _own_export(db, client, identifier)) is not None:
+        found = own.id
+    return found
 
 
 def _link_session(db: Session, episode: Episode, user: User | None) -> int:
