@@ -283,3 +283,17 @@ def test_a_second_rating_of_a_session_must_name_the_rating_it_corrects(clinic):
         ).all()
     assert len(rows) == 2 and rows[1].supersedes_id == rows[0].id, "the corrected rating is kept"
     assert rows[0].submitted_by is not None, "a rating imported in the app is the importing clinician's"
+
+
+def test_a_rating_without_a_session_goes_to_the_session_the_client_just_answered(clinic):
+    a = clinic.clients["of_a"]
+    codes = ("heard", "topics", "goals", "respected", "fit", "judged")
+    rating = _response("checkin_therapist", {f"checkin_therapist_{c}": 7.0 for c in codes}, "urn:ehr|r-9")
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": _response("gad7", GAD7)}, {"resource": rating}],
+    }
+    response = _api(clinic, a, bundle)
+    assert response.status_code == 201, response.text
+    assert [r["session"] for r in response.json()["responses"]] == [1, 1]

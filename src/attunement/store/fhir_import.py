@@ -20,7 +20,8 @@ episode is refused, as for links and ratings (:func:`attunement.store.episodes.r
 The session is the one the response names with the session extension
 (:data:`attunement.fhir.responses.SESSION_EXTENSION`); responses that name none go, together, to
 the session a new link would be for (the earliest planned session from today on without client
-answers, else a new session), as answers sent through a link would.
+answers, else a new session), as answers sent through a link would; a therapist's rating naming
+none goes to the session the rating form offers first.
 
 :func:`restore_service_bundle` reads back a whole service's Bundle as
 :mod:`attunement.store.fhir_export` writes it (Patient, EpisodeOfCare, QuestionnaireResponse and
@@ -56,7 +57,13 @@ from attunement.store.episodes import (
     require_active,
 )
 from attunement.store.models import Client, Episode, EpisodeEvent, Measure, Submission, TherapySession, User
-from attunement.store.schedule import default_link_choice, link_choices, session_states
+from attunement.store.schedule import (
+    default_link_choice,
+    default_rating_choice,
+    link_choices,
+    rating_choices,
+    session_states,
+)
 from attunement.store.settings import clinic_today
 from attunement.store.submissions import current_rating, store_answers
 from attunement.store.summary_store import refresh, refresh_after_answers
@@ -315,7 +322,6 @@ def _store(
     incoming: Sequence[Incoming],
     *,
     user: User | None,
-    refresh_each: bool = True,
 ) -> ImportResult:
     """Store the new responses (the already imported ones are reported), after checking every
     identifier; refresh the summary after each, as after each web form."""
@@ -344,7 +350,7 @@ def _store(
             )
     if problems:
         raise InvalidInputError("FHIR import: nothing was stored", problems)
-    default_session = None
+    defaults: dict[str, int] = {}
     responses: list[ImportedResponse] = []
     risk: list[str] = []
     stored_ids: dict[str, int] = {}
@@ -360,9 +366,10 @@ def _store(
             continue
         session = item.session
         if session is None:
-            if default_session is None:
-                default_session = _link_session(db, episode, user)
-            session = default_session
+            kind = "rating" if item.rater == "therapist" else "answers"
+            if kind not in defaults:
+                defaults[kind] = _default_session(db, episode, kind)
+            session = defaults[kind]
         _session_row(db, episode, session, user)
         supersedes = _replaced(db, client, stored_ids, item.replaces)
         if item.rater == "therapist":
@@ -387,8 +394,7 @@ def _store(
         submission.approach = item.approach
         if ident is not None:
             stored_ids[ident] = submission.id
-        if refresh_each:
-            refresh_after_answers(db, client, episode.id, session, item.rater, answers)
+        refresh_after_answers(db, client, episode.id, session, item.rater, answers)
         flags = form_flags(Form(client.id, session, item.read.instrument, item.read.answers))
         risk += [f.reason for f in flags]
         responses.append(ImportedResponse(ident, item.read.instrument, session, "stored", submission.id))
@@ -521,11 +527,17 @@ def _replaced(
     return found
 
 
-def _link_session(db: Session, episode: Episode, user: User | None) -> int:
-    """The session answers sent through a new link would go to: the earliest planned session from
-    today on (or waiting for its link) without client answers, else the next new session."""
+def _default_session(db: Session, episode: Episode, kind: str) -> int:
+    """Where responses that name no session go. Answers: where a new link's answers would go (the
+    earliest planned session from today on, or waiting for its link, without client answers).
+    A therapist's rating: the session the rating form offers first (the latest one held and not
+    yet rated). Else the next new session."""
     today = clinic_today(db)
-    chosen = default_link_choice(link_choices(session_states(db, episode.id), today), today)
+    states = session_states(db, episode.id)
+    if kind == "rating":
+        chosen = default_rating_choice(rating_choices(states, today))
+    else:
+        chosen = default_link_choice(link_choices(states, today), today)
     if chosen is not None:
         return chosen
     latest = db.scalar(
