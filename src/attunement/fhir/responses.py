@@ -200,17 +200,16 @@ def _short(value: Any) -> Any:
     return value if len(text) <= 80 else text[:77] + "..."
 
 
-def _walk(items: list[Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every item of the response, groups and answers' nested items included, with where it is."""
-    for index, item in enumerate(items):
+def _walk(items: list[Any]) -> Iterator[dict[str, Any]]:
+    """Every item of the response, groups and answers' nested items included."""
+    for item in items:
         if not isinstance(item, dict):
             continue
-        here = f"{path}[{index}]"
-        yield here, item
-        yield from _walk(item.get("item") or [], f"{here}.item")
-        for a, answer in enumerate(item.get("answer") or []):
+        yield item
+        yield from _walk(item.get("item") or [])
+        for answer in item.get("answer") or []:
             if isinstance(answer, dict):
-                yield from _walk(answer.get("item") or [], f"{here}.answer[{a}].item")
+                yield from _walk(answer.get("item") or [])
 
 
 def _answers(
@@ -224,7 +223,7 @@ def _answers(
     values: dict[str, float] = {}
     texts: dict[str, str] = {}
     seen: set[str] = set()
-    for _path, item in _walk(items, "item"):
+    for item in _walk(items):
         link_id = str(item.get("linkId"))
         given = [a for a in item.get("answer") or [] if isinstance(a, dict)]
         if link_id in containers:
