@@ -82,6 +82,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "admin": ("admin_cmd", "Set up a clinic's administrators."),
     "audit": ("audit_cmd", "Seal and verify the audit log."),
     "client": ("client_cmd", "Export or erase one client's record."),
+    "import-history": (
+        "import_history_cmd",
+        "Import a service's history (canonical measures and episodes tables) into the app's database.",
+    ),
+    "export": (
+        "export_cmd",
+        "Export everything the service holds as tables (the canonical measures, episodes and actions, "
+        "and the rest of the record), CSV or Parquet.",
+    ),
     "backup": (
         "backup_cmd",
         "Snapshot the database while the app runs (SQLite's online backup, or pg_dump).",
