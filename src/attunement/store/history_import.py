@@ -423,7 +423,12 @@ class _Plan:
         within them; a client's episodes one after another, only the latest ongoing."""
         e, m = self.episodes, self.measures
         ok = ~self.bad_measures & (m["_course"] >= 0).to_numpy()
-        spans = m.loc[ok].groupby("_course")["date"].agg(["min", "max"])
+        spans = (
+            pd.DataFrame({"course": m.loc[ok, "_course"], "date": pd.to_datetime(m.loc[ok, "date"])})
+            .groupby("course")["date"]
+            .agg(["min", "max"])
+        )
+        spans = spans.apply(lambda column: column.dt.date)
         e["_start"] = e["start_date"].where(
             e["start_date"].notna(), e.index.map(spans["min"]).to_series(index=e.index)
         )
@@ -431,7 +436,7 @@ class _Plan:
             e["end_date"].notna(), e.index.map(spans["max"]).to_series(index=e.index)
         )
         e.loc[e["end_reason"] == ONGOING, "_end"] = None
-        for index, row in e.iterrows():
+        for index, row in _rows(e):
             if pd.isna(row["_start"]):
                 self._episode_problem(
                     int(index), "start_date", None, "the date the episode started (or dated measures rows)"
@@ -453,9 +458,9 @@ class _Plan:
                     self._episode_problem(
                         int(index), "end_date", row["_end"], f"a date on or after the start ({row['_start']})"
                     )
-        for client, rows in e[e["_start"].notna()].sort_values(["_start", "_row"]).groupby("client_id"):
+        for client, rows in _by_client(e[e["_start"].notna()].sort_values(["_start", "_row"])).items():
             previous = None
-            for position, (index, row) in enumerate(rows.iterrows()):
+            for position, (index, row) in enumerate(rows):
                 if row["end_reason"] == ONGOING and position < len(rows) - 1:
                     self._episode_problem(
                         int(index),
@@ -509,21 +514,19 @@ class _Plan:
         self.client_ids: dict[str, int] = {}
         latest = self._latest_stored([s.client_id for s in known.values() if s.kind == "client"])
         labels = self._labels()
-        for client, rows in e.sort_values(["_start", "_row"], na_position="first").groupby(
-            "client_id", sort=False
-        ):
+        already: dict[int, int] = {}
+        for client, rows in _by_client(e.sort_values(["_start", "_row"], na_position="first")).items():
             if client in self.refused_clients:
                 continue
-            source = known.get(rows["_client_key"].iat[0])
+            source = known.get(rows[0][1]["_client_key"])
             stored_latest = latest.get(source.client_id) if source is not None else None
             if source is not None:
                 self.client_ids[client] = source.client_id
-            for index, row in rows.iterrows():
+            for index, row in rows:
                 was = known.get(row["episode_key"])
                 if was is not None:
-                    if was.fingerprint == row["_fingerprint"]:
-                        e.at[index, "_stored_episode"] = was.episode_id
-                        e.at[index, "_already"] = True
+                    if was.fingerprint == row["_fingerprint"] and was.episode_id is not None:
+                        already[index] = was.episode_id
                     else:
                         self._episode_problem(
                             int(index),
@@ -554,16 +557,19 @@ class _Plan:
                         f"({stored_latest.ended_on.isoformat()})",
                     )
             if source is None:
-                last = rows.iloc[-1]
+                last_index, last = rows[-1]
                 therapist = self.clinicians.get(last["therapist_id"])
                 if therapist is not None and (therapist.id, client) in labels:
                     self._episode_problem(
-                        int(rows.index[-1]),
+                        int(last_index),
                         "client_id",
                         client,
                         f"a client_id that is not already the reference of a client in "
                         f"{therapist.username}'s caseload (one this import did not create)",
                     )
+        if already:
+            e.loc[list(already), "_stored_episode"] = list(already.values())
+            e.loc[list(already), "_already"] = True
         self.latest_stored = latest
         self._stored_forms()
 
@@ -617,15 +623,18 @@ class _Plan:
         parts = m.loc[usable, ["_form", "session", "rater", "date"]].assign(
             _client=m.loc[usable, "client_id"], _episode=course[usable].map(e[EPISODE_ID])
         )
-        grouped = parts.groupby("_form", sort=False)
-        forms = grouped.agg(
-            client=("_client", "first"),
-            episode=("_episode", "first"),
-            session=("session", "first"),
-            rater=("rater", "first"),
-            date=("date", "first"),
-            rows=("_client", "size"),
+        firsts = parts.drop_duplicates("_form")
+        forms = pd.DataFrame(
+            {
+                "client": firsts["_client"].to_numpy(),
+                "episode": firsts["_episode"].to_numpy(),
+                "session": firsts["session"].to_numpy(),
+                "rater": firsts["rater"].to_numpy(),
+                "date": firsts["date"].to_numpy(),
+            },
+            index=pd.Index(firsts["_form"].to_numpy(), name="_form"),
         )
+        forms["rows"] = parts["_form"].value_counts().reindex(forms.index).to_numpy()
         code = pd.Index(forms.index).get_indexer(parts["_form"])
         sums = np.zeros(len(forms), dtype=np.uint64)
         np.add.at(sums, code, hashed)
@@ -649,7 +658,7 @@ class _Plan:
         answered = self._answered(sorted({int(x) for x in stored_episode[on_stored]}))
         conflict: list[str] = []
         why: dict[str, str] = {}
-        for form, row in forms[on_stored].iterrows():
+        for form, row in _rows(forms[on_stored]):
             was = known.get(row["key"])
             if was is not None:
                 if was.fingerprint == row["fingerprint"]:
@@ -759,12 +768,12 @@ class _Plan:
         report.imported["clients"] = len(ids)
         # Episodes, numbered after what the client has, one after another by start date.
         ordered = e.sort_values(["_start", "_row"])
-        numbers = []
-        for client, rows in ordered.groupby("client_id", sort=False):
-            stored = self.latest_stored.get(self.client_ids[client])
-            base = stored.number if stored is not None else 0
-            numbers += [(index, base + n + 1) for n, index in enumerate(rows.index)]
-        number_of = dict(numbers)
+        base = {
+            client: (self.latest_stored[i].number if i in self.latest_stored else 0)
+            for client, i in self.client_ids.items()
+        }
+        numbers = ordered.groupby("client_id", sort=False).cumcount() + 1 + ordered["client_id"].map(base)
+        number_of = numbers.astype(int).to_dict()
         episode_rows = [
             {
                 "client_id": self.client_ids[row["client_id"]],
@@ -961,6 +970,19 @@ class _Plan:
             row.setdefault("submission_id", None)
             row["imported_at"] = moment
         self._bulk(ImportSource, rows)
+
+
+def _by_client(frame: pd.DataFrame) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
+    """Each client's rows of ``frame``, in its order, as :func:`_rows` gives them."""
+    out: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+    for index, row in _rows(frame):
+        out.setdefault(row["client_id"], []).append((index, row))
+    return out
+
+
+def _rows(frame: pd.DataFrame):
+    """(index, row as a dict) of each row: faster than ``iterrows`` and keeps each value's type."""
+    return zip(frame.index, frame.to_dict("records"), strict=True)
 
 
 def _accepted(values: np.ndarray, spec: Any) -> np.ndarray:
