@@ -154,11 +154,15 @@ def main() -> None:
     print(f"seconds: {seconds:.1f} (CPU {cpu_seconds:.1f})")
     print(f"rows/second: {rows / seconds:,.0f}")
     print(f"peak memory: {peak:,.0f} MB")
+    wall = time.perf_counter()
     with db.session() as session:
         again = import_history(
             session, read_table(folder / "measures.parquet"), read_table(folder / "episodes.parquet")
         )
-    print(f"re-import: already imported {again.already_imported}, imported {again.imported}")
+    print(
+        f"re-import: already imported {again.already_imported}, imported {again.imported} "
+        f"({time.perf_counter() - wall:.1f} s)"
+    )
     db.dispose()
 
 

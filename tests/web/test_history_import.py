@@ -265,3 +265,15 @@ def test_erasing_an_imported_client_removes_what_the_import_kept_of_them(clinic,
         assert erased.rows["import_sources"] == 1 + 1 + 2  # the client, its episode, its two forms
     with clinic.db.session() as db:
         assert db.scalar(select(ImportSource).where(ImportSource.client_id == h2.id)) is None
+
+
+def test_a_refused_episode_row_leaves_its_clients_answers_out_without_a_problem_each(clinic, tmp_path):
+    measures, episodes = history()
+    episodes.loc[2, "end_reason"] = "finished"  # not an end reason: h2's only episode
+    done, report = run_import(clinic, write(tmp_path, measures, episodes), "--skip-invalid")
+    assert done.exit_code == 0, done.output
+    assert [(p["table"], p["row"], p["column"], p["value"]) for p in report["problems"]] == [
+        ("episodes", 3, "end_reason", "finished")
+    ]
+    assert report["skipped"] == {"episodes": 1, "measures": 2}
+    assert report["imported"]["clients"] == 1

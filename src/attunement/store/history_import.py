@@ -240,7 +240,12 @@ class _Plan:
         tick("checking", 0, 1)
         self.episodes = _checked(episodes, normalise_episodes, "episodes", report)
         self.measures = _checked(measures, normalise_measures, "measures", report)
-        self.refused_clients: set[str] = set()
+        # A client whose episode row is refused is refused whole, and their answers with them.
+        kept = set(self.episodes["_row"])
+        given = episodes.reset_index(drop=True)["client_id"]
+        self.refused_clients: set[str] = {
+            str(c).strip() for row, c in enumerate(given, start=1) if row not in kept and pd.notna(c)
+        }
         self.bad_measures = np.zeros(len(self.measures), dtype=bool)
         self._episode_columns()
         self._therapists()
@@ -311,8 +316,10 @@ class _Plan:
 
     def _courses(self) -> None:
         """Each measures row's episode (row number in the episodes table), by the rules of
-        :mod:`attunement.tables.courses`; rows that have none are problems."""
+        :mod:`attunement.tables.courses`; rows that have none are problems. The rows of a refused
+        client are left out as they are (counted as skipped), not reported one by one."""
         e, m = self.episodes, self.measures
+        self.bad_measures |= m["client_id"].isin(self.refused_clients).to_numpy()
         named_ep = e[e[EPISODE_ID].notna()]
         by_key = pd.Series(
             named_ep.index.to_numpy(), index=named_ep["client_id"] + _SEP + named_ep[EPISODE_ID]
