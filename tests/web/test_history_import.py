@@ -277,3 +277,28 @@ def test_a_refused_episode_row_leaves_its_clients_answers_out_without_a_problem_
     ]
     assert report["skipped"] == {"episodes": 1, "measures": 2}
     assert report["imported"]["clients"] == 1
+
+
+def test_a_later_file_adds_the_new_episode_and_sessions_of_a_client_already_imported(clinic, tmp_path):
+    measures, episodes = history()
+    first_episode = measures["episode_id"] != "2"
+    ended_only = episodes[episodes["episode_id"] != "2"]
+    assert run_import(clinic, write(tmp_path, measures[first_episode], ended_only))[0].exit_code == 0
+    done, report = run_import(clinic, write(tmp_path, measures, episodes))
+    assert done.exit_code == 0, done.output
+    assert report["imported"]["clients"] == 0 and report["imported"]["episodes"] == 1
+    assert report["already_imported"] == {"episodes": 2, "measures": int(first_episode.sum())}
+    with clinic.db.session() as db:
+        h1 = db.scalar(select(Client).where(Client.label == "h1"))
+        numbers = db.scalars(select(Episode.number).where(Episode.client_id == h1.id)).all()
+        assert sorted(numbers) == [1, 2]
+
+
+def test_a_table_without_a_required_column_is_refused_whole(clinic, tmp_path):
+    measures, episodes = history()
+    done, report = run_import(clinic, write(tmp_path, measures.drop(columns="session"), episodes))
+    assert done.exit_code == 1
+    assert [(p["table"], p["row"], p["column"]) for p in report["problems"]] == [
+        ("measures", None, "columns")
+    ]
+    assert "columns including session" in report["problems"][0]["expected"]

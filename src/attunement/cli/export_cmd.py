@@ -36,10 +36,9 @@ def export_cmd(
     and the rest of the record), CSV or Parquet. Files are readable by their owner only; the
     export is recorded in the audit log."""
     from attunement.store.audit import record
-    from attunement.store.service_export import MANIFEST, count_text, export_files
+    from attunement.store.service_export import MANIFEST, count_text, export_files, extra_files
 
-    #: Files written beside the tables (a FHIR bundle of the service goes here, one entry).
-    extra: list[ExtraFile] = []
+    extra: list[ExtraFile] = extra_files(None)  # files beside the tables (service_export.extra_files)
     progress = Progress(
         TextColumn("exporting {task.description}"),
         BarColumn(),

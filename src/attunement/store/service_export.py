@@ -541,6 +541,15 @@ TABLES: dict[str, Callable[[Session, _Names], pd.DataFrame]] = {
 }
 
 
+def extra_files(base: str | None) -> list[ExtraFile]:
+    """The files written beside the tables, by the command and the admin page alike; ``base`` is
+    the app's address when known (the page's; the command may be given one). A FHIR bundle of
+    the whole service is one more entry here, e.g.
+    ``("fhir.json", lambda db: json.dumps(service_bundle(db, base)).encode())``."""
+    del base  # no extra file yet
+    return []
+
+
 def table_bytes(frame: pd.DataFrame, file_format: Format) -> bytes:
     buffer = io.BytesIO()
     if file_format == "csv":

@@ -44,7 +44,7 @@ from attunement.store.clients import reassign_clients
 from attunement.store.clock import now
 from attunement.store.licensed_wording import all_uploads, import_wording, licensed_instruments
 from attunement.store.models import ROLES, User
-from attunement.store.service_export import TABLES, count_text, write_zip
+from attunement.store.service_export import TABLES, count_text, extra_files, write_zip
 from attunement.store.settings import (
     ALWAYS_OFFERED,
     CRISIS_DEFAULT,
@@ -404,7 +404,7 @@ def export_all(request: Request, form: CheckedForm, admin: Admin, db: Db):
             request, db, status=400, problems=problems, values={"reason": reason}, form_key="admin_export"
         )
     spooled = tempfile.SpooledTemporaryFile(max_size=ZIP_IN_MEMORY)  # noqa: SIM115 (closed by the response)
-    rows = write_zip(db, spooled)
+    rows = write_zip(db, spooled, extra=extra_files(base_url(request)))
     record(db, actor(admin), admin.role, "export_all", detail=f"{count_text(rows)}; reason: {reason}")
     spooled.seek(0)
 
