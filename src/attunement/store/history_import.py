@@ -237,7 +237,7 @@ class _Plan:
         self.db, self.report, self.tick = db, report, tick
         self.today = clinic_today(db)
         self.zone = clinic_zone(db)
-        tick("checking", 0, 1)
+        tick("checking", 0, 7)
         self.episodes = _checked(episodes, normalise_episodes, "episodes", report)
         self.measures = _checked(measures, normalise_measures, "measures", report)
         # A client whose episode row is refused is refused whole, and their answers with them.
@@ -247,14 +247,19 @@ class _Plan:
             str(c).strip() for row, c in enumerate(given, start=1) if row not in kept and pd.notna(c)
         }
         self.bad_measures = np.zeros(len(self.measures), dtype=bool)
-        self._episode_columns()
-        self._therapists()
-        self._courses()
-        self._measure_rules()
-        self._episode_dates()
-        self._stored()
+        steps = (
+            self._episode_columns,
+            self._therapists,
+            self._courses,
+            self._measure_rules,
+            self._episode_dates,
+            self._stored,
+        )
+        for done, step in enumerate(steps, start=1):
+            step()
+            tick("checking", done, len(steps) + 1)
         self._counts(len(measures), len(episodes))
-        tick("checking", 1, 1)
+        tick("checking", len(steps) + 1, len(steps) + 1)
 
     # -- problems ------------------------------------------------------------------------------
 
