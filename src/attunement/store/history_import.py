@@ -417,7 +417,11 @@ class _Plan:
         )
         form = m["_course"].astype(str) + _SEP + m["session"].astype(str) + _SEP + m["rater"]
         ok = ~self.bad_measures & dated
-        first_date = m.loc[ok].assign(_form=form[ok]).groupby("_form")["date"].first()
+        first_date = (
+            pd.DataFrame({"_form": form[ok], "date": m.loc[ok, "date"]})
+            .drop_duplicates("_form")
+            .set_index("_form")
+        )["date"]
         mine = form.map(first_date)
         other = ok & mine.notna().to_numpy() & (m["date"] != mine).to_numpy()
         self._measure_problems(
@@ -898,6 +902,7 @@ class _Plan:
         }
         table = Base.metadata.tables["measures"]
         names = list(columns)
+        self.tick("storing", 0, total)
         for start in range(0, total, WRITE_BATCH):
             chunk = [
                 dict(zip(names, values, strict=True))
@@ -935,6 +940,7 @@ class _Plan:
         from attunement.store.summary_store import refresh
 
         total = len(client_ids)
+        self.tick("refreshing", 0, total)
         for start in range(0, total, REFRESH_BATCH):
             chunk = client_ids[start : start + REFRESH_BATCH]
             refresh(self.db, list(self.db.scalars(select(Client).where(Client.id.in_(chunk)))))
