@@ -296,8 +296,9 @@ def test_a_later_file_adds_the_new_episode_and_sessions_of_a_client_already_impo
 
 def test_a_table_without_a_required_column_is_refused_whole(clinic, tmp_path):
     measures, episodes = history()
-    done, report = run_import(clinic, write(tmp_path, measures.drop(columns="session"), episodes))
-    assert done.exit_code == 1
+    args = write(tmp_path, measures.drop(columns="session"), episodes)
+    done, report = run_import(clinic, args, "--skip-invalid")
+    assert done.exit_code == 1 and report["refused"] is True, "nothing to skip to: no row can be read"
     assert [(p["table"], p["row"], p["column"]) for p in report["problems"]] == [
         ("measures", None, "columns")
     ]

@@ -82,7 +82,7 @@ def import_history_cmd(
         if len(report.problems) > SHOWN:
             more = len(report.problems) - SHOWN
             console.print(f"... and {more:,} more problems (all of them with --json).")
-        if report.problems and not skip_invalid:
+        if report.refused:
             console.print(
                 f"[red]Nothing imported:[/red] {len(report.problems):,} problems. Correct the tables, "
                 "or import the valid rows with --skip-invalid."
@@ -104,5 +104,5 @@ def import_history_cmd(
             )
 
     emit(data, as_json, render)
-    if report.problems and not skip_invalid:
+    if report.refused:
         raise typer.Exit(1)

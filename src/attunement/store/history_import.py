@@ -114,12 +114,16 @@ class ImportReport:
     already_imported: dict[str, int] = field(default_factory=dict)
     #: Rows left out (only with ``skip_invalid``): invalid ones and those that depend on them.
     skipped: dict[str, int] = field(default_factory=dict)
-    #: Clients whose summaries and alerts were brought up to date, and safety alerts open after.
+    #: Clients whose summaries and alerts were brought up to date.
     refreshed_clients: int = 0
+    #: False when a table could not be read at all (a required column missing): then nothing is
+    #: imported, even with ``skip_invalid``.
+    readable: bool = True
 
     @property
-    def ok(self) -> bool:
-        return not self.problems
+    def refused(self) -> bool:
+        """Nothing was imported because of the problems found."""
+        return bool(self.problems) and (not self.skip_invalid or not self.readable)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +133,7 @@ class ImportReport:
             "already_imported": self.already_imported,
             "skipped": self.skipped,
             "refreshed_clients": self.refreshed_clients,
+            "refused": self.refused,
             "problems": [
                 {
                     "table": p.table,
@@ -162,6 +167,7 @@ def import_history(
     try:
         plan = _Plan(db, measures, episodes, report, tick)
     except _Refused:
+        report.readable = False
         return report
     finally:
         report.problems.sort(key=lambda p: (p.table != "episodes", p.row or 0))
