@@ -435,6 +435,13 @@ def _post_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, str], dic
             },
         ),
         ("/admin/instruments", {"offer": "gad7", "link_valid_days": "5"}, admin_only),
+        # The zip of every table, after the reason and the administrator's password (test_service_export.py).
+        (
+            "/admin/export",
+            {"reason": "Moving to a new records system", "password": "password-admin-1"},
+            {**admin_only, "admin": 200},
+        ),
+        ("/admin/export", {"reason": "", "password": "wrong"}, {**admin_only, "admin": 400}),
         # No file, no licence statement: refused with the problems (test_licensed_measures.py uploads).
         ("/admin/instruments/wording", {"instrument": "core10"}, {**admin_only, "admin": 400}),
         # No stored model in this clinic: refused with a message (test_forecast_models.py activates one).

@@ -46,6 +46,7 @@ ADMIN_FORMS = {
     "/admin/users/2/reset": ("x",),
     "/admin/users/1/role": ("role", "team_id"),
     "/admin/users/1/reassign": ("to",),
+    "/admin/export": ("reason", "password"),
 }
 #: Every field of the forms of a case's page.
 CASE_FORMS = {

@@ -83,6 +83,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit_cmd", "Seal and verify the audit log."),
     "client": ("client_cmd", "Export or erase one client's record."),
     "fhir": ("fhir_cmd", "Import FHIR QuestionnaireResponses; export clients as FHIR Bundles."),
+    "import-history": (
+        "import_history_cmd",
+        "Import a service's history (canonical measures and episodes tables) into the app's database.",
+    ),
+    "export": (
+        "export_cmd",
+        "Export everything the service holds as tables (the canonical measures, episodes and actions, "
+        "and the rest of the record), CSV or Parquet.",
+    ),
     "backup": (
         "backup_cmd",
         "Snapshot the database while the app runs (SQLite's online backup, or pg_dump).",

@@ -297,6 +297,15 @@ def after_sign_in(
     return user
 
 
+def confirm_password(db: Session, user: User, password: str, address: str | None = None) -> bool:
+    """A signed-in user's password given again before a deliberate act (an administrator's export
+    of all data): checked, throttled and recorded like a sign-in, so it cannot be guessed at
+    faster than one. Raises :class:`Throttled` while the user name or address must wait."""
+    check = before_sign_in(db, user.username, address)
+    ok = password_matches(check, password) and check.user_id == user.id
+    return after_sign_in(db, check, ok, address, password) is not None
+
+
 def _role_problems(db: Session, role: str, team_id: int | None) -> list[FieldProblem]:
     """A role that exists, a team that exists, and a team for every supervisor."""
     problems = []

@@ -51,6 +51,7 @@ CLIENT_TABLES: dict[str, tuple[str, str | None]] = {
     "link_schedules": ("client_id", "clients"),
     "scheduled_links": ("client_id", "clients"),
     "case_members": ("client_id", "clients"),
+    "import_sources": ("client_id", "clients"),
 }
 #: Tables that hold no client's data: accounts, settings, the audit log (internal ids and kinds
 #: of action only, kept for good), and fitted forecast models (trees and figures pooled over many

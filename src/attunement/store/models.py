@@ -615,3 +615,25 @@ class CaseMember(Base):
     #: The last case session they were a member at (set when they leave).
     last_session: Mapped[int | None] = mapped_column(Integer, nullable=True)
     added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class ImportSource(Base):
+    """What one row of an imported history became, so that importing the same file again changes
+    nothing (:mod:`attunement.store.history_import`): a client, an episode or one form set
+    (a session's answers by one rater) of the service's tables, keyed by a digest of its ids in
+    those tables, with a digest of what was imported (``fingerprint``). A later import whose row
+    has the same key and fingerprint is already imported; the same key with another fingerprint
+    is a conflict and is refused, never replacing what is stored."""
+
+    __tablename__ = "import_sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"), nullable=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), nullable=True)
+    #: "client", "episode" or "form".
+    kind: Mapped[str] = mapped_column(String(10))
+    #: SHA-256 of the kind and the ids in the service's tables (client_id, episode_id, session, rater).
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: SHA-256 of what was imported under the key (an episode's therapist and dates, a form's rows).
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

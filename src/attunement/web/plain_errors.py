@@ -84,6 +84,10 @@ FORMS: dict[str, dict[str, Field]] = {
         "team": _pick("team_id", "Team"),
         "name": _text("team-name", "New team name"),
     },
+    "admin_export": {
+        "reason": _text("export-reason", "Why the data is exported"),
+        "password": _text("export-password", "Your password"),
+    },
     "settings": {
         "service type": _pick("service-type", "The service your clinic offers"),
         "offered measures": _pick("offered-measures", "Measures clinicians may put on a client's link"),

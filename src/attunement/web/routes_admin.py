@@ -1,6 +1,10 @@
-"""The administrator's pages: users, teams, the questionnaires a client link offers, the audit log.
+"""The administrator's pages: users, teams, the questionnaires a client link offers, the audit log,
+and the export of all data.
 
-An administrator manages accounts and settings and sees no client data.
+An administrator manages accounts and settings and sees no client data. The one exception is
+"Export all data" (a service leaving, or keeping its own archive): a deliberate act that asks for
+the reason and the administrator's password again, is written in the audit log (who, when, why,
+how many rows; no client data), and hands over a zip file of every table.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -18,11 +23,13 @@ from attunement.instruments.measure_sets import not_offered, offerable_measures,
 from attunement.store.accounts import (
     FAILURE_WINDOW,
     PASSWORD_LINK_DAYS,
+    Throttled,
     all_teams,
     all_users,
     change_role,
     clear_sign_in_waits,
     clinician_named,
+    confirm_password,
     create_team,
     create_user,
     find_user,
@@ -32,10 +39,12 @@ from attunement.store.accounts import (
     set_active,
     set_email,
 )
-from attunement.store.audit import recent, record
+from attunement.store.audit import recent, record, source_address
 from attunement.store.clients import reassign_clients
+from attunement.store.clock import now
 from attunement.store.licensed_wording import all_uploads, import_wording, licensed_instruments
 from attunement.store.models import ROLES, User
+from attunement.store.service_export import TABLES, count_text, extra_files, write_zip
 from attunement.store.settings import (
     ALWAYS_OFFERED,
     CRISIS_DEFAULT,
@@ -56,6 +65,10 @@ from attunement.web.security import base_url
 router = APIRouter()
 #: The crisis text a client sees is kept short enough to read in one go.
 MAX_CRISIS = 1000
+#: The reason for an export of all data is kept in the audit log, whose detail holds 400 characters.
+MAX_EXPORT_REASON = 300
+#: Bytes of the export's zip held in memory before it goes to a temporary file.
+ZIP_IN_MEMORY = 32 * 1024 * 1024
 #: The user of an address under /admin/users/ (checked before the role, like any parsing).
 UserNumber = Annotated[int, Depends(number_in_path("user_id"))]
 
@@ -67,6 +80,8 @@ def _admin_page(request: Request, db: Session, *, status: int = 200, **extra):
         "failures": recent_failures(db),
         "failure_minutes": int(FAILURE_WINDOW.total_seconds() // 60),
         "roles": ROLES,
+        "export_tables": list(TABLES),
+        "max_reason": MAX_EXPORT_REASON,
         "problems": [],
         "values": {},
         **extra,
@@ -355,3 +370,52 @@ def upload_wording(request: Request, form: CheckedForm, admin: Admin, db: Db):
 @router.get("/admin/audit")
 def audit_page(request: Request, admin: Admin, db: Db):
     return render(request, "admin_audit.html", {"events": recent(db)})
+
+
+@router.post("/admin/export")
+def export_all(request: Request, form: CheckedForm, admin: Admin, db: Db):
+    """Every table the service holds, as a zip of CSV files, after the administrator has said why
+    and given their password again; the audit entry (who, when, why and how many rows) is
+    committed before the file is sent."""
+    import tempfile
+
+    reason = " ".join(form.get("reason", "").split())
+    password = form.get("password", "")
+    problems = []
+    if not reason or len(reason) > MAX_EXPORT_REASON:
+        problems.append(
+            FieldProblem(
+                "reason", reason[:40], f"why the data is exported, in 1 to {MAX_EXPORT_REASON} characters"
+            )
+        )
+    try:
+        confirmed = bool(password) and confirm_password(db, admin, password, source_address.get())
+    except Throttled as exc:
+        problems.append(
+            FieldProblem(
+                "password", "", f"your password, after waiting {exc.seconds} s (too many wrong ones)"
+            )
+        )
+        confirmed = True  # said above; not counted as another wrong one
+    if not confirmed:
+        problems.append(FieldProblem("password", "", "your own password, as you sign in with it"))
+    if problems:
+        return _admin_page(
+            request, db, status=400, problems=problems, values={"reason": reason}, form_key="admin_export"
+        )
+    spooled = tempfile.SpooledTemporaryFile(max_size=ZIP_IN_MEMORY)  # noqa: SIM115 (closed by the response)
+    rows = write_zip(db, spooled, extra=extra_files(base_url(request)))
+    record(db, actor(admin), admin.role, "export_all", detail=f"{count_text(rows)}; reason: {reason}")
+    spooled.seek(0)
+
+    def chunks():
+        with spooled:
+            while block := spooled.read(64 * 1024):
+                yield block
+
+    name = f"attunement-export-{now():%Y%m%d-%H%M}.zip"
+    return StreamingResponse(
+        chunks(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
