@@ -210,3 +210,90 @@ def test_the_client_bundle_is_valid_fhir_and_reads_back(clinic):
     again = _api(clinic, a, {"resourceType": "Bundle", "type": "collection", "entry": responses})
     assert again.status_code == 200, again.text
     assert again.json()["already_imported"] == len(responses) and again.json()["stored"] == 0
+
+
+def test_hostile_bodies_are_refused_plainly_and_store_nothing(clinic):
+    a = clinic.clients["of_a"]
+    browser = clinic.login("clin_a")
+    page = browser.get(f"/clients/{a}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    far = _response("gad7", GAD7)
+    far["extension"] = [{"url": "urn:attunement:structuredefinition:session", "valueInteger": 10**6}]
+    odd_way = _response("gad7", GAD7)
+    odd_way["extension"] = [{"url": "urn:attunement:structuredefinition:approach", "valueCode": "x" * 90}]
+    bodies = [
+        "not json",
+        "[" * 50_000 + "]" * 50_000,
+        "[]",
+        json.dumps({"resourceType": "Bundle", "type": "collection", "entry": []}),
+        json.dumps(
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"resource": {"resourceType": "Patient"}}],
+            }
+        ),
+        json.dumps(far),
+        json.dumps(odd_way),
+        json.dumps({**_response("gad7", GAD7), "identifier": {"system": "urn:x", "value": "v" * 400}}),
+    ]
+    for body in bodies:
+        response = browser.post(
+            f"/clients/{a}/fhir/responses",
+            content=body,
+            headers={"Content-Type": "application/json", "X-CSRF-Token": token},
+        )
+        assert response.status_code in (400, 413), (body[:60], response.status_code)
+    text_plain = browser.post(
+        f"/clients/{a}/fhir/responses",
+        content="x",
+        headers={"Content-Type": "text/plain", "X-CSRF-Token": token},
+    )
+    assert text_plain.status_code == 400 and "application/fhir+json" in text_plain.text
+    assert _submissions(clinic, a) == 0
+
+
+def test_a_second_rating_of_a_session_must_name_the_rating_it_corrects(clinic):
+    a = clinic.clients["of_a"]
+    codes = ("heard", "topics", "goals", "respected", "fit", "judged")
+    session_1 = [{"url": "urn:attunement:structuredefinition:session", "valueInteger": 1}]
+
+    def rating(value: float, ident: str) -> dict:
+        resource = _response("checkin_therapist", {f"checkin_therapist_{c}": value for c in codes}, ident)
+        resource["extension"] = list(session_1)
+        return resource
+
+    assert _api(clinic, a, rating(6, "urn:ehr|r-1")).status_code == 201
+    silent = _api(clinic, a, rating(3, "urn:ehr|r-2"))
+    assert silent.status_code == 400 and "never replaced silently" in silent.text
+    correction = rating(3, "urn:ehr|r-2")
+    correction["extension"].append(
+        {
+            "url": "urn:attunement:structuredefinition:replaces",
+            "valueIdentifier": {"system": "urn:ehr", "value": "r-1"},
+        }
+    )
+    assert _api(clinic, a, correction).status_code == 201
+    with clinic.db.session() as db:
+        rows = db.execute(
+            select(Submission.id, Submission.supersedes_id, Submission.submitted_by)
+            .join(Client, Client.id == Submission.client_id)
+            .where(Client.public_id == a)
+            .order_by(Submission.id)
+        ).all()
+    assert len(rows) == 2 and rows[1].supersedes_id == rows[0].id, "the corrected rating is kept"
+    assert rows[0].submitted_by is not None, "a rating imported in the app is the importing clinician's"
+
+
+def test_a_rating_without_a_session_goes_to_the_session_the_client_just_answered(clinic):
+    a = clinic.clients["of_a"]
+    codes = ("heard", "topics", "goals", "respected", "fit", "judged")
+    rating = _response("checkin_therapist", {f"checkin_therapist_{c}": 7.0 for c in codes}, "urn:ehr|r-9")
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": _response("gad7", GAD7)}, {"resource": rating}],
+    }
+    response = _api(clinic, a, bundle)
+    assert response.status_code == 201, response.text
+    assert [r["session"] for r in response.json()["responses"]] == [1, 1]

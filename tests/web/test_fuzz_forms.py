@@ -28,6 +28,7 @@ CLINICIAN_FORMS = {
     "episode/end": ("episode", "reason", "date", "note"),
     "episode/reopen": ("episode", "note"),
     "episodes": ("episode", "date", "note"),
+    "fhir/responses": ("episode", "file"),
 }
 ADMIN_FORMS = {
     "/admin/users": ("username", "display_name", "password", "role", "team_id", "email"),

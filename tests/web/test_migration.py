@@ -604,3 +604,38 @@ def _one_link(c, instruments: str) -> None:
         ),
         {"t": T0, "instruments": instruments},
     )
+
+
+def test_response_identifiers_arrive_with_revision_0020_unique_and_leave_the_answers_as_they_were(
+    old_database_url,
+):
+    """From 0019 to 0020 every stored submission keeps its answers and has no FHIR identifier; an
+    identifier can be stored once only; downgrading removes only the identifier."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from attunement.store.migrate import alembic_config
+
+    engine = create_engine(normalise_url(old_database_url))
+    upgrade(engine, "0019")
+    insert = (
+        "INSERT INTO submissions (client_id, episode_id, session, rater, submitted_at{col})"
+        " VALUES (1, 1, 1, 'client', :t{val})"
+    )
+    with engine.begin() as c:
+        _one_client_with_an_episode(c)
+        c.execute(text(insert.format(col="", val="")), {"t": T0})
+    upgrade(engine)
+    with engine.begin() as c:
+        assert c.execute(text("SELECT source_identifier FROM submissions")).all() == [(None,)]
+        c.execute(text(insert.format(col=", source_identifier", val=", 'urn:x|1'")), {"t": T0})
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        c.execute(text(insert.format(col=", source_identifier", val=", 'urn:x|1'")), {"t": T0})
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0019")
+    with engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM submissions")).scalar_one() == 2
+    upgrade(engine)
+    engine.dispose()

@@ -172,6 +172,10 @@ def _read(file: Path) -> Any:
         raise InvalidInputError(
             "fhir import", [FieldProblem("FILE", str(file), f"a readable file ({exc.strerror})")]
         ) from None
+    except RecursionError:
+        raise InvalidInputError(
+            "fhir import", [FieldProblem("FILE", str(file), "FHIR JSON (nested too deeply)")]
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInputError(
             "fhir import", [FieldProblem("FILE", str(file), f"FHIR JSON ({exc})")]

@@ -36,6 +36,9 @@ USABLE_STATUS = ("completed", "amended")
 #: (``valueInteger``; 0 = the assessment before treatment).
 SESSION_EXTENSION = canonical(None, "StructureDefinition", "session")
 
+#: The highest session number a response may name (far beyond any course of therapy).
+MAX_SESSION = 9999
+
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
 
 
@@ -105,11 +108,17 @@ def session_of(resource: Mapping[str, Any]) -> int | None:
     for ext in resource.get("extension") or []:
         if isinstance(ext, Mapping) and ext.get("url") == SESSION_EXTENSION:
             value = ext.get("valueInteger")
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SESSION:
                 return value
             raise InvalidInputError(
                 "QuestionnaireResponse",
-                [FieldProblem(f"extension {SESSION_EXTENSION}", value, "valueInteger, a session number ≥ 0")],
+                [
+                    FieldProblem(
+                        f"extension {SESSION_EXTENSION}",
+                        value,
+                        f"valueInteger, a session number from 0 to {MAX_SESSION}",
+                    )
+                ],
             )
     return None
 
@@ -191,17 +200,16 @@ def _short(value: Any) -> Any:
     return value if len(text) <= 80 else text[:77] + "..."
 
 
-def _walk(items: list[Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every item of the response, groups and answers' nested items included, with where it is."""
-    for index, item in enumerate(items):
+def _walk(items: list[Any]) -> Iterator[dict[str, Any]]:
+    """Every item of the response, groups and answers' nested items included."""
+    for item in items:
         if not isinstance(item, dict):
             continue
-        here = f"{path}[{index}]"
-        yield here, item
-        yield from _walk(item.get("item") or [], f"{here}.item")
-        for a, answer in enumerate(item.get("answer") or []):
+        yield item
+        yield from _walk(item.get("item") or [])
+        for answer in item.get("answer") or []:
             if isinstance(answer, dict):
-                yield from _walk(answer.get("item") or [], f"{here}.answer[{a}].item")
+                yield from _walk(answer.get("item") or [])
 
 
 def _answers(
@@ -215,7 +223,7 @@ def _answers(
     values: dict[str, float] = {}
     texts: dict[str, str] = {}
     seen: set[str] = set()
-    for _path, item in _walk(items, "item"):
+    for item in _walk(items):
         link_id = str(item.get("linkId"))
         given = [a for a in item.get("answer") or [] if isinstance(a, dict)]
         if link_id in containers:

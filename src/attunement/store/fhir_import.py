@@ -20,7 +20,8 @@ episode is refused, as for links and ratings (:func:`attunement.store.episodes.r
 The session is the one the response names with the session extension
 (:data:`attunement.fhir.responses.SESSION_EXTENSION`); responses that name none go, together, to
 the session a new link would be for (the earliest planned session from today on without client
-answers, else a new session), as answers sent through a link would.
+answers, else a new session), as answers sent through a link would; a therapist's rating naming
+none goes to the session the rating form offers first.
 
 :func:`restore_service_bundle` reads back a whole service's Bundle as
 :mod:`attunement.store.fhir_export` writes it (Patient, EpisodeOfCare, QuestionnaireResponse and
@@ -44,6 +45,7 @@ from attunement.fhir import resources as fr
 from attunement.fhir.canonical import instrument_of
 from attunement.fhir.responses import MAX_TEXT, ReadResponse, read_response, session_of
 from attunement.instruments import get_instrument
+from attunement.store.approaches import approach_choices
 from attunement.store.audit import record
 from attunement.store.cases import lock_room
 from attunement.store.clock import aware, now
@@ -55,9 +57,15 @@ from attunement.store.episodes import (
     require_active,
 )
 from attunement.store.models import Client, Episode, EpisodeEvent, Measure, Submission, TherapySession, User
-from attunement.store.schedule import default_link_choice, link_choices, session_states
+from attunement.store.schedule import (
+    default_link_choice,
+    default_rating_choice,
+    link_choices,
+    rating_choices,
+    session_states,
+)
 from attunement.store.settings import clinic_today
-from attunement.store.submissions import store_answers
+from attunement.store.submissions import current_rating, store_answers
 from attunement.store.summary_store import refresh, refresh_after_answers
 
 #: Who may have answered a response (the links' raters and the therapist's rating).
@@ -232,6 +240,10 @@ def _incoming(index: int | None, resource: dict[str, Any], read: ReadResponse) -
         problems.append(FieldProblem("extension rater", rater, "one of " + ", ".join(RATERS)))
     author = _author(resource)
     approach = fr.extension_value(resource, "approach")
+    if approach is not None and approach not in approach_choices():
+        problems.append(
+            FieldProblem("extension approach", str(approach)[:40], "one of " + ", ".join(approach_choices()))
+        )
     replaces = fr.extension_value(resource, "replaces")
     replaced = _identifier_text(replaces) if isinstance(replaces, Mapping) else None
     comment = fr.extension_value(resource, "comment")
@@ -269,9 +281,9 @@ def import_responses(
     one, or ``episode_number``), in the caller's transaction; all or nothing. ``audited=False``
     for a caller that writes the audit entry itself."""
     incoming = read_all(responses_in(resource))
+    lock_room(db, client.id)  # the client's lock first, as for a link's answers
     episode = _episode(db, client, episode_number)
     require_active(episode, "FHIR import")
-    lock_room(db, client.id)
     result = _store(db, client, episode, incoming, user=user)
     stored = [r for r in result.responses if r.outcome == "stored"]
     if not audited:
@@ -310,7 +322,6 @@ def _store(
     incoming: Sequence[Incoming],
     *,
     user: User | None,
-    refresh_each: bool = True,
 ) -> ImportResult:
     """Store the new responses (the already imported ones are reported), after checking every
     identifier; refresh the summary after each, as after each web form."""
@@ -339,7 +350,7 @@ def _store(
             )
     if problems:
         raise InvalidInputError("FHIR import: nothing was stored", problems)
-    default_session = None
+    defaults: dict[str, int] = {}
     responses: list[ImportedResponse] = []
     risk: list[str] = []
     stored_ids: dict[str, int] = {}
@@ -355,10 +366,14 @@ def _store(
             continue
         session = item.session
         if session is None:
-            if default_session is None:
-                default_session = _link_session(db, episode, user)
-            session = default_session
+            kind = "rating" if item.rater == "therapist" else "answers"
+            if kind not in defaults:
+                defaults[kind] = _default_session(db, episode, kind)
+            session = defaults[kind]
         _session_row(db, episode, session, user)
+        supersedes = _replaced(db, client, stored_ids, item.replaces)
+        if item.rater == "therapist":
+            _one_rating(db, item, episode, session, supersedes)
         answers = {item.read.instrument: item.read.answers}
         submitted_by = authors.get(item.author or "") or (
             user.id if user is not None and item.rater == "therapist" else None
@@ -372,19 +387,36 @@ def _store(
             answers,
             item.read.comment,
             submitted_by=submitted_by,
-            supersedes_id=_replaced(db, stored_ids, item.replaces),
+            supersedes_id=supersedes,
             submitted_at=item.read.authored,
             source_identifier=ident,
         )
         submission.approach = item.approach
         if ident is not None:
             stored_ids[ident] = submission.id
-        if refresh_each:
-            refresh_after_answers(db, client, episode.id, session, item.rater, answers)
+        refresh_after_answers(db, client, episode.id, session, item.rater, answers)
         flags = form_flags(Form(client.id, session, item.read.instrument, item.read.answers))
         risk += [f.reason for f in flags]
         responses.append(ImportedResponse(ident, item.read.instrument, session, "stored", submission.id))
     return ImportResult(client.public_id, episode.number, responses, risk)
+
+
+def _one_rating(db: Session, item: Incoming, episode: Episode, session: int, supersedes: int | None) -> None:
+    """A therapist's rating of a session already rated is refused unless it names the rating it
+    corrects (the ``replaces`` extension), as on the rating form; the corrected one is kept."""
+    current = current_rating(db, episode.id, session)
+    if current is not None and supersedes != current.id:
+        raise InvalidInputError(
+            "FHIR import: nothing was stored",
+            [
+                FieldProblem(
+                    _where(item, "extension replaces"),
+                    item.replaces,
+                    f"the identifier of the rating it corrects: session {session} is already rated, and a "
+                    "rating is never replaced silently",
+                )
+            ],
+        )
 
 
 def _where(item: Incoming, name: str) -> str:
@@ -476,19 +508,36 @@ def _authors(db: Session, usernames: Sequence[str]) -> dict[str, int]:
     return {name: user_id for name, user_id in db.execute(query)}
 
 
-def _replaced(db: Session, stored_ids: Mapping[str, int], identifier: str | None) -> int | None:
+def _replaced(
+    db: Session, client: Client, stored_ids: Mapping[str, int], identifier: str | None
+) -> int | None:
+    """The submission a response's ``replaces`` identifier names: one stored by this import, one
+    imported before, or one of this client's exported from here."""
     if identifier is None:
         return None
     if identifier in stored_ids:
         return stored_ids[identifier]
-    return db.scalar(select(Submission.id).where(Submission.source_identifier == identifier))
+    found = db.scalar(
+        select(Submission.id).where(
+            Submission.source_identifier == identifier, Submission.client_id == client.id
+        )
+    )
+    if found is None and (own := _own_export(db, client, identifier)) is not None:
+        found = own.id
+    return found
 
 
-def _link_session(db: Session, episode: Episode, user: User | None) -> int:
-    """The session answers sent through a new link would go to: the earliest planned session from
-    today on (or waiting for its link) without client answers, else the next new session."""
+def _default_session(db: Session, episode: Episode, kind: str) -> int:
+    """Where responses that name no session go. Answers: where a new link's answers would go (the
+    earliest planned session from today on, or waiting for its link, without client answers).
+    A therapist's rating: the session the rating form offers first (the latest one held and not
+    yet rated). Else the next new session."""
     today = clinic_today(db)
-    chosen = default_link_choice(link_choices(session_states(db, episode.id), today), today)
+    states = session_states(db, episode.id)
+    if kind == "rating":
+        chosen = default_rating_choice(rating_choices(states, today))
+    else:
+        chosen = default_link_choice(link_choices(states, today), today)
     if chosen is not None:
         return chosen
     latest = db.scalar(
@@ -785,6 +834,8 @@ def _read_service(
         if not isinstance(inner, Mapping) or not url:
             problems.append(FieldProblem(f"entry[{index}]", kind, "a fullUrl and a resource"))
             continue
+        if kind in ("Patient", "EpisodeOfCare", "Observation") and not _valid(index, inner, problems):
+            continue
         if kind == "Patient":
             public_id = fr.identifier_value(inner, "client")
             if not public_id or len(public_id) > 40:
@@ -825,6 +876,26 @@ def _read_service(
                 FieldProblem(f"EpisodeOfCare {e.url} patient", e.patient, "a Patient of this Bundle")
             )
     return patients, episodes, problems
+
+
+def _valid(index: int, resource: Mapping[str, Any], problems: list[FieldProblem]) -> bool:
+    """Whether a resource is valid FHIR (the R4B model); if not, its first problems are listed."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError
+
+    try:
+        get_fhir_model_class(str(resource["resourceType"])).model_validate(dict(resource))
+    except ValidationError as exc:
+        problems += [
+            FieldProblem(
+                f"entry[{index}] " + ".".join(str(p) for p in error["loc"]),
+                None,
+                f"valid FHIR R4 ({error['msg']})",
+            )
+            for error in exc.errors()[:5]
+        ]
+        return False
+    return True
 
 
 def _episode_in(

@@ -121,6 +121,10 @@ def _from_form(request: Request):
 def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise InvalidInputError(
+            "FHIR import", [FieldProblem("body", "nested too deeply", "FHIR JSON")]
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInputError(
             "FHIR import", [FieldProblem("body", "not JSON", f"FHIR JSON ({exc})")]
