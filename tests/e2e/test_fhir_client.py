@@ -196,6 +196,9 @@ def test_every_questionnaire_renders_in_lhc_forms_and_its_answers_come_back_as_s
             first = "Stand-in item 1" if wording else "Item 1 (licensed wording not installed)"
             assert first in text, where
         given = _fill(page, form, instrument)
+        filled = page.locator("#form").inner_text()
+        assert not [word for word in BROKEN if word in filled.split()], (where, filled)
+        assert "requires a value" not in filled, (where, filled)
         if instrument_id in ("core10", "phq9"):
             page.screenshot(path=artifacts / f"lhc-forms-{where.replace(' ', '-')}.png", full_page=True)
         response = page.evaluate(
