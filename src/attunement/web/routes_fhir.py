@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.background import BackgroundTask
 
 from attunement.errors import FieldProblem, InvalidInputError
@@ -89,6 +90,17 @@ def import_fhir(
     except InvalidInputError as exc:
         db.rollback()
         return JSONResponse(outcome(exc), status_code=400, media_type=FHIR_JSON)
+    except IntegrityError:  # the same identifier stored by another request at this very moment
+        db.rollback()
+        busy = InvalidInputError(
+            "FHIR import: nothing was stored",
+            [
+                FieldProblem(
+                    "identifier", None, "to be sent again: another import stored this identifier just now"
+                )
+            ],
+        )
+        return JSONResponse(outcome(busy), status_code=409, media_type=FHIR_JSON)
     return JSONResponse(
         result.as_dict(),
         status_code=201 if result.stored else 200,
