@@ -7,14 +7,16 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint style typecheck clean system-deps validation
 
-# The test suite starts a throwaway PostgreSQL server and drives Debian's Chromium headless.
-# Both come from Debian's packages; install them when they are missing (needs root or sudo).
+# The test suite starts a throwaway PostgreSQL server and drives Debian's Chromium headless, and
+# installs LHC-Forms with npm. All come from Debian's packages; install them when they are missing
+# (needs root or sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-deps:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
-		echo "Installing PostgreSQL and Chromium from Debian's packages"; \
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
+		|| ! command -v npm >/dev/null 2>&1; then \
+		echo "Installing PostgreSQL, Chromium and npm from Debian's packages"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql chromium >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql chromium $$(command -v npm >/dev/null 2>&1 || echo nodejs npm) >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -26,7 +28,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/attunement serve --demo
 
-test: $(STAMP) system-deps
+# LHC-Forms (the NLM's FHIR form renderer) and fhirpath, from npm at the versions the lock file
+# pins, for the test that renders every Questionnaire in a real FHIR client
+# (tests/e2e/test_fhir_client.py); reinstalled when the lock file changes.
+FHIR_CLIENT := tests/fhir_client
+FHIR_CLIENT_STAMP := $(FHIR_CLIENT)/node_modules/.installed
+$(FHIR_CLIENT_STAMP): $(FHIR_CLIENT)/package.json $(FHIR_CLIENT)/package-lock.json
+	cd $(FHIR_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(FHIR_CLIENT_STAMP)
+
+test: $(STAMP) system-deps $(FHIR_CLIENT_STAMP)
 	$(BIN)/python -m pytest
 
 # docs/validation.md and its plots: every early-warning method on 20,000 held-out simulated
@@ -55,4 +66,4 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build *.egg-info src/*.egg-info $(FHIR_CLIENT)/node_modules

@@ -301,6 +301,10 @@ def _get_matrix(clients: dict[str, str]) -> list[tuple[str, dict[str, object]]]:
             },
         ),
         ("/model", {**everyone, "anonymous": LOGIN}),
+        # A form as FHIR tools get it: no client data, for every signed-in user.
+        ("/fhir/Questionnaire/phq9", {**everyone, "anonymous": LOGIN}),
+        ("/fhir/Questionnaire/caregiver-report", {**everyone, "anonymous": LOGIN}),
+        ("/fhir/Questionnaire/not-a-form", {**dict.fromkeys(ROLES, 404), "anonymous": LOGIN}),
         (
             "/admin/audit",
             {

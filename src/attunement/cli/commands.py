@@ -29,7 +29,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "instruments_cmd",
         "Score one completed questionnaire: total, band, caseness and safety flags.",
     ),
-    "instruments": ("instruments_cmd", "List the instruments; import a clinic's licensed wording."),
+    "instruments": (
+        "instruments_cmd",
+        "List the instruments; import a clinic's licensed wording; print a Questionnaire as FHIR "
+        "tools get it.",
+    ),
     "change": (
         "change_cmd",
         "Is the change from --pre to --post reliable, and did the client cross the clinical cut-off?",

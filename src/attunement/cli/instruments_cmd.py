@@ -1,4 +1,5 @@
-"""``attunement instruments`` (with ``attunement instruments import``) and ``attunement score``."""
+"""``attunement instruments`` (with ``attunement instruments import`` and ``attunement instruments
+fhir``) and ``attunement score``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from attunement.errors import AttunementError, InvalidInputError
 from attunement.instruments import answers_from_sequence, get_instrument, load_instruments, score
 
 instruments_app = typer.Typer(
-    help="List the instruments; import a clinic's licensed wording.", invoke_without_command=True
+    help="List the instruments; import a clinic's licensed wording; print a Questionnaire as FHIR "
+    "tools get it.",
+    invoke_without_command=True,
 )
 app.add_typer(instruments_app, name="instruments")
 
@@ -147,6 +150,64 @@ def import_cmd(
         )
 
     emit(result, as_json, render)
+
+
+#: Where ``attunement serve`` listens by default: the base of the canonical addresses when
+#: neither ``--base``, ``ATTUNEMENT_FHIR_BASE`` nor ``ATTUNEMENT_PUBLIC_URL`` says otherwise.
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+
+@instruments_app.command("fhir")
+def fhir_cmd(
+    instrument: Annotated[str, typer.Argument(help="The instrument, e.g. phq9 or core10.")],
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="Base of the canonical address ({base}/Questionnaire/{id}); default "
+            "ATTUNEMENT_FHIR_BASE, else ATTUNEMENT_PUBLIC_URL/fhir, else http://127.0.0.1:8000/fhir.",
+        ),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="The clinic's database: a measure whose wording is not shipped is given in the "
+            "wording imported there. Without it, such a measure is given without wording.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Errors as JSON too.")] = False,
+) -> None:
+    """Print one instrument's FHIR Questionnaire as a FHIR tool gets it: a canonical address, the
+    clinic's licensed wording when imported, else numbered items with numeric answers (no wording)."""
+    from attunement.fhir.questionnaires import fhir_base, handed_out
+
+    try:
+        inst = get_instrument(instrument)
+    except AttunementError as exc:
+        fail(escape(str(exc)), as_json)
+        return
+    wording = None
+    if database is not None and not inst.licence.item_text_shipped:
+        from attunement.store.licensed_wording import current_wordings
+
+        try:
+            with database_session(database) as session:
+                wording = current_wordings(session).get(inst.id)
+        except Exception as exc:  # a database that cannot be opened: say so, never a traceback
+            fail(escape(f"--database: cannot read {database!r} ({type(exc).__name__}: {exc})"), as_json)
+            return
+    if base is not None and not base.strip():
+        fail("--base: expected an address such as https://clinic.example/fhir", as_json)
+    if base is None:
+        from attunement.web.security import public_url
+
+        base = fhir_base(public_url() or DEFAULT_SERVER)
+    print(
+        json.dumps(
+            handed_out(inst.id, base=base.strip().rstrip("/"), wording=wording), indent=2, ensure_ascii=False
+        )
+    )
 
 
 def _cut_off(cut) -> str:

@@ -1,7 +1,10 @@
 """The shape of an instrument definition file.
 
-One JSON file per instrument holds a FHIR R4 ``Questionnaire`` (the form), a ``scoring`` section
-(how answers become scores) and a ``licence`` block (whether the item wording may be shipped).
+One JSON file per instrument holds a FHIR ``Questionnaire`` (the form: R4 JSON, checked with the
+``fhir.resources`` R4B models, as that library has no R4 package and R4B's Questionnaire has R4's
+elements), a ``scoring`` section (how answers become scores) and a ``licence`` block (whether the
+item wording may be shipped). FHIR tools get the form from
+:func:`attunement.fhir.questionnaires.handed_out`, with a canonical address.
 Every clinical number in the scoring section carries its source and a verification status, so
 the product can show unverified values as such.
 """

@@ -1,7 +1,7 @@
 """A clinic's licensed wording for a measure whose wording attunement may not ship.
 
 Pure functions: no database. A clinic that holds a licence (CORE-10, WAI-SR, SRS, ...) supplies
-the FHIR R4 ``Questionnaire`` it is licensed to use. It is read the way the shipped definitions
+the FHIR ``Questionnaire`` (R4 JSON) it is licensed to use. It is read the way the shipped definitions
 are read (:mod:`fhir.resources` checks the resource, :class:`~attunement.instruments.definition.
 Instrument` reads its items), then compared with the shipped scoring definition: the same item
 ids (linkIds), the same item types and the same answer values per item. Every difference is
@@ -221,7 +221,8 @@ def check_statement(statement: str, supplied_by: str) -> tuple[str, str]:
 
 
 def _fhir_problems(data: dict[str, Any]) -> list[FieldProblem]:
-    """What FHIR R4 itself finds wrong with the resource, one problem per error, item by linkId."""
+    """What FHIR itself finds wrong with the resource (the fhir.resources R4B model, R4's
+    Questionnaire elements), one problem per error, item by linkId."""
     try:
         Questionnaire.model_validate(data)
     except ValidationError as exc:

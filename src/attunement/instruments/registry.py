@@ -25,7 +25,8 @@ DEFINITIONS_DIR = Path(__file__).with_name("definitions")
 
 def parse_instrument(data: dict[str, Any], origin: str = "<data>", *, fhir: bool = True) -> Instrument:
     """Build and check one instrument from its JSON content (``fhir``: also check the form
-    against the FHIR R4 Questionnaire model, which takes a tenth of a second to import)."""
+    against the fhir.resources R4B Questionnaire model, R4's elements, which takes a tenth of a
+    second to import)."""
     try:
         if fhir:
             from fhir.resources.R4B.questionnaire import Questionnaire

@@ -35,6 +35,7 @@ from attunement.web import (
     routes_episodes,
     routes_evidence,
     routes_fhir,
+    routes_fhir_questionnaires,
     routes_models,
     routes_reports,
     routes_supervisor,
@@ -107,6 +108,7 @@ def create_app(database_url: str | None = None, *, database: Database | None = N
         routes_models,
         routes_reports,
         routes_fhir,
+        routes_fhir_questionnaires,
     )
     for module in routers:
         app.include_router(module.router)
