@@ -14,13 +14,8 @@ from typer.testing import CliRunner
 
 from attunement.cli import app
 from attunement.errors import DefinitionError
-from attunement.fhir.questionnaires import (
-    BASE_VARIABLE,
-    PLACEHOLDER_NOTE_ID,
-    fhir_base,
-    handed_out,
-    question_number,
-)
+from attunement.fhir.canonical import BASE_VARIABLE, fhir_base
+from attunement.fhir.questionnaires import PLACEHOLDER_NOTE_ID, handed_out, question_number
 from attunement.instruments import get_instrument, instrument_ids, load_instruments
 from attunement.instruments.definition import option_ordinal
 from attunement.instruments.licensed import Wording, stand_in
@@ -100,6 +95,7 @@ def test_the_base_comes_from_the_setting_else_the_servers_address():
     assert fhir_base("http://x", {BASE_VARIABLE: " https://fhir.clinic.example/r4/ "}) == (
         "https://fhir.clinic.example/r4"
     )
+    assert fhir_base(None, {}) == "urn:attunement"
 
 
 def run(*args: str, env: dict[str, str] | None = None):

@@ -9,7 +9,7 @@ import json
 from fhir.resources.R4B.questionnaire import Questionnaire
 from web_clinic import csrf
 
-from attunement.fhir.questionnaires import BASE_VARIABLE
+from attunement.fhir.canonical import BASE_VARIABLE
 from attunement.instruments.licensed import stand_in
 
 LICENCE = "Made-up licence statement for the tests. (c) Test Holder: https://example.org/licence"

@@ -57,7 +57,7 @@ def test_the_export_holds_every_table_by_opaque_ids_readable_by_its_owner_and_au
     done = run("export", "--out", str(out), "--format", "parquet", "--database", _url(clinic.db), "--json")
     assert done.exit_code == 0, done.output
     report = json.loads(done.output)
-    assert report["files"] == sorted([f"{name}.parquet" for name in TABLES] + ["export.json"])
+    assert report["files"] == sorted([f"{name}.parquet" for name in TABLES] + ["export.json", "fhir.json"])
     for name in report["files"]:
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o600, name
     measures = pd.read_parquet(out / "measures.parquet")
@@ -69,6 +69,11 @@ def test_the_export_holds_every_table_by_opaque_ids_readable_by_its_owner_and_au
     assert "safety" in set(alerts["kind"])
     clients = pd.read_parquet(out / "clients.parquet")
     assert set(clients["reference"]) == {"A-1", "B-1", "O-1"}
+    fhir = json.loads((out / "fhir.json").read_text(encoding="utf-8"))
+    kinds = [e["resource"]["resourceType"] for e in fhir["entry"]]
+    assert fhir["resourceType"] == "Bundle" and kinds.count("Patient") == len(clients)
+    flagged = [e["resource"] for e in fhir["entry"] if e["resource"]["resourceType"] == "Flag"]
+    assert any(f["code"]["coding"][0]["code"] == "safety" for f in flagged), "the open risk alert goes out"
     with clinic.db.session() as db:
         entry = db.scalar(select(AuditEvent).where(AuditEvent.action == "export_all"))
     assert entry.actor == "operator" and entry.client_id is None
@@ -98,7 +103,10 @@ def test_the_administrators_export_asks_why_and_for_the_password_and_is_audited(
     assert done.headers["content-type"] == "application/zip"
     assert done.headers["content-disposition"].startswith('attachment; filename="attunement-export-')
     archive = zipfile.ZipFile(io.BytesIO(done.content))
-    assert set(archive.namelist()) == {f"{name}.csv" for name in TABLES} | {"export.json"}
+    assert set(archive.namelist()) == {f"{name}.csv" for name in TABLES} | {"export.json", "fhir.json"}
+    fhir = json.loads(archive.read("fhir.json"))
+    patients = [e["resource"] for e in fhir["entry"] if e["resource"]["resourceType"] == "Patient"]
+    assert {p["identifier"][0]["value"] for p in patients} == set(clinic.clients.values())
     measures = pd.read_csv(archive.open("measures.csv"))
     assert set(measures["client_id"]) == {clinic.clients["of_a"]}
     with clinic.db.session() as db:

@@ -94,7 +94,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": (
         "export_cmd",
         "Export everything the service holds as tables (the canonical measures, episodes and actions, "
-        "and the rest of the record), CSV or Parquet.",
+        "and the rest of the record), CSV or Parquet, and as one FHIR Bundle (fhir.json).",
     ),
     "backup": (
         "backup_cmd",

@@ -33,12 +33,13 @@ def export_cmd(
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Export everything the service holds as tables (the canonical measures, episodes and actions,
-    and the rest of the record), CSV or Parquet. Files are readable by their owner only; the
-    export is recorded in the audit log."""
+    and the rest of the record), CSV or Parquet, and as one FHIR Bundle (fhir.json). Files are
+    readable by their owner only; the export is recorded in the audit log."""
     from attunement.store.audit import record
     from attunement.store.service_export import MANIFEST, count_text, export_files, extra_files
+    from attunement.web.security import public_url
 
-    extra: list[ExtraFile] = extra_files(None)  # files beside the tables (service_export.extra_files)
+    extra: list[ExtraFile] = extra_files(public_url())  # the FHIR Bundle beside the tables
     progress = Progress(
         TextColumn("exporting {task.description}"),
         BarColumn(),

@@ -23,7 +23,8 @@ app.add_typer(fhir_app, name="fhir")
 
 BASE = typer.Option(
     "--base",
-    help="The canonical base of the codes and identifiers written (default urn:attunement).",
+    help="The canonical base of the codes and identifiers written (default: ATTUNEMENT_FHIR_BASE, "
+    "else the public address with /fhir, else urn:attunement).",
 )
 
 
@@ -108,10 +109,11 @@ def export_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from attunement.cli.database import database_session
-    from attunement.fhir.canonical import DEFAULT_BASE
+    from attunement.fhir.canonical import fhir_base
     from attunement.store.audit import record
     from attunement.store.client_record import find_client
     from attunement.store.fhir_export import client_bundle, write_service_bundle
+    from attunement.web.security import public_url
 
     try:
         if (client is None) == (not every):
@@ -122,7 +124,7 @@ def export_cmd(
             raise InvalidInputError(
                 "fhir export", [FieldProblem("--out", str(out), "a file that does not exist yet")]
             )
-        chosen = base or DEFAULT_BASE
+        chosen = base or fhir_base(public_url())
         with database_session(database) as session:
             descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:

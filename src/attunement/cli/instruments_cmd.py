@@ -180,7 +180,8 @@ def fhir_cmd(
 ) -> None:
     """Print one instrument's FHIR Questionnaire as a FHIR tool gets it: a canonical address, the
     clinic's licensed wording when imported, else numbered items with numeric answers (no wording)."""
-    from attunement.fhir.questionnaires import fhir_base, handed_out
+    from attunement.fhir.canonical import fhir_base
+    from attunement.fhir.questionnaires import handed_out
 
     try:
         inst = get_instrument(instrument)

@@ -25,7 +25,6 @@ package). Pure: no HTTP, no database; the caller reads the clinic's wording and 
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,11 +33,6 @@ from attunement.instruments import get_instrument
 from attunement.instruments.definition import Instrument, _fmt, option_ordinal
 from attunement.instruments.licensed import Wording
 
-#: The environment variable that sets the base of the canonical addresses
-#: (e.g. ``https://clinic.example/fhir``).
-BASE_VARIABLE = "ATTUNEMENT_FHIR_BASE"
-#: Where the server answers FHIR reads, under its public address.
-FHIR_PATH = "/fhir"
 #: The identifier system of a URI (RFC 3986), for the definition's own ``urn:`` name.
 URI_SYSTEM = "urn:ietf:rfc:3986"
 #: Project choice: what a licensed item without imported wording says, by question number.
@@ -49,14 +43,6 @@ PLACEHOLDER_NOTE = (
     "attunement does not ship this measure's wording: a clinic that holds a licence imports it. "
     "Each answer is shown by the number it scores."
 )
-
-
-def fhir_base(server_url: str, environ: Mapping[str, str] | None = None) -> str:
-    """The base of the canonical addresses: ``ATTUNEMENT_FHIR_BASE`` when set, else the server's
-    public address with ``/fhir`` (where ``GET /fhir/Questionnaire/{id}`` answers)."""
-    environ = os.environ if environ is None else environ
-    configured = environ.get(BASE_VARIABLE, "").strip().rstrip("/")
-    return configured or server_url.strip().rstrip("/") + FHIR_PATH
 
 
 def handed_out(instrument_id: str, *, base: str, wording: Wording | None) -> dict[str, Any]:

@@ -159,7 +159,7 @@ def write_response(
     if identifier:
         system, _, value = identifier.rpartition("|")
         resource["identifier"] = {"system": system, "value": value} if system else {"value": value}
-    resource["questionnaire"] = questionnaire_url(instrument.id, base)
+    resource["questionnaire"] = questionnaire_url(instrument.questionnaire["id"], base)
     resource["status"] = "completed"
     if subject:
         resource["subject"] = {"reference": subject}

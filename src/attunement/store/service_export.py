@@ -37,7 +37,10 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from attunement.fhir.canonical import fhir_base
+from attunement.fhir.resources import dumps
 from attunement.store.clock import aware, now
+from attunement.store.fhir_export import service_bundle
 from attunement.store.models import (
     AlertEvent,
     Case,
@@ -542,12 +545,12 @@ TABLES: dict[str, Callable[[Session, _Names], pd.DataFrame]] = {
 
 
 def extra_files(base: str | None) -> list[ExtraFile]:
-    """The files written beside the tables, by the command and the admin page alike; ``base`` is
-    the app's address when known (the page's; the command may be given one). A FHIR bundle of
-    the whole service is one more entry here, e.g.
-    ``("fhir.json", lambda db: json.dumps(service_bundle(db, base)).encode())``."""
-    del base  # no extra file yet
-    return []
+    """The files written beside the tables, by the command and the admin page alike: the whole
+    service as one FHIR Bundle (``fhir.json``, :mod:`attunement.store.fhir_export`), its codes
+    and identifiers under the canonical base of ``base``, the app's address when known (the
+    page's; the command's public address), as every FHIR answer of the app has them."""
+    fhir = fhir_base(base)
+    return [("fhir.json", lambda db: dumps(service_bundle(db, fhir)).encode("utf-8"))]
 
 
 def table_bytes(frame: pd.DataFrame, file_format: Format) -> bytes:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.background import BackgroundTask
 
 from attunement.errors import FieldProblem, InvalidInputError
-from attunement.fhir.canonical import DEFAULT_BASE
+from attunement.fhir.canonical import fhir_base
 from attunement.store.audit import record
 from attunement.store.cases import lock_room
 from attunement.store.fhir_export import client_bundle
@@ -32,7 +32,7 @@ from attunement.store.notifications import deliver
 from attunement.web.clinician_change import Done, changeable, client_for, clinician_change
 from attunement.web.dependencies import ClientReader, Clinician, Db
 from attunement.web.pages import CsrfRejected, Form, actor, database, form_data, redirect
-from attunement.web.security import CSRF_FIELD, csrf_valid
+from attunement.web.security import CSRF_FIELD, base_url, csrf_valid
 
 router = APIRouter()
 
@@ -173,7 +173,7 @@ def outcome(exc: InvalidInputError) -> dict[str, Any]:
 def export_fhir(request: Request, public_id: str, user: ClientReader, db: Db):
     """The client's record as a FHIR Bundle."""
     client = client_for(db, request, user, public_id)
-    bundle = client_bundle(db, client, DEFAULT_BASE)
+    bundle = client_bundle(db, client, fhir_base(base_url(request)))
     record(
         db,
         actor(user),

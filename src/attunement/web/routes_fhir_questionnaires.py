@@ -14,7 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from attunement.errors import UnknownInstrumentError
-from attunement.fhir.questionnaires import fhir_base, handed_out
+from attunement.fhir.canonical import fhir_base
+from attunement.fhir.questionnaires import handed_out
 from attunement.instruments import get_instrument
 from attunement.store.licensed_wording import current_wordings
 from attunement.web.dependencies import AnyRole, Db
