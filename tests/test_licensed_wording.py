@@ -228,3 +228,19 @@ def test_the_stand_in_wording_is_not_the_shipped_definition():
     data = stand_in("wai_sr")
     assert data != copy.deepcopy(identify(data).questionnaire)
     assert data["item"][0]["text"].startswith("Stand-in wording for the demo")
+
+
+@pytest.mark.parametrize("instrument_id", ["core10", "wai_sr"])
+def test_the_numbered_form_handed_to_fhir_tools_is_refused_as_licensed_wording(instrument_id):
+    """The stand-in a FHIR tool gets for a measure without wording has the right items and values,
+    so only its numbered texts tell it apart: a clinic uploading it would give clients questions
+    they cannot read."""
+    from attunement.fhir.questionnaires import handed_out
+    from attunement.instruments import get_instrument
+
+    numbered = handed_out(instrument_id, base="https://clinic.example/fhir", wording=None)
+    with pytest.raises(InvalidInputError) as refused:
+        check_wording(get_instrument(instrument_id), numbered)
+    text = " ".join(f"{p.field} {p.expected}" for p in refused.value.problems)
+    assert "numbered stand-in" in text and "licensed_wording_note" in text
+    check_wording(get_instrument(instrument_id), stand_in(instrument_id))  # made-up wording still passes

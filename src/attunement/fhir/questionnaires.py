@@ -31,18 +31,10 @@ from typing import Any
 from attunement.fhir.canonical import questionnaire_url
 from attunement.instruments import get_instrument
 from attunement.instruments.definition import Instrument, _fmt, option_ordinal
-from attunement.instruments.licensed import Wording
+from attunement.instruments.licensed import PLACEHOLDER_NOTE, PLACEHOLDER_NOTE_ID, PLACEHOLDER_TEXT, Wording
 
 #: The identifier system of a URI (RFC 3986), for the definition's own ``urn:`` name.
 URI_SYSTEM = "urn:ietf:rfc:3986"
-#: Project choice: what a licensed item without imported wording says, by question number.
-PLACEHOLDER_TEXT = "Item {number} (licensed wording not installed)"
-#: Project choice: the display item that opens such a form, saying why it holds no wording.
-PLACEHOLDER_NOTE_ID = "licensed_wording_note"
-PLACEHOLDER_NOTE = (
-    "attunement does not ship this measure's wording: a clinic that holds a licence imports it. "
-    "Each answer is shown by the number it scores."
-)
 
 
 def handed_out(instrument_id: str, *, base: str, wording: Wording | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ reliable change and the critical items always come from the shipped definition.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,15 @@ MAX_BYTES = 200 * 1024
 #: Project choice: a licence statement is a line or two, such as the holder's copyright notice.
 MAX_STATEMENT = 1000
 MAX_SUPPLIER = 120
+
+#: Project choice: what a licensed item without imported wording says, by question number.
+PLACEHOLDER_TEXT = "Item {number} (licensed wording not installed)"
+#: Project choice: the display item that opens such a form, saying why it holds no wording.
+PLACEHOLDER_NOTE_ID = "licensed_wording_note"
+PLACEHOLDER_NOTE = (
+    "attunement does not ship this measure's wording: a clinic that holds a licence imports it. "
+    "Each answer is shown by the number it scores."
+)
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,7 @@ def check_wording(instrument: Instrument, data: dict[str, Any]) -> Instrument:
     if problems:
         raise _refused(problems)
     found, unreadable, problems = _read_items(data.get("item", []), instrument.short_name)
+    problems += _placeholder_problems(data, instrument.short_name)
     expected = instrument.items
     name = instrument.short_name
     for link_id, spec in expected.items():
@@ -184,6 +195,32 @@ def check_wording(instrument: Instrument, data: dict[str, Any]) -> Instrument:
     if problems:
         raise _refused(problems)
     return with_wording(instrument, data)
+
+
+def _placeholder_problems(data: dict[str, Any], name: str) -> list[FieldProblem]:
+    """The form attunement hands to FHIR tools for a measure without wording (numbered items, no
+    wording) uploaded as if it were the clinic's licensed wording: refused, since clients would
+    then answer questions they cannot read."""
+    placeholder = re.compile("^" + re.escape(PLACEHOLDER_TEXT).replace(re.escape("{number}"), ".+") + "$")
+    found: list[FieldProblem] = []
+
+    def walk(items: list[Any]) -> None:
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            if item.get("linkId") == PLACEHOLDER_NOTE_ID or placeholder.match(str(item.get("text", ""))):
+                found.append(
+                    FieldProblem(
+                        f"{name} item {item.get('linkId')!r}",
+                        str(item.get("text", ""))[:60],
+                        "the licensed wording of the question: this is attunement's numbered stand-in, "
+                        "which holds none",
+                    )
+                )
+            walk(item.get("item", []))
+
+    walk(data.get("item", []) if isinstance(data.get("item"), list) else [])
+    return found
 
 
 def with_wording(instrument: Instrument, questionnaire: dict[str, Any]) -> Instrument:
