@@ -182,8 +182,29 @@ def test_the_upload_form_imports_a_file(clinic):
         files={"file": ("gad7.json", json.dumps(_response("gad7", GAD7)), "application/fhir+json")},
         follow_redirects=False,
     )
-    assert sent.status_code == 303, sent.text
+    assert sent.status_code == 200, sent.text
+    assert "FHIR answers imported" in sent.text and "GAD-7" in sent.text and "stored" in sent.text
     assert _submissions(clinic, a) == 1
+    again = browser.post(
+        f"/clients/{a}/fhir/responses",
+        data={"csrf_token": token, "episode": "1"},
+        files={"file": ("gad7.json", json.dumps(_response("gad7", GAD7)), "application/fhir+json")},
+    )
+    assert "Already imported" in again.text and _submissions(clinic, a) == 1
+
+
+def test_the_upload_form_says_a_risk_answer_was_imported(clinic):
+    a = clinic.clients["of_a"]
+    browser = clinic.login("clin_a")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"/clients/{a}").text).group(1)
+    answers = {f"phq9_{i}": 0 for i in range(1, 10)} | {"phq9_9": 2}
+    sent = browser.post(
+        f"/clients/{a}/fhir/responses",
+        data={"csrf_token": token, "episode": "1"},
+        files={"file": ("phq9.json", json.dumps(_response("phq9", answers)), "application/fhir+json")},
+    )
+    assert sent.status_code == 200 and "A risk answer is among them" in sent.text
+    assert "PHQ-9 item 9" in sent.text
 
 
 def test_the_client_bundle_is_valid_fhir_and_reads_back(clinic):

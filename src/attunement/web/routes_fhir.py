@@ -24,6 +24,7 @@ from starlette.background import BackgroundTask
 
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.fhir.canonical import fhir_base
+from attunement.instruments import load_instruments
 from attunement.store.audit import record
 from attunement.store.cases import lock_room
 from attunement.store.fhir_export import client_bundle
@@ -31,7 +32,7 @@ from attunement.store.fhir_import import import_responses
 from attunement.store.notifications import deliver
 from attunement.web.clinician_change import Done, changeable, client_for, clinician_change
 from attunement.web.dependencies import ClientReader, Clinician, Db
-from attunement.web.pages import CsrfRejected, Form, actor, database, form_data, redirect
+from attunement.web.pages import CsrfRejected, Form, actor, database, form_data, render
 from attunement.web.security import CSRF_FIELD, base_url, csrf_valid
 
 router = APIRouter()
@@ -123,7 +124,8 @@ def _from_form(request: Request):
             episode_number=episode.number,
             audited=False,
         )
-        response = redirect(f"/clients/{client.public_id}#fhir")
+        names = {i: load_instruments()[i].short_name for i in {r.instrument for r in result.responses}}
+        response = render(request, "fhir_imported.html", {"result": result, "names": names})
         response.background = BackgroundTask(deliver, database(request))
         return Done("import_fhir_form", result.summary(), response)
 
