@@ -35,7 +35,7 @@ MAX_NOTE = 2000
 
 def first_episode(db: Session, client: Client, therapist: User, started_on: date) -> Episode:
     """The episode every new client starts with."""
-    return _open(db, client, therapist, 1, started_on, None)
+    return open_episode(db, client, therapist, 1, started_on, None)
 
 
 def current_episode(db: Session, client_id: int) -> Episode:
@@ -123,7 +123,7 @@ def end_episode(
         raise InvalidInputError("ending the episode", problems)
     touch_client(db, episode.client_id)
     episode.status, episode.end_reason, episode.ended_on = "ended", reason, ended_on
-    _event(db, episode, user, "ended", reason, ended_on, note)
+    episode_event(db, episode, user, "ended", reason, ended_on, note)
     return close_waiting_links(db, episode)
 
 
@@ -161,7 +161,7 @@ def reopen_episode(db: Session, episode: Episode, user: User, note: str = "") ->
         raise InvalidInputError("reopening the episode", problems)
     touch_client(db, episode.client_id)
     episode.status, episode.end_reason, episode.ended_on = "active", None, None
-    _event(db, episode, user, "reopened", None, clinic_today(db), note)
+    episode_event(db, episode, user, "reopened", None, clinic_today(db), note)
 
 
 def new_episode(
@@ -186,7 +186,7 @@ def new_episode(
     if problems:
         raise InvalidInputError("starting a new episode", problems)
     touch_client(db, client.id)
-    return _open(db, client, therapist, latest.number + 1, started_on, note)
+    return open_episode(db, client, therapist, latest.number + 1, started_on, note)
 
 
 def _within(db: Session, field: str, value: date, earliest: date | None, after: str) -> list[FieldProblem]:
@@ -198,9 +198,11 @@ def _within(db: Session, field: str, value: date, earliest: date | None, after: 
     return []
 
 
-def _open(
+def open_episode(
     db: Session, client: Client, therapist: User, number: int, started_on: date, note: str | None
 ) -> Episode:
+    """A new active episode numbered ``number``, with its "opened" event (unchecked: the callers
+    check the number and the date; a restore gives the numbers it reads)."""
     episode = Episode(
         client_id=client.id,
         number=number,
@@ -213,11 +215,11 @@ def _open(
     )
     db.add(episode)
     db.flush()
-    _event(db, episode, therapist, "opened", None, started_on, note or "")
+    episode_event(db, episode, therapist, "opened", None, started_on, note or "")
     return episode
 
 
-def _event(
+def episode_event(
     db: Session,
     episode: Episode,
     user: User,
@@ -226,6 +228,8 @@ def _event(
     on_date: date | None,
     note: str,
 ) -> None:
+    """One step of an episode's history (opened, ended, reopened), kept beside the episode's
+    current state so the earlier state is never lost."""
     db.add(
         EpisodeEvent(
             episode_id=episode.id,

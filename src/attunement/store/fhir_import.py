@@ -52,11 +52,13 @@ from attunement.store.clock import aware, now
 from attunement.store.episodes import (
     END_REASONS,
     current_episode,
+    episode_event,
     episode_numbered,
     episodes_of,
+    open_episode,
     require_active,
 )
-from attunement.store.models import Client, Episode, EpisodeEvent, Measure, Submission, TherapySession, User
+from attunement.store.models import Client, Episode, Measure, Submission, TherapySession, User
 from attunement.store.schedule import (
     default_link_choice,
     default_rating_choice,
@@ -77,6 +79,8 @@ MAX_PROBLEMS = 50
 #: A response authored this far in the future is refused (clocks differ a little).
 CLOCK_SLACK = timedelta(minutes=5)
 #: Instruments stored elsewhere than as answers (the intake profile builds the client's profile).
+#: The note on the episode events a restore writes.
+RESTORED = "restored from a FHIR export"
 NOT_IMPORTED = {"intake_profile": "the intake profile is answered through a link, not imported"}
 
 
@@ -676,51 +680,17 @@ def restore_service_bundle(
             manager = db.get(User, users[e.manager])
             assert manager is not None
             if episode is None:
-                episode = _open_episode(db, client, e, manager)
+                episode = open_episode(db, client, manager, e.number, e.started_on, RESTORED)
                 counts["episodes"] += 1
             _restore_forms(db, client, episode, e.forms, users, counts)
             if not e.active and episode.active:
                 episode.status, episode.end_reason, episode.ended_on = "ended", e.end_reason, e.ended_on
-                _event(db, episode, manager, "ended", e.end_reason, e.ended_on)
+                episode_event(db, episode, manager, "ended", e.end_reason, e.ended_on, RESTORED)
         refresh(db, [client])
         record(db, actor, role, "restore_fhir", client_id=client.id, detail=f"{len(own)} episode(s)")
     return RestoreResult(
         counts["clients"], counts["episodes"], counts["responses"], counts["scores"], counts["already"]
     )
-
-
-def _open_episode(db: Session, client: Client, e: _EpisodeIn, manager: User) -> Episode:
-    episode = Episode(
-        client_id=client.id,
-        number=e.number,
-        therapist_id=manager.id,
-        status="active",
-        started_on=e.started_on,
-        end_reason=None,
-        ended_on=None,
-        created_at=now(),
-    )
-    db.add(episode)
-    db.flush()
-    _event(db, episode, manager, "opened", None, e.started_on)
-    return episode
-
-
-def _event(
-    db: Session, episode: Episode, user: User, action: str, reason: str | None, on: date | None
-) -> None:
-    db.add(
-        EpisodeEvent(
-            episode_id=episode.id,
-            action=action,
-            end_reason=reason,
-            on_date=on,
-            note="restored from a FHIR export",
-            at=now(),
-            by_user=user.id,
-        )
-    )
-    db.flush()
 
 
 def _restore_forms(
