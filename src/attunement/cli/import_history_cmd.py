@@ -117,13 +117,11 @@ def import_history_cmd(
             + (f", {already.get('actions', 0):,} actions." if actions is not None else ".")
         )
         safety = report.safety_alerts
-        if safety["opened"]:
-            closed = safety["opened"] - safety["open"]
-            console.print(
-                f"Safety alerts opened: {safety['opened']:,}; still open: {safety['open']:,} (each "
-                f"with its notice to the clinician, until what was done is recorded); closed by the "
-                f"actions: {closed:,}."
-            )
+        console.print(
+            f"Safety alerts opened: {safety['opened']:,}; still open: {safety['open']:,} (each with its "
+            f"notice to the clinician, until what was done is recorded); closed by the actions: "
+            f"{safety['opened'] - safety['open']:,}."
+        )
         if report.problems:
             console.print(
                 f"Skipped: {skipped.get('measures', 0):,} measures rows, {skipped.get('episodes', 0):,} "

@@ -1,5 +1,6 @@
 """Importing a service's history (``attunement import-history``): the canonical ``measures`` and
-``episodes`` tables, stored as the app's own clients, episodes and answers.
+``episodes`` tables, stored as the app's own clients, episodes and answers, and optionally the
+``actions`` table, recorded on the alerts those answers open.
 
 Every row is checked first, and nothing is stored while any row has a problem, unless the caller
 asks to skip invalid rows (then those rows, and what depends on them, are left out and
@@ -36,6 +37,20 @@ client that received any is brought up to date by the app's own summary refresh
 (:func:`attunement.store.summary_store.refresh`), in batches: the same scores and alerts as
 answers given in the app, so an endorsed risk item in an ongoing episode raises the safety alert
 (and its notice to the clinician).
+
+Each row of ``actions`` is then recorded on its client's alert exactly as a clinician records
+what was done in the app (:func:`attunement.store.kept_alerts.record_on_alerts`, with the
+action's text and date, and no user: the step is the app's own, as the imported episodes'
+are), so a safety alert closes only by a recorded action. Its alert is the live alert of its
+kind in the client's latest episode open at its session (opened at it or before, still current
+at it); a row for which there is none is a problem like any other (found once the answers are
+stored, so the transaction is rolled back unless invalid rows are skipped), and so is a safety
+action for an earlier session than the latest risk answer its alert holds: that answer came
+after it. A recorded action is kept in :class:`~attunement.store.models.ImportSource`, so the
+same row again records nothing. A safety alert this import opened and closed by its action
+keeps no notice: it tells of a risk answer dealt with at the time, and e-mailing it now as a
+new risk would be false; a safety alert without an action stays open with its notice. The
+report says how many safety alerts the import opened and how many stayed open.
 """
 
 from __future__ import annotations
