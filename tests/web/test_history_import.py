@@ -484,3 +484,23 @@ def test_actions_added_to_a_history_already_imported_close_its_alert(clinic, tmp
         assert db.scalar(select(Notification).where(Notification.alert_id == alert.id)) is not None, (
             "the notice an earlier import gave stays"
         )
+
+
+def test_skip_invalid_leaves_out_an_action_without_its_alert_and_records_the_others(clinic, tmp_path):
+    measures, episodes, actions = ended_risk()
+    more = pd.DataFrame(
+        [("h3", "1", "safety", 3, "Phoned again", None), ("h3", "9", "safety", 2, "Phoned", None)],
+        columns=list(actions.columns),
+    )
+    args = with_actions(tmp_path, measures, episodes, pd.concat([actions, more], ignore_index=True))
+    done, report = run_import(clinic, args, "--skip-invalid")
+    assert done.exit_code == 0, done.output
+    assert [(p["row"], p["column"], p["value"]) for p in report["problems"]] == [
+        (2, "session", 3),
+        (3, "episode_id", "9"),
+    ]
+    assert report["problems"][1]["expected"] == "an episode the episodes table lists for client h3"
+    assert report["imported"]["actions"] == 1 and report["skipped"]["actions"] == 2
+    assert report["safety_alerts"] == {"opened": 2, "open": 1}
+    with clinic.db.session() as db:
+        assert safety_of(db, "h3").status == "actioned"
