@@ -1119,9 +1119,9 @@ class _Plan:
                     "alerts for a client's latest episode only)"
                 )
             elif not spanning:
-                held = ", ".join(str(k.opened_session) for k in alerts)
+                held = ", ".join(f"{k.opened_session} to {k.last_session}" for k in alerts)
                 expected = "an alert of this kind opened at this session: none opened" + (
-                    f" (one is open from session {held})" if held else ""
+                    f" (this episode's {kind} alert is for sessions {held})" if held else ""
                 )
             elif kind in NEEDS_ACTION and session < spanning[-1].last_session:
                 alert = spanning[-1]
