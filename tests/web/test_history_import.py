@@ -415,6 +415,7 @@ def test_a_bad_actions_row_is_reported_by_row_column_value_and_expected_and_noth
                 [
                     ("nobody", None, "safety", 2, "Phoned", None),
                     ("h3", "1", "safty", 2, "Phoned", None),
+                    ("h3", "1", "safety", 2, "Phoned. " * 300, None),
                 ],
                 columns=list(actions.columns),
             ),
@@ -425,7 +426,11 @@ def test_a_bad_actions_row_is_reported_by_row_column_value_and_expected_and_noth
     done, report = run_import(clinic, with_actions(tmp_path, measures, episodes, bad))
     assert done.exit_code == 1 and report["stored"] is False
     found = {(p["table"], p["row"], p["column"], p["value"]) for p in report["problems"]}
-    assert found == {("actions", 3, "kind", "safty"), ("actions", 2, "client_id", "nobody")}
+    assert found == {
+        ("actions", 3, "kind", "safty"),
+        ("actions", 2, "client_id", "nobody"),
+        ("actions", 4, "action", ("Phoned. " * 300).strip()),
+    }
     assert totals(clinic) == before
     # A session without such an alert is known only once the answers are stored: all rolled back.
     late = actions.assign(session=3)

@@ -625,6 +625,13 @@ class _Plan:
             EPISODE_ID,
             lambda rows: [f"an episode the episodes table lists for client {c}" for c in rows["client_id"]],
         )
+        from attunement.store.kept_alerts import MAX_TEXT
+
+        self._action_problems(
+            (a["action"].astype(str).str.len() > MAX_TEXT).to_numpy(dtype=bool),
+            "action",
+            f"what was done, in at most {MAX_TEXT:,} characters (as in the app)",
+        )
         dated = a["date"].notna().to_numpy()
         future = np.zeros(len(a), dtype=bool)
         future[dated] = (a.loc[dated, "date"] > self.today).to_numpy()
