@@ -3,6 +3,7 @@ work on a simulated cohort of about a million measures rows, into a fresh SQLite
 
     python benchmarks/import_history.py                 # about 1,000,000 measures rows
     python benchmarks/import_history.py --rows 100000   # a smaller cohort
+    python benchmarks/import_history.py --rows 100000 --actions   # and an actions table
 
 The cohort comes from the project's simulator (:func:`attunement.simulation.simulate`, PHQ-9 item
 rows, GAD-7 and check-in scores, therapists' check-ins); a few thousand simulated clients are
@@ -11,6 +12,11 @@ from today, one session a week; about a fifth are kept ongoing (the rest ended a
 The tables are written as Parquet and imported from the files, as the command does; the clinic
 has the simulated therapists as its clinicians. Peak memory is the process's maximum resident set
 size (``ru_maxrss``), which includes the simulation and the tables.
+
+With ``--actions`` the cohort also has an actions table: one safety action, dated at the end of
+the course, for every safety alert the first import opened in an ended course (as a service
+that dealt with each at the time would have recorded it). The three tables are then imported
+into a second fresh database in one go, and again.
 """
 
 from __future__ import annotations
@@ -108,6 +114,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="measures rows (about)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", type=Path, default=None, help="a folder to keep the tables and database in")
+    parser.add_argument("--actions", action="store_true", help="then import with an actions table too")
     args = parser.parse_args()
     os.environ.setdefault("ATTUNEMENT_SECRET_KEY", "benchmark-only-" + "k" * 40)
     from attunement.store import open_database
@@ -163,6 +170,61 @@ def main() -> None:
         f"re-import: already imported {again.already_imported}, imported {again.imported} "
         f"({time.perf_counter() - wall:.1f} s)"
     )
+    print(f"safety alerts: {report.safety_alerts}")
+    if args.actions:
+        with db.session() as session:
+            ended_safety_actions(session).to_parquet(folder / "actions.parquet", index=False)
+    db.dispose()
+    if args.actions:
+        with_actions(folder, sorted(set(episodes["therapist_id"])))
+
+
+def ended_safety_actions(session) -> pd.DataFrame:
+    """An action for each open safety alert of an ended episode: what was done at the time."""
+    from sqlalchemy import select
+
+    from attunement.store.models import Client, Episode, KeptAlert
+
+    rows = session.execute(
+        select(Client.label, KeptAlert.last_session, Episode.ended_on)
+        .join(Client, Client.id == KeptAlert.client_id)
+        .join(Episode, Episode.id == KeptAlert.episode_id)
+        .where(KeptAlert.kind == "safety", KeptAlert.status == "open", Episode.status == "ended")
+    ).all()
+    return pd.DataFrame(
+        [(c, "safety", s, "Safety plan reviewed with the client at the session", d) for c, s, d in rows],
+        columns=["client_id", "kind", "session", "action", "date"],
+    )
+
+
+def with_actions(folder: Path, therapists: list[str]) -> None:
+    """The three tables into a fresh database in one go, then again."""
+    from attunement.store import open_database
+    from attunement.store.history_import import import_history
+    from attunement.tables.files import read_table
+
+    url = f"sqlite:///{folder / 'with-actions.db'}"
+    if (folder / "with-actions.db").exists():
+        (folder / "with-actions.db").unlink()
+    clinicians(url, therapists)
+    db = open_database(url)
+    tables = ("measures", "episodes", "actions")
+    for run in ("with actions", "again"):
+        wall = time.perf_counter()
+        with db.session() as session:
+            report = import_history(session, *(read_table(folder / f"{t}.parquet") for t in tables))
+        if report.problems:
+            raise SystemExit(f"the actions have problems: {report.problems[:5]}")
+        print(
+            f"{run}: imported {report.imported}, already imported {report.already_imported}, "
+            f"safety alerts {report.safety_alerts} ({time.perf_counter() - wall:.1f} s)"
+        )
+    with db.session() as session:
+        from sqlalchemy import func, select
+
+        from attunement.store.models import Notification
+
+        print(f"notices: {session.scalar(select(func.count(Notification.id)))}")
     db.dispose()
 
 

@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from attunement.cli import app
 from attunement.store.client_record import CLIENT_TABLES, erase
+from attunement.store.clock import aware
+from attunement.store.kept_alerts import alert_history
 from attunement.store.models import (
     Client,
     Episode,
@@ -108,6 +110,7 @@ def write(tmp_path, measures: pd.DataFrame, episodes: pd.DataFrame, suffix: str 
 def run_import(clinic, args: list[str], *more: str):
     url = clinic.db.engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(app, ["import-history", *args, "--database", url, "--json", *more])
+    assert result.output, result.exception
     return result, json.loads(result.output)
 
 
@@ -122,7 +125,13 @@ def test_a_history_is_stored_matched_to_clinicians_and_importing_it_again_change
     done, report = run_import(clinic, args)
     assert done.exit_code == 0, done.output
     assert report["problems"] == [] and report["stored"] is True
-    assert report["imported"] == {"clients": 2, "episodes": 3, "forms": 8, "measures": len(measures)}
+    assert report["imported"] == {
+        "clients": 2,
+        "episodes": 3,
+        "forms": 8,
+        "measures": len(measures),
+        "actions": 0,
+    }
     with clinic.db.session() as db:
         h1 = db.scalar(select(Client).where(Client.label == "h1"))
         h2 = db.scalar(select(Client).where(Client.label == "h2"))
@@ -141,8 +150,8 @@ def test_a_history_is_stored_matched_to_clinicians_and_importing_it_again_change
     again, report = run_import(clinic, args)
     assert again.exit_code == 0
     assert report["stored"] is False
-    assert report["already_imported"] == {"episodes": 3, "measures": len(measures)}
-    assert report["imported"] == {"clients": 0, "episodes": 0, "forms": 0, "measures": 0}
+    assert report["already_imported"] == {"episodes": 3, "measures": len(measures), "actions": 0}
+    assert report["imported"] == {"clients": 0, "episodes": 0, "forms": 0, "measures": 0, "actions": 0}
     assert totals(clinic) == before, "the same files again change nothing"
     text_run = CliRunner().invoke(
         app,
@@ -213,7 +222,7 @@ def test_skip_invalid_leaves_out_exactly_the_invalid_rows_and_what_depends_on_th
     done, report = run_import(clinic, write(tmp_path, measures, episodes), "--skip-invalid")
     assert done.exit_code == 0, done.output
     assert report["stored"] is True
-    assert report["skipped"] == {"episodes": 1, "measures": 2 + 2}
+    assert report["skipped"] == {"episodes": 1, "measures": 2 + 2, "actions": 0}
     assert report["imported"]["measures"] == len(measures) - 4
     assert report["imported"]["clients"] == 1
     assert len(report["problems"]) == 3
@@ -275,7 +284,7 @@ def test_a_refused_episode_row_leaves_its_clients_answers_out_without_a_problem_
     assert [(p["table"], p["row"], p["column"], p["value"]) for p in report["problems"]] == [
         ("episodes", 3, "end_reason", "finished")
     ]
-    assert report["skipped"] == {"episodes": 1, "measures": 2}
+    assert report["skipped"] == {"episodes": 1, "measures": 2, "actions": 0}
     assert report["imported"]["clients"] == 1
 
 
@@ -287,7 +296,7 @@ def test_a_later_file_adds_the_new_episode_and_sessions_of_a_client_already_impo
     done, report = run_import(clinic, write(tmp_path, measures, episodes))
     assert done.exit_code == 0, done.output
     assert report["imported"]["clients"] == 0 and report["imported"]["episodes"] == 1
-    assert report["already_imported"] == {"episodes": 2, "measures": int(first_episode.sum())}
+    assert report["already_imported"] == {"episodes": 2, "measures": int(first_episode.sum()), "actions": 0}
     with clinic.db.session() as db:
         h1 = db.scalar(select(Client).where(Client.label == "h1"))
         numbers = db.scalars(select(Episode.number).where(Episode.client_id == h1.id)).all()
@@ -303,3 +312,200 @@ def test_a_table_without_a_required_column_is_refused_whole(clinic, tmp_path):
         ("measures", None, "columns")
     ]
     assert "columns including session" in report["problems"][0]["expected"]
+
+
+def ended_risk() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The history, and client h3: one ended episode whose second PHQ-9 endorses the risk item;
+    the actions table says what was done for that safety alert at the time."""
+    measures, episodes = history()
+    rows = []
+    for session in (1, 2, 3):
+        rows += _phq9("h3", "1", session, _day(100 - 7 * (session - 1)), 1, item9=1 if session == 2 else 0)
+    episodes = pd.concat(
+        [
+            episodes,
+            pd.DataFrame(
+                [("h3", "1", "clin_a", "completed", _day(100), _day(80))], columns=list(episodes.columns)
+            ),
+        ],
+        ignore_index=True,
+    )
+    actions = pd.DataFrame(
+        [("h3", "1", "safety", 2, "Phoned the client the same day; safety plan agreed", _day(93))],
+        columns=["client_id", "episode_id", "kind", "session", "action", "date"],
+    )
+    return pd.concat([measures, pd.DataFrame(rows)], ignore_index=True), episodes, actions
+
+
+def with_actions(
+    tmp_path, measures: pd.DataFrame, episodes: pd.DataFrame, actions: pd.DataFrame
+) -> list[str]:
+    path = tmp_path / "actions.csv"
+    actions.to_csv(path, index=False)
+    return [*write(tmp_path, measures, episodes), "--actions", str(path)]
+
+
+def safety_of(db, label: str) -> KeptAlert:
+    client = db.scalar(select(Client).where(Client.label == label))
+    return db.scalar(select(KeptAlert).where(KeptAlert.client_id == client.id, KeptAlert.kind == "safety"))
+
+
+def test_a_recorded_action_closes_the_safety_alert_of_an_ended_episode_without_a_notice(clinic, tmp_path):
+    measures, episodes, actions = ended_risk()
+    done, report = run_import(clinic, with_actions(tmp_path, measures, episodes, actions))
+    assert done.exit_code == 0, done.output
+    assert report["imported"]["actions"] == 1
+    assert report["safety_alerts"] == {"opened": 2, "open": 1}, "h3's closed by its action, h1's open"
+    with clinic.db.session() as db:
+        alert = safety_of(db, "h3")
+        assert alert.status == "actioned" and alert.closed_at is not None and alert.opened_session == 2
+        events = alert_history(db, [alert.id])[alert.id]
+        acted = [e for e in events if e.action == "actioned"]
+        assert [(e.note, e.session, e.by_user) for e in acted] == [
+            ("Phoned the client the same day; safety plan agreed", 2, None)
+        ]
+        assert aware(acted[0].at).date() == date.fromisoformat(_day(93))
+        assert db.scalar(select(Notification).where(Notification.alert_id == alert.id)) is None
+        still = safety_of(db, "h1")
+        assert still.status == "open"
+        assert db.scalar(select(Notification).where(Notification.alert_id == still.id)) is not None
+        h3 = db.scalar(select(Client).where(Client.label == "h3"))
+        assert "safety" not in [view.alert.kind for view in summaries_for(db, [h3])[h3.id].alerts]
+    said = CliRunner().invoke(
+        app,
+        [
+            "import-history",
+            *with_actions(tmp_path, measures, episodes, actions),
+            "--database",
+            clinic.db.engine.url.render_as_string(hide_password=False),
+        ],
+    )
+    assert "Already imported" in said.output and "1 actions" in " ".join(said.output.split())
+
+
+def test_without_its_action_the_safety_alert_of_an_ended_episode_stays_open_with_its_notice(clinic, tmp_path):
+    measures, episodes, actions = ended_risk()
+    said = CliRunner().invoke(
+        app,
+        [
+            "import-history",
+            *with_actions(tmp_path, measures, episodes, actions.iloc[:0]),
+            "--database",
+            clinic.db.engine.url.render_as_string(hide_password=False),
+        ],
+    )
+    assert said.exit_code == 0, said.output
+    flat = " ".join(said.output.split())
+    assert "Recorded 0 actions on alerts." in flat
+    assert "Safety alerts opened: 2; still open: 2" in flat
+    with clinic.db.session() as db:
+        alert = safety_of(db, "h3")
+        assert alert.status == "open" and alert.closed_at is None
+        assert db.scalar(select(Notification).where(Notification.alert_id == alert.id)) is not None
+
+
+def test_a_bad_actions_row_is_reported_by_row_column_value_and_expected_and_nothing_is_stored(
+    clinic, tmp_path
+):
+    measures, episodes, actions = ended_risk()
+    bad = pd.concat(
+        [
+            actions,
+            pd.DataFrame(
+                [
+                    ("nobody", None, "safety", 2, "Phoned", None),
+                    ("h3", "1", "safty", 2, "Phoned", None),
+                    ("h3", "1", "safety", 2, "Phoned. " * 300, None),
+                ],
+                columns=list(actions.columns),
+            ),
+        ],
+        ignore_index=True,
+    )
+    before = totals(clinic)
+    done, report = run_import(clinic, with_actions(tmp_path, measures, episodes, bad))
+    assert done.exit_code == 1 and report["stored"] is False
+    found = {(p["table"], p["row"], p["column"], p["value"]) for p in report["problems"]}
+    assert found == {
+        ("actions", 3, "kind", "safty"),
+        ("actions", 2, "client_id", "nobody"),
+        ("actions", 4, "action", ("Phoned. " * 300).strip()),
+    }
+    assert totals(clinic) == before
+    # A session without such an alert is known only once the answers are stored: all rolled back.
+    late = actions.assign(session=3)
+    done, report = run_import(clinic, with_actions(tmp_path, measures, episodes, late))
+    assert done.exit_code == 1 and report["stored"] is False
+    [problem] = report["problems"]
+    assert (problem["table"], problem["row"], problem["column"], problem["value"]) == (
+        "actions",
+        1,
+        "session",
+        3,
+    )
+    assert problem["expected"].startswith("an alert of this kind opened at this session: none opened")
+    assert totals(clinic) == before, "nothing stored"
+    said = CliRunner().invoke(
+        app,
+        [
+            "import-history",
+            *with_actions(tmp_path, measures, episodes, late),
+            "--database",
+            clinic.db.engine.url.render_as_string(hide_password=False),
+        ],
+    )
+    flat = " ".join(said.output.split())
+    assert (
+        "actions row 1, column session: got 3, expected an alert of this kind opened at this session" in flat
+    )
+    assert totals(clinic) == before
+
+
+def test_importing_the_three_files_again_changes_nothing(clinic, tmp_path):
+    measures, episodes, actions = ended_risk()
+    args = with_actions(tmp_path, measures, episodes, actions)
+    assert run_import(clinic, args)[0].exit_code == 0
+    before = totals(clinic)
+    with clinic.db.session() as db:
+        events = db.scalar(text("SELECT count(*) FROM alert_events"))
+    done, report = run_import(clinic, args)
+    assert done.exit_code == 0, done.output
+    assert report["stored"] is False and report["imported"]["actions"] == 0
+    assert report["already_imported"]["actions"] == 1
+    assert totals(clinic) == before
+    with clinic.db.session() as db:
+        assert db.scalar(text("SELECT count(*) FROM alert_events")) == events
+
+
+def test_actions_added_to_a_history_already_imported_close_its_alert(clinic, tmp_path):
+    measures, episodes, actions = ended_risk()
+    assert run_import(clinic, write(tmp_path, measures, episodes))[0].exit_code == 0
+    done, report = run_import(clinic, with_actions(tmp_path, measures, episodes, actions))
+    assert done.exit_code == 0, done.output
+    assert report["imported"]["actions"] == 1 and report["stored"] is True
+    with clinic.db.session() as db:
+        alert = safety_of(db, "h3")
+        assert alert.status == "actioned"
+        assert db.scalar(select(Notification).where(Notification.alert_id == alert.id)) is not None, (
+            "the notice an earlier import gave stays"
+        )
+
+
+def test_skip_invalid_leaves_out_an_action_without_its_alert_and_records_the_others(clinic, tmp_path):
+    measures, episodes, actions = ended_risk()
+    more = pd.DataFrame(
+        [("h3", "1", "safety", 3, "Phoned again", None), ("h3", "9", "safety", 2, "Phoned", None)],
+        columns=list(actions.columns),
+    )
+    args = with_actions(tmp_path, measures, episodes, pd.concat([actions, more], ignore_index=True))
+    done, report = run_import(clinic, args, "--skip-invalid")
+    assert done.exit_code == 0, done.output
+    assert [(p["row"], p["column"], p["value"]) for p in report["problems"]] == [
+        (2, "session", 3),
+        (3, "episode_id", "9"),
+    ]
+    assert report["problems"][1]["expected"] == "an episode the episodes table lists for client h3"
+    assert report["imported"]["actions"] == 1 and report["skipped"]["actions"] == 2
+    assert report["safety_alerts"] == {"opened": 2, "open": 1}
+    with clinic.db.session() as db:
+        assert safety_of(db, "h3").status == "actioned"

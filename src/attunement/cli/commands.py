@@ -89,7 +89,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fhir": ("fhir_cmd", "Import FHIR QuestionnaireResponses; export clients as FHIR Bundles."),
     "import-history": (
         "import_history_cmd",
-        "Import a service's history (canonical measures and episodes tables) into the app's database.",
+        "Import a service's history (canonical measures, episodes and actions tables) into the app's "
+        "database.",
     ),
     "export": (
         "export_cmd",

@@ -1,5 +1,6 @@
 """``attunement import-history``: a service's history (the canonical measures and episodes
-tables) stored in the app's database, every row checked first (:mod:`attunement.store.history_import`).
+tables, and optionally the actions recorded for alerts) stored in the app's database, every row
+checked first (:mod:`attunement.store.history_import`).
 
 One transaction: the history is stored completely or not at all, and once the command says it
 is stored it survives a crash. Importing the same files again changes nothing.
@@ -27,6 +28,14 @@ SHOWN = 200
 def import_history_cmd(
     measures: Annotated[Path, typer.Option("--measures", help="The measures table (CSV or Parquet).")],
     episodes: Annotated[Path, typer.Option("--episodes", help="The episodes table (CSV or Parquet).")],
+    actions: Annotated[
+        Path | None,
+        typer.Option(
+            "--actions",
+            help="The actions table (CSV or Parquet): what was done for alerts, recorded on the alerts "
+            "the import opens (a safety alert closes only by one).",
+        ),
+    ] = None,
     skip_invalid: Annotated[
         bool,
         typer.Option(
@@ -37,16 +46,18 @@ def import_history_cmd(
     database: Annotated[str | None, DATABASE] = None,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
-    """Import a service's history (canonical measures and episodes tables) into the app's database.
+    """Import a service's history (canonical measures, episodes and actions tables) into the app's database.
     Every row is checked first and nothing is stored while any has a problem (unless
-    --skip-invalid); therapist_id is a clinician's user name; importing the same files again
-    changes nothing."""
+    --skip-invalid); therapist_id is a clinician's user name; an action is recorded on the alert
+    of its kind open at its session, and a safety alert closes only by one; importing the same
+    files again changes nothing."""
     from attunement.store.history_import import import_history
     from attunement.tables.files import read_table
 
     try:
         measures_table = read_table(measures)
         episodes_table = read_table(episodes)
+        actions_table = read_table(actions) if actions is not None else None
     except (AttunementError, OSError, ValueError) as exc:
         fail(str(exc), as_json)
         return
@@ -69,7 +80,12 @@ def import_history_cmd(
     try:
         with progress, database_session(database) as session:
             report = import_history(
-                session, measures_table, episodes_table, skip_invalid=skip_invalid, progress=tick
+                session,
+                measures_table,
+                episodes_table,
+                actions_table,
+                skip_invalid=skip_invalid,
+                progress=tick,
             )
     except (AttunementError, OSError) as exc:
         fail(str(exc), as_json)
@@ -93,14 +109,23 @@ def import_history_cmd(
             f"Imported {new.get('clients', 0):,} new clients, {new.get('episodes', 0):,} episodes, "
             f"{new.get('forms', 0):,} form sets and {new.get('measures', 0):,} measures rows."
         )
+        if actions is not None:
+            console.print(f"Recorded {new.get('actions', 0):,} actions on alerts.")
         console.print(
             f"Already imported: {already.get('measures', 0):,} measures rows, "
-            f"{already.get('episodes', 0):,} episodes."
+            f"{already.get('episodes', 0):,} episodes"
+            + (f", {already.get('actions', 0):,} actions." if actions is not None else ".")
+        )
+        safety = report.safety_alerts
+        console.print(
+            f"Safety alerts opened: {safety['opened']:,}; still open: {safety['open']:,} (each with its "
+            f"notice to the clinician, until what was done is recorded); closed by the actions: "
+            f"{safety['opened'] - safety['open']:,}."
         )
         if report.problems:
             console.print(
-                f"Skipped: {skipped.get('measures', 0):,} measures rows and {skipped.get('episodes', 0):,} "
-                f"episodes ({len(report.problems):,} problems)."
+                f"Skipped: {skipped.get('measures', 0):,} measures rows, {skipped.get('episodes', 0):,} "
+                f"episodes and {skipped.get('actions', 0):,} actions ({len(report.problems):,} problems)."
             )
 
     emit(data, as_json, render)

@@ -1,5 +1,6 @@
 """Importing a service's history (``attunement import-history``): the canonical ``measures`` and
-``episodes`` tables, stored as the app's own clients, episodes and answers.
+``episodes`` tables, stored as the app's own clients, episodes and answers, and optionally the
+``actions`` table, recorded on the alerts those answers open.
 
 Every row is checked first, and nothing is stored while any row has a problem, unless the caller
 asks to skip invalid rows (then those rows, and what depends on them, are left out and
@@ -36,6 +37,20 @@ client that received any is brought up to date by the app's own summary refresh
 (:func:`attunement.store.summary_store.refresh`), in batches: the same scores and alerts as
 answers given in the app, so an endorsed risk item in an ongoing episode raises the safety alert
 (and its notice to the clinician).
+
+Each row of ``actions`` is then recorded on its client's alert exactly as a clinician records
+what was done in the app (:func:`attunement.store.kept_alerts.record_on_alerts`, with the
+action's text and date, and no user: the step is the app's own, as the imported episodes'
+are), so a safety alert closes only by a recorded action. Its alert is the live alert of its
+kind in the client's latest episode open at its session (opened at it or before, still current
+at it); a row for which there is none is a problem like any other (found once the answers are
+stored, so the transaction is rolled back unless invalid rows are skipped), and so is a safety
+action for an earlier session than the latest risk answer its alert holds: that answer came
+after it. A recorded action is kept in :class:`~attunement.store.models.ImportSource`, so the
+same row again records nothing. A safety alert this import opened and closed by its action
+keeps no notice: it tells of a risk answer dealt with at the time, and e-mailing it now as a
+new risk would be false; a safety alert without an action stays open with its notice. The
+report says how many safety alerts the import opened and how many stayed open.
 """
 
 from __future__ import annotations
@@ -49,9 +64,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from attunement.alerts.alert import KINDS, NEEDS_ACTION
+from attunement.alerts.lifecycle import LIVE, WAITING
 from attunement.errors import AttunementError, InvalidInputError
 from attunement.instruments.registry import get_instrument, instrument_ids
 from attunement.store.clients import GROUP_DEFAULT, new_public_id
@@ -62,12 +79,21 @@ from attunement.store.models import (
     Episode,
     EpisodeEvent,
     ImportSource,
+    KeptAlert,
+    Notification,
     Submission,
     TherapySession,
     User,
 )
 from attunement.store.settings import clinic_today, clinic_zone
-from attunement.tables.schema import EPISODE_ID, ONGOING, normalise_episodes, normalise_measures
+from attunement.tables.schema import (
+    ACTIONS_COLUMNS,
+    EPISODE_ID,
+    ONGOING,
+    normalise_actions,
+    normalise_episodes,
+    normalise_measures,
+)
 
 #: How often the normalisers are run again after leaving out the rows they named (each run names
 #: at most a few dozen rows): past this, the tables are refused as too broken to list.
@@ -80,6 +106,8 @@ ANSWERED_AT = time(12, 0)
 MAX_LABEL = 80
 _ROW = re.compile(r"row (\d+), column (.+)")
 _SEP = "\x1f"
+#: The order problems are listed in.
+TABLES = ("episodes", "measures", "actions")
 
 Progress = Callable[[str, int, int], None]
 
@@ -108,14 +136,18 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
     skip_invalid: bool = False
     stored: bool = False
-    #: New rows written: clients, episodes, form sets (submissions) and measures rows.
+    #: New rows written: clients, episodes, form sets (submissions) and measures rows, and the
+    #: actions recorded on alerts.
     imported: dict[str, int] = field(default_factory=dict)
-    #: Rows of the tables that an earlier import already stored (episodes and measures rows).
+    #: Rows of the tables that an earlier import already stored (episodes, measures and actions).
     already_imported: dict[str, int] = field(default_factory=dict)
     #: Rows left out (only with ``skip_invalid``): invalid ones and those that depend on them.
     skipped: dict[str, int] = field(default_factory=dict)
     #: Clients whose summaries and alerts were brought up to date.
     refreshed_clients: int = 0
+    #: Safety alerts this import opened ("opened"), and how many of them stayed open, waiting
+    #: for a clinician to record what was done ("open"): the rest were closed by the actions.
+    safety_alerts: dict[str, int] = field(default_factory=lambda: {"opened": 0, "open": 0})
     #: False when a table could not be read at all (a required column missing): then nothing is
     #: imported, even with ``skip_invalid``.
     readable: bool = True
@@ -133,6 +165,7 @@ class ImportReport:
             "already_imported": self.already_imported,
             "skipped": self.skipped,
             "refreshed_clients": self.refreshed_clients,
+            "safety_alerts": self.safety_alerts,
             "refused": self.refused,
             "problems": [
                 {
@@ -155,27 +188,41 @@ def import_history(
     db: Session,
     measures: pd.DataFrame,
     episodes: pd.DataFrame,
+    actions: pd.DataFrame | None = None,
     *,
     skip_invalid: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Check the two tables (as read, unchecked) and store what they hold, in the caller's
+    """Check the tables (as read, unchecked) and store what they hold, in the caller's
     transaction; see the module doc. Nothing is written when a problem is found, unless
-    ``skip_invalid``. ``progress(step, done, total)`` is called as the work goes on."""
+    ``skip_invalid``: a problem found only once the answers are stored (an action for an alert
+    the import did not open) rolls the caller's transaction back. ``progress(step, done,
+    total)`` is called as the work goes on."""
     report = ImportReport(skip_invalid=skip_invalid)
     tick = progress or (lambda step, done, total: None)
     try:
-        plan = _Plan(db, measures, episodes, report, tick)
+        plan = _Plan(db, measures, episodes, actions, report, tick)
     except _Refused:
         report.readable = False
         return report
     finally:
-        report.problems.sort(key=lambda p: (p.table != "episodes", p.row or 0))
+        _sort(report.problems)
     if report.problems and not skip_invalid:
         report.skipped = {}
         return report
     plan.write()
+    _sort(report.problems)
+    if report.problems and not skip_invalid:  # found while recording the actions
+        db.rollback()
+        report.stored, report.skipped = False, {}
+        report.imported = {}
+        report.safety_alerts = {"opened": 0, "open": 0}
+        report.refreshed_clients = 0
     return report
+
+
+def _sort(problems: list[Problem]) -> None:
+    problems.sort(key=lambda p: (TABLES.index(p.table) if p.table in TABLES else len(TABLES), p.row or 0))
 
 
 def _plain(value: Any) -> Any:
@@ -237,6 +284,7 @@ class _Plan:
         db: Session,
         measures: pd.DataFrame,
         episodes: pd.DataFrame,
+        actions: pd.DataFrame | None,
         report: ImportReport,
         tick: Progress,
     ):
@@ -246,6 +294,8 @@ class _Plan:
         tick("checking", 0, 7)
         self.episodes = _checked(episodes, normalise_episodes, "episodes", report)
         self.measures = _checked(measures, normalise_measures, "measures", report)
+        given_actions = actions if actions is not None else pd.DataFrame(columns=ACTIONS_COLUMNS)
+        self.actions = _checked(given_actions, lambda f: normalise_actions(f, KINDS), "actions", report)
         # A client whose episode row is refused is refused whole, and their answers with them.
         kept = set(self.episodes["_row"])
         given = episodes.reset_index(drop=True)["client_id"]
@@ -260,11 +310,13 @@ class _Plan:
             self._measure_rules,
             self._episode_dates,
             self._stored,
+            self._action_rows,
         )
         for done, step in enumerate(steps, start=1):
             step()
             tick("checking", done, len(steps) + 1)
         self._counts(len(measures), len(episodes))
+        self.action_rows = len(given_actions)
         tick("checking", len(steps) + 1, len(steps) + 1)
 
     # -- problems ------------------------------------------------------------------------------
@@ -450,7 +502,7 @@ class _Plan:
             .groupby("course")["date"]
             .agg(["min", "max"])
         )
-        spans = spans.apply(lambda column: column.dt.date)
+        spans = spans.apply(lambda column: column.dt.date) if len(spans) else spans.astype(object)
         e["_start"] = e["start_date"].where(
             e["start_date"].notna(), e.index.map(spans["min"]).to_series(index=e.index)
         )
@@ -518,6 +570,82 @@ class _Plan:
             "date",
             lambda rows: [f"a date on or before its episode's end ({d:%Y-%m-%d})" for d in end[rows.index]],
         )
+
+    # -- the actions ---------------------------------------------------------------------------
+
+    def _action_problems(
+        self, mask: np.ndarray, column: str, expected: str | Callable[[pd.DataFrame], list[str]]
+    ) -> None:
+        """A problem for each row of ``mask`` of the actions table (as :meth:`_measure_problems`)."""
+        mask = mask & ~self.bad_actions
+        if not mask.any():
+            return
+        rows = self.actions[mask]
+        texts = [expected] * len(rows) if isinstance(expected, str) else expected(rows)
+        self.report.problems.extend(
+            Problem("actions", int(r), column, _plain(v), str(t))
+            for r, v, t in zip(rows["_row"], rows[column], texts, strict=True)
+        )
+        self.bad_actions |= mask
+
+    def _action_rows(self) -> None:
+        """Each action's episode (by the rules the measures rows follow), its key, and whether an
+        earlier import recorded it already. Whether its alert exists is known only once the
+        answers are stored and the alerts brought up to date (:meth:`_record_actions`)."""
+        a, e = self.actions, self.episodes
+        for column in (EPISODE_ID, "date"):
+            if column not in a.columns:
+                a[column] = None
+        self.bad_actions = a["client_id"].isin(self.refused_clients).to_numpy(dtype=bool, copy=True)
+        named_ep = e[e[EPISODE_ID].notna()]
+        by_key = pd.Series(
+            named_ep.index.to_numpy(), index=named_ep["client_id"] + _SEP + named_ep[EPISODE_ID]
+        )
+        count = e.groupby("client_id").size()
+        only = pd.Series(e.index.to_numpy(), index=e["client_id"])[e["client_id"].map(count).to_numpy() == 1]
+        named = a[EPISODE_ID].notna().to_numpy()
+        course = np.full(len(a), -1, dtype=np.int64)
+        if named.any():
+            keys = a["client_id"][named] + _SEP + a[EPISODE_ID][named].astype(str)
+            course[named] = keys.map(by_key).fillna(-1).astype(np.int64).to_numpy()
+        if (~named).any():
+            course[~named] = a["client_id"][~named].map(only).fillna(-1).astype(np.int64).to_numpy()
+        a["_course"] = course
+        unlisted = (course < 0) & ~a["client_id"].isin(set(e["client_id"])).to_numpy()
+        self._action_problems(unlisted, "client_id", "a client_id the episodes table lists")
+        self._action_problems(
+            (course < 0) & ~named & ~unlisted,
+            EPISODE_ID,
+            lambda rows: [
+                f"the episode_id of one of client {c}'s {int(count[c])} episodes" for c in rows["client_id"]
+            ],
+        )
+        self._action_problems(
+            (course < 0) & named & ~unlisted,
+            EPISODE_ID,
+            lambda rows: [f"an episode the episodes table lists for client {c}" for c in rows["client_id"]],
+        )
+        from attunement.store.kept_alerts import MAX_TEXT
+
+        self._action_problems(
+            (a["action"].astype(str).str.len() > MAX_TEXT).to_numpy(dtype=bool),
+            "action",
+            f"what was done, in at most {MAX_TEXT:,} characters (as in the app)",
+        )
+        dated = a["date"].notna().to_numpy()
+        future = np.zeros(len(a), dtype=bool)
+        future[dated] = (a.loc[dated, "date"] > self.today).to_numpy()
+        self._action_problems(future, "date", f"today ({self.today.isoformat()}) or an earlier date")
+        a["key"] = [
+            _digest("action", c, x, k, s, t, d)
+            for c, x, k, s, t, d in zip(
+                a["client_id"], a[EPISODE_ID], a["kind"], a["session"], a["action"], a["date"], strict=True
+            )
+        ]
+        repeated = a["key"].duplicated().to_numpy()
+        self._action_problems(repeated, "action", "each action once: the same one is in an earlier row")
+        known = self._sources(list(a.loc[~self.bad_actions, "key"]))
+        a["_already"] = a["key"].isin(set(known)).to_numpy()
 
     # -- what is stored already ----------------------------------------------------------------
 
@@ -743,12 +871,18 @@ class _Plan:
 
     def write(self) -> None:
         """Store the new clients, episodes, form sets and answers, then refresh every client that
-        received any, as the app does after answers arrive."""
-        db, e, moment = self.db, self.new_episodes, now()
-        report = self.report
-        report.imported = {"clients": 0, "episodes": 0, "forms": 0, "measures": 0}
-        if not len(e) and not len(self.to_write):
-            return
+        received any, as the app does after answers arrive; then record the new actions on the
+        alerts that are now kept."""
+        moment = now()
+        self.report.imported = {"clients": 0, "episodes": 0, "forms": 0, "measures": 0, "actions": 0}
+        self.alert_mark = self.db.scalar(select(func.max(KeptAlert.id))) or 0
+        self.touched: set[int] = set()
+        if len(self.new_episodes) or len(self.to_write):
+            self._write_history(moment)
+        self._record_actions(moment)
+
+    def _write_history(self, moment: datetime) -> None:
+        db, e, report = self.db, self.new_episodes, self.report
         # Clients new to the app, in the caseload of their latest episode's therapist.
         new_clients = [
             c
@@ -779,6 +913,7 @@ class _Plan:
             moment,
         )
         touched = {self.client_ids[c] for c in set(e["client_id"]) | set(self.to_write["client_id"])}
+        self.touched = touched
         existing = sorted(touched - set(ids))
         for start in range(0, len(existing), 5000):
             db.execute(
@@ -941,8 +1076,9 @@ class _Plan:
             )
         return out
 
-    def _refresh(self, client_ids: Sequence[int]) -> None:
-        """Every client that received anything, through the app's own summary refresh."""
+    def _refresh(self, client_ids: Sequence[int], count: int | None = None) -> None:
+        """Every client that received anything, through the app's own summary refresh
+        (``count``: the clients refreshed in all, when some were refreshed before)."""
         from attunement.store.summary_store import refresh
 
         total = len(client_ids)
@@ -952,8 +1088,98 @@ class _Plan:
             refresh(self.db, list(self.db.scalars(select(Client).where(Client.id.in_(chunk)))))
             self.db.expunge_all()  # a million answers' worth of objects need not stay in memory
             self.tick("refreshing", min(start + REFRESH_BATCH, total), total)
-        self.report.refreshed_clients = total
+        self.report.refreshed_clients = total if count is None else count
         self.report.stored = True
+
+    def _record_actions(self, moment: datetime) -> None:
+        """Record each new action on its alert, as a clinician records one in the app
+        (:func:`attunement.store.kept_alerts.record_on_alerts`), then bring those clients up to
+        date as the app does after a record. The alert is the live one of the action's kind in the
+        client's latest episode that was open at the action's session (opened at it or before,
+        still current at it); a safety alert whose risk answers go on after that session is not
+        closed by it. The notices of safety alerts this import opened and closed with their
+        action are not kept: nothing is left to tell anyone. Then the report counts the safety
+        alerts this import opened and those still open."""
+        from attunement.store.kept_alerts import kept_alerts, record_on_alerts
+
+        db, a, e, report = self.db, self.actions, self.episodes, self.report
+        new = a[~self.bad_actions & ~a["_already"].to_numpy()].sort_values(["client_id", "session", "_row"])
+        client_of = {c: self.client_ids[c] for c in set(new["client_id"])}
+        latest = self._latest_stored(sorted(client_of.values()))
+        episode_ids = sorted({x.id for x in latest.values()})
+        kept: dict[int, list[KeptAlert]] = {}
+        for start in range(0, len(episode_ids), 5000):
+            kept.update(kept_alerts(db, episode_ids[start : start + 5000]))
+        sources, recorded = [], set()
+        self.tick("recording actions", 0, len(new))
+        for done, (_, row) in enumerate(_rows(new), start=1):
+            self.tick("recording actions", done, len(new))
+            client_id, session, kind = client_of[row["client_id"]], int(row["session"]), row["kind"]
+            episode = latest[client_id]
+            stored_episode = e.at[int(row["_course"]), "_stored_episode"]
+            alerts = [k for k in kept.get(episode.id, []) if k.kind == kind and k.status in LIVE]
+            spanning = [k for k in alerts if k.opened_session <= session <= k.last_session]
+            expected = None
+            if pd.isna(stored_episode) or int(stored_episode) != episode.id:
+                expected = (
+                    "an alert of this kind opened at this session: none opened (the import keeps "
+                    "alerts for a client's latest episode only)"
+                )
+            elif not spanning:
+                held = ", ".join(f"{k.opened_session} to {k.last_session}" for k in alerts)
+                expected = "an alert of this kind opened at this session: none opened" + (
+                    f" (this episode's {kind} alert is for sessions {held})" if held else ""
+                )
+            elif kind in NEEDS_ACTION and session < spanning[-1].last_session:
+                alert = spanning[-1]
+                expected = (
+                    f"session {alert.last_session}: the {kind} alert opened at session "
+                    f"{alert.opened_session} also holds the risk answers of session {alert.last_session}, "
+                    "which an action recorded for an earlier session cannot have dealt with"
+                )
+            if expected is not None:
+                report.problems.append(Problem("actions", int(row["_row"]), "session", session, expected))
+                continue
+            alert = spanning[-1]
+            when = self._answered_at(row["date"], moment) if pd.notna(row["date"]) else moment
+            record_on_alerts(db, episode, None, [alert.id], "record", action=str(row["action"]), at=when)
+            recorded.add(client_id)
+            sources.append(
+                {
+                    "client_id": client_id,
+                    "episode_id": episode.id,
+                    "kind": "action",
+                    "key": row["key"],
+                    "fingerprint": _digest(kind, session, row["action"], row["date"]),
+                }
+            )
+        self._sources_for(sources, moment)
+        report.imported["actions"] = len(sources)
+        already = int((~self.bad_actions & a["_already"].to_numpy()).sum())
+        report.already_imported["actions"] = already
+        report.skipped["actions"] = self.action_rows - len(sources) - already
+        opened = self._opened_safety(self.touched | recorded)
+        closed = [i for i, status in opened if status not in WAITING]
+        for start in range(0, len(closed), 5000):
+            db.execute(delete(Notification).where(Notification.alert_id.in_(closed[start : start + 5000])))
+        report.safety_alerts = {
+            "opened": len(opened),
+            "open": sum(1 for _, status in opened if status in WAITING),
+        }
+        if recorded:
+            self._refresh(sorted(recorded), count=len(self.touched | recorded))
+
+    def _opened_safety(self, client_ids: set[int]) -> list[tuple[int, str]]:
+        """(id, status) of the safety alerts this import opened for these clients."""
+        return [
+            (int(i), str(status))
+            for i, client_id, status in self.db.execute(
+                select(KeptAlert.id, KeptAlert.client_id, KeptAlert.status).where(
+                    KeptAlert.id > self.alert_mark, KeptAlert.kind.in_(NEEDS_ACTION)
+                )
+            )
+            if client_id in client_ids
+        ]
 
     def _answered_at(self, day: date, moment: datetime) -> datetime:
         """Noon of the day in the clinic's time zone (never after now)."""

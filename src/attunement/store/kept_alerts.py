@@ -10,6 +10,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -133,7 +134,7 @@ class Recorded:
 def record_on_alerts(
     db: Session,
     episode: Episode,
-    user: User,
+    user: User | None,
     alert_ids: Sequence[int],
     what: str,
     *,
@@ -141,6 +142,7 @@ def record_on_alerts(
     outcome: str = "",
     reason: str = "",
     seen_through: Mapping[int, int] | None = None,
+    at: datetime | None = None,
 ) -> Recorded:
     """Record one thing on one or more live alerts of the episode (checked whole first: nothing is
     written when any part is wrong).
@@ -153,6 +155,10 @@ def record_on_alerts(
     (its :data:`THROUGH` figure). A risk answer that came in after the page was opened updates
     the open alert; recording an action from the older page would count that answer as dealt
     with unseen, so the record is refused and the page shows the new answer.
+
+    ``user`` None, with ``at``: an action recorded elsewhere and brought in by a history import
+    (:mod:`attunement.store.history_import`), kept as a step the app took (no user of the app
+    recorded it), dated when it was recorded there.
     """
     action, outcome, reason = (t.strip()[:MAX_TEXT] for t in (action, outcome, reason))
     live = {a.id: a for a in kept_alerts(db, [episode.id])[episode.id] if a.status in LIVE}
@@ -197,7 +203,7 @@ def record_on_alerts(
     if problems:
         raise InvalidInputError("alert record", problems)
     touch_client(db, episode.client_id)
-    moment = now()
+    moment = at if at is not None else now()
     for alert in chosen:
         _record(db, alert, user, what, action, outcome, reason, moment)
     db.flush()
@@ -210,7 +216,7 @@ def _through(row: KeptAlert) -> int:
 
 
 def _record(
-    db, alert: KeptAlert, user: User, what: str, action: str, outcome: str, reason: str, moment
+    db, alert: KeptAlert, user: User | None, what: str, action: str, outcome: str, reason: str, moment
 ) -> None:
     if what == "seen" and alert.status == "open":
         alert.status = "acknowledged"
