@@ -19,7 +19,7 @@ from attunement.store import open_database
 from attunement.store.accounts import create_team, create_user
 from attunement.store.demo import DEMO_LOGINS, seed_demo
 from attunement.store.fhir_export import service_bundle
-from attunement.store.fhir_import import restore_service_bundle
+from attunement.store.fhir_restore import restore_service_bundle
 from attunement.store.models import Client, Submission
 from attunement.store.summary_store import refresh
 

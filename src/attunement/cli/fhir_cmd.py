@@ -50,7 +50,8 @@ def import_cmd(
     stored once. Without --client, restore a Bundle that 'attunement fhir export' wrote."""
     from attunement.store import default_database_url, open_database
     from attunement.store.client_record import find_client
-    from attunement.store.fhir_import import import_responses, is_service_bundle, restore_service_bundle
+    from attunement.store.fhir_import import import_responses
+    from attunement.store.fhir_restore import is_service_bundle, restore_service_bundle
     from attunement.store.notifications import deliver
 
     try:
@@ -70,11 +71,7 @@ def import_cmd(
                         )
                     restored = restore_service_bundle(session, resource, actor="operator", role="operator")
                     data: dict[str, Any] = restored.as_dict()
-                    text = (
-                        f"Restored {restored.clients} client(s), {restored.episodes} episode(s), "
-                        f"{restored.responses} response(s) and {restored.scores} score(s) without answers; "
-                        f"{restored.already} already here."
-                    )
+                    text = restored.summary()
                 else:
                     result = import_responses(
                         session,

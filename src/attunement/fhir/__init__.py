@@ -2,5 +2,6 @@
 ``fhir.resources`` R4B (4.3.0) models, which R4 clients read as R4.
 
 Pure functions over instrument definitions and plain values: no HTTP, no database. The store
-(:mod:`attunement.store.fhir_import`, :mod:`attunement.store.fhir_export`) does the rest.
+(:mod:`attunement.store.fhir_import`, :mod:`attunement.store.fhir_restore`,
+:mod:`attunement.store.fhir_export`) does the rest.
 """

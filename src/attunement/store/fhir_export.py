@@ -9,7 +9,8 @@ probability. Every resource is FHIR R4 JSON; the tests validate each one with th
 
 A response keeps the identifier it was imported with; one made in the app is named
 ``…:namingsystem:response|<client id>.<submission>.<instrument>``, so importing an export again
-(here or elsewhere) stores nothing twice (:mod:`attunement.store.fhir_import`).
+(here or elsewhere) stores nothing twice (:mod:`attunement.store.fhir_import`,
+:mod:`attunement.store.fhir_restore`).
 
 :func:`service_bundle` builds the whole service's Bundle in memory (fine for a clinic's size);
 :func:`write_service_bundle` writes it client by client to a file, holding one client at a time.

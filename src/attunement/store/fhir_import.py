@@ -23,26 +23,23 @@ the session a new link would be for (the earliest planned session from today on 
 answers, else a new session), as answers sent through a link would; a therapist's rating naming
 none goes to the session the rating form offers first.
 
-:func:`restore_service_bundle` reads back a whole service's Bundle as
-:mod:`attunement.store.fhir_export` writes it (Patient, EpisodeOfCare, QuestionnaireResponse and
-the scores recorded without answers) into a database with the same staff accounts.
+Reading back a whole service's export (Patients and episodes as well as responses) is
+:mod:`attunement.store.fhir_restore`, which checks and stores its responses with the helpers here.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from attunement.alerts.critical import Form, form_flags
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.fhir import resources as fr
-from attunement.fhir.canonical import instrument_of
 from attunement.fhir.responses import MAX_TEXT, ReadResponse, read_response, session_of
 from attunement.instruments import get_instrument
 from attunement.store.approaches import approach_choices
@@ -50,12 +47,9 @@ from attunement.store.audit import record
 from attunement.store.cases import lock_room
 from attunement.store.clock import aware, now
 from attunement.store.episodes import (
-    END_REASONS,
     current_episode,
-    episode_event,
     episode_numbered,
     episodes_of,
-    open_episode,
     require_active,
 )
 from attunement.store.models import Client, Episode, Measure, Submission, TherapySession, User
@@ -68,7 +62,7 @@ from attunement.store.schedule import (
 )
 from attunement.store.settings import clinic_today
 from attunement.store.submissions import current_rating, store_answers
-from attunement.store.summary_store import refresh, refresh_after_answers
+from attunement.store.summary_store import refresh_after_answers
 
 #: Who may have answered a response (the links' raters and the therapist's rating).
 RATERS = ("client", "therapist", "caregiver")
@@ -79,8 +73,6 @@ MAX_PROBLEMS = 50
 #: A response authored this far in the future is refused (clocks differ a little).
 CLOCK_SLACK = timedelta(minutes=5)
 #: Instruments stored elsewhere than as answers (the intake profile builds the client's profile).
-#: The note on the episode events a restore writes.
-RESTORED = "restored from a FHIR export"
 NOT_IMPORTED = {"intake_profile": "the intake profile is answered through a link, not imported"}
 
 
@@ -249,7 +241,7 @@ def _incoming(index: int | None, resource: dict[str, Any], read: ReadResponse) -
             FieldProblem("extension approach", str(approach)[:40], "one of " + ", ".join(approach_choices()))
         )
     replaces = fr.extension_value(resource, "replaces")
-    replaced = _identifier_text(replaces) if isinstance(replaces, Mapping) else None
+    replaced = identifier_text(replaces) if isinstance(replaces, Mapping) else None
     comment = fr.extension_value(resource, "comment")
     if read.comment is None and isinstance(comment, str) and comment.strip():
         read = replace(read, comment=comment.strip()[:MAX_TEXT])
@@ -264,7 +256,9 @@ def _author(resource: Mapping[str, Any]) -> str | None:
     return str(ident["value"]) if isinstance(ident, Mapping) and ident.get("value") else None
 
 
-def _identifier_text(ident: Mapping[str, Any]) -> str | None:
+def identifier_text(ident: Mapping[str, Any]) -> str | None:
+    """A FHIR Identifier as the key it is kept under ("system|value"), so the same response or set
+    of forms is recognised whichever way it comes back; None without a value."""
     if not ident.get("value"):
         return None
     return f"{ident['system']}|{ident['value']}" if ident.get("system") else str(ident["value"])
@@ -346,7 +340,7 @@ def _store(
                 )
             )
         seen.setdefault(ident, item)
-    authors = _authors(db, [i.author for i in new if i.author])
+    authors = staff_ids(db, [i.author for i in new if i.author])
     for item in new:
         if item.author and item.author not in authors:
             problems.append(
@@ -374,7 +368,7 @@ def _store(
             if kind not in defaults:
                 defaults[kind] = _default_session(db, episode, kind)
             session = defaults[kind]
-        _session_row(db, episode, session, user)
+        session_row(db, episode, session, user)
         supersedes = _replaced(db, client, stored_ids, item.replaces)
         if item.rater == "therapist":
             _one_rating(db, item, episode, session, supersedes)
@@ -467,12 +461,27 @@ def _own_export(db: Session, client: Client, ident: str) -> Submission | None:
     if not system.endswith(("namingsystem:response", "NamingSystem/response")):
         return None
     key = value.rpartition(".")[0]
-    sub_id = _exported_from_here(db, client, key)
+    sub_id = exported_from_here(db, client, key)
     if sub_id is not None:
         return db.get(Submission, sub_id)
     return db.scalar(
         select(Submission).where(
             Submission.client_id == client.id, Submission.source_identifier.endswith(f"submission|{key}")
+        )
+    )
+
+
+def exported_from_here(db: Session, client: Client, key: str) -> int | None:
+    """The submission a set of forms was exported from, when it is this client's here (an export
+    read back into the database it came from changes nothing)."""
+    prefix, _, number = key.rpartition("|")[2].rpartition(".")
+    if prefix != client.public_id or not number.isdigit():
+        return None
+    return db.scalar(
+        select(Submission.id).where(
+            Submission.id == int(number),
+            Submission.client_id == client.id,
+            Submission.source_identifier.is_(None),
         )
     )
 
@@ -505,7 +514,9 @@ def _same(a: ReadResponse, b: ReadResponse) -> bool:
     )
 
 
-def _authors(db: Session, usernames: Sequence[str]) -> dict[str, int]:
+def staff_ids(db: Session, usernames: Sequence[str]) -> dict[str, int]:
+    """The staff accounts here among ``usernames`` (username -> id): a response's author and an
+    episode's clinician are named by username, which must be an account of this service."""
     if not usernames:
         return {}
     query = select(User.username, User.id).where(User.username.in_(list(set(usernames))))
@@ -553,7 +564,7 @@ def _default_session(db: Session, episode: Episode, kind: str) -> int:
     return int(latest or 0) + 1
 
 
-def _session_row(db: Session, episode: Episode, number: int, user: User | None) -> None:
+def session_row(db: Session, episode: Episode, number: int, user: User | None) -> None:
     """Every answered session has its row (session 0, the assessment before treatment, has none)."""
     if number < 1:
         return
@@ -572,399 +583,3 @@ def _session_row(db: Session, episode: Episode, number: int, user: User | None) 
             )
         )
         db.flush()
-
-
-# --- a whole service's Bundle ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RestoreResult:
-    clients: int
-    episodes: int
-    responses: int
-    scores: int
-    already: int
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "clients": self.clients,
-            "episodes": self.episodes,
-            "responses": self.responses,
-            "scores": self.scores,
-            "already_imported": self.already,
-        }
-
-
-@dataclass
-class _EpisodeIn:
-    url: str
-    patient: str
-    number: int
-    active: bool
-    started_on: date
-    ended_on: date | None
-    end_reason: str | None
-    manager: str
-    group: str | None
-    #: Responses and scores recorded without answers, in Bundle order, each with the key of the
-    #: forms sent with it (the ``submission`` extension), so they are stored together again.
-    forms: list[tuple[str | None, Incoming | dict[str, Any]]] = field(default_factory=list)
-
-
-def is_service_bundle(resource: Any) -> bool:
-    """A Bundle that carries Patients (a service's or a client's export), not only responses."""
-    return (
-        isinstance(resource, Mapping)
-        and resource.get("resourceType") == "Bundle"
-        and any(
-            isinstance(e, Mapping)
-            and isinstance(e.get("resource"), Mapping)
-            and e["resource"].get("resourceType") == "Patient"
-            for e in resource.get("entry") or []
-        )
-    )
-
-
-def restore_service_bundle(
-    db: Session, resource: Mapping[str, Any], *, actor: str, role: str
-) -> RestoreResult:
-    """Read back a Bundle written by :mod:`attunement.store.fhir_export`: clients (by their opaque
-    id), their episodes with their clinicians (by username, who must have an account here), every
-    response and every score recorded without answers, all in the caller's transaction.
-
-    A client already here (same id) keeps what they have; responses already imported are
-    reported, not stored again. Episodes are opened, filled and ended as they were; each client's
-    summary and alerts are computed once, from everything stored."""
-    patients, episodes, problems = _read_service(resource)
-    authors = {
-        i.author for e in episodes.values() for _, i in e.forms if isinstance(i, Incoming) and i.author
-    }
-    users = _authors(db, sorted({e.manager for e in episodes.values()} | authors))
-    problems += [
-        FieldProblem("author", name, "the username of a staff account here") for name in authors - set(users)
-    ]
-    for e in episodes.values():
-        if e.manager not in users:
-            problems.append(
-                FieldProblem(
-                    f"EpisodeOfCare {e.url} careManager", e.manager, "the username of a staff account here"
-                )
-            )
-    if problems:
-        raise InvalidInputError("FHIR restore: nothing was stored", shortened(problems))
-    clients: dict[str, list[_EpisodeIn]] = defaultdict(list)
-    for e in sorted(episodes.values(), key=lambda e: (e.patient, e.number)):
-        clients[e.patient].append(e)
-    counts = {"clients": 0, "episodes": 0, "responses": 0, "scores": 0, "already": 0}
-    for patient_url, public_id in patients.items():
-        own = clients.get(patient_url, [])
-        if not own:
-            continue
-        client = db.scalar(select(Client).where(Client.public_id == public_id))
-        therapist = db.get(User, users[own[-1].manager])
-        assert therapist is not None
-        if client is None:
-            client = Client(
-                public_id=public_id,
-                label=public_id,
-                therapist_id=therapist.id,
-                client_group=(own[-1].group or "all")[:40],
-                created_at=now(),
-            )
-            db.add(client)
-            db.flush()
-            counts["clients"] += 1
-        lock_room(db, client.id)
-        for e in own:
-            episode = episode_numbered(db, client.id, e.number)
-            manager = db.get(User, users[e.manager])
-            assert manager is not None
-            if episode is None:
-                episode = open_episode(db, client, manager, e.number, e.started_on, RESTORED)
-                counts["episodes"] += 1
-            _restore_forms(db, client, episode, e.forms, users, counts)
-            if not e.active and episode.active:
-                episode.status, episode.end_reason, episode.ended_on = "ended", e.end_reason, e.ended_on
-                episode_event(db, episode, manager, "ended", e.end_reason, e.ended_on, RESTORED)
-        refresh(db, [client])
-        record(db, actor, role, "restore_fhir", client_id=client.id, detail=f"{len(own)} episode(s)")
-    return RestoreResult(
-        counts["clients"], counts["episodes"], counts["responses"], counts["scores"], counts["already"]
-    )
-
-
-def _restore_forms(
-    db: Session,
-    client: Client,
-    episode: Episode,
-    forms: Sequence[tuple[str | None, Incoming | dict[str, Any]]],
-    users: Mapping[str, int],
-    counts: dict[str, int],
-) -> None:
-    """Each set of forms sent together stored again as one submission (responses as answers,
-    scores recorded without answers as score rows), in the order they were first stored; a set
-    already here is counted, not stored twice."""
-    groups: dict[object, list[Incoming | dict[str, Any]]] = {}
-    keys: dict[object, str | None] = {}
-    sets: set[object] = set()  # the tokens that are keys of forms sent together
-    for key, item in forms:
-        ident = item.read.identifier if isinstance(item, Incoming) else item["identifier"]
-        token: object = key or ident or object()
-        groups.setdefault(token, []).append(item)
-        keys.setdefault(token, key or ident)
-        if key is not None:
-            sets.add(token)
-    stored_ids: dict[str, int] = {}
-    for token, members in groups.items():
-        ident = keys[token]
-        responses = [m for m in members if isinstance(m, Incoming)]
-        scores = [m for m in members if not isinstance(m, Incoming)]
-        existing = (
-            db.scalar(select(Submission.id).where(Submission.source_identifier == ident)) if ident else None
-        )
-        if existing is None and ident and token in sets:
-            existing = _exported_from_here(db, client, ident)
-        if existing is not None:
-            counts["already"] += 1
-            stored_ids.update({r.read.identifier: existing for r in responses if r.read.identifier})
-            continue
-        first = responses[0] if responses else None
-        session = first.session if first is not None else scores[0]["session"]
-        rater = first.rater if first is not None else scores[0]["rater"]
-        assert session is not None
-        _session_row(db, episode, session, None)
-        replaces = first.replaces if first is not None else None
-        submission = store_answers(
-            db,
-            client.id,
-            episode.id,
-            session,
-            rater,
-            {r.read.instrument: r.read.answers for r in responses},
-            next((r.read.comment for r in responses if r.read.comment), None),
-            submitted_by=users.get(first.author or "") if first is not None else None,
-            supersedes_id=stored_ids.get(replaces) if replaces else None,
-            submitted_at=first.read.authored
-            if first is not None and first.read.authored
-            else scores[0]["at"],
-            source_identifier=ident,
-        )
-        submission.approach = first.approach if first is not None else None
-        stored_ids.update({r.read.identifier: submission.id for r in responses if r.read.identifier})
-        if scores:
-            db.execute(
-                insert(Measure),
-                [
-                    {
-                        "client_id": client.id,
-                        "episode_id": episode.id,
-                        "submission_id": submission.id,
-                        "session": session,
-                        "instrument": score["instrument"],
-                        "rater": score["rater"],
-                        "item": None,
-                        "value": None,
-                        "score": score["value"],
-                        "recorded_at": submission.submitted_at,
-                    }
-                    for score in scores
-                ],
-            )
-        counts["responses"] += len(responses)
-        counts["scores"] += len(scores)
-
-
-def _exported_from_here(db: Session, client: Client, key: str) -> int | None:
-    """The submission a set of forms was exported from, when it is this client's here (an export
-    read back into the database it came from changes nothing)."""
-    prefix, _, number = key.rpartition("|")[2].rpartition(".")
-    if prefix != client.public_id or not number.isdigit():
-        return None
-    return db.scalar(
-        select(Submission.id).where(
-            Submission.id == int(number),
-            Submission.client_id == client.id,
-            Submission.source_identifier.is_(None),
-        )
-    )
-
-
-def _read_service(
-    resource: Mapping[str, Any],
-) -> tuple[dict[str, str], dict[str, _EpisodeIn], list[FieldProblem]]:
-    """Patients (fullUrl -> opaque id) and episodes with their responses and given scores."""
-    problems: list[FieldProblem] = []
-    patients: dict[str, str] = {}
-    episodes: dict[str, _EpisodeIn] = {}
-    pending: list[tuple[int, dict[str, Any]]] = []
-    for index, item in enumerate(resource.get("entry") or []):
-        inner = item.get("resource") if isinstance(item, Mapping) else None
-        url = item.get("fullUrl") if isinstance(item, Mapping) else None
-        kind = inner.get("resourceType") if isinstance(inner, Mapping) else None
-        if not isinstance(inner, Mapping) or not url:
-            problems.append(FieldProblem(f"entry[{index}]", kind, "a fullUrl and a resource"))
-            continue
-        if kind in ("Patient", "EpisodeOfCare", "Observation") and not _valid(index, inner, problems):
-            continue
-        if kind == "Patient":
-            public_id = fr.identifier_value(inner, "client")
-            if not public_id or len(public_id) > 40:
-                problems.append(
-                    FieldProblem(f"entry[{index}] Patient.identifier", public_id, "the client's opaque id")
-                )
-            else:
-                patients[url] = public_id
-        elif kind == "EpisodeOfCare":
-            episode = _episode_in(index, url, inner, problems)
-            if episode is not None:
-                episodes[url] = episode
-        elif kind == "QuestionnaireResponse" or (kind == "Observation" and not inner.get("derivedFrom")):
-            pending.append((index, dict(inner)))
-    for index, inner in pending:
-        owner = _owner(index, inner, episodes, problems)
-        group = fr.extension_value(inner, "submission")
-        key = _identifier_text(group) if isinstance(group, Mapping) else None
-        if inner["resourceType"] == "Observation":
-            score = _given_score(index, inner, problems)
-            if owner is not None and score is not None:
-                owner.forms.append((key, score))
-            continue
-        try:
-            (incoming,) = read_all([(index, inner)], complete=False)
-        except InvalidInputError as exc:
-            problems += exc.problems
-            continue
-        if incoming.session is None:
-            problems.append(
-                FieldProblem(f"entry[{index}] extension session", None, "the session of the response")
-            )
-        elif owner is not None:
-            owner.forms.append((key, incoming))
-    for e in episodes.values():
-        if e.patient not in patients:
-            problems.append(
-                FieldProblem(f"EpisodeOfCare {e.url} patient", e.patient, "a Patient of this Bundle")
-            )
-    return patients, episodes, problems
-
-
-def _valid(index: int, resource: Mapping[str, Any], problems: list[FieldProblem]) -> bool:
-    """Whether a resource is valid FHIR (the R4B model); if not, its first problems are listed."""
-    from fhir.resources.R4B import get_fhir_model_class
-    from pydantic import ValidationError
-
-    try:
-        get_fhir_model_class(str(resource["resourceType"])).model_validate(dict(resource))
-    except ValidationError as exc:
-        problems += [
-            FieldProblem(
-                f"entry[{index}] " + ".".join(str(p) for p in error["loc"]),
-                None,
-                f"valid FHIR R4 ({error['msg']})",
-            )
-            for error in exc.errors()[:5]
-        ]
-        return False
-    return True
-
-
-def _episode_in(
-    index: int, url: str, inner: Mapping[str, Any], problems: list[FieldProblem]
-) -> _EpisodeIn | None:
-    where = f"entry[{index}] EpisodeOfCare"
-    ident = fr.identifier_value(inner, "episode") or ""
-    number = ident.rpartition("/")[2]
-    patient = (inner.get("patient") or {}).get("reference")
-    manager = ((inner.get("careManager") or {}).get("identifier") or {}).get("value")
-    period = inner.get("period") or {}
-    status = inner.get("status")
-    reason = fr.extension_value(inner, "end-reason")
-    try:
-        started = date.fromisoformat(str(period.get("start"))[:10])
-        ended = date.fromisoformat(str(period["end"])[:10]) if period.get("end") else None
-    except ValueError:
-        problems.append(FieldProblem(f"{where}.period", period, "start (and end) dates, YYYY-MM-DD"))
-        return None
-    found = []
-    if not number.isdigit():
-        found.append(FieldProblem(f"{where}.identifier", ident, "<client id>/<episode number>"))
-    if not patient or not manager:
-        found.append(FieldProblem(where, "patient or careManager missing", "both"))
-    if status not in ("active", "finished"):
-        found.append(FieldProblem(f"{where}.status", status, "active or finished"))
-    if status == "finished" and (reason not in END_REASONS or ended is None):
-        found.append(
-            FieldProblem(f"{where} end", reason, "an end date and an end reason: " + ", ".join(END_REASONS))
-        )
-    problems += found
-    if found:
-        return None
-    return _EpisodeIn(
-        url,
-        str(patient),
-        int(number),
-        status == "active",
-        started,
-        ended,
-        reason,
-        str(manager),
-        fr.extension_value(inner, "client-group"),
-    )
-
-
-def _owner(
-    index: int, resource: Mapping[str, Any], episodes: Mapping[str, _EpisodeIn], problems: list[FieldProblem]
-) -> _EpisodeIn | None:
-    ref = fr.extension_value(resource, "episode-of-care")
-    url = str(ref.get("reference")) if isinstance(ref, Mapping) else None
-    if url is None or url not in episodes:
-        problems.append(
-            FieldProblem(f"entry[{index}] extension episode-of-care", url, "an EpisodeOfCare of this Bundle")
-        )
-        return None
-    return episodes[url]
-
-
-def _given_score(index: int, obs: Mapping[str, Any], problems: list[FieldProblem]) -> dict[str, Any] | None:
-    """A score recorded without answers: its instrument (the project's code), value and place."""
-    where = f"entry[{index}] Observation"
-    codes = [
-        c
-        for c in (obs.get("code") or {}).get("coding") or []
-        if str(c.get("system", "")).endswith(("codesystem:scores", "CodeSystem/scores"))
-    ]
-    value = (obs.get("valueQuantity") or {}).get("value")
-    session = fr.extension_value(obs, "session")
-    rater = fr.extension_value(obs, "rater")
-    ident = obs.get("identifier")
-    ident_text = (
-        _identifier_text(ident[0])
-        if isinstance(ident, list) and ident and isinstance(ident[0], Mapping)
-        else None
-    )
-    try:
-        at = datetime.fromisoformat(str(obs.get("effectiveDateTime")).replace("Z", "+00:00"))
-    except ValueError:
-        at = None
-    if (
-        not codes
-        or not isinstance(value, int | float)
-        or not isinstance(session, int)
-        or rater not in RATERS
-        or at is None
-    ):
-        problems.append(
-            FieldProblem(
-                where, "code, value, session, rater or time missing", "a score as attunement exports it"
-            )
-        )
-        return None
-    instrument = instrument_of(str(codes[0]["code"]))
-    return {
-        "instrument": instrument,
-        "value": float(value),
-        "session": session,
-        "rater": rater,
-        "at": at,
-        "identifier": ident_text,
-    }

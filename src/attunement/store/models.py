@@ -183,7 +183,8 @@ class Submission(Base):
     approach: Mapped[str | None] = mapped_column(String(40), nullable=True)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: The identifier ("system|value") of the FHIR QuestionnaireResponse these answers were
-    #: imported from: one response is stored once (:mod:`attunement.store.fhir_import`).
+    #: imported from: one response is stored once (:mod:`attunement.store.fhir_import`,
+    #: :mod:`attunement.store.fhir_restore`).
     source_identifier: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True, index=True)
 
 
