@@ -325,6 +325,7 @@ def test_every_field_named_in_forms_is_on_the_page_that_shows_the_form(clinic):
         **{key: (case_page, "") for key in ("people-h", "leave-h", "therapists-h", "links-h")},
         "caregiver-h": (young_page, ""),
         "admin": (admin.get("/admin").text, ""),
+        "admin_export": (admin.get("/admin").text, ""),
         "admin_user": (admin.get("/admin").text, clin_b),
         "settings": (admin.get("/admin/instruments").text, ""),
         "wording": (admin.get("/admin/instruments").text, ""),
