@@ -8,13 +8,12 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from attunement.alerts.alert import KINDS, SEVERITIES
 from attunement.alerts.batch import batch_alerts
 from attunement.cli.app import JSON_HELP, app
-from attunement.cli.output import console, emit, errors, fail
+from attunement.cli.output import console, emit, fail, progress_bar
 from attunement.errors import AttunementError
 
 SHOWN = 20
@@ -50,15 +49,7 @@ def alerts_cmd(
     for (action_recorded)."""
     try:
         forecast = _load_model(model) if model is not None else None
-        progress = Progress(
-            TextColumn("alerts"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=errors,
-            disable=as_json,
-            transient=True,
-        )
+        progress = progress_bar("alerts", as_json)
         started = time.perf_counter()
         with progress:
             task = progress.add_task("clients", total=None)

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from attunement.cli.app import JSON_HELP, app
 from attunement.cli.database import DATABASE, database_session
-from attunement.cli.output import console, emit, errors, fail
+from attunement.cli.output import console, emit, fail, progress_bar
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 
 if TYPE_CHECKING:
@@ -40,14 +39,7 @@ def export_cmd(
     from attunement.web.security import public_url
 
     extra: list[ExtraFile] = extra_files(public_url())  # the FHIR Bundle beside the tables
-    progress = Progress(
-        TextColumn("exporting {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=errors,
-        transient=True,
-        disable=as_json,
-    )
+    progress = progress_bar("exporting {task.description}", as_json)
     written: dict[str, int] = {}
     try:
         if out.exists() and (not out.is_dir() or any(out.iterdir())):

@@ -13,7 +13,7 @@ import typer
 
 from attunement.cli.app import JSON_HELP, app
 from attunement.cli.database import DATABASE
-from attunement.cli.output import console, emit, errors, fail
+from attunement.cli.output import console, emit, fail, progress_bar
 from attunement.errors import AttunementError, FieldProblem, InvalidInputError
 
 fhir_app = typer.Typer(
@@ -103,7 +103,6 @@ def export_cmd(
     """Write one client's record (--client) or the whole service's (--all) as a FHIR Bundle:
     Patient (opaque id only), EpisodeOfCare, QuestionnaireResponse, Observation, Flag and
     RiskAssessment; readable by its owner only."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from attunement.cli.database import database_session
     from attunement.fhir.canonical import fhir_base
@@ -133,15 +132,7 @@ def export_cmd(
                         entries = len(bundle["entry"])
                         record(session, "operator", "operator", "export_fhir", client_id=found.id)
                     else:
-                        progress = Progress(
-                            TextColumn("clients"),
-                            BarColumn(),
-                            MofNCompleteColumn(),
-                            TimeRemainingColumn(),
-                            console=errors,
-                            disable=as_json,
-                            transient=True,
-                        )
+                        progress = progress_bar("clients", as_json)
                         with progress:
                             task = progress.add_task("clients", total=None)
 

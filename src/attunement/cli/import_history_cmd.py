@@ -13,11 +13,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from attunement.cli.app import JSON_HELP, app
 from attunement.cli.database import DATABASE, database_session
-from attunement.cli.output import console, emit, errors, fail
+from attunement.cli.output import console, emit, fail, progress_bar
 from attunement.errors import AttunementError
 
 #: Problems printed for people (all of them are in --json).
@@ -61,15 +60,7 @@ def import_history_cmd(
     except (AttunementError, OSError, ValueError) as exc:
         fail(str(exc), as_json)
         return
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=errors,
-        transient=True,
-        disable=as_json,
-    )
+    progress = progress_bar("{task.description}", as_json)
     tasks: dict[str, Any] = {}
 
     def tick(step: str, done: int, total: int) -> None:

@@ -7,12 +7,33 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from enum import Enum
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 console = Console()
 errors = Console(stderr=True)
+
+
+def progress_bar(label: str, as_json: bool) -> Progress:
+    """The bar a long command shows on standard error while it works (none with ``--json``, so
+    the output stays one JSON document): ``label`` (it may name ``{task.description}``), how many
+    of how many, the time left; it goes away when done. rich.progress is imported here, not at
+    start-up, since most commands never show one."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+        disable=as_json,
+    )
 
 
 def to_jsonable(value: Any) -> Any:

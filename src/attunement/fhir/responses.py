@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from attunement.errors import FieldProblem, InvalidInputError, UnknownInstrumentError
 from attunement.fhir.canonical import canonical, instrument_of, questionnaire_url
 from attunement.instruments import critical_flags, get_instrument, instrument_ids, score
-from attunement.instruments.definition import ORDINAL_VALUE_URL, Instrument, ItemSpec, option_ordinal
+from attunement.instruments.definition import ORDINAL_VALUE_URL, Instrument, ItemSpec, _fmt, option_ordinal
 
 #: The longest free-text answer kept, as on the web form.
 MAX_TEXT = 2000
@@ -364,7 +364,7 @@ def _codes(options: list[dict[str, Any]]) -> str:
     for option in options:
         coding = option.get("valueCoding") or {}
         where = f"{coding['system']}|" if coding.get("system") else ""
-        shown.append(f"{where}{coding.get('code')} (= {_plain(option_ordinal(option))})")
+        shown.append(f"{where}{coding.get('code')} (= {_fmt(option_ordinal(option))})")
     return ", ".join(shown)
 
 
@@ -466,7 +466,3 @@ def _flat(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 def _plain_number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
-
-
-def _plain(value: float | None) -> str:
-    return "?" if value is None else str(_plain_number(value))

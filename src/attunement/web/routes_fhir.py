@@ -26,7 +26,6 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.fhir.canonical import fhir_base
 from attunement.instruments import load_instruments
 from attunement.store.audit import record
-from attunement.store.cases import lock_room
 from attunement.store.fhir_export import client_bundle
 from attunement.store.fhir_import import import_responses
 from attunement.store.notifications import deliver
@@ -71,8 +70,7 @@ def import_fhir(
     """A client's QuestionnaireResponses (one, or a Bundle) into their current episode."""
     if sent.form is not None:
         return clinician_change(request, db, user, public_id, sent.form, _from_form(request), "fhir")
-    client = changeable(db, request, user, public_id)
-    lock_room(db, client.id)
+    client = changeable(db, request, user, public_id)  # import_responses takes the room's lock
     try:
         if sent.body is None:
             raise InvalidInputError(
