@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -49,6 +50,17 @@ class TherapistApproaches:
     sessions: int
     check: ApproachCheck | None
     missing: str | None = None
+
+
+@lru_cache(maxsize=256)
+def _checked(sessions: tuple[tuple[str, str], ...], profiles: tuple[tuple[str, str], ...]) -> ApproachCheck:
+    """The check of exactly these sessions and profiles, remembered: it runs a chi-square test per
+    profile dimension (some tens of milliseconds each), and the team page asks for every
+    therapist's on every view while the answers behind them change only now and then."""
+    return check_approaches(
+        [{"client_id": c, "approach": a} for c, a in sessions],
+        {c: Profile.model_validate_json(text) for c, text in profiles},
+    )
 
 
 def approach_checks(db: Session, therapist_ids: Sequence[int]) -> dict[int, TherapistApproaches]:
@@ -93,6 +105,9 @@ def approach_checks(db: Session, therapist_ids: Sequence[int]) -> dict[int, Ther
             )
             continue
         mine = {c: profiles[c] for c in {s["client_id"] for s in sessions} if c in profiles}
-        check = check_approaches(sessions, mine)
+        check = _checked(
+            tuple((s["client_id"], s["approach"]) for s in sessions),
+            tuple(sorted((c, p.model_dump_json()) for c, p in mine.items())),
+        )
         found[therapist_id] = TherapistApproaches(therapist_id, len(sessions), check)
     return found

@@ -79,7 +79,9 @@ def set_service_language(db: Session, language: str) -> None:
         db.execute(delete(ClientSummaryRow))
 
 
+@cache
 def _zone_names() -> frozenset[str]:
+    """The time zone database's names, read once: listing them walks the whole zoneinfo folder."""
     return frozenset(available_timezones())
 
 

@@ -22,6 +22,9 @@ from attunement.web.plain_errors import explain
 from attunement.web.security import CSRF_FIELD, csrf_token, csrf_valid, session_claim
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+#: The templates ship with the package and change only with it: checking every included file's
+#: modification time on every page (a hundred ``stat`` calls for a caseload) buys nothing.
+TEMPLATES.env.auto_reload = False
 TEMPLATES.env.filters["num"] = filters.num
 TEMPLATES.env.filters["proportion"] = filters.proportion
 TEMPLATES.env.filters["day"] = filters.day
