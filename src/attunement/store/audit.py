@@ -10,6 +10,8 @@ one made by someone who could get round the database's own refusal.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -103,6 +105,23 @@ def _chain(previous: str, events: Sequence[AuditEvent]) -> str:
     for event in events:
         digest.update(_entry(event))
     return digest.hexdigest()
+
+
+#: Page views seal the log at most this often in one process (``attunement audit seal`` seals at
+#: any time): an entry waits a minute for its seal anyway, and a seal per caseload view would
+#: add a durable commit to every view.
+SEAL_EVERY = 30.0
+_last_seal = [-SEAL_EVERY]
+_seal_lock = threading.Lock()
+
+
+def seal_if_due(db: Session) -> AuditSeal | None:
+    """:func:`seal`, when this process has not tried for :data:`SEAL_EVERY` seconds."""
+    with _seal_lock:
+        if time.monotonic() - _last_seal[0] < SEAL_EVERY:
+            return None
+        _last_seal[0] = time.monotonic()
+    return seal(db)
 
 
 def seal(db: Session, grace: timedelta = SEAL_GRACE) -> AuditSeal | None:

@@ -21,6 +21,7 @@ from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store.clients import episodes_table, measures_table
 from attunement.store.clock import now
 from attunement.store.models import Client, Episode, ForecastModelRow
+from attunement.store.read_once import forget, read_once
 
 CANDIDATE, ACTIVE, RETIRED = "candidate", "active", "retired"
 
@@ -75,13 +76,18 @@ def stored_models(db: Session) -> list[ForecastModelRow]:
 
 
 def active_key(db: Session) -> tuple[int, str, str] | None:
-    """(id, name, digest) of the active stored model, or None when the bundled model is in use."""
-    row = db.execute(
-        select(ForecastModelRow.id, ForecastModelRow.name, ForecastModelRow.digest).where(
-            ForecastModelRow.status == ACTIVE
-        )
-    ).first()
-    return None if row is None else (row.id, row.name, row.digest)
+    """(id, name, digest) of the active stored model, or None when the bundled model is in use
+    (read once a transaction: see :mod:`read_once`)."""
+
+    def read() -> tuple[int, str, str] | None:
+        row = db.execute(
+            select(ForecastModelRow.id, ForecastModelRow.name, ForecastModelRow.digest).where(
+                ForecastModelRow.status == ACTIVE
+            )
+        ).first()
+        return None if row is None else (row.id, row.name, row.digest)
+
+    return read_once(db, "active_model", read)
 
 
 def model_text(db: Session, model_id: int) -> str | None:
@@ -111,5 +117,6 @@ def use_bundled(db: Session) -> int | None:
 
 
 def _retire_active(db: Session) -> None:
+    forget(db)  # the active model changes in this transaction
     db.execute(update(ForecastModelRow).where(ForecastModelRow.status == ACTIVE).values(status=RETIRED))
     db.flush()

@@ -27,6 +27,7 @@ from attunement.instruments.licensed import (
 from attunement.store.audit import record
 from attunement.store.clock import now
 from attunement.store.models import LicensedWordingRow, User
+from attunement.store.read_once import forget, read_once
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def import_wording(
         supplied_at=now(),
         uploaded_by=user.id if user is not None else None,
     )
+    forget(db)
     db.add(row)
     db.flush()
     record(db, actor, role, "import_wording", detail=f"{instrument.id}: upload {row.id}, by {supplier}"[:400])
@@ -106,8 +108,12 @@ def current_wordings(db: Session) -> dict[str, Wording]:
 
 
 def licensed_instruments(db: Session) -> frozenset[str]:
-    """The measures the clinic holds wording for."""
-    return frozenset(db.scalars(select(LicensedWordingRow.instrument).distinct()))
+    """The measures the clinic holds wording for (read once a transaction: see :mod:`read_once`)."""
+    return read_once(
+        db,
+        "licensed_instruments",
+        lambda: frozenset(db.scalars(select(LicensedWordingRow.instrument).distinct())),
+    )
 
 
 def _imported(row: LicensedWordingRow, instrument: Instrument, earlier: int) -> Imported:

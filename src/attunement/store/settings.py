@@ -19,6 +19,7 @@ from attunement.instruments.measure_sets import ALWAYS_OFFERED, default_service_
 from attunement.store.clock import local_today
 from attunement.store.licensed_wording import licensed_instruments
 from attunement.store.models import ClientSummaryRow, Setting
+from attunement.store.read_once import forget, read_once
 
 #: Names no country or service on purpose: the clinic replaces it with its own (admin page).
 CRISIS_DEFAULT = (
@@ -57,11 +58,17 @@ DEFAULTS = {
 
 
 def get_setting(db: Session, key: str) -> str:
-    row = db.get(Setting, key)
-    return row.value if row is not None else DEFAULTS[key]
+    """A stored setting, else its default (read once a transaction: see :mod:`read_once`)."""
+
+    def read() -> str:
+        row = db.get(Setting, key)
+        return row.value if row is not None else DEFAULTS[key]
+
+    return read_once(db, f"setting:{key}", read)
 
 
 def set_setting(db: Session, key: str, value: str) -> None:
+    forget(db)
     row = db.get(Setting, key)
     if row is None:
         db.add(Setting(key=key, value=value))
@@ -69,7 +76,6 @@ def set_setting(db: Session, key: str, value: str) -> None:
         row.value = value
 
 
-@cache
 def set_service_language(db: Session, language: str) -> None:
     """The language the service's texts are in. Stored client summaries hold support steps worked
     out with the old language: derived data, so they are dropped and computed again on the next

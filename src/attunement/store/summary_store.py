@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import func, select
@@ -71,22 +73,62 @@ def basis(db: Session) -> str:
     return f"v{SUMMARY_FORMAT}:{model_in_use(db).key}"
 
 
+class _Parsed:
+    """Stored summaries already read from their JSON, by (client id, public id, version, basis).
+
+    A caseload page shows every client's summary and a client page is opened again and again;
+    a summary row never changes under its version and basis (a change raises the version), so
+    what was read once can be handed out again without reading its JSON."""
+
+    def __init__(self, most: int = 4096):
+        self.most = most
+        self.found: OrderedDict[tuple[int, str, int, str], ClientSummary] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def take(self, keys: Mapping[tuple[int, str, int, str], int]) -> dict[int, ClientSummary]:
+        with self.lock:
+            hits = {client_id: self.found.get(key) for key, client_id in keys.items()}
+            for key in keys:
+                if key in self.found:
+                    self.found.move_to_end(key)
+        return {client_id: summary for client_id, summary in hits.items() if summary is not None}
+
+    def put(self, key: tuple[int, str, int, str], summary: ClientSummary) -> None:
+        with self.lock:
+            self.found[key] = summary
+            while len(self.found) > self.most:
+                self.found.popitem(last=False)
+
+
+_PARSED = _Parsed()
+
+
 def summaries_for(db: Session, clients: Sequence[Client]) -> dict[int, ClientSummary]:
     """The summary of each client, by client id: the stored one when current, else recomputed."""
     if not clients:
         return {}
     ids = [c.id for c in clients]
+    made_by = basis(db)
     stored = db.execute(
-        select(ClientSummaryRow.client_id, ClientSummaryRow.version, ClientSummaryRow.payload).where(
-            ClientSummaryRow.client_id.in_(ids), ClientSummaryRow.basis == basis(db)
+        select(ClientSummaryRow.client_id, ClientSummaryRow.version).where(
+            ClientSummaryRow.client_id.in_(ids), ClientSummaryRow.basis == made_by
         )
     ).all()
     versions = dict(db.execute(select(Client.id, Client.data_version).where(Client.id.in_(ids))).all())
-    out = {
-        client_id: ClientSummary.from_payload(json.loads(payload))
-        for client_id, version, payload in stored
-        if version == versions.get(client_id)
-    }
+    current = {client_id: version for client_id, version in stored if version == versions.get(client_id)}
+    # The public id too: SQLite may give an erased client's id to the next new client.
+    public = {c.id: c.public_id for c in clients}
+    out = _PARSED.take({(c, public[c], v, made_by): c for c, v in current.items()})
+    unread = [c for c in current if c not in out]
+    if unread:
+        for client_id, version, payload in db.execute(
+            select(ClientSummaryRow.client_id, ClientSummaryRow.version, ClientSummaryRow.payload).where(
+                ClientSummaryRow.client_id.in_(unread), ClientSummaryRow.basis == made_by
+            )
+        ):
+            if version == current[client_id]:  # else changed since: computed again below
+                out[client_id] = ClientSummary.from_payload(json.loads(payload))
+                _PARSED.put((client_id, public[client_id], version, made_by), out[client_id])
     stale = [c for c in clients if c.id not in out]
     if stale:
         out.update(refresh(db, stale))

@@ -6,7 +6,10 @@ the same numbers as a table.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -102,6 +105,43 @@ def relationship_svg(histories: Histories, row: int) -> str | None:
         baseline=baseline,
         chart_id="relationship",
     )
+
+
+#: Charts drawn lately, by what they were drawn from (see :func:`client_charts`).
+_DRAWN: OrderedDict[bytes, tuple[list[tuple[str, str]], str | None]] = OrderedDict()
+_DRAWN_LOCK = threading.Lock()
+_DRAWN_MOST = 256
+
+
+def client_charts(
+    histories: Histories | None, measures: Sequence[str], model=None, model_key: str = ""
+) -> tuple[list[tuple[str, str]], str | None]:
+    """The outcome charts and the relationship chart of a one-client ``histories``.
+
+    Drawing them is a third of a client page's work, and a page is viewed far more often than
+    its client answers. The charts are remembered by a digest of exactly what they are drawn
+    from (every score of the row, the sessions, the measures and the forecast model's key), so a
+    new answer, a correction or another model draws them afresh and nothing stale is shown."""
+    if histories is None:
+        return [], None
+    digest = hashlib.blake2b(digest_size=20)
+    shape = (list(measures), model_key, int(histories.sessions[0]), str(histories.group[0]))
+    digest.update(repr(shape).encode())
+    for name in sorted(histories.scores):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(histories.scores[name][0]).tobytes())
+    key = digest.digest()
+    with _DRAWN_LOCK:
+        drawn = _DRAWN.get(key)
+        if drawn is not None:
+            _DRAWN.move_to_end(key)
+            return drawn
+    drawn = (outcome_svgs(histories, 0, measures, model), relationship_svg(histories, 0))
+    with _DRAWN_LOCK:
+        _DRAWN[key] = drawn
+        while len(_DRAWN) > _DRAWN_MOST:
+            _DRAWN.popitem(last=False)
+    return drawn
 
 
 def _checkin_of(histories: Histories, row: int) -> str:

@@ -7,8 +7,10 @@ it is opened, read only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -40,7 +42,7 @@ from attunement.store.schedule import (
 from attunement.store.settings import clinic_zone, get_setting, offered_instruments
 from attunement.store.summaries import AlertView, ClientSummary
 from attunement.store.summary_store import episode_summary, histories_of, summaries_for
-from attunement.web.charts_slot import outcome_svgs, relationship_svg
+from attunement.web.charts_slot import client_charts
 from attunement.web.delivery_view import delivery_context, schedule_context
 from attunement.web.intake import IntakeView, intake_view
 from attunement.web.questionnaires import build_form
@@ -67,6 +69,7 @@ def client_context(
     zone = clinic_zone(db)
     today = local_today(zone)
     states = session_states(db, episode.id)
+    charts = client_charts(histories, summary.measures(), forecast.model, forecast.key)
     changeable = can_change and is_current and episode.active
     links = link_choices(states, today) if changeable else []
     ratings = rating_choices(states, today) if changeable else []
@@ -112,9 +115,9 @@ def client_context(
         "measures": _measures_view(db, episode),
         "intake_state": intake_state(db, client.id),
         "intake_parts_count": len(intake_parts()),
-        "outcome_charts": outcome_svgs(histories, 0, summary.measures(), forecast.model),
+        "outcome_charts": charts[0],
         "forecast_name": forecast.name,
-        "relationship_svg": relationship_svg(histories, 0) if histories is not None else None,
+        "relationship_svg": charts[1],
         **supervision_context(db, user, client),
         **delivery_context(db, client, can_change=can_change),
         **schedule_context(db, episode),
@@ -199,4 +202,14 @@ def intake_of(db: Session, client: Client) -> IntakeView | None:
     """The client's profile and tailoring from their intake answers so far (None when none)."""
     answers = current_intake(db, [client.id]).get(client.id)
     language = get_setting(db, "service_language")
-    return None if answers is None else intake_view(answers, client.label, service_language=language)
+    if answers is None:
+        return None
+    return _intake_view(json.dumps(answers, sort_keys=True), client.label, language)
+
+
+@lru_cache(maxsize=256)
+def _intake_view(answers: str, label: str, language: str) -> IntakeView:
+    """The profile and tailoring of exactly these answers, remembered: building them reads the
+    evidence and ranks every recommendation, the same work on every view until the client answers
+    again."""
+    return intake_view(json.loads(answers), label, service_language=language)

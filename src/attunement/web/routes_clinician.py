@@ -14,7 +14,7 @@ from starlette.background import BackgroundTask
 from attunement.errors import FieldProblem, InvalidInputError
 from attunement.store import Database
 from attunement.store.approaches import approach_checks, approach_choices, parse_approach
-from attunement.store.audit import record, record_list, seal
+from attunement.store.audit import record, record_list, seal_if_due
 from attunement.store.cases import cases_for
 from attunement.store.client_links import make_link
 from attunement.store.clients import create_client, visible_clients
@@ -88,7 +88,7 @@ def caseload(request: Request, user: Clinician, db: Db):
 def _after_caseload(db: Database) -> None:
     deliver(db)
     with db.session() as session:
-        seal(session)
+        seal_if_due(session)
 
 
 @router.get("/clients/new")
