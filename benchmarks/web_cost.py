@@ -389,7 +389,7 @@ def print_report(report: dict, args: argparse.Namespace) -> None:
         s = report["scaling"]
         print("scaling: a clinician's caseload and client pages as the data doubles")
         print(
-            f"  {'clinician':<32} {'page':<12} {'server ms':>9} {'PostgreSQL ms':>13} "
+            f"  {'clinician':<34} {'page':<12} {'server ms':>9} {'PostgreSQL ms':>13} "
             f"{'bytes':>8} {'errors':>6}"
         )
         for name in ("base", "doubled"):
@@ -398,7 +398,7 @@ def print_report(report: dict, args: argparse.Namespace) -> None:
             for page in ("caseload", "client_page"):
                 k = part[page]
                 print(
-                    f"  {who:<32} {page:<12} {_num(k['server_cpu_ms_per_request']):>9} "
+                    f"  {who:<34} {page:<12} {_num(k['server_cpu_ms_per_request']):>9} "
                     f"{_num(k['postgresql_cpu_ms_per_request']):>13} {_num(k['mean_bytes']):>8} "
                     f"{k['errors']:>6}"
                 )

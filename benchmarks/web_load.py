@@ -353,6 +353,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.course_length < 1:
+        parser.error("--course-length must be at least 1")
 
     report: dict = {
         "target": {"p99_ms": args.target_p99_ms, "errors": 0},
