@@ -1,9 +1,15 @@
-"""What the web benchmarks share: the server, client links, answers, and signed-in clinicians.
+"""What the web benchmarks share: the server, client links, answers, signed-in clinicians, and
+courses of care of a fixed length.
 
 The server is started with ``attunement serve`` (the helper the browser tests use), so the
 benchmarks measure the command a clinic runs. Client links are issued straight into the
 database with the store's own ``issue_link`` before the clock starts, so that issuing them is
-not part of what is measured.
+not part of what is measured; the answers themselves are always posted to the running server,
+so that summaries, alerts and the audit log are what a clinic gets.
+
+Courses (:class:`CoursePool`, :func:`course_links`) exist so that a benchmark's submissions do
+not pile ever more sessions onto the same few clients: each new client gets a fixed number of
+sessions, as a real course of therapy does, and a new client is started when one is used up.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import os
 import random
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +34,9 @@ from app_server import AppServer, free_port  # noqa: E402
 from pg_server import PostgresServer  # noqa: E402
 
 from attunement.store import open_database  # noqa: E402
+from attunement.store.accounts import create_user  # noqa: E402
+from attunement.store.audit import record  # noqa: E402
+from attunement.store.clients import create_client  # noqa: E402
 from attunement.store.demo import DEMO_LOGINS  # noqa: E402
 from attunement.store.episodes import current_episodes  # noqa: E402
 from attunement.store.models import Client, User  # noqa: E402
@@ -40,12 +49,20 @@ from attunement.web.security import CSRF_COOKIE, CSRF_FIELD  # noqa: E402
 __all__ = [
     "Answers",
     "AppServer",
+    "Course",
+    "CoursePool",
+    "Link",
+    "course_links",
+    "create_clinician",
+    "create_course_clients",
     "csrf_cookies",
+    "fetch",
     "free_port",
     "issue_links",
     "percentile",
     "postgres_pid",
     "process_tree_cpu",
+    "sign_in",
     "sign_in_clinicians",
     "start_postgres",
 ]
@@ -130,22 +147,184 @@ def csrf_cookies() -> dict[str, str]:
     return {CSRF_COOKIE: CSRF}
 
 
+def fetch(
+    http: httpx.Client,
+    method: str,
+    path: str,
+    cookies: dict[str, str] | None = None,
+    data: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> httpx.Response:
+    """One request with the CSRF cookie and ``cookies`` (a signed-in clinician's) in a ``Cookie``
+    header written here, the client's own jar emptied afterwards.
+
+    httpx's per-request ``cookies=`` does not reach the server for the CSRF cookie on a POST, and
+    a shared keep-alive client must not carry one clinician's session into the next request."""
+    jar = {**csrf_cookies(), **(cookies or {})}
+    header = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+    extra = {} if timeout is None else {"timeout": timeout}
+    try:
+        return http.request(method, path, data=data, headers=header, **extra)
+    finally:
+        http.cookies.clear()
+
+
+def sign_in(base_url: str, username: str, password: str) -> dict[str, str]:
+    """The session cookies of ``username`` signed in through the sign-in form."""
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        reply = http.post(
+            "/login",
+            data={CSRF_FIELD: CSRF, "username": username, "password": password},
+            headers={"Cookie": f"{CSRF_COOKIE}={CSRF}"},
+        )
+        if reply.status_code != 303:
+            raise RuntimeError(f"sign-in as {username} failed: {reply.status_code}")
+        return {k: v for k, v in http.cookies.items() if k != CSRF_COOKIE}
+
+
+CLIENT_PAGE = re.compile(r'href="(/clients/[A-Za-z0-9_-]{8,})"')
+
+
+def client_pages(base_url: str, cookies: dict[str, str]) -> list[str]:
+    """The client pages linked from a signed-in clinician's caseload."""
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        caseload = fetch(http, "GET", "/caseload", cookies)
+        if caseload.status_code != 200:
+            raise RuntimeError(f"the caseload answered {caseload.status_code}")
+        return sorted(set(CLIENT_PAGE.findall(caseload.text)))
+
+
 def sign_in_clinicians(base_url: str) -> list[tuple[dict[str, str], list[str]]]:
     """Each demo clinician's session cookies and the client pages on their caseload."""
     found = []
     for login in DEMO_LOGINS:
         if login.role != "clinician":
             continue
-        with httpx.Client(base_url=base_url, cookies=csrf_cookies(), timeout=30) as http:
-            reply = http.post(
-                "/login", data={CSRF_FIELD: CSRF, "username": login.username, "password": login.password}
-            )
-            if reply.status_code != 303:
-                raise RuntimeError(f"sign-in as {login.username} failed: {reply.status_code}")
-            caseload = http.get("/caseload")
-            pages = sorted(set(re.findall(r'href="(/clients/[A-Za-z0-9_-]{8,})"', caseload.text)))
-            found.append((dict(http.cookies), pages))
+        cookies = sign_in(base_url, login.username, login.password)
+        found.append((cookies, client_pages(base_url, cookies)))
     return found
+
+
+def create_clinician(database_url: str, username: str, password: str, *, team_of: str = "clinician") -> None:
+    """A clinician account in the team of ``team_of``, written straight into the database."""
+    db = open_database(database_url, migrate=False)
+    try:
+        with db.session() as session:
+            team = session.query(User).filter(User.username == team_of).one().team_id
+            create_user(session, username, password, "clinician", team_id=team)
+    finally:
+        db.dispose()
+
+
+@dataclass
+class Course:
+    """A client's first course of care, and how many of its sessions have a link so far."""
+
+    client_id: int
+    public_id: str
+    episode_id: int
+    therapist: str
+    sessions: int = 0
+
+
+def create_course_clients(
+    database_url: str, therapists: Sequence[str], count: int, *, prefix: str = "Course", first: int = 1
+) -> list[Course]:
+    """``count`` new clients, each with a first episode, spread in turn over the clinicians named
+    ``therapists``; made as the web form does (the store's ``create_client`` and its audit entry)."""
+    db = open_database(database_url, migrate=False)
+    made: list[Course] = []
+    try:
+        with db.session() as session:
+            users = {u.username: u for u in session.query(User).filter(User.username.in_(list(therapists)))}
+            for i in range(count):
+                therapist = users[therapists[i % len(therapists)]]
+                client = create_client(session, therapist, f"{prefix} {first + i:04d}")
+                record(session, f"user:{therapist.id}", therapist.role, "create_client", client_id=client.id)
+                episode = current_episodes(session, [client.id])[client.id]
+                made.append(Course(client.id, client.public_id, episode.id, therapist.username))
+    finally:
+        db.dispose()
+    return made
+
+
+def course_links(database_url: str, wanted: Sequence[Course], *, valid_days: int = 7) -> list[Link]:
+    """A link for a new session of each course in ``wanted``, in that order (a course may come
+    more than once: its sessions are numbered on in order). ``Course.sessions`` is the caller's
+    to keep."""
+    db = open_database(database_url, migrate=False)
+    links: list[Link] = []
+    try:
+        with db.session() as session:
+            instruments = offered_instruments(session)
+            users = {u.username: u for u in session.query(User)}
+            episodes = {
+                e.id: e for e in current_episodes(session, sorted({c.client_id for c in wanted})).values()
+            }
+            for course in wanted:
+                episode, therapist = episodes[course.episode_id], users[course.therapist]
+                number = new_session(session, episode, therapist).number
+                token = issue_link(session, episode, therapist, number, instruments, valid_days)
+                links.append(Link(token, instruments))
+    finally:
+        db.dispose()
+    return links
+
+
+class CoursePool:
+    """Links for courses of at most ``length`` sessions, over new clients of ``therapists``.
+
+    ``width`` courses run side by side and take their links in turn, so a course's sessions come
+    in order and far apart in the stream of links (``width`` links apart); a course used up is
+    replaced by a new client, created with the links that need it.
+    """
+
+    def __init__(self, database_url: str, therapists: Sequence[str], length: int, *, width: int = 30):
+        if length < 1:
+            raise ValueError("a course needs at least one session")
+        self.database_url = database_url
+        self.therapists = list(therapists)
+        self.length = length
+        self.width = width
+        self.slots: list[Course | None] = [None] * width
+        self.turn = 0
+        self.started = 0
+
+    def _used_up(self, slot: int) -> bool:
+        course = self.slots[slot]
+        return course is None or course.sessions >= self.length
+
+    def links(self, count: int) -> list[Link]:
+        """``count`` more links, the first sessions' links of new clients among them."""
+        # First count the new clients needed, so that they are all created in one go.
+        given = [c.sessions if c is not None else self.length for c in self.slots]
+        needed = 0
+        for turn in range(self.turn, self.turn + count):
+            slot = turn % self.width
+            if given[slot] >= self.length:
+                given[slot] = 0
+                needed += 1
+            given[slot] += 1
+        fresh = iter(
+            create_course_clients(self.database_url, self.therapists, needed, first=self.started + 1)
+        )
+        self.started += needed
+        order: list[Course] = []
+        for _ in range(count):
+            slot = self.turn % self.width
+            self.turn += 1
+            if self._used_up(slot):
+                self.slots[slot] = next(fresh)
+            course = self.slots[slot]
+            assert course is not None
+            course.sessions += 1
+            order.append(course)
+        return course_links(self.database_url, order)
+
+    @property
+    def clients(self) -> int:
+        """How many course clients have been created so far."""
+        return self.started
 
 
 def process_tree_cpu(root: int) -> float:

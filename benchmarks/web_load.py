@@ -1,12 +1,27 @@
 """Mixed open-loop load on the web application over PostgreSQL (prints numbers; not a test).
 
-    .venv/bin/python benchmarks/web_load.py [--rate 100] [--duration 60] [--search] [--json]
+    .venv/bin/python benchmarks/web_load.py [--rate 100] [--duration 60] [--course-length 12]
+                                            [--search] [--json]
 
 Starts a throwaway PostgreSQL server and ``attunement serve --demo`` on it, then sends requests
 at a fixed average rate whatever the server's speed (open loop: arrivals are a Poisson process,
 so a slow server faces a growing queue instead of a politely waiting client). The mix, by
 default: client submissions (a POST of PHQ-9, GAD-7 and the check-in on a fresh link) 40%,
 client form views 10%, clinician client pages 30%, clinician caseloads 20%.
+
+Submissions go to courses of a fixed length, not to the demo clients: before the clock starts,
+new clients are created for the benchmark (spread over the three demo clinicians, 30 courses
+running side by side), and each course gets links for sessions 1 to ``--course-length`` in
+order, a new client starting when one is used up. So no history grows beyond a real course,
+however long the run; what grows is the number of clients, as in a clinic taking on new ones,
+and with it the demo clinicians' caseload pages (each run adds about
+rate x duration x 0.4 x 1.3 / course length / 3 clients to each caseload).
+
+The page requests keep to the demo clinicians: caseloads, and the client pages of the demo
+clients (their seeded histories, of realistic length, which the submissions no longer touch).
+The course clients' own pages are not in the mix, so that the client pages measured are the
+same from one run (and one ``--course-length``) to the next, not a mix whose history lengths
+depend on how far the courses happened to get.
 
 Latency is timed from the moment a request was due, not from when a worker got to it, so
 queueing inside the load generator counts against the server (no coordinated omission).
@@ -26,7 +41,7 @@ import random
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from web_common import (  # noqa: E402
     Answers,
     AppServer,
-    csrf_cookies,
+    CoursePool,
+    Link,
+    fetch,
     issue_links,
     percentile,
     postgres_pid,
@@ -46,10 +63,15 @@ from web_common import (  # noqa: E402
     start_postgres,
 )
 
+from attunement.store.demo import DEMO_LOGINS  # noqa: E402
+
 #: The target p99 (``--target-p99-ms`` changes it, e.g. to find the rate a looser target allows).
 TARGET_P99_MS = 150.0
 #: A client gives up after this long, counted from when its request was due (an error).
 CLIENT_TIMEOUT_S = 10.0
+#: Sessions in a course of therapy (``--course-length`` changes it); a project choice of a
+#: typical short course, not a clinical figure.
+COURSE_LENGTH = 12
 MIX = {"client_submit": 0.40, "client_form": 0.10, "clinician_client": 0.30, "clinician_caseload": 0.20}
 EXPECTED_STATUS = {
     "client_submit": 303,
@@ -130,6 +152,7 @@ class LoadGenerator:
         workers: int,
         seed: int,
         target_p99_ms: float = TARGET_P99_MS,
+        course_length: int = COURSE_LENGTH,
     ):
         self.target_p99_ms = target_p99_ms
         self.base = server.base_url
@@ -143,13 +166,17 @@ class LoadGenerator:
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load")
         self.form_links = issue_links(database_url, 50)  # viewed, never submitted
-        self.submit_links: list = []
+        therapists = [login.username for login in DEMO_LOGINS if login.role == "clinician"]
+        self.courses = CoursePool(database_url, therapists, course_length)
+        #: Taken from the front, in the order issued, so each course's sessions are answered in order.
+        self.submit_links: deque[Link] = deque()
 
     def top_up(self, rate: float, duration: float) -> None:
-        """Enough fresh links for a run, issued before its clock starts (with a margin for chance)."""
+        """Enough fresh links for a run, issued before its clock starts (with a margin for chance),
+        with the course clients they need."""
         wanted = int(rate * duration * MIX["client_submit"] * 1.3) + 50
         if len(self.submit_links) < wanted:
-            self.submit_links += issue_links(self.database_url, wanted - len(self.submit_links))
+            self.submit_links.extend(self.courses.links(wanted - len(self.submit_links)))
 
     def http(self) -> httpx.Client:
         if not hasattr(self.local, "client"):
@@ -160,7 +187,7 @@ class LoadGenerator:
         """The request for one arrival, chosen up front so workers only send."""
         if kind == "client_submit":
             with self.lock:
-                link = self.submit_links.pop() if self.submit_links else None
+                link = self.submit_links.popleft() if self.submit_links else None
             if link is None:
                 raise RuntimeError("ran out of client links; issue more")
             return "POST", f"/c/{link.token}", self.answers.form(link.instruments), None
@@ -178,12 +205,8 @@ class LoadGenerator:
                 # Still queued here after the client would have given up: an error, not sent,
                 # so an overloaded run does not pile more abandoned work onto the server.
                 raise TimeoutError("gave up before sending (load generator queue)")
-            http = self.http()
-            jar = {**csrf_cookies(), **(cookies or {})}
-            header = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
             left = CLIENT_TIMEOUT_S - (time.perf_counter() - due)
-            reply = http.request(method, path, data=data, headers=header, timeout=max(left, 0.1))
-            http.cookies.clear()
+            reply = fetch(self.http(), method, path, cookies, data, timeout=max(left, 0.1))
             elapsed = time.perf_counter() - due
             if reply.status_code != EXPECTED_STATUS[kind]:
                 raise RuntimeError(f"{method} {kind} -> {reply.status_code}")
@@ -321,13 +344,22 @@ def main() -> None:
     parser.add_argument(
         "--server-workers", type=int, default=1, help="attunement serve --workers (default 1)"
     )
+    parser.add_argument(
+        "--course-length",
+        type=int,
+        default=COURSE_LENGTH,
+        help=f"sessions per course client before a new one starts (default {COURSE_LENGTH})",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.course_length < 1:
+        parser.error("--course-length must be at least 1")
 
     report: dict = {
         "target": {"p99_ms": args.target_p99_ms, "errors": 0},
         "mix": MIX,
+        "course_length": args.course_length,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -347,6 +379,7 @@ def main() -> None:
                 workers=args.workers,
                 seed=args.seed,
                 target_p99_ms=args.target_p99_ms,
+                course_length=args.course_length,
             )
             try:
                 if args.warmup > 0:
@@ -354,6 +387,7 @@ def main() -> None:
                 print(f"measuring {args.rate:g} requests/s for {args.duration:g} s ...", file=sys.stderr)
                 run = generator.run(args.rate, args.duration)
                 report["run"] = run.summary() | {"meets_target": run.sustainable}
+                report["course_clients"] = generator.courses.clients
                 _progress(report["run"])
                 if args.search:
                     best, steps_run = search(
@@ -373,6 +407,10 @@ def main() -> None:
     print(
         f"offered {r['offered_rate']:g} req/s for {r['duration_s']:g} s on PostgreSQL "
         f"({os.cpu_count()} CPUs, {args.server_workers} server worker(s))"
+    )
+    print(
+        f"submissions to courses of {args.course_length} sessions: "
+        f"{report['course_clients']} course clients created before the clock started"
     )
     print(f"sent {r['requests']} requests; answered {r['throughput_per_s']} req/s; errors {r['errors']}")
     print(f"latency p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms")
